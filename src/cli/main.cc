@@ -1,0 +1,93 @@
+// The `dvr` command. Subcommands are wired here; each one's work lives in its component.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "ipam/resolve.h"
+#include "model/error.h"
+#include "model/topology_yaml.h"
+#include "plan/cloud_index.h"
+#include "plan/planner.h"
+#include "plan/render.h"
+#include "trace/render.h"
+#include "trace/tracer.h"
+
+namespace {
+
+dvr::model::Cloud loadCloud(const std::string& path) {
+  return dvr::ipam::resolve(dvr::model::loadTopologyFile(path), path);
+}
+
+int validate(const std::string& file) {
+  auto cloud = loadCloud(file);
+  size_t vms = 0;
+  for (const auto& p : cloud.ports) vms += p.device_owner == dvr::model::kOwnerCompute;
+  std::cout << file << ": valid: " << cloud.hosts.size() << " hosts, " << cloud.networks.size() << " networks, "
+            << cloud.routers.size() << " routers, " << vms << " VMs, " << cloud.floating_ips.size()
+            << " floating IPs\n";
+  return 0;
+}
+
+int plan(const std::string& file, const std::string& host, bool json) {
+  auto cloud = loadCloud(file);
+  if (!cloud.findHost(host)) {
+    throw dvr::InputError(file, {{"--host", "no host named '" + host + "' in the topology", 0}});
+  }
+  dvr::plan::CloudIndex index(cloud);
+  auto p = dvr::plan::planHost(index, host);
+  std::cout << (json ? dvr::plan::renderJson(p) : dvr::plan::renderText(p));
+  return 0;
+}
+
+int trace(const std::string& file, const dvr::trace::TraceRequest& req, bool json) {
+  auto cloud = loadCloud(file);
+  dvr::plan::CloudIndex index(cloud);
+  auto plans = dvr::plan::planAll(index);
+  auto result = dvr::trace::tracePacket(cloud, plans, req);
+  std::cout << (json ? dvr::trace::renderJson(result) : dvr::trace::renderText(result));
+  return result.forward.delivered ? 0 : 3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dvr: a distributed virtual router (OpenStack Neutron DVR) on the Linux kernel"};
+  app.require_subcommand(1);
+  std::string file, host;
+  bool json = false;
+
+  auto* validate_cmd = app.add_subcommand("validate", "check a topology file");
+  validate_cmd->add_option("file", file, "topology (YAML)")->required();
+
+  auto* plan_cmd = app.add_subcommand("plan", "print the kernel state a host must have");
+  plan_cmd->add_option("file", file, "topology (YAML)")->required();
+  plan_cmd->add_option("--host", host, "host name")->required();
+  plan_cmd->add_flag("--json", json, "JSON instead of ip/bridge/nft-style text");
+
+  dvr::trace::TraceRequest req;
+  std::string proto = "icmp";
+  bool no_reply = false;
+  auto* trace_cmd = app.add_subcommand("trace", "walk a packet through the hosts' plans, hop by hop");
+  trace_cmd->add_option("file", file, "topology (YAML)")->required();
+  trace_cmd->add_option("--from", req.from, "VM or external host (name or IP)")->required();
+  trace_cmd->add_option("--to", req.to, "VM, external host or IP")->required();
+  trace_cmd->add_option("--proto", proto, "icmp, tcp or udp")->check(CLI::IsMember({"icmp", "tcp", "udp"}));
+  trace_cmd->add_option("--dport", req.dport, "destination port (tcp/udp)");
+  trace_cmd->add_flag("--no-reply", no_reply, "do not trace the reply");
+  trace_cmd->add_flag("--json", json, "JSON output");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*validate_cmd) return validate(file);
+    if (*plan_cmd) return plan(file, host, json);
+    if (*trace_cmd) {
+      req.proto = proto == "tcp" ? dvr::trace::Proto::Tcp : proto == "udp" ? dvr::trace::Proto::Udp : dvr::trace::Proto::Icmp;
+      req.with_reply = !no_reply;
+      return trace(file, req, json);
+    }
+  } catch (const dvr::InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  return 1;
+}

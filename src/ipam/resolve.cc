@@ -1,0 +1,642 @@
+#include "ipam/resolve.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "ipam/ids.h"
+#include "ipam/pools.h"
+#include "model/error.h"
+
+namespace dvr::ipam {
+namespace {
+
+using namespace dvr::model;
+
+std::string quoted(const std::string& kind, const std::string& name) { return kind + " '" + name + "'"; }
+
+// State shared by the resolution steps; each step validates its objects and
+// allocates what they leave out.
+class Resolver {
+ public:
+  Resolver(const Topology& topo) : t_(topo), macs_(topo.settings.base_mac), dvr_macs_(topo.settings.dvr_base_mac) {
+    cloud_.settings = topo.settings;
+  }
+
+  Cloud run(const std::string& source) {
+    hosts();
+    networks();
+    subnets();
+    reservePinnedAddresses();
+    routers();
+    vms();
+    floatingIps();
+    fipGateways();
+    linkLocals();
+    externalHosts();
+    problems_.throwIfAny(source);
+    return std::move(cloud_);
+  }
+
+ private:
+  void hosts() {
+    std::set<uint32_t> tunnel_ips;
+    for (const auto& hs : t_.hosts) {
+      auto obj = quoted("host", hs.name);
+      if (!host_index_.emplace(hs.name, cloud_.hosts.size()).second) {
+        problems_.add(obj, "defined twice", hs.line);
+        continue;
+      }
+      if (!tunnel_ips.insert(hs.tunnel_ip.value()).second) {
+        problems_.add(obj, "tunnel_ip " + hs.tunnel_ip.str() + " is used by another host", hs.line);
+      }
+      if (hs.dvr_mac && !dvr_macs_.take(*hs.dvr_mac)) {
+        problems_.add(obj, "dvr_mac " + hs.dvr_mac->str() + " is used by another host", hs.line);
+      }
+      cloud_.hosts.push_back({hs.name, hs.mode, hs.tunnel_ip, hs.dvr_mac.value_or(Mac()), {}});
+    }
+    for (size_t i = 0; i < t_.hosts.size() && i < cloud_.hosts.size(); ++i) {
+      if (cloud_.hosts[i].dvr_mac.isZero()) {
+        cloud_.hosts[i].dvr_mac = dvr_macs_.allocate("host:" + cloud_.hosts[i].name);
+      }
+    }
+  }
+
+  void networks() {
+    std::set<uint32_t> vnis;
+    for (const auto& ns : t_.networks) {
+      auto obj = quoted("network", ns.name);
+      if (!net_index_.emplace(ns.name, cloud_.networks.size()).second) {
+        problems_.add(obj, "defined twice", ns.line);
+        continue;
+      }
+      Network n;
+      n.id = ns.id.value_or(uuidFor("network:" + ns.name));
+      n.name = ns.name;
+      n.external = ns.external;
+      n.mtu = ns.mtu.value_or(ns.external ? t_.settings.underlay_mtu : t_.settings.underlay_mtu - 50);
+      if (ns.external && ns.vni) {
+        problems_.add(obj, "an external network is flat on the hosts' uplinks and takes no vni", ns.line);
+      }
+      if (ns.vni) {
+        if (!vnis.insert(*ns.vni).second) {
+          problems_.add(obj, "vni " + std::to_string(*ns.vni) + " is already used by another network", ns.line);
+        }
+        n.vni = *ns.vni;
+      }
+      if (!ns.external && n.mtu > t_.settings.underlay_mtu - 50) {
+        problems_.add(obj, "mtu " + std::to_string(n.mtu) + " does not fit in VXLAN over an underlay of " +
+                               std::to_string(t_.settings.underlay_mtu) + " (at most " +
+                               std::to_string(t_.settings.underlay_mtu - 50) + ")", ns.line);
+      }
+      network_by_id_[n.id] = cloud_.networks.size();
+      cloud_.networks.push_back(std::move(n));
+    }
+    uint32_t next_vni = 1;
+    for (auto& n : cloud_.networks) {
+      if (!n.external && n.vni == 0) {
+        while (vnis.count(next_vni)) ++next_vni;
+        n.vni = next_vni;
+        vnis.insert(next_vni);
+      }
+    }
+    for (size_t i = 0; i < t_.hosts.size() && i < cloud_.hosts.size(); ++i) {
+      for (const auto& [net_name, dev] : t_.hosts[i].uplinks) {
+        auto it = net_index_.find(net_name);
+        if (it == net_index_.end() || !cloud_.networks[it->second].external) {
+          problems_.add(quoted("host", t_.hosts[i].name),
+                        "uplink for '" + net_name + "', which is not an external network", t_.hosts[i].line);
+          continue;
+        }
+        cloud_.hosts[i].uplinks[cloud_.networks[it->second].id] = dev;
+      }
+    }
+  }
+
+  void subnets() {
+    for (const auto& ss : t_.subnets) {
+      auto obj = quoted("subnet", ss.name);
+      auto net = net_index_.find(ss.network);
+      if (net == net_index_.end()) continue;  // its network was rejected already
+      if (!subnet_index_.emplace(ss.name, cloud_.subnets.size()).second) {
+        problems_.add(obj, "defined twice", ss.line);
+        continue;
+      }
+      Subnet s;
+      s.id = ss.id.value_or(uuidFor("subnet:" + ss.name));
+      s.name = ss.name;
+      s.network_id = cloud_.networks[net->second].id;
+      s.cidr = ss.cidr;
+      if (ss.cidr.network() != ss.cidr) {
+        problems_.add(obj, "cidr " + ss.cidr.str() + " has host bits set (the network is " +
+                               ss.cidr.network().str() + ")", ss.line);
+      }
+      if (ss.cidr.len > 30) {
+        problems_.add(obj, "cidr " + ss.cidr.str() + " is too small for a router subnet (at most /30)", ss.line);
+      }
+      Ipv4 first(s.cidr.addr.value() + 1), last(s.cidr.broadcast().value() - 1);
+      if (!ss.no_gateway) {
+        s.gateway = ss.gateway.value_or(first);
+        if (!s.cidr.contains(*s.gateway) || *s.gateway < first || *s.gateway > last) {
+          problems_.add(obj, "gateway " + s.gateway->str() + " is outside subnet " + s.cidr.str(), ss.line);
+        }
+      }
+      if (ss.pools.empty()) {
+        // Neutron's default: the whole cidr minus network, broadcast and the gateway.
+        if (s.gateway && *s.gateway > first) s.pools.push_back({first, Ipv4(s.gateway->value() - 1)});
+        Ipv4 from = s.gateway && *s.gateway >= first ? Ipv4(s.gateway->value() + 1) : first;
+        if (from <= last) s.pools.push_back({from, last});
+      } else {
+        for (const auto& pool : ss.pools) {
+          if (!s.cidr.contains(pool.start) || !s.cidr.contains(pool.end) || pool.end < pool.start) {
+            problems_.add(obj, "allocation pool " + pool.start.str() + "-" + pool.end.str() +
+                                   " is not a range inside " + s.cidr.str(), ss.line);
+          } else if (s.gateway && pool.start <= *s.gateway && *s.gateway <= pool.end) {
+            problems_.add(obj, "allocation pool " + pool.start.str() + "-" + pool.end.str() +
+                                   " contains the gateway " + s.gateway->str(), ss.line);
+          }
+        }
+        s.pools = ss.pools;
+      }
+      for (size_t other_index : subnets_of_network_[s.network_id]) {
+        const Subnet& other = cloud_.subnets[other_index];
+        if (other.cidr.overlaps(s.cidr)) {
+          problems_.add(obj, "cidr " + s.cidr.str() + " overlaps subnet '" + other.name + "' (" +
+                                 other.cidr.str() + ") on the same network", ss.line);
+        }
+      }
+      if (cloud_.networks[net->second].external) {
+        s.gateway_mac = Mac(0x020000000000ULL | (hash64("gateway:" + s.id) & 0xffffffffffULL));  // locally administered
+      }
+      ip_pools_.emplace_back(s.cidr, s.pools);
+      if (s.gateway) ip_pools_.back().take(*s.gateway);
+      subnets_of_network_[s.network_id].push_back(cloud_.subnets.size());
+      subnet_by_id_[s.id] = cloud_.subnets.size();
+      cloud_.subnets.push_back(std::move(s));
+    }
+  }
+
+  // The subnet of `network_id` that holds `ip`, or nullptr.
+  const Subnet* subnetHolding(const std::string& network_id, Ipv4 ip) const {
+    auto it = subnets_of_network_.find(network_id);
+    if (it == subnets_of_network_.end()) return nullptr;
+    for (size_t i : it->second) {
+      if (cloud_.subnets[i].cidr.contains(ip)) return &cloud_.subnets[i];
+    }
+    return nullptr;
+  }
+  const Network* networkById(const std::string& id) const {
+    auto it = network_by_id_.find(id);
+    return it == network_by_id_.end() ? nullptr : &cloud_.networks[it->second];
+  }
+  size_t indexOf(const Subnet* s) const { return static_cast<size_t>(s - cloud_.subnets.data()); }
+  const Subnet* firstSubnetOf(const std::string& network_id) const {
+    auto it = subnets_of_network_.find(network_id);
+    return it == subnets_of_network_.end() || it->second.empty() ? nullptr : &cloud_.subnets[it->second.front()];
+  }
+
+  // Checks a pinned address against its network and marks it used.
+  void reserve(const std::string& obj, int line, const std::string& network_id, Ipv4 ip) {
+    const Subnet* s = subnetHolding(network_id, ip);
+    const Network* n = networkById(network_id);
+    if (!s) {
+      problems_.add(obj, "IP " + ip.str() + " is outside every subnet of network '" + n->name + "'", line);
+      return;
+    }
+    if (ip == s->cidr.addr || ip == s->cidr.broadcast()) {
+      problems_.add(obj, "IP " + ip.str() + " is the network or broadcast address of subnet '" + s->name + "'", line);
+      return;
+    }
+    if (!ip_pools_[indexOf(s)].take(ip)) {
+      problems_.add(obj, "IP " + ip.str() + " is already in use in subnet '" + s->name + "'", line);
+    }
+  }
+  void reserveMac(const std::string& obj, int line, const std::optional<Mac>& mac) {
+    if (mac && !macs_.take(*mac)) {
+      problems_.add(obj, "MAC " + mac->str() + " is already in use", line);
+    }
+  }
+
+  const Network* networkNamed(const std::string& name) const {
+    auto it = net_index_.find(name);
+    return it == net_index_.end() ? nullptr : &cloud_.networks[it->second];
+  }
+
+  void reservePinnedAddresses() {
+    for (const auto& vm : t_.vms) {
+      reserveMac(quoted("vm", vm.name), vm.line, vm.mac);
+      const Network* n = networkNamed(vm.network);
+      if (vm.ip && n) reserve(quoted("vm", vm.name), vm.line, n->id, *vm.ip);
+    }
+    for (const auto& r : t_.routers) {
+      reserveMac(quoted("router", r.name) + " gateway port", r.line, r.gateway_port.mac);
+      const Network* gw = r.gateway_network ? networkNamed(*r.gateway_network) : nullptr;
+      if (gw && r.gateway_port.ip) reserve(quoted("router", r.name) + " gateway port", r.line, gw->id, *r.gateway_port.ip);
+      for (const auto& itf : r.interfaces) {
+        auto obj = quoted("router", r.name) + " interface on '" + itf.subnet + "'";
+        reserveMac(obj, itf.line, itf.port.mac);
+        reserveMac(obj + " snat port", itf.line, itf.snat_port.mac);
+        auto s = subnet_index_.find(itf.subnet);
+        if (s != subnet_index_.end() && itf.snat_port.ip) {
+          reserve(obj + " snat port", itf.line, cloud_.subnets[s->second].network_id, *itf.snat_port.ip);
+        }
+      }
+    }
+    for (const auto& g : t_.fip_gateways) {
+      auto obj = "fip gateway of host '" + g.host + "' on '" + g.network + "'";
+      reserveMac(obj, g.line, g.port.mac);
+      const Network* n = networkNamed(g.network);
+      if (!n || !n->external) {
+        problems_.add(obj, "'" + g.network + "' is not an external network", g.line);
+      } else if (g.port.ip) {
+        reserve(obj, g.line, n->id, *g.port.ip);
+      }
+      if (!host_index_.count(g.host)) problems_.add(obj, "unknown host '" + g.host + "'", g.line);
+    }
+    for (const auto& f : t_.floating_ips) {
+      const Network* n = networkNamed(f.network);
+      auto obj = "floating IP " + (f.address ? f.address->str() : "#" + std::to_string(&f - t_.floating_ips.data() + 1));
+      if (!n) {
+        problems_.add(obj, "unknown network '" + f.network + "'", f.line);
+      } else if (!n->external) {
+        problems_.add(obj, "Network " + n->name + " is not a valid external network", f.line);
+      } else if (f.address) {
+        reserve(obj, f.line, n->id, *f.address);
+      }
+    }
+  }
+
+  std::optional<Ipv4> allocateIp(const Subnet& s, const std::string& obj, int line) {
+    auto ip = ip_pools_[indexOf(&s)].allocate();
+    if (!ip) {
+      problems_.add(obj, "no more IP addresses available in subnet '" + s.name + "' (" + s.cidr.str() +
+                             "): allocation pool exhausted", line);
+    }
+    return ip;
+  }
+
+  size_t addPort(Port port, const std::optional<Mac>& pinned_mac) {
+    port.mac = pinned_mac.value_or(Mac());
+    if (port.mac.isZero()) port.mac = macs_.allocate("port:" + port.id);
+    cloud_.ports.push_back(std::move(port));
+    return cloud_.ports.size() - 1;
+  }
+
+  // Neutron's LeastRoutersScheduler over dvr_snat hosts, ties broken by file order.
+  std::string scheduleSnat() {
+    std::string best;
+    size_t best_load = SIZE_MAX;
+    for (const auto& h : cloud_.hosts) {
+      if (h.mode != AgentMode::DvrSnat) continue;
+      size_t load = snat_load_[h.name];
+      if (load < best_load) {
+        best = h.name;
+        best_load = load;
+      }
+    }
+    if (!best.empty()) ++snat_load_[best];
+    return best;
+  }
+
+  void routers() {
+    std::map<std::string, std::string> subnet_owner;  // subnet name -> router name
+    for (const auto& rs : t_.routers) {
+      auto obj = quoted("router", rs.name);
+      if (!router_index_.emplace(rs.name, cloud_.routers.size()).second) {
+        problems_.add(obj, "defined twice", rs.line);
+        continue;
+      }
+      router_spec_[rs.name] = &rs;
+      Router r;
+      r.id = rs.id.value_or(uuidFor("router:" + rs.name));
+      r.name = rs.name;
+      r.enable_snat = rs.enable_snat;
+      const Network* gw = nullptr;
+      if (rs.gateway_network) {
+        gw = networkNamed(*rs.gateway_network);
+        if (!gw) {
+          problems_.add(obj, "external_gateway: unknown network '" + *rs.gateway_network + "'", rs.line);
+        } else if (!gw->external) {
+          problems_.add(obj, "Network " + gw->name + " is not an external network: it cannot be a router gateway", rs.line);
+          gw = nullptr;
+        } else if (!firstSubnetOf(gw->id)) {
+          problems_.add(obj, "external network '" + gw->name + "' has no subnet for the gateway port", rs.line);
+          gw = nullptr;
+        }
+      }
+      if (gw) {
+        r.gateway_network_id = gw->id;
+        r.snat_host = scheduleSnat();
+      }
+      std::vector<const Subnet*> attached;
+      for (const auto& itf : rs.interfaces) {
+        auto iobj = obj + " interface on '" + itf.subnet + "'";
+        auto si = subnet_index_.find(itf.subnet);
+        if (si == subnet_index_.end()) {
+          problems_.add(iobj, "unknown subnet '" + itf.subnet + "'", itf.line);
+          continue;
+        }
+        const Subnet& s = cloud_.subnets[si->second];
+        const Network& n = *networkById(s.network_id);
+        if (n.external) {
+          problems_.add(iobj, "subnet '" + s.name + "' is on external network '" + n.name + "'", itf.line);
+          continue;
+        }
+        if (!s.gateway) {
+          problems_.add(iobj, "Subnet for router interface must have a gateway IP", itf.line);
+          continue;
+        }
+        if (auto [it, fresh] = subnet_owner.emplace(s.name, rs.name); !fresh) {
+          problems_.add(iobj, "subnet '" + s.name + "' is already attached to router '" + it->second + "'", itf.line);
+          continue;
+        }
+        bool overlap = false;
+        for (const Subnet* other : attached) {
+          if (other->cidr.overlaps(s.cidr)) {
+            problems_.add(iobj, "Cidr " + s.cidr.str() + " of subnet '" + s.name + "' overlaps with cidr " +
+                                    other->cidr.str() + " of subnet '" + other->name + "' on the same router", itf.line);
+            overlap = true;
+          }
+        }
+        if (overlap) continue;
+        attached.push_back(&s);
+        Port qr;
+        qr.id = itf.port.id.value_or(uuidFor("qr:" + r.id + ":" + s.id));
+        qr.network_id = s.network_id;
+        qr.subnet_id = s.id;
+        qr.device_owner = kOwnerRouterInterface;
+        qr.device_id = r.id;
+        qr.ip = *s.gateway;
+        if (itf.port.ip && *itf.port.ip != *s.gateway) {
+          problems_.add(iobj, "port ip " + itf.port.ip->str() + " differs from the subnet gateway " + s.gateway->str(), itf.line);
+        }
+        router_of_subnet_[s.id] = cloud_.routers.size();
+        r.interface_ports.push_back(addPort(std::move(qr), itf.port.mac));
+      }
+      cloud_.routers.push_back(std::move(r));
+    }
+    // Gateway-side ports after all interfaces, so pinned MACs are all reserved first.
+    for (size_t ri = 0; ri < cloud_.routers.size(); ++ri) {
+      Router& r = cloud_.routers[ri];
+      const RouterSpec& rs = *router_spec_.at(r.name);
+      if (!r.gateway_network_id) continue;
+      auto obj = quoted("router", r.name);
+      const Subnet* ext = rs.gateway_port.ip ? subnetHolding(*r.gateway_network_id, *rs.gateway_port.ip)
+                                             : firstSubnetOf(*r.gateway_network_id);
+      Port qg;
+      qg.id = rs.gateway_port.id.value_or(uuidFor("qg:" + r.id));
+      qg.network_id = *r.gateway_network_id;
+      qg.device_owner = kOwnerRouterGateway;
+      qg.device_id = r.id;
+      qg.host = r.snat_host;
+      if (ext) {
+        qg.subnet_id = ext->id;
+        auto ip = rs.gateway_port.ip ? rs.gateway_port.ip : allocateIp(*ext, obj + " gateway port", rs.line);
+        qg.ip = ip.value_or(Ipv4());
+      }
+      r.gateway_port = addPort(std::move(qg), rs.gateway_port.mac);
+      if (r.snat_host.empty()) continue;
+      requireUplink(r.snat_host, *r.gateway_network_id, obj + " SNAT", rs.line);
+      for (size_t k = 0; k < r.interface_ports.size(); ++k) {
+        const Port& qr = cloud_.ports[r.interface_ports[k]];
+        const InterfaceSpec& itf = *interfaceSpecFor(rs, qr.subnet_id);
+        const Subnet& s = cloud_.subnets[subnet_by_id_.at(qr.subnet_id)];
+        Port sg;
+        sg.id = itf.snat_port.id.value_or(uuidFor("sg:" + r.id + ":" + s.id));
+        sg.network_id = s.network_id;
+        sg.subnet_id = s.id;
+        sg.device_owner = kOwnerSnat;
+        sg.device_id = r.id;
+        sg.host = r.snat_host;
+        auto ip = itf.snat_port.ip ? itf.snat_port.ip : allocateIp(s, obj + " snat port on '" + s.name + "'", itf.line);
+        sg.ip = ip.value_or(Ipv4());
+        size_t idx = addPort(std::move(sg), itf.snat_port.mac);
+        cloud_.routers[ri].snat_ports.push_back(idx);
+      }
+    }
+  }
+
+  const InterfaceSpec* interfaceSpecFor(const RouterSpec& rs, const std::string& subnet_id) const {
+    for (const auto& itf : rs.interfaces) {
+      auto si = subnet_index_.find(itf.subnet);
+      if (si != subnet_index_.end() && cloud_.subnets[si->second].id == subnet_id) return &itf;
+    }
+    return nullptr;
+  }
+
+  void requireUplink(const std::string& host, const std::string& network_id, const std::string& obj, int line) {
+    const Host* h = cloud_.findHost(host);
+    if (h && !h->uplinks.count(network_id)) {
+      problems_.add(obj, "host '" + host + "' has no uplink for external network '" +
+                             networkById(network_id)->name + "' (hosts: uplinks:)", line);
+    }
+  }
+
+  void vms() {
+    for (const auto& vs : t_.vms) {
+      auto obj = quoted("vm", vs.name);
+      if (!vm_index_.emplace(vs.name, cloud_.ports.size()).second) {
+        problems_.add(obj, "defined twice", vs.line);
+        continue;
+      }
+      const Network* n = networkNamed(vs.network);
+      if (!n) {
+        problems_.add(obj, "unknown network '" + vs.network + "'", vs.line);
+        vm_index_.erase(vs.name);
+        continue;
+      }
+      if (n->external) {
+        problems_.add(obj, "VMs attach to internal networks; '" + n->name + "' is external", vs.line);
+      }
+      if (!host_index_.count(vs.host)) {
+        problems_.add(obj, "unknown host '" + vs.host + "'", vs.line);
+      }
+      const Subnet* s = nullptr;
+      if (vs.subnet) {
+        auto si = subnet_index_.find(*vs.subnet);
+        if (si == subnet_index_.end() || cloud_.subnets[si->second].network_id != n->id) {
+          problems_.add(obj, "subnet '" + *vs.subnet + "' is not a subnet of network '" + n->name + "'", vs.line);
+        } else {
+          s = &cloud_.subnets[si->second];
+        }
+      } else if (vs.ip) {
+        s = subnetHolding(n->id, *vs.ip);  // outside every subnet: reported by reserve()
+      } else {
+        s = firstSubnetOf(n->id);
+        if (!s) problems_.add(obj, "network '" + n->name + "' has no subnet", vs.line);
+      }
+      if (s && vs.ip && !s->cidr.contains(*vs.ip)) {
+        problems_.add(obj, "fixed IP " + vs.ip->str() + " is outside subnet '" + s->name + "' (" + s->cidr.str() + ")", vs.line);
+      }
+      Port p;
+      p.id = vs.port_id.value_or(uuidFor("vm:" + vs.name));
+      p.name = vs.name;
+      p.network_id = n->id;
+      p.device_owner = kOwnerCompute;
+      p.device_id = uuidFor("instance:" + vs.name);
+      p.host = vs.host;
+      if (s) {
+        p.subnet_id = s->id;
+        auto ip = vs.ip ? vs.ip : allocateIp(*s, obj, vs.line);
+        p.ip = ip.value_or(Ipv4());
+      }
+      addPort(std::move(p), vs.mac);
+    }
+  }
+
+  void floatingIps() {
+    std::set<std::pair<std::string, std::string>> associated;  // (port id, network id)
+    for (const auto& fs : t_.floating_ips) {
+      const Network* n = networkNamed(fs.network);
+      if (!n || !n->external) continue;  // reported while reserving
+      auto obj = "floating IP " + (fs.address ? fs.address->str() : "#" + std::to_string(&fs - t_.floating_ips.data() + 1));
+      FloatingIp f;
+      f.network_id = n->id;
+      if (fs.address) {
+        f.address = *fs.address;
+      } else if (const Subnet* s = firstSubnetOf(n->id)) {
+        f.address = allocateIp(*s, obj, fs.line).value_or(Ipv4());
+      } else {
+        problems_.add(obj, "Network " + n->name + " does not contain any IPv4 subnet", fs.line);
+      }
+      f.id = fs.id.value_or(uuidFor("fip:" + f.address.str()));
+      if (fs.vm) {
+        auto vi = vm_index_.find(*fs.vm);
+        if (vi == vm_index_.end()) {
+          problems_.add(obj, "unknown vm '" + *fs.vm + "'", fs.line);
+        } else {
+          const Port& p = cloud_.ports[vi->second];
+          const Router* router = routerServing(p.subnet_id, n->id);
+          if (!router) {
+            const Subnet* s = cloud_.findSubnet(p.subnet_id);
+            problems_.add(obj, "ExternalGatewayForFloatingIPNotFound: External network " + n->name +
+                                   " is not reachable from subnet " + (s ? s->name : "?") +
+                                   ".  Therefore, cannot associate Port " + p.name + " with a Floating IP.", fs.line);
+          } else if (!associated.emplace(p.id, n->id).second) {
+            problems_.add(obj, "FloatingIPPortAlreadyAssociated: vm '" + p.name + "' already has a floating IP on '" + n->name + "'", fs.line);
+          } else {
+            f.port = vi->second;
+            f.router_id = router->id;
+          }
+        }
+      }
+      cloud_.floating_ips.push_back(std::move(f));
+    }
+  }
+
+  // The router with an interface on the subnet and its gateway on the external network.
+  const Router* routerServing(const std::string& subnet_id, const std::string& ext_net_id) const {
+    auto it = router_of_subnet_.find(subnet_id);
+    if (it == router_of_subnet_.end()) return nullptr;
+    const Router& r = cloud_.routers[it->second];
+    return r.gateway_network_id == ext_net_id ? &r : nullptr;
+  }
+
+  // One fg- port per (host, external network) with floating IPs on that host.
+  void fipGateways() {
+    std::set<std::pair<std::string, std::string>> needed;  // (host, network id) in sorted order
+    for (const auto& f : cloud_.floating_ips) {
+      if (f.port) needed.emplace(cloud_.ports[*f.port].host, f.network_id);
+    }
+    for (const auto& [host, net_id] : needed) {
+      const Network& n = *networkById(net_id);
+      const FipGatewaySpec* pin = nullptr;
+      for (const auto& g : t_.fip_gateways) {
+        if (g.host == host && g.network == n.name) pin = &g;
+      }
+      auto obj = "fip gateway of host '" + host + "' on '" + n.name + "'";
+      requireUplink(host, net_id, obj, pin ? pin->line : 0);
+      const Subnet* s = pin && pin->port.ip ? subnetHolding(net_id, *pin->port.ip) : firstSubnetOf(net_id);
+      Port fg;
+      fg.id = pin && pin->port.id ? *pin->port.id : uuidFor("fg:" + host + ":" + net_id);
+      fg.network_id = net_id;
+      fg.device_owner = kOwnerFipGateway;
+      fg.device_id = uuidFor("l3-agent:" + host);
+      fg.host = host;
+      if (s) {
+        fg.subnet_id = s->id;
+        auto ip = pin && pin->port.ip ? pin->port.ip : allocateIp(*s, obj, 0);
+        fg.ip = ip.value_or(Ipv4());
+      }
+      addPort(std::move(fg), pin ? pin->port.mac : std::nullopt);
+    }
+  }
+
+  void linkLocals() {
+    const Cidr pool = t_.settings.link_local_pool.network();
+    std::set<std::pair<std::string, std::string>> needed;  // (router id, host)
+    for (const auto& f : cloud_.floating_ips) {
+      if (f.port) needed.emplace(f.router_id, cloud_.ports[*f.port].host);
+    }
+    std::map<std::string, LinkLocalPool> per_host;
+    std::map<std::pair<std::string, std::string>, Ipv4> pinned;
+    for (const auto& l : t_.link_locals) {
+      auto obj = "link-local pair of router '" + l.router + "' on host '" + l.host + "'";
+      auto ri = router_index_.find(l.router);
+      if (ri == router_index_.end()) {
+        problems_.add(obj, "unknown router '" + l.router + "'", l.line);
+        continue;
+      }
+      if (l.pair.len != 31 || (l.pair.addr.value() & 1) || !pool.contains(l.pair.addr)) {
+        problems_.add(obj, "pair " + l.pair.str() + " must be an even /31 inside the link-local pool " + pool.str(), l.line);
+        continue;
+      }
+      auto& hp = per_host.try_emplace(l.host, pool).first->second;
+      if (!hp.take(l.pair.addr)) {
+        problems_.add(obj, "pair " + l.pair.str() + " is already used on host '" + l.host + "'", l.line);
+        continue;
+      }
+      pinned[{cloud_.routers[ri->second].id, l.host}] = l.pair.addr;
+    }
+    for (const auto& key : needed) {
+      const auto& [router_id, host] = key;
+      auto& hp = per_host.try_emplace(host, pool).first->second;
+      std::optional<Ipv4> even;
+      if (auto it = pinned.find(key); it != pinned.end()) {
+        even = it->second;
+      } else {
+        even = hp.allocate(router_id);
+      }
+      if (!even) {
+        problems_.add("host '" + host + "'", "link-local pool " + pool.str() + " is exhausted", 0);
+        continue;
+      }
+      LinkLocal ll{router_id, host, *even, Ipv4(even->value() + 1), {}, {}};
+      ll.rfp_mac = macs_.allocate("rfp:" + router_id + ":" + host);
+      ll.fpr_mac = macs_.allocate("fpr:" + router_id + ":" + host);
+      cloud_.link_locals.push_back(ll);
+    }
+  }
+
+  void externalHosts() {
+    for (const auto& e : t_.external_hosts) {
+      const Network* n = networkNamed(e.network);
+      if (!n || !n->external) {
+        problems_.add(quoted("external host", e.name), "'" + e.network + "' is not an external network", e.line);
+        continue;
+      }
+      cloud_.external_hosts.push_back({e.name, e.ip, n->id});
+    }
+  }
+
+  const Topology& t_;
+  Cloud cloud_;
+  Problems problems_;
+  MacPool macs_;
+  MacPool dvr_macs_;
+  std::vector<IpPool> ip_pools_;  // parallel to cloud_.subnets
+  std::map<std::string, size_t> host_index_, net_index_, subnet_index_, router_index_, vm_index_;
+  std::map<std::string, size_t> snat_load_;
+  std::unordered_map<std::string, size_t> network_by_id_, subnet_by_id_, router_of_subnet_;
+  std::unordered_map<std::string, std::vector<size_t>> subnets_of_network_;
+  std::unordered_map<std::string, const RouterSpec*> router_spec_;
+};
+
+}  // namespace
+
+model::Cloud resolve(const model::Topology& topo, const std::string& source) {
+  return Resolver(topo).run(source);
+}
+
+}  // namespace dvr::ipam

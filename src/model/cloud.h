@@ -1,0 +1,103 @@
+// The resolved logical world: every id, MAC and address allocated. This is what the
+// plan consumes; a topology file (ipam::resolve) or, later, the API store produces it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "model/net.h"
+#include "model/topology.h"
+
+namespace dvr::model {
+
+inline constexpr const char* kOwnerCompute = "compute:nova";
+inline constexpr const char* kOwnerRouterInterface = "network:router_interface_distributed";
+inline constexpr const char* kOwnerSnat = "network:router_centralized_snat";
+inline constexpr const char* kOwnerRouterGateway = "network:router_gateway";
+inline constexpr const char* kOwnerFipGateway = "network:floatingip_agent_gateway";
+
+struct Host {
+  std::string name;
+  AgentMode mode = AgentMode::Dvr;
+  Ipv4 tunnel_ip;
+  Mac dvr_mac;
+  std::map<std::string, std::string> uplinks;  // external network id -> device
+};
+
+struct Network {
+  std::string id, name;
+  bool external = false;
+  uint32_t vni = 0;  // 0 for external networks (flat, on the host's uplink)
+  int mtu = 1450;
+};
+
+struct Subnet {
+  std::string id, name, network_id;
+  Cidr cidr;  // network address with prefix
+  std::optional<Ipv4> gateway;
+  std::vector<PoolSpec> pools;
+  // External subnets only: the MAC of the upstream router at `gateway`. It is outside the
+  // cloud; the lab gives its gateway this MAC and the tracer names it.
+  Mac gateway_mac;
+};
+
+struct Port {
+  std::string id, name, network_id, subnet_id;
+  std::string device_owner, device_id;
+  std::string host;  // binding:host_id; empty for qr- ports (bound on every host)
+  Ipv4 ip;
+  Mac mac;
+};
+
+struct Router {
+  std::string id, name;
+  std::optional<std::string> gateway_network_id;
+  std::optional<size_t> gateway_port;  // index into Cloud::ports (qg-)
+  bool enable_snat = true;
+  std::string snat_host;                 // dvr_snat host holding snat-<id>; empty if none
+  std::vector<size_t> interface_ports;   // qr- ports
+  std::vector<size_t> snat_ports;        // sg- ports, parallel to interface_ports
+};
+
+struct FloatingIp {
+  std::string id, network_id;
+  Ipv4 address;
+  std::optional<size_t> port;  // associated port (index into Cloud::ports)
+  std::string router_id;       // router that serves the association
+};
+
+struct LinkLocal {
+  std::string router_id, host;
+  Ipv4 rfp_ip, fpr_ip;  // even and odd addresses of one /31
+  Mac rfp_mac, fpr_mac;
+};
+
+struct ExternalHost {
+  std::string name;
+  Ipv4 ip;
+  std::string network_id;
+};
+
+struct Cloud {
+  Settings settings;
+  std::vector<Host> hosts;
+  std::vector<Network> networks;
+  std::vector<Subnet> subnets;
+  std::vector<Router> routers;
+  std::vector<Port> ports;
+  std::vector<FloatingIp> floating_ips;
+  std::vector<LinkLocal> link_locals;
+  std::vector<ExternalHost> external_hosts;
+
+  const Host* findHost(const std::string& name) const;
+  const Network* findNetwork(const std::string& id) const;
+  const Subnet* findSubnet(const std::string& id) const;
+  const Router* findRouter(const std::string& id) const;
+  // A VM port by name or id.
+  const Port* findVm(const std::string& name_or_id) const;
+};
+
+}  // namespace dvr::model

@@ -1,0 +1,47 @@
+// One error type for bad input: every problem names the object, what is wrong, and
+// where (file and line) when the input came from a file.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dvr {
+
+struct Problem {
+  std::string object;  // e.g. "port 'vm1'"
+  std::string message;  // e.g. "fixed IP 10.17.0.3 is outside subnet 'sub1' (10.16.0.0/24)"
+  int line = 0;         // 1-based line in the source file; 0 when unknown
+};
+
+// Thrown when input is rejected. Nothing is produced from input that raised it.
+class InputError : public std::runtime_error {
+ public:
+  InputError(std::string source, std::vector<Problem> problems);
+  const std::vector<Problem>& problems() const { return problems_; }
+  const std::string& source() const { return source_; }
+
+ private:
+  static std::string render(const std::string& source, const std::vector<Problem>& problems);
+  std::string source_;
+  std::vector<Problem> problems_;
+};
+
+// Collects problems while checking input; throws them all at once.
+class Problems {
+ public:
+  void add(std::string object, std::string message, int line = 0) {
+    list_.push_back({std::move(object), std::move(message), line});
+  }
+  bool empty() const { return list_.empty(); }
+  void throwIfAny(const std::string& source) const {
+    if (!list_.empty()) {
+      throw InputError(source, list_);
+    }
+  }
+
+ private:
+  std::vector<Problem> list_;
+};
+
+}  // namespace dvr

@@ -1,0 +1,137 @@
+// The topology as a user writes it: anything optional here is allocated by ipam/.
+// Names are how objects refer to each other in a file; ids are Neutron UUIDs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/net.h"
+
+namespace dvr::model {
+
+enum class AgentMode { Dvr, DvrSnat };
+const char* agentModeName(AgentMode mode);
+
+struct Settings {
+  Mac dvr_base_mac{0xfa163f000000ULL};  // Neutron's dvr_base_mac: host MACs
+  Mac base_mac{0xfa163e000000ULL};      // Neutron's base_mac: port MACs
+  Cidr link_local_pool{Ipv4(0xa9fe4000), 18};  // 169.254.64.0/18, Neutron's DVR_FIP_LL_CIDR
+  int underlay_mtu = 1500;              // internal networks get underlay_mtu - 50 (VXLAN)
+};
+
+struct HostSpec {
+  std::string name;
+  AgentMode mode = AgentMode::Dvr;
+  Ipv4 tunnel_ip;
+  std::optional<Mac> dvr_mac;
+  std::map<std::string, std::string> uplinks;  // external network name -> host device
+  int line = 0;
+};
+
+struct PoolSpec {
+  Ipv4 start, end;
+};
+
+struct SubnetSpec {
+  std::string name;
+  std::optional<std::string> id;
+  std::string network;  // network name
+  Cidr cidr;
+  std::optional<Ipv4> gateway;
+  bool no_gateway = false;
+  std::vector<PoolSpec> pools;
+  int line = 0;
+};
+
+struct NetworkSpec {
+  std::string name;
+  std::optional<std::string> id;
+  bool external = false;
+  std::optional<uint32_t> vni;
+  std::optional<int> mtu;
+  int line = 0;
+};
+
+// A port the user pins: id, MAC and/or IP. Used for router interfaces, sg-, fg-, qg-.
+struct PortPin {
+  std::optional<std::string> id;
+  std::optional<Mac> mac;
+  std::optional<Ipv4> ip;
+};
+
+struct InterfaceSpec {
+  std::string subnet;  // subnet name; the interface takes the subnet's gateway IP
+  PortPin port;        // qr- port
+  PortPin snat_port;   // sg- port on the dvr_snat host
+  int line = 0;
+};
+
+struct RouterSpec {
+  std::string name;
+  std::optional<std::string> id;
+  std::optional<std::string> gateway_network;  // external network name
+  PortPin gateway_port;                         // qg- port
+  bool enable_snat = true;
+  std::vector<InterfaceSpec> interfaces;
+  int line = 0;
+};
+
+struct VmSpec {
+  std::string name;
+  std::optional<std::string> port_id;
+  std::string network;
+  std::optional<std::string> subnet;
+  std::string host;
+  std::optional<Ipv4> ip;
+  std::optional<Mac> mac;
+  int line = 0;
+};
+
+struct FloatingIpSpec {
+  std::optional<std::string> id;
+  std::string network;            // external network name
+  std::optional<Ipv4> address;
+  std::optional<std::string> vm;  // associated VM (port) name
+  int line = 0;
+};
+
+// Pins for per-host objects Neutron allocates: the fg- port of (host, external network)
+// and the rfp-/fpr- link-local /31 of (router, host).
+struct FipGatewaySpec {
+  std::string host, network;
+  PortPin port;
+  int line = 0;
+};
+
+struct LinkLocalSpec {
+  std::string router, host;
+  Cidr pair;  // the /31; rfp- takes the even address, fpr- the odd one
+  int line = 0;
+};
+
+// Addresses outside the cloud, reached through an external network's gateway (the lab
+// builds them as hosts; the tracer delivers to them).
+struct ExternalHostSpec {
+  std::string name;
+  Ipv4 ip;
+  std::string network;  // external network whose gateway routes to it
+  int line = 0;
+};
+
+struct Topology {
+  Settings settings;
+  std::vector<HostSpec> hosts;
+  std::vector<NetworkSpec> networks;
+  std::vector<SubnetSpec> subnets;
+  std::vector<RouterSpec> routers;
+  std::vector<VmSpec> vms;
+  std::vector<FloatingIpSpec> floating_ips;
+  std::vector<FipGatewaySpec> fip_gateways;
+  std::vector<LinkLocalSpec> link_locals;
+  std::vector<ExternalHostSpec> external_hosts;
+};
+
+}  // namespace dvr::model

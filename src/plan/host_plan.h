@@ -1,0 +1,133 @@
+// HostPlan: the exact kernel state one host must have. Produced by plan::planHost (pure),
+// consumed by the reconciler (kernel/), the tracer (trace/) and the renderers.
+//
+// Namespace "" is the host's own namespace. Routes carry no protocol here: the
+// reconciler installs them with kRouteProtocol, which is how it recognises its own.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "model/net.h"
+
+namespace dvr::plan {
+
+inline constexpr uint8_t kRouteProtocol = 80;       // "proto dvr" (rt_protos.d/dvr.conf)
+inline constexpr uint32_t kMainTable = 254;
+inline constexpr uint32_t kFipTable = 16;           // Neutron's FIP_RT_TBL
+inline constexpr uint32_t kFipRulePriorityStart = 32768;  // Neutron's FIP_PR_START
+inline constexpr uint32_t kFipRulePriorityCount = 40000;
+inline constexpr uint16_t kVxlanPort = 4789;
+
+enum class LinkKind { Bridge, Veth, Vxlan, Adopted };
+const char* linkKindName(LinkKind kind);
+
+struct Link {
+  std::string ns;
+  std::string name;
+  LinkKind kind = LinkKind::Veth;
+  std::optional<Mac> mac;   // unset: the kernel picks (bridges, vxlan)
+  int mtu = 0;              // 0: leave as is (adopted devices)
+  std::string master;       // bridge in the same namespace
+  std::string peer;         // veth: the other end
+  std::string peer_ns;
+  uint32_t vni = 0;         // vxlan
+  Ipv4 local_ip;            // vxlan source (the host's tunnel IP)
+  auto key() const { return std::tie(ns, name); }
+};
+
+struct Address {
+  std::string ns, dev;
+  Cidr cidr;  // address with prefix, e.g. 10.16.0.1/24
+  auto key() const { return std::tie(ns, dev, cidr); }
+};
+
+struct Route {
+  std::string ns;
+  uint32_t table = kMainTable;
+  Cidr dst;                  // 0.0.0.0/0 is "default"
+  std::optional<Ipv4> via;
+  std::string dev;
+  auto key() const { return std::tie(ns, table, dst); }
+};
+
+struct Rule {
+  std::string ns;
+  uint32_t priority = 0;
+  std::optional<Cidr> from;  // unset: from all
+  std::string iif;
+  uint32_t table = 0;
+  auto key() const { return std::tie(ns, priority); }
+};
+
+// A permanent neighbour (ip -> mac on dev), or a proxy entry answering ARP for ip on dev.
+struct Neighbour {
+  std::string ns, dev;
+  Ipv4 ip;
+  Mac mac;
+  bool proxy = false;
+  auto key() const { return std::tie(ns, dev, proxy, ip); }
+};
+
+// A static FDB entry on a VXLAN device (host namespace): mac -> remote tunnel IP.
+// mac 00:00:00:00:00:00 is the flood entry (BUM traffic to that host).
+struct FdbEntry {
+  std::string dev;
+  Mac mac;
+  Ipv4 dst;
+  auto key() const { return std::tie(dev, mac, dst); }
+};
+
+struct Sysctl {
+  std::string ns, key, value;  // key as in sysctl(8), e.g. net.ipv4.ip_forward
+  auto keyTuple() const { return std::tie(ns, key); }
+};
+
+// nftables intent, in typed form: nft/ renders it, the tracer interprets it.
+struct FloatingIpNat {  // qrouter-: DNAT floating->fixed arriving on rfp-, SNAT fixed->floating leaving it
+  std::string ns;
+  Ipv4 floating, fixed;
+  std::string rfp_dev;
+  auto key() const { return std::tie(ns, floating); }
+};
+
+struct SourceNat {  // snat-: everything leaving out_dev gets to_source
+  std::string ns, out_dev;
+  Ipv4 to_source;
+  auto key() const { return std::tie(ns, out_dev); }
+};
+
+// The br-tun DVR flows, as bridge-family rules in the host namespace.
+struct DvrMacRewrite {
+  Mac host_mac;                                       // this host's DVR MAC
+  std::set<std::string> tunnel_devs;                  // vxlan-<vni>
+  std::set<Mac> gateway_macs;                         // local qr- MACs
+  std::set<std::pair<std::string, Ipv4>> gateway_arp;  // (vxlan dev, gateway IP): ARP kept local
+  std::set<Mac> remote_dvr_macs;
+  std::map<Mac, Mac> gateway_mac_of_port;             // local port MAC -> its subnet's gateway MAC
+  bool empty() const { return tunnel_devs.empty(); }
+};
+
+struct HostPlan {
+  std::string host;
+  std::vector<std::string> namespaces;  // excluding ""
+  std::vector<Sysctl> sysctls;
+  std::vector<Link> links;
+  std::vector<Address> addresses;
+  std::vector<Route> routes;
+  std::vector<Rule> rules;
+  std::vector<Neighbour> neighbours;
+  std::vector<FdbEntry> fdb;
+  std::vector<FloatingIpNat> floating_nat;
+  std::vector<SourceNat> source_nat;
+  std::vector<std::string> notrack_namespaces;  // fip-: no conntrack, as Neutron
+  DvrMacRewrite dvr_mac;
+
+  const Link* findLink(const std::string& ns, const std::string& name) const;
+};
+
+}  // namespace dvr::plan

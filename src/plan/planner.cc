@@ -1,0 +1,281 @@
+#include "plan/planner.h"
+
+#include <algorithm>
+#include <thread>
+#include <unordered_set>
+
+#include "ipam/ids.h"
+#include "plan/names.h"
+
+namespace dvr::plan {
+
+using namespace dvr::model;
+
+const char* linkKindName(LinkKind kind) {
+  switch (kind) {
+    case LinkKind::Bridge: return "bridge";
+    case LinkKind::Veth: return "veth";
+    case LinkKind::Vxlan: return "vxlan";
+    case LinkKind::Adopted: return "device";
+  }
+  return "?";
+}
+
+const Link* HostPlan::findLink(const std::string& ns, const std::string& name) const {
+  for (const auto& l : links) {
+    if (l.ns == ns && l.name == name) return &l;
+  }
+  return nullptr;
+}
+
+namespace {
+
+const Cidr kDefault{Ipv4(0), 0};
+
+// Builds one host's plan; each method adds one kind of namespace.
+class HostPlanner {
+ public:
+  HostPlanner(const CloudIndex& index, const Host& host) : ix_(index), c_(index.cloud()), host_(host) {
+    plan_.host = host.name;
+    plan_.dvr_mac.host_mac = host.dvr_mac;
+  }
+
+  HostPlan run() {
+    for (size_t r : ix_.routersOn(host_.name)) qrouter(c_.routers[r]);
+    fipNamespaces();
+    for (size_t r : ix_.routersOn(host_.name)) {
+      if (c_.routers[r].snat_host == host_.name && c_.routers[r].gateway_network_id) snat(c_.routers[r]);
+    }
+    vmPorts();
+    networks();
+    sortAll();
+    return std::move(plan_);
+  }
+
+ private:
+  void sysctl(const std::string& ns, std::string key, std::string value) {
+    plan_.sysctls.push_back({ns, std::move(key), std::move(value)});
+  }
+
+  void newNamespace(const std::string& ns) {
+    plan_.namespaces.push_back(ns);
+    sysctl(ns, "net.ipv4.ip_forward", "1");
+    sysctl(ns, "net.ipv4.conf.all.rp_filter", "0");
+    sysctl(ns, "net.ipv4.conf.default.rp_filter", "0");
+  }
+
+  // A router-side port: veth tap<id> on the network's bridge <-> <dev> in `ns`.
+  void plugPort(const std::string& ns, const std::string& dev, const Port& port, int mtu, const Cidr& addr) {
+    std::string tap = names::tap(port.id);
+    plan_.links.push_back({.ns = "", .name = tap, .kind = LinkKind::Veth, .mtu = mtu,
+                           .master = names::bridge(port.network_id), .peer = dev, .peer_ns = ns});
+    plan_.links.push_back({.ns = ns, .name = dev, .kind = LinkKind::Veth, .mac = port.mac, .mtu = mtu,
+                           .peer = tap, .peer_ns = ""});
+    plan_.addresses.push_back({ns, dev, addr});
+    useNetwork(port.network_id);
+  }
+
+  void useNetwork(const std::string& network_id) { networks_.insert(network_id); }
+
+  Cidr onSubnet(Ipv4 ip, const std::string& subnet_id) const { return {ip, ix_.subnet(subnet_id).cidr.len}; }
+
+  void qrouter(const Router& r) {
+    std::string ns = names::qrouterNs(r.id);
+    newNamespace(ns);
+    sysctl(ns, "net.ipv4.conf.all.send_redirects", "0");
+    sysctl(ns, "net.ipv4.conf.default.send_redirects", "0");
+    sysctl(ns, "net.ipv4.conf.all.arp_ignore", "1");
+    sysctl(ns, "net.ipv4.conf.all.arp_announce", "2");
+    for (size_t k = 0; k < r.interface_ports.size(); ++k) {
+      const Port& qr = c_.ports[r.interface_ports[k]];
+      const Network& net = ix_.network(qr.network_id);
+      std::string dev = names::qr(qr.id);
+      plugPort(ns, dev, qr, net.mtu, onSubnet(qr.ip, qr.subnet_id));
+      plan_.dvr_mac.gateway_macs.insert(qr.mac);
+      plan_.dvr_mac.gateway_arp.emplace(names::vxlan(net.vni), qr.ip);
+      // Permanent neighbours for every port of the subnet, on any host: no ARP across hosts.
+      for (size_t p : ix_.endpointsOn(qr.subnet_id)) {
+        const Port& ep = c_.ports[p];
+        plan_.neighbours.push_back({ns, dev, ep.ip, ep.mac, false});
+        if (ep.host == host_.name) plan_.dvr_mac.gateway_mac_of_port[ep.mac] = qr.mac;
+      }
+      // SNAT redirect: traffic of this subnet with no better route goes to the sg- port.
+      if (k < r.snat_ports.size()) {
+        const Port& sg = c_.ports[r.snat_ports[k]];
+        uint32_t table = snatRedirectTable(qr.ip);
+        plan_.rules.push_back({ns, table, onSubnet(qr.ip, qr.subnet_id), "", table});
+        plan_.routes.push_back({ns, table, kDefault, sg.ip, dev});
+        sysctl(ns, "net.ipv4.conf." + dev + ".send_redirects", "0");
+      }
+    }
+    const LinkLocal* ll = ix_.linkLocal(r.id, host_.name);
+    if (ll && r.gateway_network_id) floatingIpPath(r, *ll, ns);
+  }
+
+  void floatingIpPath(const Router& r, const LinkLocal& ll, const std::string& ns) {
+    const Network& ext = ix_.network(*r.gateway_network_id);
+    std::string fns = names::fipNs(ext.id);
+    std::string rfp = names::rfp(r.id), fpr = names::fpr(r.id);
+    fip_networks_.insert(ext.id);
+    plan_.links.push_back({.ns = ns, .name = rfp, .kind = LinkKind::Veth, .mac = ll.rfp_mac, .mtu = ext.mtu,
+                           .peer = fpr, .peer_ns = fns});
+    plan_.links.push_back({.ns = fns, .name = fpr, .kind = LinkKind::Veth, .mac = ll.fpr_mac, .mtu = ext.mtu,
+                           .peer = rfp, .peer_ns = ns});
+    plan_.addresses.push_back({ns, rfp, {ll.rfp_ip, 31}});
+    plan_.addresses.push_back({fns, fpr, {ll.fpr_ip, 31}});
+    plan_.neighbours.push_back({ns, rfp, ll.fpr_ip, ll.fpr_mac, false});
+    plan_.neighbours.push_back({fns, fpr, ll.rfp_ip, ll.rfp_mac, false});
+    plan_.routes.push_back({ns, kFipTable, kDefault, ll.fpr_ip, rfp});
+    uint32_t table = fipRouterTable(ll.fpr_ip);
+    plan_.rules.push_back({fns, table, std::nullopt, fpr, table});
+    const Port* fg = ix_.fipGatewayPort(host_.name, ext.id);
+    const Subnet& ext_subnet = ix_.subnet(fg->subnet_id);
+    if (ext_subnet.gateway) plan_.routes.push_back({fns, table, kDefault, *ext_subnet.gateway, names::fg(fg->id)});
+    for (size_t f : ix_.floatingIpsOn(host_.name)) {
+      const FloatingIp& fip = c_.floating_ips[f];
+      if (fip.router_id != r.id) continue;
+      const Port& port = c_.ports[*fip.port];
+      plan_.addresses.push_back({ns, rfp, {fip.address, 32}});  // as in the seed's listing
+      plan_.rules.push_back({ns, fipRulePriority(fip.address), Cidr{port.ip, 32}, "", kFipTable});
+      plan_.floating_nat.push_back({ns, fip.address, port.ip, rfp});
+      plan_.routes.push_back({fns, kMainTable, {fip.address, 32}, ll.rfp_ip, fpr});
+      plan_.neighbours.push_back({fns, names::fg(fg->id), fip.address, Mac(), true});
+    }
+  }
+
+  // Neutron's 32768..72767 FIP rule priorities; slot from the floating IP, probing.
+  uint32_t fipRulePriority(Ipv4 floating) {
+    uint32_t slot = uint32_t(ipam::hash64(floating.str(), 3) % kFipRulePriorityCount);
+    while (!fip_priorities_.insert(slot).second) slot = (slot + 1) % kFipRulePriorityCount;
+    return kFipRulePriorityStart + slot;
+  }
+
+  void fipNamespaces() {
+    for (const std::string& net_id : fip_networks_) {
+      const Network& ext = ix_.network(net_id);
+      const Port* fg = ix_.fipGatewayPort(host_.name, net_id);
+      std::string ns = names::fipNs(net_id);
+      std::string dev = names::fg(fg->id);
+      newNamespace(ns);
+      sysctl(ns, "net.ipv4.neigh." + dev + ".proxy_delay", "0");
+      plan_.notrack_namespaces.push_back(ns);
+      plugPort(ns, dev, *fg, ext.mtu, onSubnet(fg->ip, fg->subnet_id));
+      externals_.insert(net_id);
+    }
+  }
+
+  void snat(const Router& r) {
+    std::string ns = names::snatNs(r.id);
+    newNamespace(ns);
+    for (size_t p : r.snat_ports) {
+      const Port& sg = c_.ports[p];
+      plugPort(ns, names::sg(sg.id), sg, ix_.network(sg.network_id).mtu, onSubnet(sg.ip, sg.subnet_id));
+      plan_.dvr_mac.gateway_mac_of_port[sg.mac] = c_.ports[r.interface_ports[&p - r.snat_ports.data()]].mac;
+    }
+    const Port& qg = c_.ports[*r.gateway_port];
+    const Network& ext = ix_.network(qg.network_id);
+    std::string dev = names::qg(qg.id);
+    plugPort(ns, dev, qg, ext.mtu, onSubnet(qg.ip, qg.subnet_id));
+    externals_.insert(ext.id);
+    if (auto gw = ix_.subnet(qg.subnet_id).gateway) plan_.routes.push_back({ns, kMainTable, kDefault, *gw, dev});
+    if (r.enable_snat) plan_.source_nat.push_back({ns, dev, qg.ip});
+  }
+
+  void vmPorts() {
+    for (size_t p : ix_.portsOn(host_.name)) {
+      const Port& vm = c_.ports[p];
+      if (vm.device_owner != kOwnerCompute) continue;
+      // The hypervisor creates the tap; the agent plugs it into the network's bridge.
+      plan_.links.push_back({.ns = "", .name = names::tap(vm.id), .kind = LinkKind::Adopted,
+                             .master = names::bridge(vm.network_id)});
+      useNetwork(vm.network_id);
+    }
+  }
+
+  void networks() {
+    std::unordered_set<std::string> peers_seen;
+    for (const std::string& net_id : networks_) {
+      const Network& net = ix_.network(net_id);
+      if (net.external) continue;
+      std::string br = names::bridge(net_id), vx = names::vxlan(net.vni);
+      plan_.links.push_back({.ns = "", .name = br, .kind = LinkKind::Bridge, .mtu = net.mtu});
+      plan_.links.push_back({.ns = "", .name = vx, .kind = LinkKind::Vxlan, .mtu = net.mtu, .master = br,
+                             .vni = net.vni, .local_ip = host_.tunnel_ip});
+      plan_.dvr_mac.tunnel_devs.insert(vx);
+      for (const std::string& other : ix_.hostsWith(net_id)) {
+        if (other == host_.name) continue;
+        const Host* h = ix_.host(other);
+        plan_.fdb.push_back({vx, Mac(), h->tunnel_ip});
+        plan_.dvr_mac.remote_dvr_macs.insert(h->dvr_mac);
+      }
+      for (size_t p : ix_.boundPortsOn(net_id)) {
+        const Port& port = c_.ports[p];
+        if (port.host == host_.name) continue;
+        if (const Host* h = ix_.host(port.host)) plan_.fdb.push_back({vx, port.mac, h->tunnel_ip});
+      }
+    }
+    for (const std::string& net_id : externals_) {
+      const Network& net = ix_.network(net_id);
+      std::string br = names::bridge(net_id);
+      plan_.links.push_back({.ns = "", .name = br, .kind = LinkKind::Bridge, .mtu = net.mtu});
+      auto up = host_.uplinks.find(net_id);
+      if (up != host_.uplinks.end()) {
+        plan_.links.push_back({.ns = "", .name = up->second, .kind = LinkKind::Adopted, .master = br});
+      }
+    }
+  }
+
+  template <class T, class Key>
+  static void sortBy(std::vector<T>& v, Key key) {
+    std::sort(v.begin(), v.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+  }
+
+  void sortAll() {
+    std::sort(plan_.namespaces.begin(), plan_.namespaces.end());
+    sortBy(plan_.sysctls, [](const Sysctl& s) { return s.keyTuple(); });
+    sortBy(plan_.links, [](const Link& l) { return l.key(); });
+    sortBy(plan_.addresses, [](const Address& a) { return a.key(); });
+    sortBy(plan_.routes, [](const Route& r) { return r.key(); });
+    sortBy(plan_.rules, [](const Rule& r) { return r.key(); });
+    sortBy(plan_.neighbours, [](const Neighbour& n) { return n.key(); });
+    sortBy(plan_.fdb, [](const FdbEntry& f) { return f.key(); });
+    sortBy(plan_.floating_nat, [](const FloatingIpNat& f) { return f.key(); });
+    sortBy(plan_.source_nat, [](const SourceNat& s) { return s.key(); });
+    std::sort(plan_.notrack_namespaces.begin(), plan_.notrack_namespaces.end());
+  }
+
+  const CloudIndex& ix_;
+  const Cloud& c_;
+  const Host& host_;
+  HostPlan plan_;
+  std::set<std::string> networks_, externals_, fip_networks_;
+  std::unordered_set<uint32_t> fip_priorities_;
+};
+
+}  // namespace
+
+HostPlan planHost(const CloudIndex& index, const std::string& host) {
+  const Host* h = index.host(host);
+  if (!h) {
+    HostPlan empty;
+    empty.host = host;
+    return empty;
+  }
+  return HostPlanner(index, *h).run();
+}
+
+std::vector<HostPlan> planAll(const CloudIndex& index, unsigned threads) {
+  const auto& hosts = index.cloud().hosts;
+  std::vector<HostPlan> plans(hosts.size());
+  threads = std::max(1u, std::min<unsigned>(threads, unsigned(hosts.size())));
+  std::vector<std::thread> workers;
+  for (unsigned t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (size_t i = t; i < hosts.size(); i += threads) plans[i] = planHost(index, hosts[i].name);
+    });
+  }
+  for (auto& w : workers) w.join();
+  return plans;
+}
+
+}  // namespace dvr::plan
