@@ -167,10 +167,10 @@ class HostPlanner {
   void snat(const Router& r) {
     std::string ns = names::snatNs(r.id);
     newNamespace(ns);
-    for (size_t p : r.snat_ports) {
-      const Port& sg = c_.ports[p];
+    for (size_t k = 0; k < r.snat_ports.size(); ++k) {
+      const Port& sg = c_.ports[r.snat_ports[k]];
       plugPort(ns, names::sg(sg.id), sg, ix_.network(sg.network_id).mtu, onSubnet(sg.ip, sg.subnet_id));
-      plan_.dvr_mac.gateway_mac_of_port[sg.mac] = c_.ports[r.interface_ports[&p - r.snat_ports.data()]].mac;
+      plan_.dvr_mac.gateway_mac_of_port[sg.mac] = c_.ports[r.interface_ports[k]].mac;  // parallel vectors
     }
     const Port& qg = c_.ports[*r.gateway_port];
     const Network& ext = ix_.network(qg.network_id);

@@ -70,6 +70,7 @@ class Walker {
     const Subnet* s = c_.findSubnet(vm.subnet_id);
     Hop hop{vm.name, "eth0 (" + vm.ip.str() + ")", "", "eth0", {}, {}, 0, {}};
     p.src_mac = vm.mac;
+    packet_ = p;
     if (s->cidr.contains(p.dst_ip)) {
       auto mac = arpInternal(vm.network_id, p.dst_ip, vm.host);
       if (!mac) return drop(hop, "ARP for " + p.dst_ip.str() + " on " + s->cidr.str() + " is not answered");
@@ -96,7 +97,7 @@ class Walker {
     Hop hop{ext.name, ext.ip.str(), "", "", {"routed to the external gateway " + s->gateway->str()}, p, kSrcIp | kDstIp, {}};
     path_.hops.push_back(hop);
     packet_ = p;
-    gatewayForward(ext.network_id);
+    walk(gatewayForward(ext.network_id));
     return std::move(path_);
   }
 
@@ -255,6 +256,13 @@ class Walker {
     return best;
   }
 
+  bool isConnected(const HostView& v, const std::string& ns, const plan::Route& r) const {
+    for (const auto* a : addressesIn(v, ns)) {
+      if (a->dev == r.dev && a->cidr.network() == r.dst) return true;
+    }
+    return false;
+  }
+
   Location routeIn(const AtNamespace& at) {
     const HostView& v = hosts_.at(at.host);
     Packet before = packet_;
@@ -306,7 +314,9 @@ class Walker {
       if (route) {
         std::string rule = r.priority == 32766 ? "32766:\tfrom all lookup main" : plan::ruleLine(r);
         hop.decisions.push_back("rule " + rule);
-        hop.decisions.push_back("route " + plan::routeLine(*route) + (route->via ? "" : " (connected)"));
+        bool connected = !route->via && route->table == plan::kMainTable && isConnected(v, at.ns, *route);
+        hop.decisions.push_back("route " + (connected ? route->dst.str() + " dev " + route->dev + " proto kernel scope link"
+                                                      : plan::routeLine(*route)));
         break;
       }
     }
