@@ -6,8 +6,10 @@ namespace dvr {
 
 TEST(Net, ParsesAndPrintsIpv4) {
   EXPECT_EQ(Ipv4::parse("192.168.74.104")->str(), "192.168.74.104");
-  EXPECT_EQ(Ipv4::parse("10.16.0.1")->value(), 168820737u);  // Neutron's SNAT table for qr 10.16.0.1
-  for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "a.b.c.d", "1.2.3.4 "}) {
+  EXPECT_EQ(Ipv4::parse("10.16.0.1")->value(),
+            168820737u);  // Neutron's SNAT table for qr 10.16.0.1
+  for (const char* bad :
+       {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "a.b.c.d", "1.2.3.4 "}) {
     EXPECT_FALSE(Ipv4::parse(bad)) << bad;
   }
 }

@@ -20,9 +20,11 @@ const std::string kFipNs = "fip-5a1e2b3c-4d5e-4f60-8a71-92b3c4d5e6f7";
 const std::string kRouter2Ns = "qrouter-242fcb80-e9e1-410b-ba4e-7617d1c384ad";
 const std::string kRouter1Ns = "qrouter-13fe8525-da22-42de-aeb6-84f41a3b607d";
 
-bool hasAddress(const plan::HostPlan& p, const std::string& ns, const std::string& dev, const std::string& cidr) {
+bool hasAddress(const plan::HostPlan& p, const std::string& ns, const std::string& dev,
+                const std::string& cidr) {
   for (const auto& a : p.addresses) {
-    if (a.ns == ns && a.dev == dev && a.cidr.str() == cidr) return true;
+    if (a.ns == ns && a.dev == dev && a.cidr.str() == cidr)
+      return true;
   }
   return false;
 }
@@ -35,7 +37,8 @@ class SeedPlan : public ::testing::Test {
 
 TEST_F(SeedPlan, Compute01HasTheSeedsNamespaces) {
   const auto& p = planOf(plans, "compute01");
-  std::vector<std::string> expected{kFipNs, kRouter1Ns, kRouter2Ns, "qrouter-703db450-5b1f-4c2d-9e8a-3f6b7c8d9e01"};
+  std::vector<std::string> expected{kFipNs, kRouter1Ns, kRouter2Ns,
+                                    "qrouter-703db450-5b1f-4c2d-9e8a-3f6b7c8d9e01"};
   EXPECT_EQ(p.namespaces, expected);  // three qrouter- and one fip-, as `ip netns` in the seed
 }
 
@@ -73,9 +76,12 @@ TEST_F(SeedPlan, NeutronPolicyRoutingInQrouter) {
   const auto& p = planOf(plans, "compute01");
   bool snat_rule = false, fip_rule = false;
   for (const auto& r : p.rules) {
-    if (r.ns == kRouter1Ns && r.priority == 168820737u && r.table == 168820737u && r.from->str() == "10.16.0.1/24") snat_rule = true;
+    if (r.ns == kRouter1Ns && r.priority == 168820737u && r.table == 168820737u &&
+        r.from->str() == "10.16.0.1/24")
+      snat_rule = true;
     if (r.ns == kRouter2Ns && r.table == plan::kFipTable && r.from->str() == "192.168.111.5/32" &&
-        r.priority >= 32768 && r.priority < 72768) fip_rule = true;
+        r.priority >= 32768 && r.priority < 72768)
+      fip_rule = true;
   }
   EXPECT_TRUE(snat_rule);
   EXPECT_TRUE(fip_rule);
@@ -83,26 +89,31 @@ TEST_F(SeedPlan, NeutronPolicyRoutingInQrouter) {
 
 TEST_F(SeedPlan, NoFipNamespaceWhereThereIsNoFloatingIp) {
   for (const auto& host : {"controller01", "compute02"}) {
-    for (const auto& ns : planOf(plans, host).namespaces) EXPECT_NE(ns.rfind("fip-", 0), 0u) << host << " " << ns;
+    for (const auto& ns : planOf(plans, host).namespaces)
+      EXPECT_NE(ns.rfind("fip-", 0), 0u) << host << " " << ns;
   }
 }
 
 TEST_F(SeedPlan, SnatNamespacesOnlyOnTheNetworkNode) {
   int snat = 0;
-  for (const auto& ns : planOf(plans, "controller01").namespaces) snat += ns.rfind("snat-", 0) == 0;
+  for (const auto& ns : planOf(plans, "controller01").namespaces)
+    snat += ns.rfind("snat-", 0) == 0;
   EXPECT_EQ(snat, 3);
-  for (const auto& ns : planOf(plans, "compute01").namespaces) EXPECT_NE(ns.rfind("snat-", 0), 0u);
+  for (const auto& ns : planOf(plans, "compute01").namespaces)
+    EXPECT_NE(ns.rfind("snat-", 0), 0u);
 }
 
 TEST_F(SeedPlan, DeviceNamesNeverExceedFourteenCharacters) {
   for (const auto& p : plans) {
-    for (const auto& l : p.links) EXPECT_LE(l.name.size(), 14u) << l.name;
+    for (const auto& l : p.links)
+      EXPECT_LE(l.name.size(), 14u) << l.name;
   }
 }
 
 TEST_F(SeedPlan, SameInputGivesByteIdenticalPlans) {
   auto again = testing::planAllHosts(testing::seedCloud());
-  for (size_t i = 0; i < plans.size(); ++i) EXPECT_EQ(plan::renderJson(plans[i]), plan::renderJson(again[i]));
+  for (size_t i = 0; i < plans.size(); ++i)
+    EXPECT_EQ(plan::renderJson(plans[i]), plan::renderJson(again[i]));
 }
 
 TEST_F(SeedPlan, MatchesGoldenFiles) {

@@ -20,7 +20,9 @@ struct Case {
 
 class GeneratedCloud : public ::testing::TestWithParam<uint64_t> {
  protected:
-  model::SyntheticSize size() const { return {.hosts = 7, .routers = 9, .vms = 80, .floating_ips = 16, .seed = GetParam()}; }
+  model::SyntheticSize size() const {
+    return {.hosts = 7, .routers = 9, .vms = 80, .floating_ips = 16, .seed = GetParam()};
+  }
 };
 
 TEST_P(GeneratedCloud, PlansAreDeterministic) {
@@ -29,15 +31,18 @@ TEST_P(GeneratedCloud, PlansAreDeterministic) {
   plan::CloudIndex ia(a), ib(b);
   auto pa = plan::planAll(ia, 2), pb = plan::planAll(ib, 1);
   ASSERT_EQ(pa.size(), pb.size());
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(plan::renderJson(pa[i]), plan::renderJson(pb[i]));
+  for (size_t i = 0; i < pa.size(); ++i)
+    EXPECT_EQ(plan::renderJson(pa[i]), plan::renderJson(pb[i]));
 }
 
 TEST_P(GeneratedCloud, NamesMacsAndLinkLocalPairsAreUniquePerHost) {
   auto cloud = ipam::resolve(model::syntheticTopology(size()), "gen");
   std::set<Mac> macs;
-  for (const auto& p : cloud.ports) EXPECT_TRUE(macs.insert(p.mac).second) << p.mac.str();
+  for (const auto& p : cloud.ports)
+    EXPECT_TRUE(macs.insert(p.mac).second) << p.mac.str();
   std::set<Mac> dvr_macs;
-  for (const auto& h : cloud.hosts) EXPECT_TRUE(dvr_macs.insert(h.dvr_mac).second);
+  for (const auto& h : cloud.hosts)
+    EXPECT_TRUE(dvr_macs.insert(h.dvr_mac).second);
   plan::CloudIndex index(cloud);
   for (const auto& p : plan::planAll(index)) {
     std::set<std::pair<std::string, std::string>> names;
@@ -45,14 +50,17 @@ TEST_P(GeneratedCloud, NamesMacsAndLinkLocalPairsAreUniquePerHost) {
     for (const auto& l : p.links) {
       EXPECT_TRUE(names.emplace(l.ns, l.name).second) << p.host << " " << l.ns << " " << l.name;
       EXPECT_LE(l.name.size(), 14u);
-      if (l.mac) EXPECT_TRUE(link_macs.insert(*l.mac).second || l.name.rfind("qr-", 0) == 0) << l.name;
+      if (l.mac)
+        EXPECT_TRUE(link_macs.insert(*l.mac).second || l.name.rfind("qr-", 0) == 0) << l.name;
     }
     std::set<uint32_t> pairs;
     for (const auto& a : p.addresses) {
-      if (a.dev.rfind("rfp-", 0) == 0 && a.cidr.len == 31) EXPECT_TRUE(pairs.insert(a.cidr.addr.value()).second) << p.host;
+      if (a.dev.rfind("rfp-", 0) == 0 && a.cidr.len == 31)
+        EXPECT_TRUE(pairs.insert(a.cidr.addr.value()).second) << p.host;
     }
     std::set<std::pair<std::string, uint32_t>> prios;
-    for (const auto& r : p.rules) EXPECT_TRUE(prios.emplace(r.ns, r.priority).second) << p.host << " " << r.priority;
+    for (const auto& r : p.rules)
+      EXPECT_TRUE(prios.emplace(r.ns, r.priority).second) << p.host << " " << r.priority;
   }
 }
 
@@ -63,7 +71,8 @@ TEST_P(GeneratedCloud, EveryFloatingIpIsReachableBothWaysThroughItsHost) {
   ASSERT_FALSE(cloud.floating_ips.empty());
   for (const auto& fip : cloud.floating_ips) {
     const auto& vm = cloud.ports[*fip.port];
-    auto out = trace::tracePacket(cloud, plans, {vm.name, "internet", trace::Proto::Tcp, 443, true});
+    auto out =
+        trace::tracePacket(cloud, plans, {vm.name, "internet", trace::Proto::Tcp, 443, true});
     ASSERT_TRUE(out.forward.delivered) << vm.name << ": " << out.forward.verdict;
     const auto& last = out.forward.hops.back();
     EXPECT_EQ(last.packet.src_ip, fip.address) << vm.name;
@@ -71,7 +80,8 @@ TEST_P(GeneratedCloud, EveryFloatingIpIsReachableBothWaysThroughItsHost) {
     const auto& uplink_hop = out.forward.hops[out.forward.hops.size() - 2];
     EXPECT_EQ(uplink_hop.host, vm.host) << vm.name;
     ASSERT_TRUE(out.reply && out.reply->delivered) << out.reply->verdict;
-    auto in = trace::tracePacket(cloud, plans, {"internet", fip.address.str(), trace::Proto::Tcp, 22, true});
+    auto in = trace::tracePacket(cloud, plans,
+                                 {"internet", fip.address.str(), trace::Proto::Tcp, 22, true});
     ASSERT_TRUE(in.forward.delivered) << fip.address.str() << ": " << in.forward.verdict;
     EXPECT_EQ(in.forward.verdict, "delivered to " + vm.name + " (" + vm.ip.str() + ")");
   }
@@ -82,13 +92,16 @@ TEST_P(GeneratedCloud, VmsWithoutFloatingIpLeaveThroughSnat) {
   plan::CloudIndex index(cloud);
   auto plans = plan::planAll(index);
   std::set<size_t> with_fip;
-  for (const auto& f : cloud.floating_ips) with_fip.insert(*f.port);
+  for (const auto& f : cloud.floating_ips)
+    with_fip.insert(*f.port);
   int checked = 0;
   for (size_t i = 0; i < cloud.ports.size() && checked < 10; ++i) {
     const auto& p = cloud.ports[i];
-    if (p.device_owner != model::kOwnerCompute || with_fip.count(i)) continue;
+    if (p.device_owner != model::kOwnerCompute || with_fip.count(i))
+      continue;
     auto r = trace::tracePacket(cloud, plans, {p.name, "internet", trace::Proto::Icmp, 0, true});
-    ASSERT_TRUE(r.forward.delivered && r.reply && r.reply->delivered) << p.name << ": " << r.forward.verdict;
+    ASSERT_TRUE(r.forward.delivered && r.reply && r.reply->delivered)
+        << p.name << ": " << r.forward.verdict;
     EXPECT_EQ(r.forward.hops[r.forward.hops.size() - 2].host.rfind("network", 0), 0u);
     ++checked;
   }

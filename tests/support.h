@@ -11,7 +11,9 @@
 
 namespace dvr::testing {
 
-inline std::string sourcePath(const std::string& rel) { return std::string(DVR_SOURCE_DIR) + "/" + rel; }
+inline std::string sourcePath(const std::string& rel) {
+  return std::string(DVR_SOURCE_DIR) + "/" + rel;
+}
 
 inline model::Cloud seedCloud() {
   auto path = sourcePath("examples/seed.yaml");
@@ -23,9 +25,11 @@ inline std::vector<plan::HostPlan> planAllHosts(const model::Cloud& cloud) {
   return plan::planAll(index);
 }
 
-inline const plan::HostPlan& planOf(const std::vector<plan::HostPlan>& plans, const std::string& host) {
+inline const plan::HostPlan& planOf(const std::vector<plan::HostPlan>& plans,
+                                    const std::string& host) {
   for (const auto& p : plans) {
-    if (p.host == host) return p;
+    if (p.host == host)
+      return p;
   }
   throw std::runtime_error("no plan for " + host);
 }

@@ -17,12 +17,18 @@ class SeedTrace : public ::testing::Test {
   model::Cloud cloud = testing::seedCloud();
   std::vector<plan::HostPlan> plans = testing::planAllHosts(cloud);
 
-  trace::TraceResult run(const std::string& from, const std::string& to, trace::Proto proto = trace::Proto::Icmp) {
-    return trace::tracePacket(cloud, plans, {from, to, proto, proto == trace::Proto::Icmp ? uint16_t(0) : uint16_t(80), true});
+  trace::TraceResult run(const std::string& from, const std::string& to,
+                         trace::Proto proto = trace::Proto::Icmp) {
+    return trace::tracePacket(
+        cloud, plans,
+        {from, to, proto, proto == trace::Proto::Icmp ? uint16_t(0) : uint16_t(80), true});
   }
-  const model::Port& port(const std::string& owner, const std::string& device_id, const std::string& host = "") {
+  const model::Port& port(const std::string& owner, const std::string& device_id,
+                          const std::string& host = "") {
     for (const auto& p : cloud.ports) {
-      if (p.device_owner == owner && p.device_id.rfind(device_id, 0) == 0 && (host.empty() || p.host == host)) return p;
+      if (p.device_owner == owner && p.device_id.rfind(device_id, 0) == 0 &&
+          (host.empty() || p.host == host))
+        return p;
     }
     throw std::runtime_error("no port");
   }
@@ -30,7 +36,8 @@ class SeedTrace : public ::testing::Test {
   // The hops' "host where" labels, in order.
   static std::vector<std::string> route(const Path& p) {
     std::vector<std::string> out;
-    for (const auto& h : p.hops) out.push_back(where(h));
+    for (const auto& h : p.hops)
+      out.push_back(where(h));
     return out;
   }
 };
@@ -90,7 +97,8 @@ TEST_F(SeedTrace, Case1ReplyIsUnNatedAndGoesStraightBackToTheVmHost) {
   EXPECT_EQ(hops[3], "controller01 " + kSnat1);
   EXPECT_EQ(b.hops[3].packet.dst_ip.str(), "10.16.0.3");  // conntrack un-SNAT
   EXPECT_EQ(b.hops[5].encap->dst.str(), "172.16.0.11");   // no detour through compute01's qrouter
-  for (const auto& h : hops) EXPECT_EQ(h.find("qrouter-"), std::string::npos) << h;
+  for (const auto& h : hops)
+    EXPECT_EQ(h.find("qrouter-"), std::string::npos) << h;
   EXPECT_EQ(b.verdict, "delivered to vm1 (10.16.0.3)");
 }
 
@@ -117,7 +125,8 @@ TEST_F(SeedTrace, Case2FloatingIpLeavesFromTheComputeNode) {
   // 4. Out of compute01's uplink, never through controller01.
   EXPECT_EQ(f.hops[4].host, "compute01");
   EXPECT_EQ(f.hops[4].out_dev, "eth1");
-  for (const auto& h : f.hops) EXPECT_NE(h.host, "controller01");
+  for (const auto& h : f.hops)
+    EXPECT_NE(h.host, "controller01");
 }
 
 TEST_F(SeedTrace, Case2ReplyComesBackThroughFipAndDnat) {
@@ -146,7 +155,8 @@ TEST_F(SeedTrace, EastWestIsRoutedOnTheSendersHost) {
   EXPECT_EQ(f.hops[3].packet.src_mac.str(), "fa:16:3f:86:5c:5c");  // DVR MAC on the wire
   EXPECT_EQ(f.hops[4].encap->dst.str(), "172.16.0.12");
   // compute02 restores the subnet's gateway MAC before delivery.
-  EXPECT_EQ(f.hops[5].packet.src_mac, cloud.ports[cloud.findRouter("router1")->interface_ports[1]].mac);
+  EXPECT_EQ(f.hops[5].packet.src_mac,
+            cloud.ports[cloud.findRouter("router1")->interface_ports[1]].mac);
   ASSERT_TRUE(r.reply && r.reply->delivered);
   EXPECT_EQ(r.reply->hops[2].host, "compute02");  // the reply is routed on compute02
   EXPECT_EQ(r.reply->hops[3].packet.src_mac.str(), "fa:16:3f:6d:9f:cd");
@@ -155,15 +165,23 @@ TEST_F(SeedTrace, EastWestIsRoutedOnTheSendersHost) {
 TEST_F(SeedTrace, NoQrMacEverOnTheUnderlay) {
   std::set<Mac> qr_macs;
   for (const auto& p : cloud.ports) {
-    if (p.device_owner == model::kOwnerRouterInterface) qr_macs.insert(p.mac);
+    if (p.device_owner == model::kOwnerRouterInterface)
+      qr_macs.insert(p.mac);
   }
-  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"vm1", "8.8.8.8"}, {"vm2", "8.8.8.8"}, {"vm1", "vm4"}, {"vm3", "8.8.8.8"}, {"internet", "192.168.74.104"}}) {
+  for (auto [from, to] :
+       std::vector<std::pair<std::string, std::string>>{{"vm1", "8.8.8.8"},
+                                                        {"vm2", "8.8.8.8"},
+                                                        {"vm1", "vm4"},
+                                                        {"vm3", "8.8.8.8"},
+                                                        {"internet", "192.168.74.104"}}) {
     auto r = run(from, to);
     for (const Path* p : {&r.forward, r.reply ? &*r.reply : nullptr}) {
-      if (!p) continue;
+      if (!p)
+        continue;
       for (const auto& h : p->hops) {
-        if (h.encap) EXPECT_FALSE(qr_macs.count(h.packet.src_mac)) << from << "->" << to << " " << h.packet.src_mac.str();
+        if (h.encap)
+          EXPECT_FALSE(qr_macs.count(h.packet.src_mac))
+              << from << "->" << to << " " << h.packet.src_mac.str();
       }
     }
   }
@@ -177,7 +195,8 @@ TEST_F(SeedTrace, IsolationBetweenRouters) {
   // vm2 behind router2 goes out by its floating IP; the gateway has no route back in.
   auto r2 = run("vm2", "10.16.0.3");
   EXPECT_FALSE(r2.forward.delivered);
-  EXPECT_NE(r2.forward.verdict.find("no route to 10.16.0.3"), std::string::npos) << r2.forward.verdict;
+  EXPECT_NE(r2.forward.verdict.find("no route to 10.16.0.3"), std::string::npos)
+      << r2.forward.verdict;
   // Overlapping subnets both reach the outside.
   EXPECT_TRUE(run("vm3", "8.8.8.8").forward.delivered);
   EXPECT_TRUE(run("vm1", "8.8.8.8").forward.delivered);

@@ -21,10 +21,11 @@ dvr::model::Cloud loadCloud(const std::string& path) {
 int validate(const std::string& file) {
   auto cloud = loadCloud(file);
   size_t vms = 0;
-  for (const auto& p : cloud.ports) vms += p.device_owner == dvr::model::kOwnerCompute;
-  std::cout << file << ": valid: " << cloud.hosts.size() << " hosts, " << cloud.networks.size() << " networks, "
-            << cloud.routers.size() << " routers, " << vms << " VMs, " << cloud.floating_ips.size()
-            << " floating IPs\n";
+  for (const auto& p : cloud.ports)
+    vms += p.device_owner == dvr::model::kOwnerCompute;
+  std::cout << file << ": valid: " << cloud.hosts.size() << " hosts, " << cloud.networks.size()
+            << " networks, " << cloud.routers.size() << " routers, " << vms << " VMs, "
+            << cloud.floating_ips.size() << " floating IPs\n";
   return 0;
 }
 
@@ -67,21 +68,27 @@ int main(int argc, char** argv) {
   dvr::trace::TraceRequest req;
   std::string proto = "icmp";
   bool no_reply = false;
-  auto* trace_cmd = app.add_subcommand("trace", "walk a packet through the hosts' plans, hop by hop");
+  auto* trace_cmd =
+      app.add_subcommand("trace", "walk a packet through the hosts' plans, hop by hop");
   trace_cmd->add_option("file", file, "topology (YAML)")->required();
   trace_cmd->add_option("--from", req.from, "VM or external host (name or IP)")->required();
   trace_cmd->add_option("--to", req.to, "VM, external host or IP")->required();
-  trace_cmd->add_option("--proto", proto, "icmp, tcp or udp")->check(CLI::IsMember({"icmp", "tcp", "udp"}));
+  trace_cmd->add_option("--proto", proto, "icmp, tcp or udp")
+      ->check(CLI::IsMember({"icmp", "tcp", "udp"}));
   trace_cmd->add_option("--dport", req.dport, "destination port (tcp/udp)");
   trace_cmd->add_flag("--no-reply", no_reply, "do not trace the reply");
   trace_cmd->add_flag("--json", json, "JSON output");
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*validate_cmd) return validate(file);
-    if (*plan_cmd) return plan(file, host, json);
+    if (*validate_cmd)
+      return validate(file);
+    if (*plan_cmd)
+      return plan(file, host, json);
     if (*trace_cmd) {
-      req.proto = proto == "tcp" ? dvr::trace::Proto::Tcp : proto == "udp" ? dvr::trace::Proto::Udp : dvr::trace::Proto::Icmp;
+      req.proto = proto == "tcp"   ? dvr::trace::Proto::Tcp
+                  : proto == "udp" ? dvr::trace::Proto::Udp
+                                   : dvr::trace::Proto::Icmp;
       req.with_reply = !no_reply;
       return trace(file, req, json);
     }

@@ -14,7 +14,8 @@ std::optional<Ipv4> IpPool::allocate() {
         cursor_ = ip + 1;
         return Ipv4(ip);
       }
-      if (ip == pool.end.value()) break;
+      if (ip == pool.end.value())
+        break;
     }
     ++cursor_pool_;
     cursor_ = 0;
@@ -35,7 +36,8 @@ Mac MacPool::allocate(const std::string& key) {
 
 std::optional<Ipv4> LinkLocalPool::allocate(const std::string& router_id) {
   uint64_t pairs = pool_.size() / 2;
-  if (pairs == 0) return std::nullopt;
+  if (pairs == 0)
+    return std::nullopt;
   uint64_t slot = hash64(router_id, 11) % pairs;
   for (uint64_t i = 0; i < pairs; ++i) {
     uint32_t even = pool_.addr.value() + static_cast<uint32_t>(((slot + i) % pairs) * 2);

@@ -14,13 +14,16 @@ namespace {
 
 using namespace dvr::model;
 
-std::string quoted(const std::string& kind, const std::string& name) { return kind + " '" + name + "'"; }
+std::string quoted(const std::string& kind, const std::string& name) {
+  return kind + " '" + name + "'";
+}
 
 // State shared by the resolution steps; each step validates its objects and
 // allocates what they leave out.
 class Resolver {
  public:
-  Resolver(const Topology& topo) : t_(topo), macs_(topo.settings.base_mac), dvr_macs_(topo.settings.dvr_base_mac) {
+  Resolver(const Topology& topo)
+      : t_(topo), macs_(topo.settings.base_mac), dvr_macs_(topo.settings.dvr_base_mac) {
     cloud_.settings = topo.settings;
   }
 
@@ -75,20 +78,27 @@ class Resolver {
       n.id = ns.id.value_or(uuidFor("network:" + ns.name));
       n.name = ns.name;
       n.external = ns.external;
-      n.mtu = ns.mtu.value_or(ns.external ? t_.settings.underlay_mtu : t_.settings.underlay_mtu - 50);
+      n.mtu =
+          ns.mtu.value_or(ns.external ? t_.settings.underlay_mtu : t_.settings.underlay_mtu - 50);
       if (ns.external && ns.vni) {
-        problems_.add(obj, "an external network is flat on the hosts' uplinks and takes no vni", ns.line);
+        problems_.add(obj, "an external network is flat on the hosts' uplinks and takes no vni",
+                      ns.line);
       }
       if (ns.vni) {
         if (!vnis.insert(*ns.vni).second) {
-          problems_.add(obj, "vni " + std::to_string(*ns.vni) + " is already used by another network", ns.line);
+          problems_.add(obj,
+                        "vni " + std::to_string(*ns.vni) + " is already used by another network",
+                        ns.line);
         }
         n.vni = *ns.vni;
       }
       if (!ns.external && n.mtu > t_.settings.underlay_mtu - 50) {
-        problems_.add(obj, "mtu " + std::to_string(n.mtu) + " does not fit in VXLAN over an underlay of " +
-                               std::to_string(t_.settings.underlay_mtu) + " (at most " +
-                               std::to_string(t_.settings.underlay_mtu - 50) + ")", ns.line);
+        problems_.add(obj,
+                      "mtu " + std::to_string(n.mtu) +
+                          " does not fit in VXLAN over an underlay of " +
+                          std::to_string(t_.settings.underlay_mtu) + " (at most " +
+                          std::to_string(t_.settings.underlay_mtu - 50) + ")",
+                      ns.line);
       }
       network_by_id_[n.id] = cloud_.networks.size();
       cloud_.networks.push_back(std::move(n));
@@ -96,7 +106,8 @@ class Resolver {
     uint32_t next_vni = 1;
     for (auto& n : cloud_.networks) {
       if (!n.external && n.vni == 0) {
-        while (vnis.count(next_vni)) ++next_vni;
+        while (vnis.count(next_vni))
+          ++next_vni;
         n.vni = next_vni;
         vnis.insert(next_vni);
       }
@@ -106,7 +117,8 @@ class Resolver {
         auto it = net_index_.find(net_name);
         if (it == net_index_.end() || !cloud_.networks[it->second].external) {
           problems_.add(quoted("host", t_.hosts[i].name),
-                        "uplink for '" + net_name + "', which is not an external network", t_.hosts[i].line);
+                        "uplink for '" + net_name + "', which is not an external network",
+                        t_.hosts[i].line);
           continue;
         }
         cloud_.hosts[i].uplinks[cloud_.networks[it->second].id] = dev;
@@ -118,7 +130,8 @@ class Resolver {
     for (const auto& ss : t_.subnets) {
       auto obj = quoted("subnet", ss.name);
       auto net = net_index_.find(ss.network);
-      if (net == net_index_.end()) continue;  // its network was rejected already
+      if (net == net_index_.end())
+        continue;  // its network was rejected already
       if (!subnet_index_.emplace(ss.name, cloud_.subnets.size()).second) {
         problems_.add(obj, "defined twice", ss.line);
         continue;
@@ -129,32 +142,43 @@ class Resolver {
       s.network_id = cloud_.networks[net->second].id;
       s.cidr = ss.cidr;
       if (ss.cidr.network() != ss.cidr) {
-        problems_.add(obj, "cidr " + ss.cidr.str() + " has host bits set (the network is " +
-                               ss.cidr.network().str() + ")", ss.line);
+        problems_.add(obj,
+                      "cidr " + ss.cidr.str() + " has host bits set (the network is " +
+                          ss.cidr.network().str() + ")",
+                      ss.line);
       }
       if (ss.cidr.len > 30) {
-        problems_.add(obj, "cidr " + ss.cidr.str() + " is too small for a router subnet (at most /30)", ss.line);
+        problems_.add(obj,
+                      "cidr " + ss.cidr.str() + " is too small for a router subnet (at most /30)",
+                      ss.line);
       }
       Ipv4 first(s.cidr.addr.value() + 1), last(s.cidr.broadcast().value() - 1);
       if (!ss.no_gateway) {
         s.gateway = ss.gateway.value_or(first);
         if (!s.cidr.contains(*s.gateway) || *s.gateway < first || *s.gateway > last) {
-          problems_.add(obj, "gateway " + s.gateway->str() + " is outside subnet " + s.cidr.str(), ss.line);
+          problems_.add(obj, "gateway " + s.gateway->str() + " is outside subnet " + s.cidr.str(),
+                        ss.line);
         }
       }
       if (ss.pools.empty()) {
         // Neutron's default: the whole cidr minus network, broadcast and the gateway.
-        if (s.gateway && *s.gateway > first) s.pools.push_back({first, Ipv4(s.gateway->value() - 1)});
+        if (s.gateway && *s.gateway > first)
+          s.pools.push_back({first, Ipv4(s.gateway->value() - 1)});
         Ipv4 from = s.gateway && *s.gateway >= first ? Ipv4(s.gateway->value() + 1) : first;
-        if (from <= last) s.pools.push_back({from, last});
+        if (from <= last)
+          s.pools.push_back({from, last});
       } else {
         for (const auto& pool : ss.pools) {
           if (!s.cidr.contains(pool.start) || !s.cidr.contains(pool.end) || pool.end < pool.start) {
-            problems_.add(obj, "allocation pool " + pool.start.str() + "-" + pool.end.str() +
-                                   " is not a range inside " + s.cidr.str(), ss.line);
+            problems_.add(obj,
+                          "allocation pool " + pool.start.str() + "-" + pool.end.str() +
+                              " is not a range inside " + s.cidr.str(),
+                          ss.line);
           } else if (s.gateway && pool.start <= *s.gateway && *s.gateway <= pool.end) {
-            problems_.add(obj, "allocation pool " + pool.start.str() + "-" + pool.end.str() +
-                                   " contains the gateway " + s.gateway->str(), ss.line);
+            problems_.add(obj,
+                          "allocation pool " + pool.start.str() + "-" + pool.end.str() +
+                              " contains the gateway " + s.gateway->str(),
+                          ss.line);
           }
         }
         s.pools = ss.pools;
@@ -162,15 +186,19 @@ class Resolver {
       for (size_t other_index : subnets_of_network_[s.network_id]) {
         const Subnet& other = cloud_.subnets[other_index];
         if (other.cidr.overlaps(s.cidr)) {
-          problems_.add(obj, "cidr " + s.cidr.str() + " overlaps subnet '" + other.name + "' (" +
-                                 other.cidr.str() + ") on the same network", ss.line);
+          problems_.add(obj,
+                        "cidr " + s.cidr.str() + " overlaps subnet '" + other.name + "' (" +
+                            other.cidr.str() + ") on the same network",
+                        ss.line);
         }
       }
       if (cloud_.networks[net->second].external) {
-        s.gateway_mac = Mac(0x020000000000ULL | (hash64("gateway:" + s.id) & 0xffffffffffULL));  // locally administered
+        s.gateway_mac = Mac(0x020000000000ULL |
+                            (hash64("gateway:" + s.id) & 0xffffffffffULL));  // locally administered
       }
       ip_pools_.emplace_back(s.cidr, s.pools);
-      if (s.gateway) ip_pools_.back().take(*s.gateway);
+      if (s.gateway)
+        ip_pools_.back().take(*s.gateway);
       subnets_of_network_[s.network_id].push_back(cloud_.subnets.size());
       subnet_by_id_[s.id] = cloud_.subnets.size();
       cloud_.subnets.push_back(std::move(s));
@@ -180,9 +208,11 @@ class Resolver {
   // The subnet of `network_id` that holds `ip`, or nullptr.
   const Subnet* subnetHolding(const std::string& network_id, Ipv4 ip) const {
     auto it = subnets_of_network_.find(network_id);
-    if (it == subnets_of_network_.end()) return nullptr;
+    if (it == subnets_of_network_.end())
+      return nullptr;
     for (size_t i : it->second) {
-      if (cloud_.subnets[i].cidr.contains(ip)) return &cloud_.subnets[i];
+      if (cloud_.subnets[i].cidr.contains(ip))
+        return &cloud_.subnets[i];
     }
     return nullptr;
   }
@@ -193,7 +223,9 @@ class Resolver {
   size_t indexOf(const Subnet* s) const { return static_cast<size_t>(s - cloud_.subnets.data()); }
   const Subnet* firstSubnetOf(const std::string& network_id) const {
     auto it = subnets_of_network_.find(network_id);
-    return it == subnets_of_network_.end() || it->second.empty() ? nullptr : &cloud_.subnets[it->second.front()];
+    return it == subnets_of_network_.end() || it->second.empty()
+               ? nullptr
+               : &cloud_.subnets[it->second.front()];
   }
 
   // Checks a pinned address against its network and marks it used.
@@ -201,11 +233,15 @@ class Resolver {
     const Subnet* s = subnetHolding(network_id, ip);
     const Network* n = networkById(network_id);
     if (!s) {
-      problems_.add(obj, "IP " + ip.str() + " is outside every subnet of network '" + n->name + "'", line);
+      problems_.add(obj, "IP " + ip.str() + " is outside every subnet of network '" + n->name + "'",
+                    line);
       return;
     }
     if (ip == s->cidr.addr || ip == s->cidr.broadcast()) {
-      problems_.add(obj, "IP " + ip.str() + " is the network or broadcast address of subnet '" + s->name + "'", line);
+      problems_.add(
+          obj,
+          "IP " + ip.str() + " is the network or broadcast address of subnet '" + s->name + "'",
+          line);
       return;
     }
     if (!ip_pools_[indexOf(s)].take(ip)) {
@@ -227,19 +263,22 @@ class Resolver {
     for (const auto& vm : t_.vms) {
       reserveMac(quoted("vm", vm.name), vm.line, vm.mac);
       const Network* n = networkNamed(vm.network);
-      if (vm.ip && n) reserve(quoted("vm", vm.name), vm.line, n->id, *vm.ip);
+      if (vm.ip && n)
+        reserve(quoted("vm", vm.name), vm.line, n->id, *vm.ip);
     }
     for (const auto& r : t_.routers) {
       reserveMac(quoted("router", r.name) + " gateway port", r.line, r.gateway_port.mac);
       const Network* gw = r.gateway_network ? networkNamed(*r.gateway_network) : nullptr;
-      if (gw && r.gateway_port.ip) reserve(quoted("router", r.name) + " gateway port", r.line, gw->id, *r.gateway_port.ip);
+      if (gw && r.gateway_port.ip)
+        reserve(quoted("router", r.name) + " gateway port", r.line, gw->id, *r.gateway_port.ip);
       for (const auto& itf : r.interfaces) {
         auto obj = quoted("router", r.name) + " interface on '" + itf.subnet + "'";
         reserveMac(obj, itf.line, itf.port.mac);
         reserveMac(obj + " snat port", itf.line, itf.snat_port.mac);
         auto s = subnet_index_.find(itf.subnet);
         if (s != subnet_index_.end() && itf.snat_port.ip) {
-          reserve(obj + " snat port", itf.line, cloud_.subnets[s->second].network_id, *itf.snat_port.ip);
+          reserve(obj + " snat port", itf.line, cloud_.subnets[s->second].network_id,
+                  *itf.snat_port.ip);
         }
       }
     }
@@ -252,11 +291,14 @@ class Resolver {
       } else if (g.port.ip) {
         reserve(obj, g.line, n->id, *g.port.ip);
       }
-      if (!host_index_.count(g.host)) problems_.add(obj, "unknown host '" + g.host + "'", g.line);
+      if (!host_index_.count(g.host))
+        problems_.add(obj, "unknown host '" + g.host + "'", g.line);
     }
     for (const auto& f : t_.floating_ips) {
       const Network* n = networkNamed(f.network);
-      auto obj = "floating IP " + (f.address ? f.address->str() : "#" + std::to_string(&f - t_.floating_ips.data() + 1));
+      auto obj =
+          "floating IP " +
+          (f.address ? f.address->str() : "#" + std::to_string(&f - t_.floating_ips.data() + 1));
       if (!n) {
         problems_.add(obj, "unknown network '" + f.network + "'", f.line);
       } else if (!n->external) {
@@ -270,15 +312,18 @@ class Resolver {
   std::optional<Ipv4> allocateIp(const Subnet& s, const std::string& obj, int line) {
     auto ip = ip_pools_[indexOf(&s)].allocate();
     if (!ip) {
-      problems_.add(obj, "no more IP addresses available in subnet '" + s.name + "' (" + s.cidr.str() +
-                             "): allocation pool exhausted", line);
+      problems_.add(obj,
+                    "no more IP addresses available in subnet '" + s.name + "' (" + s.cidr.str() +
+                        "): allocation pool exhausted",
+                    line);
     }
     return ip;
   }
 
   size_t addPort(Port port, const std::optional<Mac>& pinned_mac) {
     port.mac = pinned_mac.value_or(Mac());
-    if (port.mac.isZero()) port.mac = macs_.allocate("port:" + port.id);
+    if (port.mac.isZero())
+      port.mac = macs_.allocate("port:" + port.id);
     cloud_.ports.push_back(std::move(port));
     return cloud_.ports.size() - 1;
   }
@@ -288,14 +333,16 @@ class Resolver {
     std::string best;
     size_t best_load = SIZE_MAX;
     for (const auto& h : cloud_.hosts) {
-      if (h.mode != AgentMode::DvrSnat) continue;
+      if (h.mode != AgentMode::DvrSnat)
+        continue;
       size_t load = snat_load_[h.name];
       if (load < best_load) {
         best = h.name;
         best_load = load;
       }
     }
-    if (!best.empty()) ++snat_load_[best];
+    if (!best.empty())
+      ++snat_load_[best];
     return best;
   }
 
@@ -316,12 +363,18 @@ class Resolver {
       if (rs.gateway_network) {
         gw = networkNamed(*rs.gateway_network);
         if (!gw) {
-          problems_.add(obj, "external_gateway: unknown network '" + *rs.gateway_network + "'", rs.line);
+          problems_.add(obj, "external_gateway: unknown network '" + *rs.gateway_network + "'",
+                        rs.line);
         } else if (!gw->external) {
-          problems_.add(obj, "Network " + gw->name + " is not an external network: it cannot be a router gateway", rs.line);
+          problems_.add(
+              obj,
+              "Network " + gw->name + " is not an external network: it cannot be a router gateway",
+              rs.line);
           gw = nullptr;
         } else if (!firstSubnetOf(gw->id)) {
-          problems_.add(obj, "external network '" + gw->name + "' has no subnet for the gateway port", rs.line);
+          problems_.add(obj,
+                        "external network '" + gw->name + "' has no subnet for the gateway port",
+                        rs.line);
           gw = nullptr;
         }
       }
@@ -340,7 +393,8 @@ class Resolver {
         const Subnet& s = cloud_.subnets[si->second];
         const Network& n = *networkById(s.network_id);
         if (n.external) {
-          problems_.add(iobj, "subnet '" + s.name + "' is on external network '" + n.name + "'", itf.line);
+          problems_.add(iobj, "subnet '" + s.name + "' is on external network '" + n.name + "'",
+                        itf.line);
           continue;
         }
         if (!s.gateway) {
@@ -348,18 +402,24 @@ class Resolver {
           continue;
         }
         if (auto [it, fresh] = subnet_owner.emplace(s.name, rs.name); !fresh) {
-          problems_.add(iobj, "subnet '" + s.name + "' is already attached to router '" + it->second + "'", itf.line);
+          problems_.add(
+              iobj, "subnet '" + s.name + "' is already attached to router '" + it->second + "'",
+              itf.line);
           continue;
         }
         bool overlap = false;
         for (const Subnet* other : attached) {
           if (other->cidr.overlaps(s.cidr)) {
-            problems_.add(iobj, "Cidr " + s.cidr.str() + " of subnet '" + s.name + "' overlaps with cidr " +
-                                    other->cidr.str() + " of subnet '" + other->name + "' on the same router", itf.line);
+            problems_.add(iobj,
+                          "Cidr " + s.cidr.str() + " of subnet '" + s.name +
+                              "' overlaps with cidr " + other->cidr.str() + " of subnet '" +
+                              other->name + "' on the same router",
+                          itf.line);
             overlap = true;
           }
         }
-        if (overlap) continue;
+        if (overlap)
+          continue;
         attached.push_back(&s);
         Port qr;
         qr.id = itf.port.id.value_or(uuidFor("qr:" + r.id + ":" + s.id));
@@ -369,7 +429,10 @@ class Resolver {
         qr.device_id = r.id;
         qr.ip = *s.gateway;
         if (itf.port.ip && *itf.port.ip != *s.gateway) {
-          problems_.add(iobj, "port ip " + itf.port.ip->str() + " differs from the subnet gateway " + s.gateway->str(), itf.line);
+          problems_.add(iobj,
+                        "port ip " + itf.port.ip->str() + " differs from the subnet gateway " +
+                            s.gateway->str(),
+                        itf.line);
         }
         router_of_subnet_[s.id] = cloud_.routers.size();
         r.interface_ports.push_back(addPort(std::move(qr), itf.port.mac));
@@ -380,10 +443,12 @@ class Resolver {
     for (size_t ri = 0; ri < cloud_.routers.size(); ++ri) {
       Router& r = cloud_.routers[ri];
       const RouterSpec& rs = *router_spec_.at(r.name);
-      if (!r.gateway_network_id) continue;
+      if (!r.gateway_network_id)
+        continue;
       auto obj = quoted("router", r.name);
-      const Subnet* ext = rs.gateway_port.ip ? subnetHolding(*r.gateway_network_id, *rs.gateway_port.ip)
-                                             : firstSubnetOf(*r.gateway_network_id);
+      const Subnet* ext = rs.gateway_port.ip
+                              ? subnetHolding(*r.gateway_network_id, *rs.gateway_port.ip)
+                              : firstSubnetOf(*r.gateway_network_id);
       Port qg;
       qg.id = rs.gateway_port.id.value_or(uuidFor("qg:" + r.id));
       qg.network_id = *r.gateway_network_id;
@@ -392,11 +457,13 @@ class Resolver {
       qg.host = r.snat_host;
       if (ext) {
         qg.subnet_id = ext->id;
-        auto ip = rs.gateway_port.ip ? rs.gateway_port.ip : allocateIp(*ext, obj + " gateway port", rs.line);
+        auto ip = rs.gateway_port.ip ? rs.gateway_port.ip
+                                     : allocateIp(*ext, obj + " gateway port", rs.line);
         qg.ip = ip.value_or(Ipv4());
       }
       r.gateway_port = addPort(std::move(qg), rs.gateway_port.mac);
-      if (r.snat_host.empty()) continue;
+      if (r.snat_host.empty())
+        continue;
       requireUplink(r.snat_host, *r.gateway_network_id, obj + " SNAT", rs.line);
       for (size_t k = 0; k < r.interface_ports.size(); ++k) {
         const Port& qr = cloud_.ports[r.interface_ports[k]];
@@ -409,7 +476,9 @@ class Resolver {
         sg.device_owner = kOwnerSnat;
         sg.device_id = r.id;
         sg.host = r.snat_host;
-        auto ip = itf.snat_port.ip ? itf.snat_port.ip : allocateIp(s, obj + " snat port on '" + s.name + "'", itf.line);
+        auto ip = itf.snat_port.ip
+                      ? itf.snat_port.ip
+                      : allocateIp(s, obj + " snat port on '" + s.name + "'", itf.line);
         sg.ip = ip.value_or(Ipv4());
         size_t idx = addPort(std::move(sg), itf.snat_port.mac);
         cloud_.routers[ri].snat_ports.push_back(idx);
@@ -420,16 +489,20 @@ class Resolver {
   const InterfaceSpec* interfaceSpecFor(const RouterSpec& rs, const std::string& subnet_id) const {
     for (const auto& itf : rs.interfaces) {
       auto si = subnet_index_.find(itf.subnet);
-      if (si != subnet_index_.end() && cloud_.subnets[si->second].id == subnet_id) return &itf;
+      if (si != subnet_index_.end() && cloud_.subnets[si->second].id == subnet_id)
+        return &itf;
     }
     return nullptr;
   }
 
-  void requireUplink(const std::string& host, const std::string& network_id, const std::string& obj, int line) {
+  void requireUplink(const std::string& host, const std::string& network_id, const std::string& obj,
+                     int line) {
     const Host* h = cloud_.findHost(host);
     if (h && !h->uplinks.count(network_id)) {
-      problems_.add(obj, "host '" + host + "' has no uplink for external network '" +
-                             networkById(network_id)->name + "' (hosts: uplinks:)", line);
+      problems_.add(obj,
+                    "host '" + host + "' has no uplink for external network '" +
+                        networkById(network_id)->name + "' (hosts: uplinks:)",
+                    line);
     }
   }
 
@@ -447,7 +520,8 @@ class Resolver {
         continue;
       }
       if (n->external) {
-        problems_.add(obj, "VMs attach to internal networks; '" + n->name + "' is external", vs.line);
+        problems_.add(obj, "VMs attach to internal networks; '" + n->name + "' is external",
+                      vs.line);
       }
       if (!host_index_.count(vs.host)) {
         problems_.add(obj, "unknown host '" + vs.host + "'", vs.line);
@@ -456,7 +530,9 @@ class Resolver {
       if (vs.subnet) {
         auto si = subnet_index_.find(*vs.subnet);
         if (si == subnet_index_.end() || cloud_.subnets[si->second].network_id != n->id) {
-          problems_.add(obj, "subnet '" + *vs.subnet + "' is not a subnet of network '" + n->name + "'", vs.line);
+          problems_.add(obj,
+                        "subnet '" + *vs.subnet + "' is not a subnet of network '" + n->name + "'",
+                        vs.line);
         } else {
           s = &cloud_.subnets[si->second];
         }
@@ -464,10 +540,14 @@ class Resolver {
         s = subnetHolding(n->id, *vs.ip);  // outside every subnet: reported by reserve()
       } else {
         s = firstSubnetOf(n->id);
-        if (!s) problems_.add(obj, "network '" + n->name + "' has no subnet", vs.line);
+        if (!s)
+          problems_.add(obj, "network '" + n->name + "' has no subnet", vs.line);
       }
       if (s && vs.ip && !s->cidr.contains(*vs.ip)) {
-        problems_.add(obj, "fixed IP " + vs.ip->str() + " is outside subnet '" + s->name + "' (" + s->cidr.str() + ")", vs.line);
+        problems_.add(obj,
+                      "fixed IP " + vs.ip->str() + " is outside subnet '" + s->name + "' (" +
+                          s->cidr.str() + ")",
+                      vs.line);
       }
       Port p;
       p.id = vs.port_id.value_or(uuidFor("vm:" + vs.name));
@@ -489,8 +569,11 @@ class Resolver {
     std::set<std::pair<std::string, std::string>> associated;  // (port id, network id)
     for (const auto& fs : t_.floating_ips) {
       const Network* n = networkNamed(fs.network);
-      if (!n || !n->external) continue;  // reported while reserving
-      auto obj = "floating IP " + (fs.address ? fs.address->str() : "#" + std::to_string(&fs - t_.floating_ips.data() + 1));
+      if (!n || !n->external)
+        continue;  // reported while reserving
+      auto obj =
+          "floating IP " +
+          (fs.address ? fs.address->str() : "#" + std::to_string(&fs - t_.floating_ips.data() + 1));
       FloatingIp f;
       f.network_id = n->id;
       if (fs.address) {
@@ -510,11 +593,17 @@ class Resolver {
           const Router* router = routerServing(p.subnet_id, n->id);
           if (!router) {
             const Subnet* s = cloud_.findSubnet(p.subnet_id);
-            problems_.add(obj, "ExternalGatewayForFloatingIPNotFound: External network " + n->name +
-                                   " is not reachable from subnet " + (s ? s->name : "?") +
-                                   ".  Therefore, cannot associate Port " + p.name + " with a Floating IP.", fs.line);
+            problems_.add(obj,
+                          "ExternalGatewayForFloatingIPNotFound: External network " + n->name +
+                              " is not reachable from subnet " + (s ? s->name : "?") +
+                              ".  Therefore, cannot associate Port " + p.name +
+                              " with a Floating IP.",
+                          fs.line);
           } else if (!associated.emplace(p.id, n->id).second) {
-            problems_.add(obj, "FloatingIPPortAlreadyAssociated: vm '" + p.name + "' already has a floating IP on '" + n->name + "'", fs.line);
+            problems_.add(obj,
+                          "FloatingIPPortAlreadyAssociated: vm '" + p.name +
+                              "' already has a floating IP on '" + n->name + "'",
+                          fs.line);
           } else {
             f.port = vi->second;
             f.router_id = router->id;
@@ -528,7 +617,8 @@ class Resolver {
   // The router with an interface on the subnet and its gateway on the external network.
   const Router* routerServing(const std::string& subnet_id, const std::string& ext_net_id) const {
     auto it = router_of_subnet_.find(subnet_id);
-    if (it == router_of_subnet_.end()) return nullptr;
+    if (it == router_of_subnet_.end())
+      return nullptr;
     const Router& r = cloud_.routers[it->second];
     return r.gateway_network_id == ext_net_id ? &r : nullptr;
   }
@@ -537,17 +627,20 @@ class Resolver {
   void fipGateways() {
     std::set<std::pair<std::string, std::string>> needed;  // (host, network id) in sorted order
     for (const auto& f : cloud_.floating_ips) {
-      if (f.port) needed.emplace(cloud_.ports[*f.port].host, f.network_id);
+      if (f.port)
+        needed.emplace(cloud_.ports[*f.port].host, f.network_id);
     }
     for (const auto& [host, net_id] : needed) {
       const Network& n = *networkById(net_id);
       const FipGatewaySpec* pin = nullptr;
       for (const auto& g : t_.fip_gateways) {
-        if (g.host == host && g.network == n.name) pin = &g;
+        if (g.host == host && g.network == n.name)
+          pin = &g;
       }
       auto obj = "fip gateway of host '" + host + "' on '" + n.name + "'";
       requireUplink(host, net_id, obj, pin ? pin->line : 0);
-      const Subnet* s = pin && pin->port.ip ? subnetHolding(net_id, *pin->port.ip) : firstSubnetOf(net_id);
+      const Subnet* s =
+          pin && pin->port.ip ? subnetHolding(net_id, *pin->port.ip) : firstSubnetOf(net_id);
       Port fg;
       fg.id = pin && pin->port.id ? *pin->port.id : uuidFor("fg:" + host + ":" + net_id);
       fg.network_id = net_id;
@@ -567,7 +660,8 @@ class Resolver {
     const Cidr pool = t_.settings.link_local_pool.network();
     std::set<std::pair<std::string, std::string>> needed;  // (router id, host)
     for (const auto& f : cloud_.floating_ips) {
-      if (f.port) needed.emplace(f.router_id, cloud_.ports[*f.port].host);
+      if (f.port)
+        needed.emplace(f.router_id, cloud_.ports[*f.port].host);
     }
     std::map<std::string, LinkLocalPool> per_host;
     std::map<std::pair<std::string, std::string>, Ipv4> pinned;
@@ -579,12 +673,16 @@ class Resolver {
         continue;
       }
       if (l.pair.len != 31 || (l.pair.addr.value() & 1) || !pool.contains(l.pair.addr)) {
-        problems_.add(obj, "pair " + l.pair.str() + " must be an even /31 inside the link-local pool " + pool.str(), l.line);
+        problems_.add(obj,
+                      "pair " + l.pair.str() + " must be an even /31 inside the link-local pool " +
+                          pool.str(),
+                      l.line);
         continue;
       }
       auto& hp = per_host.try_emplace(l.host, pool).first->second;
       if (!hp.take(l.pair.addr)) {
-        problems_.add(obj, "pair " + l.pair.str() + " is already used on host '" + l.host + "'", l.line);
+        problems_.add(obj, "pair " + l.pair.str() + " is already used on host '" + l.host + "'",
+                      l.line);
         continue;
       }
       pinned[{cloud_.routers[ri->second].id, l.host}] = l.pair.addr;
@@ -613,7 +711,8 @@ class Resolver {
     for (const auto& e : t_.external_hosts) {
       const Network* n = networkNamed(e.network);
       if (!n || !n->external) {
-        problems_.add(quoted("external host", e.name), "'" + e.network + "' is not an external network", e.line);
+        problems_.add(quoted("external host", e.name),
+                      "'" + e.network + "' is not an external network", e.line);
         continue;
       }
       cloud_.external_hosts.push_back({e.name, e.ip, n->id});

@@ -4,7 +4,9 @@
 
 namespace dvr::model {
 
-const char* agentModeName(AgentMode mode) { return mode == AgentMode::DvrSnat ? "dvr_snat" : "dvr"; }
+const char* agentModeName(AgentMode mode) {
+  return mode == AgentMode::DvrSnat ? "dvr_snat" : "dvr";
+}
 
 namespace {
 template <class T, class Pred>

@@ -57,9 +57,9 @@ struct Router {
   std::optional<std::string> gateway_network_id;
   std::optional<size_t> gateway_port;  // index into Cloud::ports (qg-)
   bool enable_snat = true;
-  std::string snat_host;                 // dvr_snat host holding snat-<id>; empty if none
-  std::vector<size_t> interface_ports;   // qr- ports
-  std::vector<size_t> snat_ports;        // sg- ports, parallel to interface_ports
+  std::string snat_host;                // dvr_snat host holding snat-<id>; empty if none
+  std::vector<size_t> interface_ports;  // qr- ports
+  std::vector<size_t> snat_ports;       // sg- ports, parallel to interface_ports
 };
 
 struct FloatingIp {

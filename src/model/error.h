@@ -9,7 +9,7 @@
 namespace dvr {
 
 struct Problem {
-  std::string object;  // e.g. "port 'vm1'"
+  std::string object;   // e.g. "port 'vm1'"
   std::string message;  // e.g. "fixed IP 10.17.0.3 is outside subnet 'sub1' (10.16.0.0/24)"
   int line = 0;         // 1-based line in the source file; 0 when unknown
 };

@@ -19,9 +19,12 @@ std::optional<uint32_t> parseDecimal(std::string_view text, uint32_t max) {
 }
 
 int hexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -32,7 +35,8 @@ std::optional<Ipv4> Ipv4::parse(std::string_view text) {
   for (int octet = 0; octet < 4; ++octet) {
     size_t dot = text.find('.');
     std::string_view part = octet < 3 ? text.substr(0, dot) : text;
-    if ((octet < 3 && dot == std::string_view::npos) || (octet == 3 && part.find('.') != part.npos)) {
+    if ((octet < 3 && dot == std::string_view::npos) ||
+        (octet == 3 && part.find('.') != part.npos)) {
       return std::nullopt;
     }
     if (part.size() > 1 && part[0] == '0') {
@@ -76,7 +80,9 @@ bool Cidr::overlaps(const Cidr& other) const {
   return wide.contains(other.addr);
 }
 
-std::string Cidr::str() const { return addr.str() + "/" + std::to_string(len); }
+std::string Cidr::str() const {
+  return addr.str() + "/" + std::to_string(len);
+}
 
 std::optional<Mac> Mac::parse(std::string_view text) {
   if (text.size() != 17) {
@@ -105,7 +111,8 @@ std::array<uint8_t, 6> Mac::bytes() const {
 std::string Mac::str() const {
   auto b = bytes();
   char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4],
+                b[5]);
   return buf;
 }
 

@@ -16,10 +16,10 @@ enum class AgentMode { Dvr, DvrSnat };
 const char* agentModeName(AgentMode mode);
 
 struct Settings {
-  Mac dvr_base_mac{0xfa163f000000ULL};  // Neutron's dvr_base_mac: host MACs
-  Mac base_mac{0xfa163e000000ULL};      // Neutron's base_mac: port MACs
+  Mac dvr_base_mac{0xfa163f000000ULL};         // Neutron's dvr_base_mac: host MACs
+  Mac base_mac{0xfa163e000000ULL};             // Neutron's base_mac: port MACs
   Cidr link_local_pool{Ipv4(0xa9fe4000), 18};  // 169.254.64.0/18, Neutron's DVR_FIP_LL_CIDR
-  int underlay_mtu = 1500;              // internal networks get underlay_mtu - 50 (VXLAN)
+  int underlay_mtu = 1500;                     // internal networks get underlay_mtu - 50 (VXLAN)
 };
 
 struct HostSpec {
@@ -73,7 +73,7 @@ struct RouterSpec {
   std::string name;
   std::optional<std::string> id;
   std::optional<std::string> gateway_network;  // external network name
-  PortPin gateway_port;                         // qg- port
+  PortPin gateway_port;                        // qg- port
   bool enable_snat = true;
   std::vector<InterfaceSpec> interfaces;
   int line = 0;
@@ -92,7 +92,7 @@ struct VmSpec {
 
 struct FloatingIpSpec {
   std::optional<std::string> id;
-  std::string network;            // external network name
+  std::string network;  // external network name
   std::optional<Ipv4> address;
   std::optional<std::string> vm;  // associated VM (port) name
   int line = 0;

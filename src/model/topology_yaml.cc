@@ -11,7 +11,9 @@
 namespace dvr::model {
 namespace {
 
-int lineOf(const YAML::Node& node) { return node.Mark().line + 1; }
+int lineOf(const YAML::Node& node) {
+  return node.Mark().line + 1;
+}
 
 // Walks one YAML mapping, checking its keys and converting its values; every problem
 // is recorded against `object` and the offending line.
@@ -29,7 +31,8 @@ class Reader {
       auto key = kv.first.as<std::string>();
       if (!allowed.count(key)) {
         std::string known;
-        for (const auto& a : allowed) known += (known.empty() ? "" : ", ") + a;
+        for (const auto& a : allowed)
+          known += (known.empty() ? "" : ", ") + a;
         problems_.add(object_, "unknown key '" + key + "' (known: " + known + ")",
                       lineOf(kv.first));
       }
@@ -45,7 +48,8 @@ class Reader {
   std::optional<std::string> str(const char* key, bool required = false) {
     YAML::Node v = child(key);
     if (!v || v.IsNull()) {
-      if (required && ok_) problems_.add(object_, std::string("missing required key '") + key + "'", line());
+      if (required && ok_)
+        problems_.add(object_, std::string("missing required key '") + key + "'", line());
       return std::nullopt;
     }
     if (!v.IsScalar()) {
@@ -58,7 +62,8 @@ class Reader {
   template <class T>
   std::optional<T> parsed(const char* key, const char* what, bool required = false) {
     auto text = str(key, required);
-    if (!text) return std::nullopt;
+    if (!text)
+      return std::nullopt;
     auto value = T::parse(*text);
     if (!value) {
       problems_.add(object_, std::string("'") + key + "': '" + *text + "' is not a valid " + what,
@@ -76,11 +81,13 @@ class Reader {
 
   std::optional<long long> integer(const char* key, long long min, long long max) {
     auto text = str(key);
-    if (!text) return std::nullopt;
+    if (!text)
+      return std::nullopt;
     try {
       size_t used = 0;
       long long v = std::stoll(*text, &used);
-      if (used == text->size() && v >= min && v <= max) return v;
+      if (used == text->size() && v >= min && v <= max)
+        return v;
     } catch (const std::exception&) {
     }
     problems_.add(object_,
@@ -92,9 +99,12 @@ class Reader {
 
   std::optional<bool> boolean(const char* key) {
     auto text = str(key);
-    if (!text) return std::nullopt;
-    if (*text == "true" || *text == "yes") return true;
-    if (*text == "false" || *text == "no") return false;
+    if (!text)
+      return std::nullopt;
+    if (*text == "true" || *text == "yes")
+      return true;
+    if (*text == "false" || *text == "no")
+      return false;
     problems_.add(object_, std::string("'") + key + "': '" + *text + "' must be true or false",
                   lineOf(child(key)));
     return std::nullopt;
@@ -104,12 +114,14 @@ class Reader {
   template <class F>
   void list(const char* key, F each) {
     YAML::Node v = child(key);
-    if (!v || v.IsNull()) return;
+    if (!v || v.IsNull())
+      return;
     if (!v.IsSequence()) {
       problems_.add(object_, std::string("'") + key + "' must be a list", lineOf(v));
       return;
     }
-    for (size_t i = 0; i < v.size(); ++i) each(v[i], i);
+    for (size_t i = 0; i < v.size(); ++i)
+      each(v[i], i);
   }
 
  private:
@@ -129,9 +141,11 @@ std::string nameOr(const YAML::Node& node, const char* kind, size_t index) {
 PortPin readPin(Reader& parent, const char* key, Problems& problems) {
   PortPin pin;
   YAML::Node v = parent.child(key);
-  if (!v || v.IsNull()) return pin;
+  if (!v || v.IsNull())
+    return pin;
   Reader r(v, parent.object() + " " + key, problems, {"id", "mac", "ip"});
-  if (!r.ok()) return pin;
+  if (!r.ok())
+    return pin;
   pin.id = r.str("id");
   pin.mac = r.mac("mac");
   pin.ip = r.ip("ip");
@@ -139,18 +153,25 @@ PortPin readPin(Reader& parent, const char* key, Problems& problems) {
 }
 
 void readSettings(const YAML::Node& node, Topology& topo, Problems& problems) {
-  Reader r(node, "settings", problems, {"dvr_base_mac", "base_mac", "link_local_pool", "underlay_mtu"});
-  if (!r.ok()) return;
-  if (auto m = r.mac("dvr_base_mac")) topo.settings.dvr_base_mac = *m;
-  if (auto m = r.mac("base_mac")) topo.settings.base_mac = *m;
-  if (auto c = r.cidr("link_local_pool")) topo.settings.link_local_pool = *c;
-  if (auto mtu = r.integer("underlay_mtu", 1280, 9216)) topo.settings.underlay_mtu = static_cast<int>(*mtu);
+  Reader r(node, "settings", problems,
+           {"dvr_base_mac", "base_mac", "link_local_pool", "underlay_mtu"});
+  if (!r.ok())
+    return;
+  if (auto m = r.mac("dvr_base_mac"))
+    topo.settings.dvr_base_mac = *m;
+  if (auto m = r.mac("base_mac"))
+    topo.settings.base_mac = *m;
+  if (auto c = r.cidr("link_local_pool"))
+    topo.settings.link_local_pool = *c;
+  if (auto mtu = r.integer("underlay_mtu", 1280, 9216))
+    topo.settings.underlay_mtu = static_cast<int>(*mtu);
 }
 
 void readHost(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
   Reader r(node, nameOr(node, "host", i), problems,
            {"name", "agent_mode", "tunnel_ip", "dvr_mac", "uplinks"});
-  if (!r.ok()) return;
+  if (!r.ok())
+    return;
   HostSpec h;
   h.line = r.line();
   h.name = r.str("name", true).value_or("");
@@ -158,7 +179,8 @@ void readHost(const YAML::Node& node, size_t i, Topology& topo, Problems& proble
   if (mode == "dvr_snat") {
     h.mode = AgentMode::DvrSnat;
   } else if (mode != "dvr") {
-    problems.add(r.object(), "agent_mode '" + mode + "' must be dvr or dvr_snat", lineOf(r.child("agent_mode")));
+    problems.add(r.object(), "agent_mode '" + mode + "' must be dvr or dvr_snat",
+                 lineOf(r.child("agent_mode")));
   }
   h.tunnel_ip = r.ip("tunnel_ip", true).value_or(Ipv4());
   h.dvr_mac = r.mac("dvr_mac");
@@ -167,7 +189,8 @@ void readHost(const YAML::Node& node, size_t i, Topology& topo, Problems& proble
     if (!up.IsMap()) {
       problems.add(r.object(), "'uplinks' must map external network names to devices", lineOf(up));
     } else {
-      for (const auto& kv : up) h.uplinks[kv.first.as<std::string>()] = kv.second.as<std::string>();
+      for (const auto& kv : up)
+        h.uplinks[kv.first.as<std::string>()] = kv.second.as<std::string>();
     }
   }
   topo.hosts.push_back(std::move(h));
@@ -175,8 +198,10 @@ void readHost(const YAML::Node& node, size_t i, Topology& topo, Problems& proble
 
 void readSubnet(const YAML::Node& node, size_t i, const std::string& network, Topology& topo,
                 Problems& problems) {
-  Reader r(node, nameOr(node, "subnet", i), problems, {"name", "id", "cidr", "gateway", "allocation_pools"});
-  if (!r.ok()) return;
+  Reader r(node, nameOr(node, "subnet", i), problems,
+           {"name", "id", "cidr", "gateway", "allocation_pools"});
+  if (!r.ok())
+    return;
   SubnetSpec s;
   s.line = r.line();
   s.network = network;
@@ -190,32 +215,40 @@ void readSubnet(const YAML::Node& node, size_t i, const std::string& network, To
   }
   r.list("allocation_pools", [&](const YAML::Node& p, size_t) {
     Reader pr(p, r.object() + " allocation pool", problems, {"start", "end"});
-    if (!pr.ok()) return;
+    if (!pr.ok())
+      return;
     auto start = pr.ip("start", true);
     auto end = pr.ip("end", true);
-    if (start && end) s.pools.push_back({*start, *end});
+    if (start && end)
+      s.pools.push_back({*start, *end});
   });
   topo.subnets.push_back(std::move(s));
 }
 
 void readNetwork(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
-  Reader r(node, nameOr(node, "network", i), problems, {"name", "id", "external", "vni", "mtu", "subnets"});
-  if (!r.ok()) return;
+  Reader r(node, nameOr(node, "network", i), problems,
+           {"name", "id", "external", "vni", "mtu", "subnets"});
+  if (!r.ok())
+    return;
   NetworkSpec n;
   n.line = r.line();
   n.name = r.str("name", true).value_or("");
   n.id = r.str("id");
   n.external = r.boolean("external").value_or(false);
-  if (auto v = r.integer("vni", 1, (1 << 24) - 1)) n.vni = static_cast<uint32_t>(*v);
-  if (auto m = r.integer("mtu", 576, 9216)) n.mtu = static_cast<int>(*m);
-  r.list("subnets", [&](const YAML::Node& s, size_t j) { readSubnet(s, j, n.name, topo, problems); });
+  if (auto v = r.integer("vni", 1, (1 << 24) - 1))
+    n.vni = static_cast<uint32_t>(*v);
+  if (auto m = r.integer("mtu", 576, 9216))
+    n.mtu = static_cast<int>(*m);
+  r.list("subnets",
+         [&](const YAML::Node& s, size_t j) { readSubnet(s, j, n.name, topo, problems); });
   topo.networks.push_back(std::move(n));
 }
 
 void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
   Reader r(node, nameOr(node, "router", i), problems,
            {"name", "id", "external_gateway", "gateway_port", "enable_snat", "interfaces"});
-  if (!r.ok()) return;
+  if (!r.ok())
+    return;
   RouterSpec rt;
   rt.line = r.line();
   rt.name = r.str("name", true).value_or("");
@@ -226,7 +259,8 @@ void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& prob
   r.list("interfaces", [&](const YAML::Node& n, size_t j) {
     Reader ir(n, r.object() + " interface #" + std::to_string(j + 1), problems,
               {"subnet", "port", "snat_port"});
-    if (!ir.ok()) return;
+    if (!ir.ok())
+      return;
     InterfaceSpec itf;
     itf.line = ir.line();
     itf.subnet = ir.str("subnet", true).value_or("");
@@ -240,7 +274,8 @@ void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& prob
 void readVm(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
   Reader r(node, nameOr(node, "vm", i), problems,
            {"name", "port_id", "network", "subnet", "host", "ip", "mac"});
-  if (!r.ok()) return;
+  if (!r.ok())
+    return;
   VmSpec vm;
   vm.line = r.line();
   vm.name = r.str("name", true).value_or("");
@@ -254,8 +289,10 @@ void readVm(const YAML::Node& node, size_t i, Topology& topo, Problems& problems
 }
 
 void readFloatingIp(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
-  Reader r(node, "floating IP #" + std::to_string(i + 1), problems, {"id", "network", "address", "vm"});
-  if (!r.ok()) return;
+  Reader r(node, "floating IP #" + std::to_string(i + 1), problems,
+           {"id", "network", "address", "vm"});
+  if (!r.ok())
+    return;
   FloatingIpSpec f;
   f.line = r.line();
   f.id = r.str("id");
@@ -281,29 +318,35 @@ Topology parseTopology(const std::string& yaml_text, const std::string& source) 
              {"settings", "hosts", "networks", "routers", "vms", "floating_ips", "fip_gateways",
               "link_locals", "external_hosts"});
   if (top.ok()) {
-    if (auto s = top.child("settings"); s && !s.IsNull()) readSettings(s, topo, problems);
+    if (auto s = top.child("settings"); s && !s.IsNull())
+      readSettings(s, topo, problems);
     top.list("hosts", [&](const YAML::Node& n, size_t i) { readHost(n, i, topo, problems); });
     top.list("networks", [&](const YAML::Node& n, size_t i) { readNetwork(n, i, topo, problems); });
     top.list("routers", [&](const YAML::Node& n, size_t i) { readRouter(n, i, topo, problems); });
     top.list("vms", [&](const YAML::Node& n, size_t i) { readVm(n, i, topo, problems); });
-    top.list("floating_ips", [&](const YAML::Node& n, size_t i) { readFloatingIp(n, i, topo, problems); });
+    top.list("floating_ips",
+             [&](const YAML::Node& n, size_t i) { readFloatingIp(n, i, topo, problems); });
     top.list("fip_gateways", [&](const YAML::Node& n, size_t i) {
       Reader r(n, "fip gateway #" + std::to_string(i + 1), problems, {"host", "network", "port"});
-      if (!r.ok()) return;
+      if (!r.ok())
+        return;
       FipGatewaySpec g{r.str("host", true).value_or(""), r.str("network", true).value_or(""),
                        readPin(r, "port", problems), r.line()};
       topo.fip_gateways.push_back(std::move(g));
     });
     top.list("link_locals", [&](const YAML::Node& n, size_t i) {
-      Reader r(n, "link-local pair #" + std::to_string(i + 1), problems, {"router", "host", "pair"});
-      if (!r.ok()) return;
+      Reader r(n, "link-local pair #" + std::to_string(i + 1), problems,
+               {"router", "host", "pair"});
+      if (!r.ok())
+        return;
       LinkLocalSpec l{r.str("router", true).value_or(""), r.str("host", true).value_or(""),
                       r.cidr("pair", true).value_or(Cidr{}), r.line()};
       topo.link_locals.push_back(std::move(l));
     });
     top.list("external_hosts", [&](const YAML::Node& n, size_t i) {
       Reader r(n, nameOr(n, "external host", i), problems, {"name", "ip", "network"});
-      if (!r.ok()) return;
+      if (!r.ok())
+        return;
       ExternalHostSpec e{r.str("name", true).value_or(""), r.ip("ip", true).value_or(Ipv4()),
                          r.str("network", true).value_or(""), r.line()};
       topo.external_hosts.push_back(std::move(e));

@@ -19,15 +19,20 @@ const Value& getOr(const Map& map, const std::string& key, const Value& fallback
 }  // namespace
 
 CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
-  for (size_t i = 0; i < cloud.hosts.size(); ++i) host_[cloud.hosts[i].name] = i;
-  for (size_t i = 0; i < cloud.networks.size(); ++i) network_[cloud.networks[i].id] = i;
-  for (size_t i = 0; i < cloud.subnets.size(); ++i) subnet_[cloud.subnets[i].id] = i;
+  for (size_t i = 0; i < cloud.hosts.size(); ++i)
+    host_[cloud.hosts[i].name] = i;
+  for (size_t i = 0; i < cloud.networks.size(); ++i)
+    network_[cloud.networks[i].id] = i;
+  for (size_t i = 0; i < cloud.subnets.size(); ++i)
+    subnet_[cloud.subnets[i].id] = i;
   for (size_t r = 0; r < cloud.routers.size(); ++r) {
-    for (size_t p : cloud.routers[r].interface_ports) router_of_subnet_[cloud.ports[p].subnet_id] = long(r);
+    for (size_t p : cloud.routers[r].interface_ports)
+      router_of_subnet_[cloud.ports[p].subnet_id] = long(r);
   }
   for (size_t i = 0; i < cloud.ports.size(); ++i) {
     const Port& p = cloud.ports[i];
-    if (!p.host.empty()) ports_on_[p.host].push_back(i);
+    if (!p.host.empty())
+      ports_on_[p.host].push_back(i);
     bool endpoint = p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat;
     if (endpoint) {
       endpoints_on_[p.subnet_id].push_back(i);
@@ -37,31 +42,41 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
   // Routers on hosts: VMs pull in the router of their subnet; SNAT hosts hold theirs.
   std::unordered_map<std::string, std::set<size_t>> routers;
   for (const Port& p : cloud.ports) {
-    if (p.device_owner != kOwnerCompute) continue;
+    if (p.device_owner != kOwnerCompute)
+      continue;
     auto it = router_of_subnet_.find(p.subnet_id);
-    if (it != router_of_subnet_.end()) routers[p.host].insert(size_t(it->second));
+    if (it != router_of_subnet_.end())
+      routers[p.host].insert(size_t(it->second));
   }
   for (size_t r = 0; r < cloud.routers.size(); ++r) {
-    if (!cloud.routers[r].snat_host.empty()) routers[cloud.routers[r].snat_host].insert(r);
+    if (!cloud.routers[r].snat_host.empty())
+      routers[cloud.routers[r].snat_host].insert(r);
   }
-  for (auto& [host, set] : routers) routers_on_[host].assign(set.begin(), set.end());
+  for (auto& [host, set] : routers)
+    routers_on_[host].assign(set.begin(), set.end());
   // Networks on hosts: VM networks plus every interface network of a local router.
   std::unordered_map<std::string, std::set<std::string>> hosts_with;
   for (const Port& p : cloud.ports) {
-    if (p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat) hosts_with[p.network_id].insert(p.host);
+    if (p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat)
+      hosts_with[p.network_id].insert(p.host);
   }
   for (const auto& [host, list] : routers_on_) {
     for (size_t r : list) {
-      for (size_t p : cloud.routers[r].interface_ports) hosts_with[cloud.ports[p].network_id].insert(host);
+      for (size_t p : cloud.routers[r].interface_ports)
+        hosts_with[cloud.ports[p].network_id].insert(host);
     }
   }
-  for (auto& [net, set] : hosts_with) hosts_with_[net].assign(set.begin(), set.end());
+  for (auto& [net, set] : hosts_with)
+    hosts_with_[net].assign(set.begin(), set.end());
   for (size_t f = 0; f < cloud.floating_ips.size(); ++f) {
-    if (cloud.floating_ips[f].port) fips_on_[cloud.ports[*cloud.floating_ips[f].port].host].push_back(f);
+    if (cloud.floating_ips[f].port)
+      fips_on_[cloud.ports[*cloud.floating_ips[f].port].host].push_back(f);
   }
-  for (const LinkLocal& ll : cloud.link_locals) link_local_[ll.router_id + "@" + ll.host] = &ll;
+  for (const LinkLocal& ll : cloud.link_locals)
+    link_local_[ll.router_id + "@" + ll.host] = &ll;
   for (const Port& p : cloud.ports) {
-    if (p.device_owner == kOwnerFipGateway) fg_port_[p.host + "@" + p.network_id] = &p;
+    if (p.device_owner == kOwnerFipGateway)
+      fg_port_[p.host + "@" + p.network_id] = &p;
   }
 }
 
@@ -69,11 +84,15 @@ const Host* CloudIndex::host(const std::string& name) const {
   auto it = host_.find(name);
   return it == host_.end() ? nullptr : &cloud_.hosts[it->second];
 }
-const std::vector<size_t>& CloudIndex::routersOn(const std::string& host) const { return getOr(routers_on_, host, kNone); }
+const std::vector<size_t>& CloudIndex::routersOn(const std::string& host) const {
+  return getOr(routers_on_, host, kNone);
+}
 const std::vector<std::string>& CloudIndex::hostsWith(const std::string& network_id) const {
   return getOr(hosts_with_, network_id, kNoHosts);
 }
-const std::vector<size_t>& CloudIndex::portsOn(const std::string& host) const { return getOr(ports_on_, host, kNone); }
+const std::vector<size_t>& CloudIndex::portsOn(const std::string& host) const {
+  return getOr(ports_on_, host, kNone);
+}
 const std::vector<size_t>& CloudIndex::endpointsOn(const std::string& subnet_id) const {
   return getOr(endpoints_on_, subnet_id, kNone);
 }
@@ -84,12 +103,16 @@ long CloudIndex::routerOfSubnet(const std::string& subnet_id) const {
   auto it = router_of_subnet_.find(subnet_id);
   return it == router_of_subnet_.end() ? -1 : it->second;
 }
-const std::vector<size_t>& CloudIndex::floatingIpsOn(const std::string& host) const { return getOr(fips_on_, host, kNone); }
-const LinkLocal* CloudIndex::linkLocal(const std::string& router_id, const std::string& host) const {
+const std::vector<size_t>& CloudIndex::floatingIpsOn(const std::string& host) const {
+  return getOr(fips_on_, host, kNone);
+}
+const LinkLocal* CloudIndex::linkLocal(const std::string& router_id,
+                                       const std::string& host) const {
   auto it = link_local_.find(router_id + "@" + host);
   return it == link_local_.end() ? nullptr : it->second;
 }
-const Port* CloudIndex::fipGatewayPort(const std::string& host, const std::string& network_id) const {
+const Port* CloudIndex::fipGatewayPort(const std::string& host,
+                                       const std::string& network_id) const {
   auto it = fg_port_.find(host + "@" + network_id);
   return it == fg_port_.end() ? nullptr : it->second;
 }

@@ -17,8 +17,12 @@ class CloudIndex {
   explicit CloudIndex(const model::Cloud& cloud);
 
   const model::Cloud& cloud() const { return cloud_; }
-  const model::Network& network(const std::string& id) const { return cloud_.networks[network_.at(id)]; }
-  const model::Subnet& subnet(const std::string& id) const { return cloud_.subnets[subnet_.at(id)]; }
+  const model::Network& network(const std::string& id) const {
+    return cloud_.networks[network_.at(id)];
+  }
+  const model::Subnet& subnet(const std::string& id) const {
+    return cloud_.subnets[subnet_.at(id)];
+  }
   const model::Host* host(const std::string& name) const;
 
   // Routers that have a qrouter- on `host`: a VM there on one of their subnets, or the

@@ -16,9 +16,9 @@
 
 namespace dvr::plan {
 
-inline constexpr uint8_t kRouteProtocol = 80;       // "proto dvr" (rt_protos.d/dvr.conf)
+inline constexpr uint8_t kRouteProtocol = 80;  // "proto dvr" (rt_protos.d/dvr.conf)
 inline constexpr uint32_t kMainTable = 254;
-inline constexpr uint32_t kFipTable = 16;           // Neutron's FIP_RT_TBL
+inline constexpr uint32_t kFipTable = 16;                 // Neutron's FIP_RT_TBL
 inline constexpr uint32_t kFipRulePriorityStart = 32768;  // Neutron's FIP_PR_START
 inline constexpr uint32_t kFipRulePriorityCount = 40000;
 inline constexpr uint16_t kVxlanPort = 4789;
@@ -30,13 +30,13 @@ struct Link {
   std::string ns;
   std::string name;
   LinkKind kind = LinkKind::Veth;
-  std::optional<Mac> mac;   // unset: the kernel picks (bridges, vxlan)
-  int mtu = 0;              // 0: leave as is (adopted devices)
-  std::string master;       // bridge in the same namespace
-  std::string peer;         // veth: the other end
+  std::optional<Mac> mac;  // unset: the kernel picks (bridges, vxlan)
+  int mtu = 0;             // 0: leave as is (adopted devices)
+  std::string master;      // bridge in the same namespace
+  std::string peer;        // veth: the other end
   std::string peer_ns;
-  uint32_t vni = 0;         // vxlan
-  Ipv4 local_ip;            // vxlan source (the host's tunnel IP)
+  uint32_t vni = 0;  // vxlan
+  Ipv4 local_ip;     // vxlan source (the host's tunnel IP)
   auto key() const { return std::tie(ns, name); }
 };
 
@@ -49,7 +49,7 @@ struct Address {
 struct Route {
   std::string ns;
   uint32_t table = kMainTable;
-  Cidr dst;                  // 0.0.0.0/0 is "default"
+  Cidr dst;  // 0.0.0.0/0 is "default"
   std::optional<Ipv4> via;
   std::string dev;
   auto key() const { return std::tie(ns, table, dst); }
@@ -88,7 +88,8 @@ struct Sysctl {
 };
 
 // nftables intent, in typed form: nft/ renders it, the tracer interprets it.
-struct FloatingIpNat {  // qrouter-: DNAT floating->fixed arriving on rfp-, SNAT fixed->floating leaving it
+struct FloatingIpNat {  // qrouter-: DNAT floating->fixed arriving on rfp-, SNAT fixed->floating
+                        // leaving it
   std::string ns;
   Ipv4 floating, fixed;
   std::string rfp_dev;
@@ -103,12 +104,12 @@ struct SourceNat {  // snat-: everything leaving out_dev gets to_source
 
 // The br-tun DVR flows, as bridge-family rules in the host namespace.
 struct DvrMacRewrite {
-  Mac host_mac;                                       // this host's DVR MAC
-  std::set<std::string> tunnel_devs;                  // vxlan-<vni>
-  std::set<Mac> gateway_macs;                         // local qr- MACs
+  Mac host_mac;                                        // this host's DVR MAC
+  std::set<std::string> tunnel_devs;                   // vxlan-<vni>
+  std::set<Mac> gateway_macs;                          // local qr- MACs
   std::set<std::pair<std::string, Ipv4>> gateway_arp;  // (vxlan dev, gateway IP): ARP kept local
   std::set<Mac> remote_dvr_macs;
-  std::map<Mac, Mac> gateway_mac_of_port;             // local port MAC -> its subnet's gateway MAC
+  std::map<Mac, Mac> gateway_mac_of_port;  // local port MAC -> its subnet's gateway MAC
   bool empty() const { return tunnel_devs.empty(); }
 };
 

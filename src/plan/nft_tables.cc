@@ -9,22 +9,26 @@ namespace dvr::plan {
 std::string NftTable::structure() const {
   std::string out = "table " + family + " " + name + " {\n";
   for (const auto& s : sets) {
-    out += "  " + std::string(s.is_map ? "map " : "set ") + s.name + " {\n    type " + s.type + "\n  }\n";
+    out += "  " + std::string(s.is_map ? "map " : "set ") + s.name + " {\n    type " + s.type +
+           "\n  }\n";
   }
-  for (const auto& c : chains) out += c;
+  for (const auto& c : chains)
+    out += c;
   return out + "}\n";
 }
 
 std::string NftTable::structureTag() const {
   char buf[24];
-  std::snprintf(buf, sizeof buf, "dvr:%016llx", static_cast<unsigned long long>(ipam::hash64(structure())));
+  std::snprintf(buf, sizeof buf, "dvr:%016llx",
+                static_cast<unsigned long long>(ipam::hash64(structure())));
   return buf;
 }
 
 std::string NftTable::text() const {
   std::string out = "table " + family + " " + name + " {\n  comment \"" + structureTag() + "\"\n";
   for (const auto& s : sets) {
-    out += "  " + std::string(s.is_map ? "map " : "set ") + s.name + " {\n    type " + s.type + "\n";
+    out +=
+        "  " + std::string(s.is_map ? "map " : "set ") + s.name + " {\n    type " + s.type + "\n";
     if (!s.elements.empty()) {
       out += "    elements = {\n";
       for (size_t i = 0; i < s.elements.size(); ++i) {
@@ -34,15 +38,19 @@ std::string NftTable::text() const {
     }
     out += "  }\n";
   }
-  for (const auto& c : chains) out += c;
+  for (const auto& c : chains)
+    out += c;
   return out + "}\n";
 }
 
 namespace {
 
-std::string quote(const std::string& s) { return "\"" + s + "\""; }
+std::string quote(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
-NftTable& tableFor(std::map<std::string, NftTable>& tables, const std::string& ns, const std::string& family) {
+NftTable& tableFor(std::map<std::string, NftTable>& tables, const std::string& ns,
+                   const std::string& family) {
   auto [it, fresh] = tables.try_emplace(ns);
   if (fresh) {
     it->second.ns = ns;
@@ -53,47 +61,62 @@ NftTable& tableFor(std::map<std::string, NftTable>& tables, const std::string& n
 
 void floatingIpTables(const HostPlan& plan, std::map<std::string, NftTable>& tables) {
   std::map<std::string, std::string> rfp_of_ns;
-  for (const auto& f : plan.floating_nat) rfp_of_ns[f.ns] = f.rfp_dev;
+  for (const auto& f : plan.floating_nat)
+    rfp_of_ns[f.ns] = f.rfp_dev;
   for (const auto& [ns, rfp] : rfp_of_ns) {
     NftTable& t = tableFor(tables, ns, "ip");
     NftSet dnat{"fip_dnat", "ipv4_addr : ipv4_addr", true, {}};
     NftSet snat{"fip_snat", "ipv4_addr : ipv4_addr", true, {}};
     for (const auto& f : plan.floating_nat) {
-      if (f.ns != ns) continue;
+      if (f.ns != ns)
+        continue;
       dnat.elements.push_back(f.floating.str() + " : " + f.fixed.str());
       snat.elements.push_back(f.fixed.str() + " : " + f.floating.str());
     }
     t.sets.push_back(std::move(dnat));
     t.sets.push_back(std::move(snat));
-    t.chains.push_back("  chain fip_prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
-                       "    iifname " + quote(rfp) + " dnat to ip daddr map @fip_dnat\n  }\n");
-    t.chains.push_back("  chain fip_postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
-                       "    oifname " + quote(rfp) + " snat to ip saddr map @fip_snat\n  }\n");
+    t.chains.push_back(
+        "  chain fip_prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
+        "    iifname " +
+        quote(rfp) + " dnat to ip daddr map @fip_dnat\n  }\n");
+    t.chains.push_back(
+        "  chain fip_postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+        "    oifname " +
+        quote(rfp) + " snat to ip saddr map @fip_snat\n  }\n");
   }
 }
 
 void dvrMacTable(const HostPlan& plan, std::map<std::string, NftTable>& tables) {
   const DvrMacRewrite& d = plan.dvr_mac;
-  if (d.empty()) return;
+  if (d.empty())
+    return;
   NftTable& t = tableFor(tables, "", "bridge");
   NftSet tunnels{"tunnel_devs", "ifname", false, {}};
-  for (const auto& dev : d.tunnel_devs) tunnels.elements.push_back(quote(dev));
+  for (const auto& dev : d.tunnel_devs)
+    tunnels.elements.push_back(quote(dev));
   NftSet gw_macs{"gateway_macs", "ether_addr", false, {}};
-  for (const auto& m : d.gateway_macs) gw_macs.elements.push_back(m.str());
+  for (const auto& m : d.gateway_macs)
+    gw_macs.elements.push_back(m.str());
   NftSet gw_arp{"gateway_arp", "ifname . ipv4_addr", false, {}};
-  for (const auto& [dev, ip] : d.gateway_arp) gw_arp.elements.push_back(quote(dev) + " . " + ip.str());
+  for (const auto& [dev, ip] : d.gateway_arp)
+    gw_arp.elements.push_back(quote(dev) + " . " + ip.str());
   NftSet remote{"remote_dvr_macs", "ether_addr", false, {}};
-  for (const auto& m : d.remote_dvr_macs) remote.elements.push_back(m.str());
+  for (const auto& m : d.remote_dvr_macs)
+    remote.elements.push_back(m.str());
   NftSet restore{"gateway_mac_of_port", "ether_addr : ether_addr", true, {}};
-  for (const auto& [port, gw] : d.gateway_mac_of_port) restore.elements.push_back(port.str() + " : " + gw.str());
+  for (const auto& [port, gw] : d.gateway_mac_of_port)
+    restore.elements.push_back(port.str() + " : " + gw.str());
   t.sets = {tunnels, gw_macs, gw_arp, remote, restore};
   // Neutron's br-tun DVR_PROCESS / br-int DVR_TO_SRC_MAC, as bridge rules on the tunnel ports.
   t.chains.push_back(
       "  chain dvr_forward {\n    type filter hook forward priority 0; policy accept;\n"
       "    oifname @tunnel_devs ether daddr @gateway_macs drop\n"
       "    oifname . arp daddr ip @gateway_arp drop\n"
-      "    oifname @tunnel_devs ether saddr @gateway_macs ether saddr set " + d.host_mac.str() + "\n"
-      "    iifname @tunnel_devs ether saddr @remote_dvr_macs ether saddr set ether daddr map @gateway_mac_of_port\n"
+      "    oifname @tunnel_devs ether saddr @gateway_macs ether saddr set " +
+      d.host_mac.str() +
+      "\n"
+      "    iifname @tunnel_devs ether saddr @remote_dvr_macs ether saddr set ether daddr map "
+      "@gateway_mac_of_port\n"
       "  }\n");
 }
 
@@ -104,17 +127,23 @@ std::vector<NftTable> nftTables(const HostPlan& plan) {
   dvrMacTable(plan, tables);
   floatingIpTables(plan, tables);
   for (const auto& s : plan.source_nat) {
-    tableFor(tables, s.ns, "ip").chains.push_back(
-        "  chain snat_postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
-        "    oifname " + quote(s.out_dev) + " snat to " + s.to_source.str() + "\n  }\n");
+    tableFor(tables, s.ns, "ip")
+        .chains.push_back(
+            "  chain snat_postrouting {\n    type nat hook postrouting priority srcnat; policy "
+            "accept;\n"
+            "    oifname " +
+            quote(s.out_dev) + " snat to " + s.to_source.str() + "\n  }\n");
   }
   for (const auto& ns : plan.notrack_namespaces) {
-    tableFor(tables, ns, "ip").chains.push_back(
-        "  chain notrack_prerouting {\n    type filter hook prerouting priority raw; policy accept;\n"
-        "    notrack\n  }\n");
+    tableFor(tables, ns, "ip")
+        .chains.push_back(
+            "  chain notrack_prerouting {\n    type filter hook prerouting priority raw; policy "
+            "accept;\n"
+            "    notrack\n  }\n");
   }
   std::vector<NftTable> out;
-  for (auto& [ns, t] : tables) out.push_back(std::move(t));
+  for (auto& [ns, t] : tables)
+    out.push_back(std::move(t));
   return out;
 }
 

@@ -13,17 +13,22 @@ using namespace dvr::model;
 
 const char* linkKindName(LinkKind kind) {
   switch (kind) {
-    case LinkKind::Bridge: return "bridge";
-    case LinkKind::Veth: return "veth";
-    case LinkKind::Vxlan: return "vxlan";
-    case LinkKind::Adopted: return "device";
+    case LinkKind::Bridge:
+      return "bridge";
+    case LinkKind::Veth:
+      return "veth";
+    case LinkKind::Vxlan:
+      return "vxlan";
+    case LinkKind::Adopted:
+      return "device";
   }
   return "?";
 }
 
 const Link* HostPlan::findLink(const std::string& ns, const std::string& name) const {
   for (const auto& l : links) {
-    if (l.ns == ns && l.name == name) return &l;
+    if (l.ns == ns && l.name == name)
+      return &l;
   }
   return nullptr;
 }
@@ -35,16 +40,19 @@ const Cidr kDefault{Ipv4(0), 0};
 // Builds one host's plan; each method adds one kind of namespace.
 class HostPlanner {
  public:
-  HostPlanner(const CloudIndex& index, const Host& host) : ix_(index), c_(index.cloud()), host_(host) {
+  HostPlanner(const CloudIndex& index, const Host& host)
+      : ix_(index), c_(index.cloud()), host_(host) {
     plan_.host = host.name;
     plan_.dvr_mac.host_mac = host.dvr_mac;
   }
 
   HostPlan run() {
-    for (size_t r : ix_.routersOn(host_.name)) qrouter(c_.routers[r]);
+    for (size_t r : ix_.routersOn(host_.name))
+      qrouter(c_.routers[r]);
     fipNamespaces();
     for (size_t r : ix_.routersOn(host_.name)) {
-      if (c_.routers[r].snat_host == host_.name && c_.routers[r].gateway_network_id) snat(c_.routers[r]);
+      if (c_.routers[r].snat_host == host_.name && c_.routers[r].gateway_network_id)
+        snat(c_.routers[r]);
     }
     vmPorts();
     networks();
@@ -65,19 +73,32 @@ class HostPlanner {
   }
 
   // A router-side port: veth tap<id> on the network's bridge <-> <dev> in `ns`.
-  void plugPort(const std::string& ns, const std::string& dev, const Port& port, int mtu, const Cidr& addr) {
+  void plugPort(const std::string& ns, const std::string& dev, const Port& port, int mtu,
+                const Cidr& addr) {
     std::string tap = names::tap(port.id);
-    plan_.links.push_back({.ns = "", .name = tap, .kind = LinkKind::Veth, .mtu = mtu,
-                           .master = names::bridge(port.network_id), .peer = dev, .peer_ns = ns});
-    plan_.links.push_back({.ns = ns, .name = dev, .kind = LinkKind::Veth, .mac = port.mac, .mtu = mtu,
-                           .peer = tap, .peer_ns = ""});
+    plan_.links.push_back({.ns = "",
+                           .name = tap,
+                           .kind = LinkKind::Veth,
+                           .mtu = mtu,
+                           .master = names::bridge(port.network_id),
+                           .peer = dev,
+                           .peer_ns = ns});
+    plan_.links.push_back({.ns = ns,
+                           .name = dev,
+                           .kind = LinkKind::Veth,
+                           .mac = port.mac,
+                           .mtu = mtu,
+                           .peer = tap,
+                           .peer_ns = ""});
     plan_.addresses.push_back({ns, dev, addr});
     useNetwork(port.network_id);
   }
 
   void useNetwork(const std::string& network_id) { networks_.insert(network_id); }
 
-  Cidr onSubnet(Ipv4 ip, const std::string& subnet_id) const { return {ip, ix_.subnet(subnet_id).cidr.len}; }
+  Cidr onSubnet(Ipv4 ip, const std::string& subnet_id) const {
+    return {ip, ix_.subnet(subnet_id).cidr.len};
+  }
 
   void qrouter(const Router& r) {
     std::string ns = names::qrouterNs(r.id);
@@ -97,7 +118,8 @@ class HostPlanner {
       for (size_t p : ix_.endpointsOn(qr.subnet_id)) {
         const Port& ep = c_.ports[p];
         plan_.neighbours.push_back({ns, dev, ep.ip, ep.mac, false});
-        if (ep.host == host_.name) plan_.dvr_mac.gateway_mac_of_port[ep.mac] = qr.mac;
+        if (ep.host == host_.name)
+          plan_.dvr_mac.gateway_mac_of_port[ep.mac] = qr.mac;
       }
       // SNAT redirect: traffic of this subnet with no better route goes to the sg- port.
       if (k < r.snat_ports.size()) {
@@ -109,7 +131,8 @@ class HostPlanner {
       }
     }
     const LinkLocal* ll = ix_.linkLocal(r.id, host_.name);
-    if (ll && r.gateway_network_id) floatingIpPath(r, *ll, ns);
+    if (ll && r.gateway_network_id)
+      floatingIpPath(r, *ll, ns);
   }
 
   void floatingIpPath(const Router& r, const LinkLocal& ll, const std::string& ns) {
@@ -117,10 +140,20 @@ class HostPlanner {
     std::string fns = names::fipNs(ext.id);
     std::string rfp = names::rfp(r.id), fpr = names::fpr(r.id);
     fip_networks_.insert(ext.id);
-    plan_.links.push_back({.ns = ns, .name = rfp, .kind = LinkKind::Veth, .mac = ll.rfp_mac, .mtu = ext.mtu,
-                           .peer = fpr, .peer_ns = fns});
-    plan_.links.push_back({.ns = fns, .name = fpr, .kind = LinkKind::Veth, .mac = ll.fpr_mac, .mtu = ext.mtu,
-                           .peer = rfp, .peer_ns = ns});
+    plan_.links.push_back({.ns = ns,
+                           .name = rfp,
+                           .kind = LinkKind::Veth,
+                           .mac = ll.rfp_mac,
+                           .mtu = ext.mtu,
+                           .peer = fpr,
+                           .peer_ns = fns});
+    plan_.links.push_back({.ns = fns,
+                           .name = fpr,
+                           .kind = LinkKind::Veth,
+                           .mac = ll.fpr_mac,
+                           .mtu = ext.mtu,
+                           .peer = rfp,
+                           .peer_ns = ns});
     plan_.addresses.push_back({ns, rfp, {ll.rfp_ip, 31}});
     plan_.addresses.push_back({fns, fpr, {ll.fpr_ip, 31}});
     plan_.neighbours.push_back({ns, rfp, ll.fpr_ip, ll.fpr_mac, false});
@@ -130,10 +163,12 @@ class HostPlanner {
     plan_.rules.push_back({fns, table, std::nullopt, fpr, table});
     const Port* fg = ix_.fipGatewayPort(host_.name, ext.id);
     const Subnet& ext_subnet = ix_.subnet(fg->subnet_id);
-    if (ext_subnet.gateway) plan_.routes.push_back({fns, table, kDefault, *ext_subnet.gateway, names::fg(fg->id)});
+    if (ext_subnet.gateway)
+      plan_.routes.push_back({fns, table, kDefault, *ext_subnet.gateway, names::fg(fg->id)});
     for (size_t f : ix_.floatingIpsOn(host_.name)) {
       const FloatingIp& fip = c_.floating_ips[f];
-      if (fip.router_id != r.id) continue;
+      if (fip.router_id != r.id)
+        continue;
       const Port& port = c_.ports[*fip.port];
       plan_.addresses.push_back({ns, rfp, {fip.address, 32}});  // as in the seed's listing
       plan_.rules.push_back({ns, fipRulePriority(fip.address), Cidr{port.ip, 32}, "", kFipTable});
@@ -146,7 +181,8 @@ class HostPlanner {
   // Neutron's 32768..72767 FIP rule priorities; slot from the floating IP, probing.
   uint32_t fipRulePriority(Ipv4 floating) {
     uint32_t slot = uint32_t(ipam::hash64(floating.str(), 3) % kFipRulePriorityCount);
-    while (!fip_priorities_.insert(slot).second) slot = (slot + 1) % kFipRulePriorityCount;
+    while (!fip_priorities_.insert(slot).second)
+      slot = (slot + 1) % kFipRulePriorityCount;
     return kFipRulePriorityStart + slot;
   }
 
@@ -169,24 +205,31 @@ class HostPlanner {
     newNamespace(ns);
     for (size_t k = 0; k < r.snat_ports.size(); ++k) {
       const Port& sg = c_.ports[r.snat_ports[k]];
-      plugPort(ns, names::sg(sg.id), sg, ix_.network(sg.network_id).mtu, onSubnet(sg.ip, sg.subnet_id));
-      plan_.dvr_mac.gateway_mac_of_port[sg.mac] = c_.ports[r.interface_ports[k]].mac;  // parallel vectors
+      plugPort(ns, names::sg(sg.id), sg, ix_.network(sg.network_id).mtu,
+               onSubnet(sg.ip, sg.subnet_id));
+      plan_.dvr_mac.gateway_mac_of_port[sg.mac] =
+          c_.ports[r.interface_ports[k]].mac;  // parallel vectors
     }
     const Port& qg = c_.ports[*r.gateway_port];
     const Network& ext = ix_.network(qg.network_id);
     std::string dev = names::qg(qg.id);
     plugPort(ns, dev, qg, ext.mtu, onSubnet(qg.ip, qg.subnet_id));
     externals_.insert(ext.id);
-    if (auto gw = ix_.subnet(qg.subnet_id).gateway) plan_.routes.push_back({ns, kMainTable, kDefault, *gw, dev});
-    if (r.enable_snat) plan_.source_nat.push_back({ns, dev, qg.ip});
+    if (auto gw = ix_.subnet(qg.subnet_id).gateway)
+      plan_.routes.push_back({ns, kMainTable, kDefault, *gw, dev});
+    if (r.enable_snat)
+      plan_.source_nat.push_back({ns, dev, qg.ip});
   }
 
   void vmPorts() {
     for (size_t p : ix_.portsOn(host_.name)) {
       const Port& vm = c_.ports[p];
-      if (vm.device_owner != kOwnerCompute) continue;
+      if (vm.device_owner != kOwnerCompute)
+        continue;
       // The hypervisor creates the tap; the agent plugs it into the network's bridge.
-      plan_.links.push_back({.ns = "", .name = names::tap(vm.id), .kind = LinkKind::Adopted,
+      plan_.links.push_back({.ns = "",
+                             .name = names::tap(vm.id),
+                             .kind = LinkKind::Adopted,
                              .master = names::bridge(vm.network_id)});
       useNetwork(vm.network_id);
     }
@@ -196,22 +239,31 @@ class HostPlanner {
     std::unordered_set<std::string> peers_seen;
     for (const std::string& net_id : networks_) {
       const Network& net = ix_.network(net_id);
-      if (net.external) continue;
+      if (net.external)
+        continue;
       std::string br = names::bridge(net_id), vx = names::vxlan(net.vni);
       plan_.links.push_back({.ns = "", .name = br, .kind = LinkKind::Bridge, .mtu = net.mtu});
-      plan_.links.push_back({.ns = "", .name = vx, .kind = LinkKind::Vxlan, .mtu = net.mtu, .master = br,
-                             .vni = net.vni, .local_ip = host_.tunnel_ip});
+      plan_.links.push_back({.ns = "",
+                             .name = vx,
+                             .kind = LinkKind::Vxlan,
+                             .mtu = net.mtu,
+                             .master = br,
+                             .vni = net.vni,
+                             .local_ip = host_.tunnel_ip});
       plan_.dvr_mac.tunnel_devs.insert(vx);
       for (const std::string& other : ix_.hostsWith(net_id)) {
-        if (other == host_.name) continue;
+        if (other == host_.name)
+          continue;
         const Host* h = ix_.host(other);
         plan_.fdb.push_back({vx, Mac(), h->tunnel_ip});
         plan_.dvr_mac.remote_dvr_macs.insert(h->dvr_mac);
       }
       for (size_t p : ix_.boundPortsOn(net_id)) {
         const Port& port = c_.ports[p];
-        if (port.host == host_.name) continue;
-        if (const Host* h = ix_.host(port.host)) plan_.fdb.push_back({vx, port.mac, h->tunnel_ip});
+        if (port.host == host_.name)
+          continue;
+        if (const Host* h = ix_.host(port.host))
+          plan_.fdb.push_back({vx, port.mac, h->tunnel_ip});
       }
     }
     for (const std::string& net_id : externals_) {
@@ -220,7 +272,8 @@ class HostPlanner {
       plan_.links.push_back({.ns = "", .name = br, .kind = LinkKind::Bridge, .mtu = net.mtu});
       auto up = host_.uplinks.find(net_id);
       if (up != host_.uplinks.end()) {
-        plan_.links.push_back({.ns = "", .name = up->second, .kind = LinkKind::Adopted, .master = br});
+        plan_.links.push_back(
+            {.ns = "", .name = up->second, .kind = LinkKind::Adopted, .master = br});
       }
     }
   }
@@ -237,8 +290,8 @@ class HostPlanner {
     sortBy(plan_.addresses, [](const Address& a) { return a.key(); });
     sortBy(plan_.routes, [](const Route& r) { return r.key(); });
     sortBy(plan_.rules, [](const Rule& r) { return r.key(); });
-    sortBy(plan_.neighbours, [](const Neighbour& n) { return n.key(); });
-    sortBy(plan_.fdb, [](const FdbEntry& f) { return f.key(); });
+    // Neighbours and FDB entries, the bulk of a plan, keep their generation order: it
+    // follows the cloud's order and is as deterministic as a sort, at no cost.
     sortBy(plan_.floating_nat, [](const FloatingIpNat& f) { return f.key(); });
     sortBy(plan_.source_nat, [](const SourceNat& s) { return s.key(); });
     std::sort(plan_.notrack_namespaces.begin(), plan_.notrack_namespaces.end());
@@ -271,10 +324,12 @@ std::vector<HostPlan> planAll(const CloudIndex& index, unsigned threads) {
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      for (size_t i = t; i < hosts.size(); i += threads) plans[i] = planHost(index, hosts[i].name);
+      for (size_t i = t; i < hosts.size(); i += threads)
+        plans[i] = planHost(index, hosts[i].name);
     });
   }
-  for (auto& w : workers) w.join();
+  for (auto& w : workers)
+    w.join();
   return plans;
 }
 

@@ -16,8 +16,12 @@ HostPlan planHost(const CloudIndex& index, const std::string& host);
 std::vector<HostPlan> planAll(const CloudIndex& index, unsigned threads = 1);
 
 // Table and priority of a qrouter SNAT-redirect rule: the integer value of the qr- IP.
-inline uint32_t snatRedirectTable(Ipv4 qr_ip) { return qr_ip.value(); }
+inline uint32_t snatRedirectTable(Ipv4 qr_ip) {
+  return qr_ip.value();
+}
 // Table and priority of a fip- per-router rule: the integer value of the fpr- IP.
-inline uint32_t fipRouterTable(Ipv4 fpr_ip) { return fpr_ip.value(); }
+inline uint32_t fipRouterTable(Ipv4 fpr_ip) {
+  return fpr_ip.value();
+}
 
 }  // namespace dvr::plan

@@ -6,45 +6,65 @@
 
 namespace dvr::plan {
 
-std::string nsLabel(const std::string& ns) { return ns.empty() ? "host namespace" : "netns " + ns; }
+std::string nsLabel(const std::string& ns) {
+  return ns.empty() ? "host namespace" : "netns " + ns;
+}
 
 std::string linkLine(const Link& l) {
   std::string out = l.name;
-  if (l.kind == LinkKind::Veth) out += "@" + l.peer;
-  if (l.mtu) out += ": mtu " + std::to_string(l.mtu);
-  else out += ":";
-  if (!l.master.empty()) out += " master " + l.master;
-  if (l.mac) out += " link/ether " + l.mac->str();
+  if (l.kind == LinkKind::Veth)
+    out += "@" + l.peer;
+  if (l.mtu)
+    out += ": mtu " + std::to_string(l.mtu);
+  else
+    out += ":";
+  if (!l.master.empty())
+    out += " master " + l.master;
+  if (l.mac)
+    out += " link/ether " + l.mac->str();
   switch (l.kind) {
-    case LinkKind::Bridge: out += " type bridge"; break;
-    case LinkKind::Vxlan:
-      out += " type vxlan id " + std::to_string(l.vni) + " local " + l.local_ip.str() + " dstport " +
-             std::to_string(kVxlanPort) + " nolearning";
+    case LinkKind::Bridge:
+      out += " type bridge";
       break;
-    case LinkKind::Veth: out += " type veth peer " + l.peer + " (" + nsLabel(l.peer_ns) + ")"; break;
-    case LinkKind::Adopted: out += " (existing device, enslaved only)"; break;
+    case LinkKind::Vxlan:
+      out += " type vxlan id " + std::to_string(l.vni) + " local " + l.local_ip.str() +
+             " dstport " + std::to_string(kVxlanPort) + " nolearning";
+      break;
+    case LinkKind::Veth:
+      out += " type veth peer " + l.peer + " (" + nsLabel(l.peer_ns) + ")";
+      break;
+    case LinkKind::Adopted:
+      out += " (existing device, enslaved only)";
+      break;
   }
   return out;
 }
 
-std::string addressLine(const Address& a) { return "inet " + a.cidr.str() + " dev " + a.dev; }
+std::string addressLine(const Address& a) {
+  return "inet " + a.cidr.str() + " dev " + a.dev;
+}
 
 std::string routeLine(const Route& r) {
   std::string out = r.dst.len == 0 ? "default" : (r.dst.len == 32 ? r.dst.addr.str() : r.dst.str());
-  if (r.via) out += " via " + r.via->str();
+  if (r.via)
+    out += " via " + r.via->str();
   out += " dev " + r.dev;
-  if (r.table != kMainTable) out += " table " + std::to_string(r.table);
+  if (r.table != kMainTable)
+    out += " table " + std::to_string(r.table);
   return out + " proto dvr";
 }
 
 std::string ruleLine(const Rule& r) {
-  std::string out = std::to_string(r.priority) + ":\tfrom " + (r.from ? (r.from->len == 32 ? r.from->addr.str() : r.from->str()) : "all");
-  if (!r.iif.empty()) out += " iif " + r.iif;
+  std::string out = std::to_string(r.priority) + ":\tfrom " +
+                    (r.from ? (r.from->len == 32 ? r.from->addr.str() : r.from->str()) : "all");
+  if (!r.iif.empty())
+    out += " iif " + r.iif;
   return out + " lookup " + std::to_string(r.table) + " proto dvr";
 }
 
 std::string neighbourLine(const Neighbour& n) {
-  if (n.proxy) return n.ip.str() + " dev " + n.dev + " proxy";
+  if (n.proxy)
+    return n.ip.str() + " dev " + n.dev + " proxy";
   return n.ip.str() + " dev " + n.dev + " lladdr " + n.mac.str() + " PERMANENT";
 }
 
@@ -55,40 +75,49 @@ std::string fdbLine(const FdbEntry& f) {
 namespace {
 
 template <class T, class F>
-void section(std::string& out, const std::string& ns, const char* title, const std::vector<T>& items, F line) {
+void section(std::string& out, const std::string& ns, const char* title,
+             const std::vector<T>& items, F line) {
   std::string body;
   for (const auto& item : items) {
-    if (item.ns == ns) body += "  " + line(item) + "\n";
+    if (item.ns == ns)
+      body += "  " + line(item) + "\n";
   }
-  if (!body.empty()) out += std::string("$ ") + title + "\n" + body;
+  if (!body.empty())
+    out += std::string("$ ") + title + "\n" + body;
 }
 
 }  // namespace
 
 std::string renderText(const HostPlan& plan) {
-  std::string out = "# dvr plan for host " + plan.host + " (DVR MAC " + plan.dvr_mac.host_mac.str() + ")\n";
+  std::string out =
+      "# dvr plan for host " + plan.host + " (DVR MAC " + plan.dvr_mac.host_mac.str() + ")\n";
   out += "$ ip netns\n";
-  for (const auto& ns : plan.namespaces) out += "  " + ns + "\n";
+  for (const auto& ns : plan.namespaces)
+    out += "  " + ns + "\n";
   auto tables = nftTables(plan);
   std::vector<std::string> all{""};
   all.insert(all.end(), plan.namespaces.begin(), plan.namespaces.end());
   for (const auto& ns : all) {
     out += "\n## " + nsLabel(ns) + "\n";
-    section(out, ns, "sysctl", plan.sysctls, [](const Sysctl& s) { return s.key + " = " + s.value; });
+    section(out, ns, "sysctl", plan.sysctls,
+            [](const Sysctl& s) { return s.key + " = " + s.value; });
     section(out, ns, "ip -d link", plan.links, linkLine);
     section(out, ns, "ip addr", plan.addresses, addressLine);
     section(out, ns, "ip rule", plan.rules, ruleLine);
     section(out, ns, "ip route show table all", plan.routes, routeLine);
     std::vector<Neighbour> neigh, proxy;
-    for (const auto& n : plan.neighbours) (n.proxy ? proxy : neigh).push_back(n);
+    for (const auto& n : plan.neighbours)
+      (n.proxy ? proxy : neigh).push_back(n);
     section(out, ns, "ip neigh", neigh, neighbourLine);
     section(out, ns, "ip neigh show proxy", proxy, neighbourLine);
     if (ns.empty() && !plan.fdb.empty()) {
       out += "$ bridge fdb (static)\n";
-      for (const auto& f : plan.fdb) out += "  " + fdbLine(f) + "\n";
+      for (const auto& f : plan.fdb)
+        out += "  " + fdbLine(f) + "\n";
     }
     for (const auto& t : tables) {
-      if (t.ns != ns) continue;
+      if (t.ns != ns)
+        continue;
       out += "$ nft list table " + t.family + " " + t.name + "\n";
       std::string text = t.text();
       size_t start = 0;
@@ -109,42 +138,63 @@ std::string renderJson(const HostPlan& plan) {
   j["dvr_mac"] = plan.dvr_mac.host_mac.str();
   j["namespaces"] = plan.namespaces;
   auto& sysctls = j["sysctls"] = ordered_json::array();
-  for (const auto& s : plan.sysctls) sysctls.push_back({{"netns", s.ns}, {"key", s.key}, {"value", s.value}});
+  for (const auto& s : plan.sysctls)
+    sysctls.push_back({{"netns", s.ns}, {"key", s.key}, {"value", s.value}});
   auto& links = j["links"] = ordered_json::array();
   for (const auto& l : plan.links) {
     ordered_json o{{"netns", l.ns}, {"ifname", l.name}, {"kind", linkKindName(l.kind)}};
-    if (l.mac) o["address"] = l.mac->str();
-    if (l.mtu) o["mtu"] = l.mtu;
-    if (!l.master.empty()) o["master"] = l.master;
-    if (l.kind == LinkKind::Veth) o["peer"] = {{"ifname", l.peer}, {"netns", l.peer_ns}};
-    if (l.kind == LinkKind::Vxlan) o["vxlan"] = {{"id", l.vni}, {"local", l.local_ip.str()}, {"port", kVxlanPort}, {"learning", false}};
+    if (l.mac)
+      o["address"] = l.mac->str();
+    if (l.mtu)
+      o["mtu"] = l.mtu;
+    if (!l.master.empty())
+      o["master"] = l.master;
+    if (l.kind == LinkKind::Veth)
+      o["peer"] = {{"ifname", l.peer}, {"netns", l.peer_ns}};
+    if (l.kind == LinkKind::Vxlan)
+      o["vxlan"] = {
+          {"id", l.vni}, {"local", l.local_ip.str()}, {"port", kVxlanPort}, {"learning", false}};
     links.push_back(std::move(o));
   }
   auto& addrs = j["addresses"] = ordered_json::array();
-  for (const auto& a : plan.addresses) addrs.push_back({{"netns", a.ns}, {"dev", a.dev}, {"local", a.cidr.str()}});
+  for (const auto& a : plan.addresses)
+    addrs.push_back({{"netns", a.ns}, {"dev", a.dev}, {"local", a.cidr.str()}});
   auto& routes = j["routes"] = ordered_json::array();
   for (const auto& r : plan.routes) {
-    ordered_json o{{"netns", r.ns}, {"table", r.table}, {"dst", r.dst.len == 0 ? "default" : r.dst.str()}, {"dev", r.dev}};
-    if (r.via) o["gateway"] = r.via->str();
+    ordered_json o{{"netns", r.ns},
+                   {"table", r.table},
+                   {"dst", r.dst.len == 0 ? "default" : r.dst.str()},
+                   {"dev", r.dev}};
+    if (r.via)
+      o["gateway"] = r.via->str();
     routes.push_back(std::move(o));
   }
   auto& rules = j["rules"] = ordered_json::array();
   for (const auto& r : plan.rules) {
-    ordered_json o{{"netns", r.ns}, {"priority", r.priority}, {"src", r.from ? r.from->str() : "all"}, {"table", r.table}};
-    if (!r.iif.empty()) o["iif"] = r.iif;
+    ordered_json o{{"netns", r.ns},
+                   {"priority", r.priority},
+                   {"src", r.from ? r.from->str() : "all"},
+                   {"table", r.table}};
+    if (!r.iif.empty())
+      o["iif"] = r.iif;
     rules.push_back(std::move(o));
   }
   auto& neigh = j["neighbours"] = ordered_json::array();
   for (const auto& n : plan.neighbours) {
     ordered_json o{{"netns", n.ns}, {"dev", n.dev}, {"dst", n.ip.str()}};
-    if (n.proxy) o["proxy"] = true;
-    else o["lladdr"] = n.mac.str();
+    if (n.proxy)
+      o["proxy"] = true;
+    else
+      o["lladdr"] = n.mac.str();
     neigh.push_back(std::move(o));
   }
   auto& fdb = j["fdb"] = ordered_json::array();
-  for (const auto& f : plan.fdb) fdb.push_back({{"dev", f.dev}, {"mac", f.mac.str()}, {"dst", f.dst.str()}});
+  for (const auto& f : plan.fdb)
+    fdb.push_back({{"dev", f.dev}, {"mac", f.mac.str()}, {"dst", f.dst.str()}});
   auto& nft = j["nftables"] = ordered_json::array();
-  for (const auto& t : nftTables(plan)) nft.push_back({{"netns", t.ns}, {"family", t.family}, {"table", t.name}, {"ruleset", t.text()}});
+  for (const auto& t : nftTables(plan))
+    nft.push_back(
+        {{"netns", t.ns}, {"family", t.family}, {"table", t.name}, {"ruleset", t.text()}});
   return j.dump(2) + "\n";
 }
 

@@ -10,8 +10,9 @@ std::string mark(unsigned changed, Field f, const std::string& value) {
 }
 
 std::string headers(const Packet& p, unsigned changed) {
-  return mark(changed, kSrcMac, p.src_mac.str()) + " > " + mark(changed, kDstMac, p.dst_mac.str()) + ", " +
-         mark(changed, kSrcIp, p.src_ip.str()) + " > " + mark(changed, kDstIp, p.dst_ip.str());
+  return mark(changed, kSrcMac, p.src_mac.str()) + " > " + mark(changed, kDstMac, p.dst_mac.str()) +
+         ", " + mark(changed, kSrcIp, p.src_ip.str()) + " > " +
+         mark(changed, kDstIp, p.dst_ip.str());
 }
 
 void renderPath(std::string& out, const Path& path) {
@@ -21,10 +22,13 @@ void renderPath(std::string& out, const Path& path) {
     char num[8];
     std::snprintf(num, sizeof num, "%3d  ", n++);
     out += num + hop.host + "  " + hop.where;
-    if (!hop.in_dev.empty()) out += "  in " + hop.in_dev;
-    if (!hop.out_dev.empty()) out += "  out " + hop.out_dev;
+    if (!hop.in_dev.empty())
+      out += "  in " + hop.in_dev;
+    if (!hop.out_dev.empty())
+      out += "  out " + hop.out_dev;
     out += "\n";
-    for (const auto& d : hop.decisions) out += "       " + d + "\n";
+    for (const auto& d : hop.decisions)
+      out += "       " + d + "\n";
     if (hop.encap) {
       out += "       = outer " + hop.encap->src.str() + " > " + hop.encap->dst.str() + " vni " +
              std::to_string(hop.encap->vni) + " | inner " + headers(hop.packet, 0) + "\n";
@@ -36,20 +40,33 @@ void renderPath(std::string& out, const Path& path) {
 }
 
 nlohmann::ordered_json pathJson(const Path& path) {
-  nlohmann::ordered_json j{{"title", path.title}, {"delivered", path.delivered}, {"verdict", path.verdict}};
+  nlohmann::ordered_json j{
+      {"title", path.title}, {"delivered", path.delivered}, {"verdict", path.verdict}};
   auto& hops = j["hops"] = nlohmann::ordered_json::array();
   for (const auto& h : path.hops) {
-    nlohmann::ordered_json o{{"host", h.host}, {"where", h.where}, {"in", h.in_dev}, {"out", h.out_dev},
+    nlohmann::ordered_json o{{"host", h.host},
+                             {"where", h.where},
+                             {"in", h.in_dev},
+                             {"out", h.out_dev},
                              {"decisions", h.decisions},
-                             {"packet", {{"src_mac", h.packet.src_mac.str()}, {"dst_mac", h.packet.dst_mac.str()},
-                                         {"src_ip", h.packet.src_ip.str()}, {"dst_ip", h.packet.dst_ip.str()},
-                                         {"proto", protoName(h.packet.proto)}}}};
+                             {"packet",
+                              {{"src_mac", h.packet.src_mac.str()},
+                               {"dst_mac", h.packet.dst_mac.str()},
+                               {"src_ip", h.packet.src_ip.str()},
+                               {"dst_ip", h.packet.dst_ip.str()},
+                               {"proto", protoName(h.packet.proto)}}}};
     auto& changed = o["changed"] = nlohmann::ordered_json::array();
-    if (h.changed & kSrcMac) changed.push_back("src_mac");
-    if (h.changed & kDstMac) changed.push_back("dst_mac");
-    if (h.changed & kSrcIp) changed.push_back("src_ip");
-    if (h.changed & kDstIp) changed.push_back("dst_ip");
-    if (h.encap) o["vxlan"] = {{"src", h.encap->src.str()}, {"dst", h.encap->dst.str()}, {"vni", h.encap->vni}};
+    if (h.changed & kSrcMac)
+      changed.push_back("src_mac");
+    if (h.changed & kDstMac)
+      changed.push_back("dst_mac");
+    if (h.changed & kSrcIp)
+      changed.push_back("src_ip");
+    if (h.changed & kDstIp)
+      changed.push_back("dst_ip");
+    if (h.encap)
+      o["vxlan"] = {
+          {"src", h.encap->src.str()}, {"dst", h.encap->dst.str()}, {"vni", h.encap->vni}};
     hops.push_back(std::move(o));
   }
   return j;
@@ -69,7 +86,8 @@ std::string renderText(const TraceResult& result) {
 
 std::string renderJson(const TraceResult& result) {
   nlohmann::ordered_json j{{"forward", pathJson(result.forward)}};
-  if (result.reply) j["reply"] = pathJson(*result.reply);
+  if (result.reply)
+    j["reply"] = pathJson(*result.reply);
   return j.dump(2) + "\n";
 }
 

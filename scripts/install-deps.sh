@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what dvr needs to build, test and run its lab on Debian 12. Idempotent.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config clang-format
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libgoogle-perftools-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  iproute2 nftables libnl-3-dev libnl-route-3-dev libmnl-dev libnftables-dev
+  tcpdump iperf3 conntrack
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"
+fi
