@@ -3,6 +3,8 @@
 
 #include <iostream>
 
+#include "agent/agent.h"
+#include "agent/cloud_source.h"
 #include "ipam/resolve.h"
 #include "model/error.h"
 #include "model/topology_yaml.h"
@@ -79,12 +81,23 @@ int main(int argc, char** argv) {
   trace_cmd->add_flag("--no-reply", no_reply, "do not trace the reply");
   trace_cmd->add_flag("--json", json, "JSON output");
 
+  dvr::agent::AgentOptions agent_opts;
+  auto* agent_cmd = app.add_subcommand("agent", "make this host's kernel match its plan, and follow changes");
+  agent_cmd->add_option("--host", agent_opts.host, "this host's name in the topology")->required();
+  agent_cmd->add_option("--topology", file, "topology (YAML), followed as it changes")->required();
+  agent_cmd->add_flag("--once", agent_opts.once, "reconcile once, print the number of changes, exit");
+  agent_cmd->add_option("--ready-file", agent_opts.ready_file, "written after each successful reconcile");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*validate_cmd)
       return validate(file);
     if (*plan_cmd)
       return plan(file, host, json);
+    if (*agent_cmd) {
+      auto source = dvr::agent::topologyFileSource(file);
+      return dvr::agent::runAgent(agent_opts, *source);
+    }
     if (*trace_cmd) {
       req.proto = proto == "tcp"   ? dvr::trace::Proto::Tcp
                   : proto == "udp" ? dvr::trace::Proto::Udp

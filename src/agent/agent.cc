@@ -1,0 +1,69 @@
+#include "agent/agent.h"
+
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+
+#include "kernel/reconciler.h"
+#include "model/error.h"
+#include "plan/cloud_index.h"
+#include "plan/planner.h"
+
+namespace dvr::agent {
+namespace {
+
+int g_stop_fd = -1;
+
+void onSignal(int) {
+  uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(g_stop_fd, &one, sizeof one);
+}
+
+}  // namespace
+
+int runAgent(const AgentOptions& options, CloudSource& source) {
+  const std::string me = "dvr agent " + options.host + ": ";
+  kernel::Reconciler reconciler([&](const std::string& line) { std::cerr << me << line << "\n"; });
+  kernel::UniqueFd stop(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  g_stop_fd = stop.get();
+  if (!options.once) {
+    struct sigaction sa {};
+    sa.sa_handler = onSignal;
+    ::sigaction(SIGTERM, &sa, nullptr);
+    ::sigaction(SIGINT, &sa, nullptr);
+  }
+  int last_rc = 0;
+  do {
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      model::Cloud cloud = source.load();
+      if (!cloud.findHost(options.host)) {
+        throw InputError("topology", {{"host '" + options.host + "'", "is not in the topology", 0}});
+      }
+      plan::CloudIndex index(cloud);
+      kernel::ReconcileResult result = reconciler.apply(plan::planHost(index, options.host));
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      std::cerr << me << "reconciled: " << result.changes << " changes in " << ms << " ms";
+      if (!result.waiting.empty()) std::cerr << " (" << result.waiting.size() << " devices not present yet)";
+      std::cerr << "\n";
+      if (options.once) std::cout << result.changes << " changes\n";
+      if (!options.ready_file.empty()) std::ofstream(options.ready_file) << result.changes << "\n";
+      last_rc = 0;
+    } catch (const InputError& e) {
+      // Bad input changes nothing: the data path stays as it is until the input is fixed.
+      std::cerr << me << "rejected input, keeping the current state:\n" << e.what() << "\n";
+      last_rc = 2;
+    } catch (const std::exception& e) {
+      std::cerr << me << "reconcile failed: " << e.what() << "\n";
+      last_rc = 1;
+    }
+  } while (!options.once && source.waitForChange(stop.get()));
+  if (!options.once) std::cerr << me << "stopped; the data path is left as it is\n";
+  return options.once ? last_rc : 0;
+}
+
+}  // namespace dvr::agent

@@ -1,0 +1,59 @@
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "agent/cloud_source.h"
+#include "ipam/resolve.h"
+#include "kernel/unique_fd.h"
+#include "model/topology_yaml.h"
+
+namespace dvr::agent {
+namespace {
+
+class TopologyFileSource : public CloudSource {
+ public:
+  explicit TopologyFileSource(std::string path) : path_(std::move(path)) {
+    auto abs = std::filesystem::absolute(path_);
+    dir_ = abs.parent_path().string();
+    name_ = abs.filename().string();
+    fd_ = kernel::UniqueFd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    kernel::checkErrno(bool(fd_), "inotify_init1");
+    // Watch the directory: editors and `dvr lab apply` replace the file by rename.
+    kernel::checkErrno(::inotify_add_watch(fd_.get(), dir_.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) >= 0,
+                       "inotify_add_watch " + dir_);
+  }
+
+  model::Cloud load() override { return ipam::resolve(model::loadTopologyFile(path_), path_); }
+
+  bool waitForChange(int stop_fd) override {
+    for (;;) {
+      pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      if (fds[1].revents) return false;
+      alignas(inotify_event) char buf[4096];
+      ssize_t n = ::read(fd_.get(), buf, sizeof buf);
+      for (ssize_t off = 0; off < n;) {
+        auto* ev = reinterpret_cast<inotify_event*>(buf + off);
+        if (ev->len && name_ == ev->name) return true;
+        off += ssize_t(sizeof(inotify_event) + ev->len);
+      }
+    }
+  }
+
+ private:
+  std::string path_, dir_, name_;
+  kernel::UniqueFd fd_;
+};
+
+}  // namespace
+
+std::unique_ptr<CloudSource> topologyFileSource(const std::string& path) {
+  return std::make_unique<TopologyFileSource>(path);
+}
+
+}  // namespace dvr::agent

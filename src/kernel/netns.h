@@ -1,0 +1,39 @@
+// Network namespaces by name, as iproute2 keeps them (/run/netns/NAME bind mounts),
+// and a scope that runs the calling thread inside one.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kernel/unique_fd.h"
+
+namespace dvr::kernel {
+
+inline constexpr const char* kNetnsDir = "/run/netns";
+
+// Enters the network namespace `fd` on this thread; restores the previous one on exit.
+class ScopedNetns {
+ public:
+  explicit ScopedNetns(int target_fd);
+  ~ScopedNetns();
+  ScopedNetns(const ScopedNetns&) = delete;
+  ScopedNetns& operator=(const ScopedNetns&) = delete;
+
+ private:
+  UniqueFd saved_;
+};
+
+// Opens a namespace handle: "" is the caller's own namespace, otherwise /run/netns/NAME.
+UniqueFd openNetns(const std::string& name);
+// Creates /run/netns/NAME holding a new, empty network namespace (loopback up).
+void createNetns(const std::string& name);
+// Unmounts and removes /run/netns/NAME; the namespace dies with its last user.
+void deleteNetns(const std::string& name);
+std::vector<std::string> listNetns();
+
+// Binds the network namespace `ns_fd` at `path` (an empty file is created).
+void bindNamespace(int ns_fd, const std::string& path);
+// Creates a new network namespace on a helper thread and binds it at `path`.
+void createNetnsAt(const std::string& path);
+
+}  // namespace dvr::kernel

@@ -1,0 +1,68 @@
+// rtnetlink for one network namespace, through libnl-route-3: reads links, addresses,
+// routes, rules, neighbours and FDB entries as plan objects, and changes them one by one.
+// The socket is connected inside the namespace, so it may be used from any thread.
+//
+// Ownership: routes and rules are read back only when they carry plan::kRouteProtocol;
+// the reconciler decides which links, addresses and neighbours are its own.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plan/host_plan.h"
+
+struct nl_sock;
+
+namespace dvr::kernel {
+
+struct ObservedLink {
+  plan::Link link;  // ns, name, kind (Adopted for kinds dvr does not make), mac, mtu, master, vni, local_ip
+  int ifindex = 0;
+  bool up = false;
+  std::string kind;  // as the kernel says: "veth", "bridge", "vxlan", "" ...
+};
+
+class Rtnl {
+ public:
+  Rtnl(int netns_fd, std::string ns_label);
+  ~Rtnl();
+  Rtnl(const Rtnl&) = delete;
+  Rtnl& operator=(const Rtnl&) = delete;
+
+  std::vector<ObservedLink> links();
+  std::vector<plan::Address> addresses();
+  std::vector<plan::Route> routes();
+  std::vector<plan::Rule> rules();
+  std::vector<plan::Neighbour> neighbours();  // permanent entries and proxy entries
+  std::vector<plan::FdbEntry> fdb();          // static entries with a remote dst on VXLAN devices
+
+  void addBridge(const plan::Link& l);
+  void addVxlan(const plan::Link& l);
+  // Creates l in this namespace and its peer in the namespace `peer_netns_fd`.
+  void addVethPair(const plan::Link& l, const plan::Link& peer, int peer_netns_fd);
+  void setLink(const std::string& name, const plan::Link& want, bool up);
+  void deleteLink(const std::string& name);
+  void addAddress(const plan::Address& a);
+  void deleteAddress(const plan::Address& a);
+  void replaceRoute(const plan::Route& r);
+  void deleteRoute(const plan::Route& r);
+  void addRule(const plan::Rule& r);
+  void deleteRule(const plan::Rule& r);
+  void replaceNeighbour(const plan::Neighbour& n);
+  void deleteNeighbour(const plan::Neighbour& n);
+  void appendFdb(const plan::FdbEntry& f);
+  void deleteFdb(const plan::FdbEntry& f);
+
+  int ifindex(const std::string& name);
+
+ private:
+  void check(int rc, const std::string& what);
+  std::map<int, std::string> linkNames();
+  nl_sock* sock_ = nullptr;
+  int raw_ = -1;  // plain rtnetlink socket for the dumps libnl does not cover
+  std::string label_;
+};
+
+}  // namespace dvr::kernel
