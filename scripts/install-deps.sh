@@ -6,7 +6,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   iproute2 nftables libnl-3-dev libnl-route-3-dev libnftables-dev libnetfilter-conntrack-dev
-  tcpdump iperf3 conntrack
+  tcpdump iperf3 conntrack iputils-ping python3
 )
 missing=()
 for p in "${packages[@]}"; do

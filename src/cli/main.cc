@@ -1,11 +1,13 @@
 // The `dvr` command. Subcommands are wired here; each one's work lives in its component.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
 
 #include "agent/agent.h"
 #include "agent/cloud_source.h"
 #include "ipam/resolve.h"
+#include "lab/lab.h"
 #include "model/error.h"
 #include "model/topology_yaml.h"
 #include "plan/cloud_index.h"
@@ -88,12 +90,41 @@ int main(int argc, char** argv) {
   agent_cmd->add_flag("--once", agent_opts.once, "reconcile once, print the number of changes, exit");
   agent_cmd->add_option("--ready-file", agent_opts.ready_file, "written after each successful reconcile");
 
+  auto* lab_cmd = app.add_subcommand("lab", "a multi-host cloud on this machine (hosts are namespaces)");
+  lab_cmd->require_subcommand(1);
+  auto* lab_up = lab_cmd->add_subcommand("up", "build the cloud of a topology file and start an agent per host");
+  lab_up->add_option("file", file, "topology (YAML)")->required();
+  auto* lab_down = lab_cmd->add_subcommand("down", "remove everything the lab made");
+  auto* lab_apply = lab_cmd->add_subcommand("apply", "change the running cloud to a new topology file");
+  lab_apply->add_option("file", file, "topology (YAML)")->required();
+  auto* lab_status = lab_cmd->add_subcommand("status", "hosts, agents, VMs and namespaces");
+  std::string lab_node;
+  std::vector<std::string> lab_argv;
+  auto* lab_exec = lab_cmd->add_subcommand("exec", "run a command in a lab host, VM, gateway or external host");
+  lab_exec->add_option("name", lab_node, "host, VM or node")->required();
+  lab_exec->add_option("command", lab_argv, "command and arguments (after --)")->required();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*validate_cmd)
       return validate(file);
     if (*plan_cmd)
       return plan(file, host, json);
+    if (*lab_cmd) {
+      if (*lab_up) {
+        dvr::lab::up(file, std::filesystem::read_symlink("/proc/self/exe").string());
+        std::cout << dvr::lab::status();
+      } else if (*lab_down) {
+        dvr::lab::down();
+      } else if (*lab_apply) {
+        dvr::lab::apply(file);
+      } else if (*lab_status) {
+        std::cout << dvr::lab::status();
+      } else if (*lab_exec) {
+        return dvr::lab::exec(lab_node, lab_argv);
+      }
+      return 0;
+    }
     if (*agent_cmd) {
       auto source = dvr::agent::topologyFileSource(file);
       return dvr::agent::runAgent(agent_opts, *source);
@@ -108,6 +139,9 @@ int main(int argc, char** argv) {
   } catch (const dvr::InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
   }
   return 1;
 }
