@@ -14,9 +14,9 @@ class CloudSource {
   virtual ~CloudSource() = default;
   // The current cloud. Throws InputError when the source holds bad input.
   virtual model::Cloud load() = 0;
-  // Blocks until the source may have changed (no fixed polling delay), or until
-  // `stop_fd` becomes readable. Returns false when stopped.
-  virtual bool waitForChange(int stop_fd) = 0;
+  // Blocks until the source may have changed (no fixed polling delay), `timeout_ms`
+  // passed (-1: no timeout), or `stop_fd` became readable. Returns false when stopped.
+  virtual bool waitForChange(int stop_fd, int timeout_ms) = 0;
 };
 
 // Follows a topology file with inotify: a write or an atomic rename both count.

@@ -27,17 +27,19 @@ class TopologyFileSource : public CloudSource {
 
   model::Cloud load() override { return ipam::resolve(model::loadTopologyFile(path_), path_); }
 
-  bool waitForChange(int stop_fd) override {
+  bool waitForChange(int stop_fd, int timeout_ms) override {
     for (;;) {
       pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0) {
+      int n = ::poll(fds, 2, timeout_ms);
+      if (n < 0) {
         if (errno == EINTR) continue;
         return false;
       }
+      if (n == 0) return true;  // timed out: the caller retries
       if (fds[1].revents) return false;
       alignas(inotify_event) char buf[4096];
-      ssize_t n = ::read(fd_.get(), buf, sizeof buf);
-      for (ssize_t off = 0; off < n;) {
+      ssize_t got = ::read(fd_.get(), buf, sizeof buf);
+      for (ssize_t off = 0; off < got;) {
         auto* ev = reinterpret_cast<inotify_event*>(buf + off);
         if (ev->len && name_ == ev->name) return true;
         off += ssize_t(sizeof(inotify_event) + ev->len);

@@ -104,8 +104,7 @@ void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
     bool wrong_vxlan = want && want->kind == plan::LinkKind::Vxlan && (want->vni != l.link.vni || want->local_ip != l.link.local_ip);
     bool wrong_peer = want && want->kind == plan::LinkKind::Veth && !have.count({want->peer_ns, want->peer});
     if (!want || wrong_kind || wrong_vxlan || wrong_peer) {
-      handles(ns).rtnl->deleteLink(name);
-      change(r, at(ns) + "ip link del " + name);
+      if (handles(ns).rtnl->deleteLink(name)) change(r, at(ns) + "ip link del " + name);
     }
   }
   have.clear();

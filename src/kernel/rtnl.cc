@@ -338,10 +338,13 @@ void Rtnl::setLink(const std::string& name, const plan::Link& want, bool up) {
   check(rtnl_link_change(sock_, current.get(), change.get(), 0), "ip link set " + name);
 }
 
-void Rtnl::deleteLink(const std::string& name) {
+bool Rtnl::deleteLink(const std::string& name) {
   LinkObj link(rtnl_link_alloc());
   rtnl_link_set_name(link.get(), name.c_str());
-  check(rtnl_link_delete(sock_, link.get()), "ip link del " + name);
+  int rc = rtnl_link_delete(sock_, link.get());
+  if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) return false;  // gone already, e.g. with its veth peer
+  check(rc, "ip link del " + name);
+  return true;
 }
 
 void Rtnl::addAddress(const plan::Address& a) {

@@ -43,7 +43,8 @@ class Rtnl {
   // Creates l in this namespace and its peer in the namespace `peer_netns_fd`.
   void addVethPair(const plan::Link& l, const plan::Link& peer, int peer_netns_fd);
   void setLink(const std::string& name, const plan::Link& want, bool up);
-  void deleteLink(const std::string& name);
+  // False when the link was already gone (a veth goes with its peer).
+  bool deleteLink(const std::string& name);
   void addAddress(const plan::Address& a);
   void deleteAddress(const plan::Address& a);
   void replaceRoute(const plan::Route& r);

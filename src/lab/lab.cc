@@ -189,7 +189,14 @@ pid_t startAgent(const std::string& host, const std::string& dvr_binary) {
   return pid;
 }
 
-bool alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+// Running (a zombie whose parent never reaps it counts as gone).
+bool alive(pid_t pid) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string pid_field, comm, state;
+  stat >> pid_field >> comm >> state;
+  return state != "Z";
+}
 
 pid_t readPid(const std::string& host) {
   std::ifstream in(labFile(host + ".pid"));
