@@ -34,15 +34,19 @@ struct Result {
 inline Result sh(const std::string& cmd) {
   Result r;
   FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
+  if (!p)
+    return r;
   char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
+    r.out.append(buf, n);
   int status = ::pclose(p);
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
 
-inline Result inLab(const std::string& node, const std::string& cmd) { return sh(kDvr + " lab exec " + node + " -- " + cmd); }
+inline Result inLab(const std::string& node, const std::string& cmd) {
+  return sh(kDvr + " lab exec " + node + " -- " + cmd);
+}
 
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path);
@@ -126,19 +130,22 @@ inline std::vector<std::pair<std::string, std::string>> macPairs(const std::stri
 class LabTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces)";
+    if (::geteuid() != 0)
+      GTEST_SKIP() << "needs root (namespaces)";
     sh(kDvr + " lab down");
     auto r = sh(kDvr + " lab up " + kSeed);
     ASSERT_EQ(r.rc, 0) << r.out;
   }
   void TearDown() override {
-    if (::geteuid() == 0) sh(kDvr + " lab down");
+    if (::geteuid() == 0)
+      sh(kDvr + " lab down");
   }
   // Applies the seed plus `extra` YAML appended to it.
   Result applySeedWith(const std::string& replace_from, const std::string& replace_to) {
     std::string text = slurp(kSeed);
     auto at = text.find(replace_from);
-    if (at != std::string::npos) text.replace(at, replace_from.size(), replace_to);
+    if (at != std::string::npos)
+      text.replace(at, replace_from.size(), replace_to);
     std::string path = "/tmp/dvr-topology-" + std::to_string(::getpid()) + ".yaml";
     std::ofstream(path) << text;
     auto r = sh(kDvr + " lab apply " + path);
@@ -149,7 +156,8 @@ class LabTest : public ::testing::Test {
   // Waits until `node` can ping `ip` (after a change the agents are applying).
   bool waitPing(const std::string& node, const std::string& ip, int tries = 50) {
     for (int i = 0; i < tries; ++i) {
-      if (inLab(node, "ping -c 1 -W 1 " + ip).rc == 0) return true;
+      if (inLab(node, "ping -c 1 -W 1 " + ip).rc == 0)
+        return true;
     }
     return false;
   }

@@ -23,7 +23,8 @@ const std::string kFip = "fip-5a1e2b3c-4d5e-4f60-8a71-92b3c4d5e6f7";
 const std::string kQrouter2 = "qrouter-242fcb80-e9e1-410b-ba4e-7617d1c384ad";
 const std::string kPy = "/usr/bin/python3 -c ";
 // Accepts one TCP connection on 8080 and prints the peer's address.
-const std::string kServer = kPy +
+const std::string kServer =
+    kPy +
     "\"import socket;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
     "s.bind(('0.0.0.0',8080));s.listen(1);c,a=s.accept();print(a[0],flush=True);c.close()\"";
 std::string client(const std::string& ip) {
@@ -35,18 +36,21 @@ class SeedLab : public testing::LabTest {
   model::Cloud cloud = testing::seedCloud();
   const model::Port& port(const std::string& owner, const std::string& router_prefix) {
     for (const auto& p : cloud.ports) {
-      if (p.device_owner == owner && p.device_id.rfind(router_prefix, 0) == 0) return p;
+      if (p.device_owner == owner && p.device_id.rfind(router_prefix, 0) == 0)
+        return p;
     }
     throw std::runtime_error("no port");
   }
   // The peer address a TCP server on `server` sees when `from` connects to `to_ip`.
-  std::string peerSeen(const std::string& server, const std::string& from, const std::string& to_ip) {
+  std::string peerSeen(const std::string& server, const std::string& from,
+                       const std::string& to_ip) {
     Background srv(kDvr + " lab exec " + server + " -- " + kServer);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     auto c = inLab(from, client(to_ip));
     EXPECT_EQ(c.rc, 0) << c.out;
     std::string out = srv.stop(3000);
-    while (!out.empty() && out.back() == '\n') out.pop_back();
+    while (!out.empty() && out.back() == '\n')
+      out.pop_back();
     return out;
   }
 };
@@ -61,7 +65,7 @@ TEST_F(SeedLab, Case1NoFloatingIpGoesThroughTheControllerSnat) {
   ASSERT_EQ(ping.rc, 0) << ping.out;
   // Underlay: compute01 -> controller01, inner frame DVR MAC of compute01 -> sg- MAC.
   std::string ul = underlay.stop();
-  EXPECT_NE(ul.find("172.16.0.11.") , std::string::npos) << ul;
+  EXPECT_NE(ul.find("172.16.0.11."), std::string::npos) << ul;
   EXPECT_NE(ul.find("fa:16:3f:86:5c:5c > " + sg.mac.str()), std::string::npos) << ul;
   EXPECT_NE(ul.find("10.16.0.3 > 8.8.8.8"), std::string::npos) << ul;
   // It leaves controller01's uplink with qg-'s MAC and IP, not compute01's.
@@ -92,7 +96,8 @@ TEST_F(SeedLab, Case2FloatingIpLeavesFromTheComputeNode) {
 
 TEST_F(SeedLab, Compute01ShowsTheSeedsListings) {
   auto ns = inLab("compute01", "ip netns");
-  EXPECT_NE(ns.out.find("qrouter-13fe8525-da22-42de-aeb6-84f41a3b607d"), std::string::npos) << ns.out;
+  EXPECT_NE(ns.out.find("qrouter-13fe8525-da22-42de-aeb6-84f41a3b607d"), std::string::npos)
+      << ns.out;
   EXPECT_NE(ns.out.find(kQrouter2), std::string::npos) << ns.out;
   EXPECT_NE(ns.out.find(kFip), std::string::npos) << ns.out;
   EXPECT_EQ(ns.out.find("snat-"), std::string::npos) << ns.out;
@@ -101,25 +106,33 @@ TEST_F(SeedLab, Compute01ShowsTheSeedsListings) {
   EXPECT_NE(fip.find("fg-6e12764c-ba    inet 192.168.74.103/24"), std::string::npos) << fip;
   auto links = inLab("compute01", "ip netns exec " + kFip + " ip -o link").out;
   EXPECT_NE(links.find("fg-6e12764c-ba@"), std::string::npos);
-  EXPECT_TRUE(std::regex_search(links, std::regex("fg-6e12764c-ba@\\S+ <[^>]*> mtu 1450 .*link/ether fa:16:3e:d2:85:89"))) << links;
-  EXPECT_TRUE(std::regex_search(links, std::regex("fpr-242fcb80-e@\\S+ <[^>]*> mtu 1450"))) << links;
+  EXPECT_TRUE(std::regex_search(
+      links, std::regex("fg-6e12764c-ba@\\S+ <[^>]*> mtu 1450 .*link/ether fa:16:3e:d2:85:89")))
+      << links;
+  EXPECT_TRUE(std::regex_search(links, std::regex("fpr-242fcb80-e@\\S+ <[^>]*> mtu 1450")))
+      << links;
   auto qr = inLab("compute01", "ip netns exec " + kQrouter2 + " ip -o addr").out;
   EXPECT_NE(qr.find("qr-b4b97d8a-7c    inet 192.168.111.1/24"), std::string::npos) << qr;
   EXPECT_NE(qr.find("rfp-242fcb80-e    inet 169.254.31.74/31"), std::string::npos) << qr;
   EXPECT_NE(qr.find("rfp-242fcb80-e    inet 192.168.74.104/32"), std::string::npos) << qr;
-  auto qr_link = inLab("compute01", "ip netns exec " + kQrouter2 + " ip -o link show qr-b4b97d8a-7c").out;
+  auto qr_link =
+      inLab("compute01", "ip netns exec " + kQrouter2 + " ip -o link show qr-b4b97d8a-7c").out;
   EXPECT_NE(qr_link.find("link/ether fa:16:3e:ac:30:ff"), std::string::npos) << qr_link;
 }
 
 TEST_F(SeedLab, NoDistributedGatewayMacEverOnTheUnderlay) {
   std::set<std::string> qr_macs;
   for (const auto& p : cloud.ports) {
-    if (p.device_owner == model::kOwnerRouterInterface) qr_macs.insert(p.mac.str());
+    if (p.device_owner == model::kOwnerRouterInterface)
+      qr_macs.insert(p.mac.str());
   }
   Capture a("fabric", "u-compute01", "udp port 4789"), b("fabric", "u-compute02", "udp port 4789"),
       c("fabric", "u-controller01", "udp port 4789");
-  for (auto [vm, dst] : std::vector<std::pair<std::string, std::string>>{
-           {"vm1", "8.8.8.8"}, {"vm3", "8.8.8.8"}, {"vm1", "10.16.1.3"}, {"vm4", "10.16.0.3"}, {"vm4", "8.8.8.8"}}) {
+  for (auto [vm, dst] : std::vector<std::pair<std::string, std::string>>{{"vm1", "8.8.8.8"},
+                                                                         {"vm3", "8.8.8.8"},
+                                                                         {"vm1", "10.16.1.3"},
+                                                                         {"vm4", "10.16.0.3"},
+                                                                         {"vm4", "8.8.8.8"}}) {
     EXPECT_EQ(inLab(vm, "ping -c 1 -W 2 " + dst).rc, 0) << vm << " -> " << dst;
   }
   std::string all = a.stop() + b.stop() + c.stop();
@@ -137,21 +150,25 @@ TEST_F(SeedLab, EastWestIsRoutedOnTheSendersHost) {
   const auto* vm4 = cloud.findVm("vm4");
   // Already routed on compute01: the tunnel carries it to vm4's MAC, from compute01's DVR MAC.
   EXPECT_NE(ul.find("fa:16:3f:86:5c:5c > " + vm4->mac.str()), std::string::npos) << ul;
-  EXPECT_NE(ul.find("172.16.0.11.") , std::string::npos);
+  EXPECT_NE(ul.find("172.16.0.11."), std::string::npos);
   EXPECT_NE(ul.find("> 172.16.0.12.4789"), std::string::npos) << ul;
   // And the reply is routed on compute02, so it arrives from compute02's DVR MAC.
-  EXPECT_NE(ul.find("fa:16:3f:6d:9f:cd > " + cloud.findVm("vm1")->mac.str()), std::string::npos) << ul;
+  EXPECT_NE(ul.find("fa:16:3f:6d:9f:cd > " + cloud.findVm("vm1")->mac.str()), std::string::npos)
+      << ul;
 }
 
 TEST_F(SeedLab, RoutersAreIsolatedAndOverlappingSubnetsBothWork) {
   EXPECT_NE(inLab("vm3", "ping -c 1 -W 1 10.16.0.3").rc, 0);  // router3's own 10.16.0.0/24
-  EXPECT_NE(inLab("vm2", "ping -c 1 -W 1 10.16.0.3").rc, 0);  // router2: out by its FIP, no way back in
+  EXPECT_NE(inLab("vm2", "ping -c 1 -W 1 10.16.0.3").rc,
+            0);  // router2: out by its FIP, no way back in
   EXPECT_EQ(inLab("vm3", "ping -c 1 -W 2 8.8.8.8").rc, 0);
   EXPECT_EQ(inLab("vm1", "ping -c 1 -W 2 8.8.8.8").rc, 0);
 }
 
 TEST_F(SeedLab, FloatingIpAssociatedAtRuntimeSwitchesThePathAndBack) {
-  auto r = applySeedWith("floating_ips:\n", "floating_ips:\n  - {network: ext-net, address: 192.168.74.150, vm: vm1}\n");
+  auto r =
+      applySeedWith("floating_ips:\n",
+                    "floating_ips:\n  - {network: ext-net, address: 192.168.74.150, vm: vm1}\n");
   ASSERT_EQ(r.rc, 0) << r.out;
   bool switched = false;
   for (int i = 0; i < 100 && !switched; ++i) {
@@ -163,7 +180,9 @@ TEST_F(SeedLab, FloatingIpAssociatedAtRuntimeSwitchesThePathAndBack) {
   EXPECT_NE(cmp_uplink.stop().find("192.168.74.150 > 8.8.8.8"), std::string::npos);
   ASSERT_EQ(applySeed().rc, 0);
   bool back = false;
-  for (int i = 0; i < 100 && !back; ++i) back = peerSeen("internet", "vm1", "8.8.8.8") == port(model::kOwnerRouterGateway, "13fe8525").ip.str();
+  for (int i = 0; i < 100 && !back; ++i)
+    back = peerSeen("internet", "vm1", "8.8.8.8") ==
+           port(model::kOwnerRouterGateway, "13fe8525").ip.str();
   EXPECT_TRUE(back);
   // The fip- path of router1 is gone from compute01 with its last floating IP.
   auto links = inLab("compute01", "ip netns exec " + kFip + " ip -o link").out;
@@ -171,10 +190,13 @@ TEST_F(SeedLab, FloatingIpAssociatedAtRuntimeSwitchesThePathAndBack) {
 }
 
 TEST_F(SeedLab, SecondReconcileChangesNothing) {
-  auto r = inLab("compute01", kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
+  auto r = inLab("compute01",
+                 kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("\n0 changes"), std::string::npos) << r.out;
-  auto c = inLab("controller01", kDvr + " agent --once --host controller01 --topology /run/dvr-lab.d/topology.yaml");
+  auto c =
+      inLab("controller01",
+            kDvr + " agent --once --host controller01 --topology /run/dvr-lab.d/topology.yaml");
   EXPECT_NE(c.out.find("\n0 changes"), std::string::npos) << c.out;
 }
 
@@ -184,16 +206,28 @@ TEST_F(SeedLab, DriftIsRepairedExactly) {
   ASSERT_EQ(inLab("compute01", f + "ip route del 192.168.74.104/32").rc, 0);
   ASSERT_EQ(inLab("compute01", q + "ip neigh del 192.168.111.5 dev qr-b4b97d8a-7c").rc, 0);
   ASSERT_EQ(inLab("compute01", q + "nft delete element ip dvr fip_snat { 192.168.111.5 }").rc, 0);
-  ASSERT_EQ(inLab("compute01", "ip netns exec fip-5a1e2b3c-4d5e-4f60-8a71-92b3c4d5e6f7 ip link del fpr-703db450-5").rc, 0);
-  auto r = inLab("compute01", kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
+  ASSERT_EQ(
+      inLab("compute01",
+            "ip netns exec fip-5a1e2b3c-4d5e-4f60-8a71-92b3c4d5e6f7 ip link del fpr-703db450-5")
+          .rc,
+      0);
+  auto r = inLab("compute01",
+                 kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
   EXPECT_EQ(r.rc, 0) << r.out;
   // Each removed object comes back; the veth brings its addresses, route, rule and neighbours.
-  EXPECT_NE(r.out.find("ip route replace 192.168.74.104 via 169.254.31.74 dev fpr-242fcb80-e"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("ip neigh replace 192.168.111.5 dev qr-b4b97d8a-7c"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("add element ip dvr fip_snat { 192.168.111.5 : 192.168.74.104 }"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ip route replace 192.168.74.104 via 169.254.31.74 dev fpr-242fcb80-e"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("ip neigh replace 192.168.111.5 dev qr-b4b97d8a-7c"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("add element ip dvr fip_snat { 192.168.111.5 : 192.168.74.104 }"),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("ip link add fpr-703db450-5@rfp-703db450-5"), std::string::npos) << r.out;
-  EXPECT_EQ(r.out.find("qrouter-13fe8525"), std::string::npos) << "touched an unrelated router:\n" << r.out;
-  auto again = inLab("compute01", kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
+  EXPECT_EQ(r.out.find("qrouter-13fe8525"), std::string::npos) << "touched an unrelated router:\n"
+                                                               << r.out;
+  auto again = inLab(
+      "compute01", kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
   EXPECT_NE(again.out.find("\n0 changes"), std::string::npos) << again.out;
   EXPECT_EQ(inLab("vm2", "ping -c 1 -W 2 8.8.8.8").rc, 0);
   EXPECT_EQ(inLab("vm3", "ping -c 1 -W 2 8.8.8.8").rc, 0);
@@ -202,12 +236,15 @@ TEST_F(SeedLab, DriftIsRepairedExactly) {
 TEST_F(SeedLab, ForeignObjectsAreLeftAlone) {
   std::string q = "ip netns exec " + kQrouter2 + " ";
   ASSERT_EQ(inLab("compute01", "ip link add foreign0 type bridge").rc, 0);
-  ASSERT_EQ(inLab("compute01", q + "ip route add 203.0.113.0/24 dev qr-b4b97d8a-7c table 99").rc, 0);
+  ASSERT_EQ(inLab("compute01", q + "ip route add 203.0.113.0/24 dev qr-b4b97d8a-7c table 99").rc,
+            0);
   ASSERT_EQ(inLab("compute01", q + "nft add table inet operator").rc, 0);
-  auto r = inLab("compute01", kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
+  auto r = inLab("compute01",
+                 kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
   EXPECT_NE(r.out.find("\n0 changes"), std::string::npos) << r.out;
   EXPECT_EQ(inLab("compute01", "ip link show foreign0").rc, 0);
-  EXPECT_NE(inLab("compute01", q + "ip route show table 99").out.find("203.0.113.0/24"), std::string::npos);
+  EXPECT_NE(inLab("compute01", q + "ip route show table 99").out.find("203.0.113.0/24"),
+            std::string::npos);
   EXPECT_EQ(inLab("compute01", q + "nft list table inet operator").rc, 0);
 }
 
@@ -215,21 +252,29 @@ TEST_F(SeedLab, ChangesAndAgentRestartLoseNoPacketsOfOtherVms) {
   // vm2 pings every 10 ms while vm1 gains and loses a floating IP and compute01's agent restarts.
   Background ping(kDvr + " lab exec vm2 -- ping -i 0.01 -c 400 -W 1 8.8.8.8");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ASSERT_EQ(applySeedWith("floating_ips:\n", "floating_ips:\n  - {network: ext-net, address: 192.168.74.150, vm: vm1}\n").rc, 0);
+  ASSERT_EQ(
+      applySeedWith("floating_ips:\n",
+                    "floating_ips:\n  - {network: ext-net, address: 192.168.74.150, vm: vm1}\n")
+          .rc,
+      0);
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   ASSERT_EQ(applySeed().rc, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   auto pid = testing::slurp("/run/dvr-lab.d/compute01.pid");
   sh("kill -TERM " + pid);
-  auto again = inLab("compute01", kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
-  EXPECT_NE(again.out.find("\n0 changes"), std::string::npos) << again.out;  // a restart changes nothing
+  auto again = inLab(
+      "compute01", kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
+  EXPECT_NE(again.out.find("\n0 changes"), std::string::npos)
+      << again.out;  // a restart changes nothing
   std::string out = ping.stop(15000);
-  EXPECT_NE(out.find("400 packets transmitted, 400 received, 0% packet loss"), std::string::npos) << out;
+  EXPECT_NE(out.find("400 packets transmitted, 400 received, 0% packet loss"), std::string::npos)
+      << out;
 }
 
 TEST_F(SeedLab, TraceAgreesWithTheCaptures) {
   for (const std::string vm : {"vm1", "vm2"}) {
-    auto t = sh(kDvr + " trace " + testing::kSeed + " --from " + vm + " --to 8.8.8.8 --json --no-reply");
+    auto t =
+        sh(kDvr + " trace " + testing::kSeed + " --from " + vm + " --to 8.8.8.8 --json --no-reply");
     ASSERT_EQ(t.rc, 0) << t.out;
     auto hops = nlohmann::json::parse(t.out)["forward"]["hops"];
     Capture ul_cmp("fabric", "u-compute01", "udp port 4789");
@@ -241,12 +286,16 @@ TEST_F(SeedLab, TraceAgreesWithTheCaptures) {
       std::string frame = p["src_mac"].get<std::string>() + " > " + p["dst_mac"].get<std::string>();
       std::string ips = p["src_ip"].get<std::string>() + " > " + p["dst_ip"].get<std::string>();
       if (h.contains("vxlan")) {
-        EXPECT_NE(seen_ul.find(frame), std::string::npos) << vm << " predicted on the underlay: " << frame << "\n" << seen_ul;
+        EXPECT_NE(seen_ul.find(frame), std::string::npos)
+            << vm << " predicted on the underlay: " << frame << "\n"
+            << seen_ul;
         EXPECT_NE(seen_ul.find(ips), std::string::npos) << ips;
       }
       if (h["out"] == "eth1") {
         const std::string& seen = h["host"] == "controller01" ? seen_ctl : seen_cmp;
-        EXPECT_NE(seen.find(frame), std::string::npos) << vm << " predicted on " << h["host"] << " eth1: " << frame << "\n" << seen;
+        EXPECT_NE(seen.find(frame), std::string::npos)
+            << vm << " predicted on " << h["host"] << " eth1: " << frame << "\n"
+            << seen;
         EXPECT_NE(seen.find(ips), std::string::npos) << ips;
       }
     }

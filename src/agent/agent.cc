@@ -42,16 +42,21 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
     try {
       model::Cloud cloud = source.load();
       if (!cloud.findHost(options.host)) {
-        throw InputError("topology", {{"host '" + options.host + "'", "is not in the topology", 0}});
+        throw InputError("topology",
+                         {{"host '" + options.host + "'", "is not in the topology", 0}});
       }
       plan::CloudIndex index(cloud);
       kernel::ReconcileResult result = reconciler.apply(plan::planHost(index, options.host));
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       std::cerr << me << "reconciled: " << result.changes << " changes in " << ms << " ms";
-      if (!result.waiting.empty()) std::cerr << " (" << result.waiting.size() << " devices not present yet)";
+      if (!result.waiting.empty())
+        std::cerr << " (" << result.waiting.size() << " devices not present yet)";
       std::cerr << "\n";
-      if (options.once) std::cout << result.changes << " changes\n";
-      if (!options.ready_file.empty()) std::ofstream(options.ready_file) << result.changes << "\n";
+      if (options.once)
+        std::cout << result.changes << " changes\n";
+      if (!options.ready_file.empty())
+        std::ofstream(options.ready_file) << result.changes << "\n";
       last_rc = 0;
     } catch (const InputError& e) {
       // Bad input changes nothing: the data path stays as it is until the input is fixed.
@@ -64,7 +69,8 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
     // After a failure, retry within a second even if nothing changes (the kernel may
     // have refused something transient); otherwise wait for the next change.
   } while (!options.once && source.waitForChange(stop.get(), last_rc == 1 ? 1000 : -1));
-  if (!options.once) std::cerr << me << "stopped; the data path is left as it is\n";
+  if (!options.once)
+    std::cerr << me << "stopped; the data path is left as it is\n";
   return options.once ? last_rc : 0;
 }
 

@@ -21,8 +21,9 @@ class TopologyFileSource : public CloudSource {
     fd_ = kernel::UniqueFd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
     kernel::checkErrno(bool(fd_), "inotify_init1");
     // Watch the directory: editors and `dvr lab apply` replace the file by rename.
-    kernel::checkErrno(::inotify_add_watch(fd_.get(), dir_.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) >= 0,
-                       "inotify_add_watch " + dir_);
+    kernel::checkErrno(
+        ::inotify_add_watch(fd_.get(), dir_.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) >= 0,
+        "inotify_add_watch " + dir_);
   }
 
   model::Cloud load() override { return ipam::resolve(model::loadTopologyFile(path_), path_); }
@@ -32,16 +33,20 @@ class TopologyFileSource : public CloudSource {
       pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
       int n = ::poll(fds, 2, timeout_ms);
       if (n < 0) {
-        if (errno == EINTR) continue;
+        if (errno == EINTR)
+          continue;
         return false;
       }
-      if (n == 0) return true;  // timed out: the caller retries
-      if (fds[1].revents) return false;
+      if (n == 0)
+        return true;  // timed out: the caller retries
+      if (fds[1].revents)
+        return false;
       alignas(inotify_event) char buf[4096];
       ssize_t got = ::read(fd_.get(), buf, sizeof buf);
       for (ssize_t off = 0; off < got;) {
         auto* ev = reinterpret_cast<inotify_event*>(buf + off);
-        if (ev->len && name_ == ev->name) return true;
+        if (ev->len && name_ == ev->name)
+          return true;
         off += ssize_t(sizeof(inotify_event) + ev->len);
       }
     }

@@ -84,23 +84,30 @@ int main(int argc, char** argv) {
   trace_cmd->add_flag("--json", json, "JSON output");
 
   dvr::agent::AgentOptions agent_opts;
-  auto* agent_cmd = app.add_subcommand("agent", "make this host's kernel match its plan, and follow changes");
+  auto* agent_cmd =
+      app.add_subcommand("agent", "make this host's kernel match its plan, and follow changes");
   agent_cmd->add_option("--host", agent_opts.host, "this host's name in the topology")->required();
   agent_cmd->add_option("--topology", file, "topology (YAML), followed as it changes")->required();
-  agent_cmd->add_flag("--once", agent_opts.once, "reconcile once, print the number of changes, exit");
-  agent_cmd->add_option("--ready-file", agent_opts.ready_file, "written after each successful reconcile");
+  agent_cmd->add_flag("--once", agent_opts.once,
+                      "reconcile once, print the number of changes, exit");
+  agent_cmd->add_option("--ready-file", agent_opts.ready_file,
+                        "written after each successful reconcile");
 
-  auto* lab_cmd = app.add_subcommand("lab", "a multi-host cloud on this machine (hosts are namespaces)");
+  auto* lab_cmd =
+      app.add_subcommand("lab", "a multi-host cloud on this machine (hosts are namespaces)");
   lab_cmd->require_subcommand(1);
-  auto* lab_up = lab_cmd->add_subcommand("up", "build the cloud of a topology file and start an agent per host");
+  auto* lab_up = lab_cmd->add_subcommand(
+      "up", "build the cloud of a topology file and start an agent per host");
   lab_up->add_option("file", file, "topology (YAML)")->required();
   auto* lab_down = lab_cmd->add_subcommand("down", "remove everything the lab made");
-  auto* lab_apply = lab_cmd->add_subcommand("apply", "change the running cloud to a new topology file");
+  auto* lab_apply =
+      lab_cmd->add_subcommand("apply", "change the running cloud to a new topology file");
   lab_apply->add_option("file", file, "topology (YAML)")->required();
   auto* lab_status = lab_cmd->add_subcommand("status", "hosts, agents, VMs and namespaces");
   std::string lab_node;
   std::vector<std::string> lab_argv;
-  auto* lab_exec = lab_cmd->add_subcommand("exec", "run a command in a lab host, VM, gateway or external host");
+  auto* lab_exec =
+      lab_cmd->add_subcommand("exec", "run a command in a lab host, VM, gateway or external host");
   lab_exec->add_option("name", lab_node, "host, VM or node")->required();
   lab_exec->add_option("command", lab_argv, "command and arguments (after --)")->required();
 

@@ -17,7 +17,8 @@ struct Matches {
 
 int collect(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
   auto* m = static_cast<Matches*>(data);
-  if (nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST) == m->ip_be || nfct_get_attr_u32(ct, ATTR_REPL_IPV4_DST) == m->ip_be) {
+  if (nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST) == m->ip_be ||
+      nfct_get_attr_u32(ct, ATTR_REPL_IPV4_DST) == m->ip_be) {
     m->hits.push_back(nfct_clone(ct));
   }
   return NFCT_CB_CONTINUE;

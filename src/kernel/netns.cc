@@ -19,11 +19,13 @@ ScopedNetns::ScopedNetns(int target_fd) {
 }
 
 ScopedNetns::~ScopedNetns() {
-  if (::setns(saved_.get(), CLONE_NEWNET) != 0) std::terminate();  // a thread stuck elsewhere is unrecoverable
+  if (::setns(saved_.get(), CLONE_NEWNET) != 0)
+    std::terminate();  // a thread stuck elsewhere is unrecoverable
 }
 
 UniqueFd openNetns(const std::string& name) {
-  std::string path = name.empty() ? "/proc/thread-self/ns/net" : std::string(kNetnsDir) + "/" + name;
+  std::string path =
+      name.empty() ? "/proc/thread-self/ns/net" : std::string(kNetnsDir) + "/" + name;
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   checkErrno(bool(fd), "open netns " + path);
   return fd;
@@ -53,7 +55,8 @@ void createNetnsAt(const std::string& path) {
       failure = std::current_exception();
     }
   }).join();
-  if (failure) std::rethrow_exception(failure);
+  if (failure)
+    std::rethrow_exception(failure);
 }
 
 void createNetns(const std::string& name) {
@@ -72,9 +75,11 @@ void deleteNetns(const std::string& name) {
 std::vector<std::string> listNetns() {
   std::vector<std::string> out;
   DIR* dir = ::opendir(kNetnsDir);
-  if (!dir) return out;
+  if (!dir)
+    return out;
   while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] != '.') out.emplace_back(e->d_name);
+    if (e->d_name[0] != '.')
+      out.emplace_back(e->d_name);
   }
   ::closedir(dir);
   std::sort(out.begin(), out.end());

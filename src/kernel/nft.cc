@@ -23,7 +23,8 @@ std::string renderKey(const nlohmann::json& key, const nlohmann::json& type) {
     std::string out;
     const auto& parts = key["concat"];
     for (size_t i = 0; i < parts.size(); ++i) {
-      out += (i ? " . " : "") + renderPart(parts[i], type.is_array() ? type[i].get<std::string>() : "");
+      out += (i ? " . " : "") +
+             renderPart(parts[i], type.is_array() ? type[i].get<std::string>() : "");
     }
     return out;
   }
@@ -35,12 +36,15 @@ std::string renderKey(const nlohmann::json& key, const nlohmann::json& type) {
 Nft::Nft(int netns_fd, std::string ns_label) : label_(std::move(ns_label)) {
   ScopedNetns in(netns_fd);
   ctx_ = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (!ctx_) throw std::runtime_error("nft_ctx_new failed in " + label_);
+  if (!ctx_)
+    throw std::runtime_error("nft_ctx_new failed in " + label_);
   nft_ctx_buffer_output(ctx_);
   nft_ctx_buffer_error(ctx_);
 }
 
-Nft::~Nft() { nft_ctx_free(ctx_); }
+Nft::~Nft() {
+  nft_ctx_free(ctx_);
+}
 
 void Nft::run(const std::string& script) {
   nft_ctx_output_set_flags(ctx_, 0);
@@ -62,23 +66,31 @@ std::string Nft::runCapture(const std::string& cmd, bool json) {
 std::map<std::string, ObservedNftTable> Nft::listTables(const std::string& name) {
   std::map<std::string, ObservedNftTable> out;
   auto tables = nlohmann::json::parse(runCapture("list tables", true), nullptr, false);
-  if (tables.is_discarded() || !tables.contains("nftables")) return out;
+  if (tables.is_discarded() || !tables.contains("nftables"))
+    return out;
   static const std::regex kTag("comment \"(dvr:[0-9a-f]+)\"");
   for (const auto& item : tables["nftables"]) {
-    if (!item.contains("table") || item["table"]["name"] != name) continue;
+    if (!item.contains("table") || item["table"]["name"] != name)
+      continue;
     std::string family = item["table"]["family"];
     ObservedNftTable t;
     t.family = family;
     std::smatch m;
     std::string text = runCapture("list table " + family + " " + name, false);
-    if (std::regex_search(text, m, kTag)) t.tag = m[1];
-    auto listing = nlohmann::json::parse(runCapture("list table " + family + " " + name, true), nullptr, false);
+    if (std::regex_search(text, m, kTag))
+      t.tag = m[1];
+    auto listing = nlohmann::json::parse(runCapture("list table " + family + " " + name, true),
+                                         nullptr, false);
     if (!listing.is_discarded()) {
       for (const auto& obj : listing["nftables"]) {
-        const nlohmann::json* set = obj.contains("set") ? &obj["set"] : obj.contains("map") ? &obj["map"] : nullptr;
-        if (!set) continue;
+        const nlohmann::json* set = obj.contains("set")   ? &obj["set"]
+                                    : obj.contains("map") ? &obj["map"]
+                                                          : nullptr;
+        if (!set)
+          continue;
         auto& elems = t.elements[(*set)["name"].get<std::string>()];
-        if (!set->contains("elem")) continue;
+        if (!set->contains("elem"))
+          continue;
         for (const auto& e : (*set)["elem"]) {
           if (obj.contains("map") && e.is_array()) {
             elems.insert(renderKey(e[0], (*set)["type"]) + " : " + renderKey(e[1], (*set)["map"]));

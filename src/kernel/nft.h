@@ -15,7 +15,8 @@ namespace dvr::kernel {
 struct ObservedNftTable {
   std::string family;
   std::string tag;  // the table's comment ("dvr:<hash of its structure>")
-  std::map<std::string, std::set<std::string>> elements;  // set/map name -> elements, rendered as dvr renders them
+  std::map<std::string, std::set<std::string>>
+      elements;  // set/map name -> elements, rendered as dvr renders them
 };
 
 class Nft {

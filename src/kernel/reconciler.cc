@@ -14,19 +14,25 @@
 namespace dvr::kernel {
 
 bool isOwnedNamespace(const std::string& name) {
-  return name.rfind("qrouter-", 0) == 0 || name.rfind("fip-", 0) == 0 || name.rfind("snat-", 0) == 0;
+  return name.rfind("qrouter-", 0) == 0 || name.rfind("fip-", 0) == 0 ||
+         name.rfind("snat-", 0) == 0;
 }
 
 namespace {
 
-bool ownedHostLink(const std::string& name) { return name.rfind("brq", 0) == 0 || name.rfind("vxlan-", 0) == 0; }
+bool ownedHostLink(const std::string& name) {
+  return name.rfind("brq", 0) == 0 || name.rfind("vxlan-", 0) == 0;
+}
 
-std::string at(const std::string& ns) { return ns.empty() ? "" : "ip -n " + ns + " "; }
+std::string at(const std::string& ns) {
+  return ns.empty() ? "" : "ip -n " + ns + " ";
+}
 
 template <class T, class Key>
 std::map<Key, const T*> byKey(const std::vector<T>& items, Key (*key)(const T&)) {
   std::map<Key, const T*> out;
-  for (const auto& i : items) out[key(i)] = &i;
+  for (const auto& i : items)
+    out[key(i)] = &i;
   return out;
 }
 
@@ -37,7 +43,8 @@ Reconciler::~Reconciler() = default;
 
 Reconciler::Handles& Reconciler::handles(const std::string& ns) {
   auto it = handles_.find(ns);
-  if (it != handles_.end()) return it->second;
+  if (it != handles_.end())
+    return it->second;
   Handles h;
   h.fd = openNetns(ns);
   h.rtnl = std::make_unique<Rtnl>(h.fd.get(), ns);
@@ -47,7 +54,8 @@ Reconciler::Handles& Reconciler::handles(const std::string& ns) {
 
 void Reconciler::change(ReconcileResult& r, std::string line) {
   ++r.changes;
-  if (log_) log_(line);
+  if (log_)
+    log_(line);
   r.log.push_back(std::move(line));
 }
 
@@ -68,16 +76,19 @@ void Reconciler::namespaces(const plan::HostPlan& p, ReconcileResult& r) {
   std::set<std::string> want(p.namespaces.begin(), p.namespaces.end());
   std::set<std::string> have;
   for (const auto& ns : listNetns()) {
-    if (isOwnedNamespace(ns)) have.insert(ns);
+    if (isOwnedNamespace(ns))
+      have.insert(ns);
   }
   for (const auto& ns : have) {
-    if (want.count(ns)) continue;
+    if (want.count(ns))
+      continue;
     handles_.erase(ns);
     deleteNetns(ns);  // its links go with it, and so do the host-side ends of its veths
     change(r, "ip netns del " + ns);
   }
   for (const auto& ns : want) {
-    if (have.count(ns)) continue;
+    if (have.count(ns))
+      continue;
     createNetns(ns);
     handles(ns).rtnl->setLink("lo", plan::Link{}, true);
     change(r, "ip netns add " + ns);
@@ -89,36 +100,52 @@ void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
   all.insert(all.end(), p.namespaces.begin(), p.namespaces.end());
   std::map<std::pair<std::string, std::string>, ObservedLink> have;
   auto observe = [&](const std::string& ns) {
-    for (auto& l : handles(ns).rtnl->links()) have[{ns, l.link.name}] = std::move(l);
+    for (auto& l : handles(ns).rtnl->links())
+      have[{ns, l.link.name}] = std::move(l);
   };
-  for (const auto& ns : all) observe(ns);
-  auto wanted = [&](const std::string& ns, const std::string& name) { return p.findLink(ns, name) != nullptr; };
+  for (const auto& ns : all)
+    observe(ns);
+  auto wanted = [&](const std::string& ns, const std::string& name) {
+    return p.findLink(ns, name) != nullptr;
+  };
 
   // Stale first: a name may be reused by a link of another kind.
   for (const auto& [key, l] : have) {
     const auto& [ns, name] = key;
     bool owned = ns.empty() ? ownedHostLink(name) : name != "lo";
-    if (!owned) continue;
+    if (!owned)
+      continue;
     const plan::Link* want = p.findLink(ns, name);
     bool wrong_kind = want && want->kind != l.link.kind;
-    bool wrong_vxlan = want && want->kind == plan::LinkKind::Vxlan && (want->vni != l.link.vni || want->local_ip != l.link.local_ip);
-    bool wrong_peer = want && want->kind == plan::LinkKind::Veth && !have.count({want->peer_ns, want->peer});
+    bool wrong_vxlan = want && want->kind == plan::LinkKind::Vxlan &&
+                       (want->vni != l.link.vni || want->local_ip != l.link.local_ip);
+    bool wrong_peer =
+        want && want->kind == plan::LinkKind::Veth && !have.count({want->peer_ns, want->peer});
     if (!want || wrong_kind || wrong_vxlan || wrong_peer) {
-      if (handles(ns).rtnl->deleteLink(name)) change(r, at(ns) + "ip link del " + name);
+      if (handles(ns).rtnl->deleteLink(name))
+        change(r, at(ns) + "ip link del " + name);
     }
   }
   have.clear();
-  for (const auto& ns : all) observe(ns);
+  for (const auto& ns : all)
+    observe(ns);
 
   for (const auto& l : p.links) {
-    if (have.count({l.ns, l.name})) continue;
+    if (have.count({l.ns, l.name}))
+      continue;
     switch (l.kind) {
-      case plan::LinkKind::Bridge: handles(l.ns).rtnl->addBridge(l); break;
-      case plan::LinkKind::Vxlan: handles(l.ns).rtnl->addVxlan(l); break;
+      case plan::LinkKind::Bridge:
+        handles(l.ns).rtnl->addBridge(l);
+        break;
+      case plan::LinkKind::Vxlan:
+        handles(l.ns).rtnl->addVxlan(l);
+        break;
       case plan::LinkKind::Veth: {
-        if (have.count({l.peer_ns, l.peer})) continue;  // its peer is stale: deleted above
+        if (have.count({l.peer_ns, l.peer}))
+          continue;  // its peer is stale: deleted above
         const plan::Link* peer = p.findLink(l.peer_ns, l.peer);
-        if (!peer) continue;  // a plan always has both ends; nothing to make without one
+        if (!peer)
+          continue;  // a plan always has both ends; nothing to make without one
         handles(l.ns).rtnl->addVethPair(l, *peer, handles(l.peer_ns).fd.get());
         have[{l.peer_ns, l.peer}] = ObservedLink{};  // made with its pair
         break;
@@ -132,18 +159,24 @@ void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
   }
   // Attributes: MAC, MTU, master, up. Bridges first, so masters exist.
   have.clear();
-  for (const auto& ns : all) observe(ns);
+  for (const auto& ns : all)
+    observe(ns);
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& l : p.links) {
-      if ((pass == 0) != (l.kind == plan::LinkKind::Bridge)) continue;
+      if ((pass == 0) != (l.kind == plan::LinkKind::Bridge))
+        continue;
       auto it = have.find({l.ns, l.name});
-      if (it == have.end()) continue;
+      if (it == have.end())
+        continue;
       const ObservedLink& o = it->second;
-      bool same = o.up && (!l.mac || o.link.mac == l.mac) && (!l.mtu || o.link.mtu == l.mtu) && o.link.master == l.master;
-      if (same) continue;
+      bool same = o.up && (!l.mac || o.link.mac == l.mac) && (!l.mtu || o.link.mtu == l.mtu) &&
+                  o.link.master == l.master;
+      if (same)
+        continue;
       handles(l.ns).rtnl->setLink(l.name, l, true);
       change(r, at(l.ns) + "ip link set " + l.name + (l.mac ? " address " + l.mac->str() : "") +
-                    (l.mtu ? " mtu " + std::to_string(l.mtu) : "") + (l.master.empty() ? "" : " master " + l.master) + " up");
+                    (l.mtu ? " mtu " + std::to_string(l.mtu) : "") +
+                    (l.master.empty() ? "" : " master " + l.master) + " up");
     }
   }
 }
@@ -152,10 +185,12 @@ void Reconciler::addresses(const plan::HostPlan& p, ReconcileResult& r) {
   for (const auto& ns : p.namespaces) {
     std::set<std::tuple<std::string, uint32_t, uint8_t>> want, have;
     for (const auto& a : p.addresses) {
-      if (a.ns == ns) want.emplace(a.dev, a.cidr.addr.value(), a.cidr.len);
+      if (a.ns == ns)
+        want.emplace(a.dev, a.cidr.addr.value(), a.cidr.len);
     }
     for (const auto& a : handles(ns).rtnl->addresses()) {
-      if (a.dev == "lo") continue;
+      if (a.dev == "lo")
+        continue;
       have.emplace(a.dev, a.cidr.addr.value(), a.cidr.len);
       if (!want.count({a.dev, a.cidr.addr.value(), a.cidr.len})) {
         handles(ns).rtnl->deleteAddress(a);
@@ -163,7 +198,8 @@ void Reconciler::addresses(const plan::HostPlan& p, ReconcileResult& r) {
       }
     }
     for (const auto& a : p.addresses) {
-      if (a.ns != ns || have.count({a.dev, a.cidr.addr.value(), a.cidr.len})) continue;
+      if (a.ns != ns || have.count({a.dev, a.cidr.addr.value(), a.cidr.len}))
+        continue;
       handles(ns).rtnl->addAddress(a);
       change(r, at(ns) + "ip addr add " + plan::addressLine(a));
     }
@@ -173,7 +209,8 @@ void Reconciler::addresses(const plan::HostPlan& p, ReconcileResult& r) {
 void Reconciler::sysctls(const plan::HostPlan& p, ReconcileResult& r) {
   for (const auto& s : p.sysctls) {
     const Handles& h = handles(s.ns);
-    if (readSysctl(h.fd.get(), s.key) == s.value) continue;
+    if (readSysctl(h.fd.get(), s.key) == s.value)
+      continue;
     writeSysctl(h.fd.get(), s.key, s.value);
     change(r, at(s.ns) + "sysctl -w " + s.key + "=" + s.value);
   }
@@ -185,7 +222,8 @@ void Reconciler::neighbours(const plan::HostPlan& p, ReconcileResult& r) {
     Rtnl& rt = *handles(ns).rtnl;
     std::set<std::tuple<std::string, bool, uint32_t>> want;
     for (const auto& n : p.neighbours) {
-      if (n.ns == ns) want.emplace(n.dev, n.proxy, n.ip.value());
+      if (n.ns == ns)
+        want.emplace(n.dev, n.proxy, n.ip.value());
     }
     for (const auto& n : rt.neighbours()) {
       auto key = std::make_tuple(n.dev, n.proxy, n.ip.value());
@@ -197,9 +235,11 @@ void Reconciler::neighbours(const plan::HostPlan& p, ReconcileResult& r) {
       }
     }
     for (const auto& n : p.neighbours) {
-      if (n.ns != ns) continue;
+      if (n.ns != ns)
+        continue;
       auto it = have.find({n.dev, n.proxy, n.ip.value()});
-      if (it != have.end() && (n.proxy || it->second == n.mac)) continue;
+      if (it != have.end() && (n.proxy || it->second == n.mac))
+        continue;
       rt.replaceNeighbour(n);
       change(r, at(ns) + "ip neigh replace " + plan::neighbourLine(n));
     }
@@ -209,20 +249,26 @@ void Reconciler::neighbours(const plan::HostPlan& p, ReconcileResult& r) {
 void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
   for (const auto& ns : p.namespaces) {
     Rtnl& rt = *handles(ns).rtnl;
-    auto routeKey = [](const plan::Route& x) { return std::make_tuple(x.table, x.dst.addr.value(), x.dst.len); };
+    auto routeKey = [](const plan::Route& x) {
+      return std::make_tuple(x.table, x.dst.addr.value(), x.dst.len);
+    };
     std::map<std::tuple<uint32_t, uint32_t, uint8_t>, plan::Route> have;
-    for (auto& x : rt.routes()) have[routeKey(x)] = x;
+    for (auto& x : rt.routes())
+      have[routeKey(x)] = x;
     std::set<std::tuple<uint32_t, uint32_t, uint8_t>> want;
     for (const auto& x : p.routes) {
-      if (x.ns != ns) continue;
+      if (x.ns != ns)
+        continue;
       want.insert(routeKey(x));
       auto it = have.find(routeKey(x));
-      if (it != have.end() && it->second.via == x.via && it->second.dev == x.dev) continue;
+      if (it != have.end() && it->second.via == x.via && it->second.dev == x.dev)
+        continue;
       rt.replaceRoute(x);
       change(r, at(ns) + "ip route replace " + plan::routeLine(x));
     }
     for (const auto& [key, x] : have) {
-      if (want.count(key)) continue;
+      if (want.count(key))
+        continue;
       rt.deleteRoute(x);
       change(r, at(ns) + "ip route del " + plan::routeLine(x));
     }
@@ -231,14 +277,19 @@ void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
     };
     auto have_rules = rt.rules();
     for (const auto& x : have_rules) {
-      bool wanted = std::any_of(p.rules.begin(), p.rules.end(), [&](const plan::Rule& w) { return w.ns == ns && same(w, x); });
-      if (wanted) continue;
+      bool wanted = std::any_of(p.rules.begin(), p.rules.end(),
+                                [&](const plan::Rule& w) { return w.ns == ns && same(w, x); });
+      if (wanted)
+        continue;
       rt.deleteRule(x);
       change(r, at(ns) + "ip rule del " + plan::ruleLine(x));
     }
     for (const auto& x : p.rules) {
-      if (x.ns != ns) continue;
-      if (std::any_of(have_rules.begin(), have_rules.end(), [&](const plan::Rule& h) { return same(h, x); })) continue;
+      if (x.ns != ns)
+        continue;
+      if (std::any_of(have_rules.begin(), have_rules.end(),
+                      [&](const plan::Rule& h) { return same(h, x); }))
+        continue;
       rt.addRule(x);
       change(r, at(ns) + "ip rule add " + plan::ruleLine(x));
     }
@@ -247,11 +298,15 @@ void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
 
 void Reconciler::fdb(const plan::HostPlan& p, ReconcileResult& r) {
   Rtnl& rt = *handles("").rtnl;
-  auto key = [](const plan::FdbEntry& f) { return std::make_tuple(f.dev, f.mac.value(), f.dst.value()); };
+  auto key = [](const plan::FdbEntry& f) {
+    return std::make_tuple(f.dev, f.mac.value(), f.dst.value());
+  };
   std::set<std::tuple<std::string, uint64_t, uint32_t>> want, have;
-  for (const auto& f : p.fdb) want.insert(key(f));
+  for (const auto& f : p.fdb)
+    want.insert(key(f));
   for (const auto& f : rt.fdb()) {
-    if (f.dev.rfind("vxlan-", 0) != 0) continue;
+    if (f.dev.rfind("vxlan-", 0) != 0)
+      continue;
     have.insert(key(f));
     if (!want.count(key(f))) {
       rt.deleteFdb(f);
@@ -259,7 +314,8 @@ void Reconciler::fdb(const plan::HostPlan& p, ReconcileResult& r) {
     }
   }
   for (const auto& f : p.fdb) {
-    if (have.count(key(f))) continue;
+    if (have.count(key(f)))
+      continue;
     rt.appendFdb(f);
     change(r, "bridge fdb append " + plan::fdbLine(f));
   }
@@ -267,7 +323,8 @@ void Reconciler::fdb(const plan::HostPlan& p, ReconcileResult& r) {
 
 void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
   std::map<std::string, std::vector<plan::NftTable>> want;
-  for (auto& t : plan::nftTables(p)) want[t.ns].push_back(std::move(t));
+  for (auto& t : plan::nftTables(p))
+    want[t.ns].push_back(std::move(t));
   std::vector<std::string> all{""};
   all.insert(all.end(), p.namespaces.begin(), p.namespaces.end());
   for (const auto& ns : all) {
@@ -279,11 +336,14 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
     for (const auto& t : want[ns]) {
       auto it = have.find(t.family);
       if (it == have.end() || it->second.tag != t.structureTag()) {
-        if (it != have.end()) script += "delete table " + t.family + " " + t.name + "\n";
+        if (it != have.end())
+          script += "delete table " + t.family + " " + t.name + "\n";
         script += t.text();
-        lines.push_back("nft -f (table " + t.family + " " + t.name + ", " + std::to_string(t.sets.size()) + " sets)");
+        lines.push_back("nft -f (table " + t.family + " " + t.name + ", " +
+                        std::to_string(t.sets.size()) + " sets)");
         if (it != have.end()) {
-          for (const auto& e : it->second.elements["fip_dnat"]) dropped_fips.push_back(*Ipv4::parse(e.substr(0, e.find(' '))));
+          for (const auto& e : it->second.elements["fip_dnat"])
+            dropped_fips.push_back(*Ipv4::parse(e.substr(0, e.find(' '))));
         }
         continue;
       }
@@ -291,40 +351,54 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
         const auto& actual = it->second.elements[set.name];
         std::set<std::string> desired(set.elements.begin(), set.elements.end());
         for (const auto& e : desired) {
-          if (actual.count(e)) continue;
+          if (actual.count(e))
+            continue;
           script += "add element " + t.family + " " + t.name + " " + set.name + " { " + e + " }\n";
-          lines.push_back("nft add element " + t.family + " " + t.name + " " + set.name + " { " + e + " }");
+          lines.push_back("nft add element " + t.family + " " + t.name + " " + set.name + " { " +
+                          e + " }");
         }
         for (const auto& e : actual) {
-          if (desired.count(e)) continue;
+          if (desired.count(e))
+            continue;
           std::string key = set.is_map ? e.substr(0, e.find(" : ")) : e;
-          script += "delete element " + t.family + " " + t.name + " " + set.name + " { " + key + " }\n";
-          lines.push_back("nft delete element " + t.family + " " + t.name + " " + set.name + " { " + key + " }");
-          if (set.name == "fip_dnat") dropped_fips.push_back(*Ipv4::parse(key));
+          script +=
+              "delete element " + t.family + " " + t.name + " " + set.name + " { " + key + " }\n";
+          lines.push_back("nft delete element " + t.family + " " + t.name + " " + set.name + " { " +
+                          key + " }");
+          if (set.name == "fip_dnat")
+            dropped_fips.push_back(*Ipv4::parse(key));
         }
       }
     }
     for (const auto& [family, t] : have) {
-      bool wanted = std::any_of(want[ns].begin(), want[ns].end(), [&](const plan::NftTable& w) { return w.family == family; });
-      if (wanted) continue;
+      bool wanted = std::any_of(want[ns].begin(), want[ns].end(),
+                                [&](const plan::NftTable& w) { return w.family == family; });
+      if (wanted)
+        continue;
       script += "delete table " + family + " " + plan::kNftTableName + "\n";
       lines.push_back("nft delete table " + family + " " + plan::kNftTableName);
-      for (const auto& e : t.elements.count("fip_dnat") ? t.elements.at("fip_dnat") : std::set<std::string>{}) {
+      for (const auto& e :
+           t.elements.count("fip_dnat") ? t.elements.at("fip_dnat") : std::set<std::string>{}) {
         dropped_fips.push_back(*Ipv4::parse(e.substr(0, e.find(' '))));
       }
     }
-    if (script.empty()) continue;
+    if (script.empty())
+      continue;
     h.nft->run(script);
-    for (auto& l : lines) change(r, at(ns) + l);
+    for (auto& l : lines)
+      change(r, at(ns) + l);
     // No stale NAT may outlive a floating IP: flush its connections in this qrouter-.
     std::set<uint32_t> still;
     for (const auto& f : p.floating_nat) {
-      if (f.ns == ns) still.insert(f.floating.value());
+      if (f.ns == ns)
+        still.insert(f.floating.value());
     }
     for (Ipv4 fip : dropped_fips) {
-      if (still.count(fip.value())) continue;
+      if (still.count(fip.value()))
+        continue;
       int n = flushConntrack(h.fd.get(), fip);
-      change(r, at(ns) + "conntrack -D -d " + fip.str() + " / -q " + fip.str() + " (" + std::to_string(n) + " flows)");
+      change(r, at(ns) + "conntrack -D -d " + fip.str() + " / -q " + fip.str() + " (" +
+                    std::to_string(n) + " flows)");
     }
   }
 }

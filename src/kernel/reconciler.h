@@ -26,8 +26,8 @@
 namespace dvr::kernel {
 
 struct ReconcileResult {
-  int changes = 0;                // kernel objects created, changed or deleted
-  std::vector<std::string> log;   // one line per change, in ip/bridge/nft syntax
+  int changes = 0;                   // kernel objects created, changed or deleted
+  std::vector<std::string> log;      // one line per change, in ip/bridge/nft syntax
   std::vector<std::string> waiting;  // adopted devices not present yet (e.g. a VM not plugged)
 };
 

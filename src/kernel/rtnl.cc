@@ -31,7 +31,8 @@ struct NlPtr {
   NlPtr() = default;
   explicit NlPtr(T* ptr) : p(ptr) {}
   ~NlPtr() {
-    if (p) Put(p);
+    if (p)
+      Put(p);
   }
   NlPtr(NlPtr&& o) noexcept : p(std::exchange(o.p, nullptr)) {}
   NlPtr(const NlPtr&) = delete;
@@ -39,8 +40,12 @@ struct NlPtr {
   T* get() const { return p; }
   T** out() { return &p; }
 };
-void putCache(nl_cache* c) { nl_cache_free(c); }
-void putAddr(nl_addr* a) { nl_addr_put(a); }
+void putCache(nl_cache* c) {
+  nl_cache_free(c);
+}
+void putAddr(nl_addr* a) {
+  nl_addr_put(a);
+}
 using Cache = NlPtr<nl_cache, putCache>;
 using Addr = NlPtr<nl_addr, putAddr>;
 using LinkObj = NlPtr<rtnl_link, rtnl_link_put>;
@@ -61,20 +66,24 @@ Addr macAddr(Mac mac) {
 }
 Ipv4 toIpv4(nl_addr* a) {
   uint32_t be = 0;
-  if (a && nl_addr_get_len(a) == 4) std::memcpy(&be, nl_addr_get_binary_addr(a), 4);
+  if (a && nl_addr_get_len(a) == 4)
+    std::memcpy(&be, nl_addr_get_binary_addr(a), 4);
   return Ipv4(ntohl(be));
 }
 std::optional<Mac> toMac(nl_addr* a) {
-  if (!a || nl_addr_get_len(a) != 6) return std::nullopt;
+  if (!a || nl_addr_get_len(a) != 6)
+    return std::nullopt;
   auto* b = static_cast<const uint8_t*>(nl_addr_get_binary_addr(a));
   uint64_t v = 0;
-  for (int i = 0; i < 6; ++i) v = (v << 8) | b[i];
+  for (int i = 0; i < 6; ++i)
+    v = (v << 8) | b[i];
   return Mac(v);
 }
 
 template <class F>
 void forEach(nl_cache* cache, F f) {
-  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) f(o);
+  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o))
+    f(o);
 }
 
 struct RawNeigh {
@@ -104,8 +113,10 @@ std::vector<RawNeigh> dumpNeighbours(int fd, uint8_t family, uint8_t ndm_flags) 
   for (;;) {
     ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
     checkErrno(n >= 0, "recv RTM_GETNEIGH");
-    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, size_t(n)); nh = NLMSG_NEXT(nh, n)) {
-      if (nh->nlmsg_type == NLMSG_DONE) return out;
+    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, size_t(n));
+         nh = NLMSG_NEXT(nh, n)) {
+      if (nh->nlmsg_type == NLMSG_DONE)
+        return out;
       if (nh->nlmsg_type == NLMSG_ERROR) {
         auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(nh));
         throw KernelError("dump neighbours", -err->error);
@@ -113,14 +124,17 @@ std::vector<RawNeigh> dumpNeighbours(int fd, uint8_t family, uint8_t ndm_flags) 
       auto* ndm = static_cast<ndmsg*>(NLMSG_DATA(nh));
       RawNeigh rn{ndm->ndm_ifindex, ndm->ndm_state, ndm->ndm_flags, {}, {}};
       int len = int(nh->nlmsg_len) - int(NLMSG_LENGTH(sizeof(ndmsg)));
-      for (auto* a = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(ndm) + NLMSG_ALIGN(sizeof(ndmsg)));
+      for (auto* a =
+               reinterpret_cast<rtattr*>(reinterpret_cast<char*>(ndm) + NLMSG_ALIGN(sizeof(ndmsg)));
            RTA_OK(a, len); a = RTA_NEXT(a, len)) {
         auto* data = static_cast<const uint8_t*>(RTA_DATA(a));
         if (a->rta_type == NDA_DST && RTA_PAYLOAD(a) == 4) {
-          rn.dst = Ipv4(uint32_t(data[0]) << 24 | uint32_t(data[1]) << 16 | uint32_t(data[2]) << 8 | data[3]);
+          rn.dst = Ipv4(uint32_t(data[0]) << 24 | uint32_t(data[1]) << 16 | uint32_t(data[2]) << 8 |
+                        data[3]);
         } else if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == 6) {
           uint64_t v = 0;
-          for (int i = 0; i < 6; ++i) v = (v << 8) | data[i];
+          for (int i = 0; i < 6; ++i)
+            v = (v << 8) | data[i];
           rn.lladdr = Mac(v);
         }
       }
@@ -134,11 +148,13 @@ std::vector<RawNeigh> dumpNeighbours(int fd, uint8_t family, uint8_t ndm_flags) 
 Rtnl::Rtnl(int netns_fd, std::string ns_label) : label_(std::move(ns_label)) {
   ScopedNetns in(netns_fd);
   sock_ = nl_socket_alloc();
-  if (!sock_) throw KernelError("nl_socket_alloc", ENOMEM);
+  if (!sock_)
+    throw KernelError("nl_socket_alloc", ENOMEM);
   int rc = nl_connect(sock_, NETLINK_ROUTE);
   if (rc < 0) {
     nl_socket_free(sock_);
-    throw std::runtime_error("netlink connect in " + plan::nsLabel(label_) + ": " + nl_geterror(rc));
+    throw std::runtime_error("netlink connect in " + plan::nsLabel(label_) + ": " +
+                             nl_geterror(rc));
   }
   nl_socket_set_buffer_size(sock_, 4 << 20, 4 << 20);
   raw_ = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -151,7 +167,8 @@ Rtnl::~Rtnl() {
 }
 
 void Rtnl::check(int rc, const std::string& what) {
-  if (rc < 0) throw std::runtime_error(what + " (" + plan::nsLabel(label_) + "): " + nl_geterror(rc));
+  if (rc < 0)
+    throw std::runtime_error(what + " (" + plan::nsLabel(label_) + "): " + nl_geterror(rc));
 }
 
 int Rtnl::ifindex(const std::string& name) {
@@ -178,16 +195,18 @@ std::vector<ObservedLink> Rtnl::links() {
     ol.kind = type ? type : "";
     ol.link.ns = label_;
     ol.link.name = rtnl_link_get_name(l);
-    ol.link.kind = ol.kind == "veth" ? plan::LinkKind::Veth
+    ol.link.kind = ol.kind == "veth"     ? plan::LinkKind::Veth
                    : ol.kind == "bridge" ? plan::LinkKind::Bridge
-                   : ol.kind == "vxlan" ? plan::LinkKind::Vxlan
-                                        : plan::LinkKind::Adopted;
+                   : ol.kind == "vxlan"  ? plan::LinkKind::Vxlan
+                                         : plan::LinkKind::Adopted;
     ol.link.mac = toMac(rtnl_link_get_addr(l));
     ol.link.mtu = int(rtnl_link_get_mtu(l));
-    if (int m = rtnl_link_get_master(l); m > 0 && names.count(m)) ol.link.master = names[m];
+    if (int m = rtnl_link_get_master(l); m > 0 && names.count(m))
+      ol.link.master = names[m];
     if (ol.kind == "vxlan") {
       uint32_t id = 0;
-      if (rtnl_link_vxlan_get_id(l, &id) == 0) ol.link.vni = id;
+      if (rtnl_link_vxlan_get_id(l, &id) == 0)
+        ol.link.vni = id;
       nl_addr* local = nullptr;
       if (rtnl_link_vxlan_get_local(l, &local) == 0) {
         ol.link.local_ip = toIpv4(local);
@@ -206,7 +225,8 @@ std::vector<plan::Address> Rtnl::addresses() {
   std::vector<plan::Address> out;
   forEach(cache.get(), [&](nl_object* o) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
-    if (rtnl_addr_get_family(a) != AF_INET) return;
+    if (rtnl_addr_get_family(a) != AF_INET)
+      return;
     char name[IFNAMSIZ] = {};
     rtnl_link_i2name(links.get(), rtnl_addr_get_ifindex(a), name, sizeof name);
     nl_addr* local = rtnl_addr_get_local(a);
@@ -222,7 +242,8 @@ std::vector<plan::Route> Rtnl::routes() {
   std::vector<plan::Route> out;
   forEach(cache.get(), [&](nl_object* o) {
     auto* r = reinterpret_cast<rtnl_route*>(o);
-    if (rtnl_route_get_protocol(r) != plan::kRouteProtocol) return;
+    if (rtnl_route_get_protocol(r) != plan::kRouteProtocol)
+      return;
     plan::Route pr;
     pr.ns = label_;
     pr.table = rtnl_route_get_table(r);
@@ -230,7 +251,8 @@ std::vector<plan::Route> Rtnl::routes() {
     pr.dst = Cidr{toIpv4(dst), uint8_t(dst ? nl_addr_get_prefixlen(dst) : 0)};
     if (rtnl_route_get_nnexthops(r) > 0) {
       rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
-      if (nl_addr* gw = rtnl_route_nh_get_gateway(nh)) pr.via = toIpv4(gw);
+      if (nl_addr* gw = rtnl_route_nh_get_gateway(nh))
+        pr.via = toIpv4(gw);
       char name[IFNAMSIZ] = {};
       rtnl_link_i2name(links.get(), rtnl_route_nh_get_ifindex(nh), name, sizeof name);
       pr.dev = name;
@@ -247,7 +269,8 @@ std::vector<plan::Rule> Rtnl::rules() {
   forEach(cache.get(), [&](nl_object* o) {
     auto* r = reinterpret_cast<rtnl_rule*>(o);
     uint8_t proto = 0;
-    if (rtnl_rule_get_protocol(r, &proto) != 0 || proto != plan::kRouteProtocol) return;
+    if (rtnl_rule_get_protocol(r, &proto) != 0 || proto != plan::kRouteProtocol)
+      return;
     plan::Rule pr;
     pr.ns = label_;
     pr.priority = rtnl_rule_get_prio(r);
@@ -255,7 +278,8 @@ std::vector<plan::Rule> Rtnl::rules() {
     if (nl_addr* src = rtnl_rule_get_src(r); src && nl_addr_get_prefixlen(src) > 0) {
       pr.from = Cidr{toIpv4(src), uint8_t(nl_addr_get_prefixlen(src))};
     }
-    if (const char* iif = rtnl_rule_get_iif(r)) pr.iif = iif;
+    if (const char* iif = rtnl_rule_get_iif(r))
+      pr.iif = iif;
     out.push_back(std::move(pr));
   });
   return out;
@@ -276,10 +300,12 @@ std::vector<plan::Neighbour> Rtnl::neighbours() {
   auto names = linkNames();
   std::vector<plan::Neighbour> out;
   for (const auto& n : dumpNeighbours(raw_, AF_INET, 0)) {
-    if ((n.state & NUD_PERMANENT) && n.dst && n.lladdr) out.push_back({label_, names[n.ifindex], *n.dst, *n.lladdr, false});
+    if ((n.state & NUD_PERMANENT) && n.dst && n.lladdr)
+      out.push_back({label_, names[n.ifindex], *n.dst, *n.lladdr, false});
   }
   for (const auto& n : dumpNeighbours(raw_, AF_INET, NTF_PROXY)) {
-    if (n.dst) out.push_back({label_, names[n.ifindex], *n.dst, Mac(), true});
+    if (n.dst)
+      out.push_back({label_, names[n.ifindex], *n.dst, Mac(), true});
   }
   return out;
 }
@@ -288,7 +314,8 @@ std::vector<plan::FdbEntry> Rtnl::fdb() {
   auto names = linkNames();
   std::vector<plan::FdbEntry> out;
   for (const auto& n : dumpNeighbours(raw_, AF_BRIDGE, 0)) {
-    if (n.dst && n.lladdr) out.push_back({names[n.ifindex], *n.lladdr, *n.dst});  // VXLAN remote entries only
+    if (n.dst && n.lladdr)
+      out.push_back({names[n.ifindex], *n.lladdr, *n.dst});  // VXLAN remote entries only
   }
   return out;
 }
@@ -297,8 +324,10 @@ void Rtnl::addBridge(const plan::Link& l) {
   LinkObj link(rtnl_link_alloc());
   rtnl_link_set_type(link.get(), "bridge");
   rtnl_link_set_name(link.get(), l.name.c_str());
-  if (l.mtu) rtnl_link_set_mtu(link.get(), l.mtu);
-  check(rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL), "ip link add " + l.name + " type bridge");
+  if (l.mtu)
+    rtnl_link_set_mtu(link.get(), l.mtu);
+  check(rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL),
+        "ip link add " + l.name + " type bridge");
 }
 
 void Rtnl::addVxlan(const plan::Link& l) {
@@ -309,32 +338,43 @@ void Rtnl::addVxlan(const plan::Link& l) {
   rtnl_link_vxlan_set_local(link.get(), local.get());
   rtnl_link_vxlan_set_port(link.get(), plan::kVxlanPort);
   rtnl_link_vxlan_set_learning(link.get(), 0);
-  if (l.mtu) rtnl_link_set_mtu(link.get(), l.mtu);
-  check(rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL), "ip link add " + plan::linkLine(l));
+  if (l.mtu)
+    rtnl_link_set_mtu(link.get(), l.mtu);
+  check(rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL),
+        "ip link add " + plan::linkLine(l));
 }
 
 void Rtnl::addVethPair(const plan::Link& l, const plan::Link& peer, int peer_netns_fd) {
   LinkObj link(rtnl_link_veth_alloc());
   rtnl_link_set_name(link.get(), l.name.c_str());
-  if (l.mac) rtnl_link_set_addr(link.get(), macAddr(*l.mac).get());
-  if (l.mtu) rtnl_link_set_mtu(link.get(), l.mtu);
+  if (l.mac)
+    rtnl_link_set_addr(link.get(), macAddr(*l.mac).get());
+  if (l.mtu)
+    rtnl_link_set_mtu(link.get(), l.mtu);
   rtnl_link* p = rtnl_link_veth_get_peer(link.get());
   rtnl_link_set_name(p, peer.name.c_str());
-  if (peer.mac) rtnl_link_set_addr(p, macAddr(*peer.mac).get());
-  if (peer.mtu) rtnl_link_set_mtu(p, peer.mtu);
+  if (peer.mac)
+    rtnl_link_set_addr(p, macAddr(*peer.mac).get());
+  if (peer.mtu)
+    rtnl_link_set_mtu(p, peer.mtu);
   rtnl_link_set_ns_fd(p, peer_netns_fd);
   rtnl_link_put(p);
-  check(rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL), "ip link add " + plan::linkLine(l));
+  check(rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL),
+        "ip link add " + plan::linkLine(l));
 }
 
 void Rtnl::setLink(const std::string& name, const plan::Link& want, bool up) {
   LinkObj current;
   check(rtnl_link_get_kernel(sock_, 0, name.c_str(), current.out()), "find link " + name);
   LinkObj change(rtnl_link_alloc());
-  if (want.mac) rtnl_link_set_addr(change.get(), macAddr(*want.mac).get());
-  if (want.mtu) rtnl_link_set_mtu(change.get(), want.mtu);
-  if (!want.master.empty()) rtnl_link_set_master(change.get(), ifindex(want.master));
-  if (up) rtnl_link_set_flags(change.get(), IFF_UP);
+  if (want.mac)
+    rtnl_link_set_addr(change.get(), macAddr(*want.mac).get());
+  if (want.mtu)
+    rtnl_link_set_mtu(change.get(), want.mtu);
+  if (!want.master.empty())
+    rtnl_link_set_master(change.get(), ifindex(want.master));
+  if (up)
+    rtnl_link_set_flags(change.get(), IFF_UP);
   check(rtnl_link_change(sock_, current.get(), change.get(), 0), "ip link set " + name);
 }
 
@@ -342,7 +382,8 @@ bool Rtnl::deleteLink(const std::string& name) {
   LinkObj link(rtnl_link_alloc());
   rtnl_link_set_name(link.get(), name.c_str());
   int rc = rtnl_link_delete(sock_, link.get());
-  if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) return false;  // gone already, e.g. with its veth peer
+  if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV)
+    return false;  // gone already, e.g. with its veth peer
   check(rc, "ip link del " + name);
   return true;
 }
@@ -351,7 +392,8 @@ void Rtnl::addAddress(const plan::Address& a) {
   AddrObj addr(rtnl_addr_alloc());
   rtnl_addr_set_ifindex(addr.get(), ifindex(a.dev));
   rtnl_addr_set_local(addr.get(), ipAddr(a.cidr.addr, a.cidr.len).get());
-  check(rtnl_addr_add(sock_, addr.get(), NLM_F_CREATE | NLM_F_REPLACE), "ip addr add " + plan::addressLine(a));
+  check(rtnl_addr_add(sock_, addr.get(), NLM_F_CREATE | NLM_F_REPLACE),
+        "ip addr add " + plan::addressLine(a));
 }
 
 void Rtnl::deleteAddress(const plan::Address& a) {
@@ -371,14 +413,16 @@ RouteObj buildRoute(Rtnl& rt, const plan::Route& r) {
   rtnl_route_set_scope(route.get(), r.via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
   rtnl_route_nh_set_ifindex(nh, rt.ifindex(r.dev));
-  if (r.via) rtnl_route_nh_set_gateway(nh, ipAddr(*r.via, 32).get());
+  if (r.via)
+    rtnl_route_nh_set_gateway(nh, ipAddr(*r.via, 32).get());
   rtnl_route_add_nexthop(route.get(), nh);
   return route;
 }
 }  // namespace
 
 void Rtnl::replaceRoute(const plan::Route& r) {
-  check(rtnl_route_add(sock_, buildRoute(*this, r).get(), NLM_F_CREATE | NLM_F_REPLACE), "ip route replace " + plan::routeLine(r));
+  check(rtnl_route_add(sock_, buildRoute(*this, r).get(), NLM_F_CREATE | NLM_F_REPLACE),
+        "ip route replace " + plan::routeLine(r));
 }
 
 void Rtnl::deleteRoute(const plan::Route& r) {
@@ -399,14 +443,17 @@ RuleObj buildRule(const plan::Rule& r) {
   rtnl_rule_set_table(rule.get(), r.table);
   rtnl_rule_set_action(rule.get(), FR_ACT_TO_TBL);
   rtnl_rule_set_protocol(rule.get(), plan::kRouteProtocol);
-  if (r.from) rtnl_rule_set_src(rule.get(), ipAddr(r.from->addr, r.from->len).get());
-  if (!r.iif.empty()) rtnl_rule_set_iif(rule.get(), r.iif.c_str());
+  if (r.from)
+    rtnl_rule_set_src(rule.get(), ipAddr(r.from->addr, r.from->len).get());
+  if (!r.iif.empty())
+    rtnl_rule_set_iif(rule.get(), r.iif.c_str());
   return rule;
 }
 }  // namespace
 
 void Rtnl::addRule(const plan::Rule& r) {
-  check(rtnl_rule_add(sock_, buildRule(r).get(), NLM_F_CREATE | NLM_F_EXCL), "ip rule add " + plan::ruleLine(r));
+  check(rtnl_rule_add(sock_, buildRule(r).get(), NLM_F_CREATE | NLM_F_EXCL),
+        "ip rule add " + plan::ruleLine(r));
 }
 
 void Rtnl::deleteRule(const plan::Rule& r) {
@@ -424,7 +471,8 @@ void Rtnl::replaceNeighbour(const plan::Neighbour& n) {
     rtnl_neigh_set_lladdr(neigh.get(), macAddr(n.mac).get());
     rtnl_neigh_set_state(neigh.get(), NUD_PERMANENT);
   }
-  check(rtnl_neigh_add(sock_, neigh.get(), NLM_F_CREATE | NLM_F_REPLACE), "ip neigh replace " + plan::neighbourLine(n));
+  check(rtnl_neigh_add(sock_, neigh.get(), NLM_F_CREATE | NLM_F_REPLACE),
+        "ip neigh replace " + plan::neighbourLine(n));
 }
 
 void Rtnl::deleteNeighbour(const plan::Neighbour& n) {
@@ -432,7 +480,8 @@ void Rtnl::deleteNeighbour(const plan::Neighbour& n) {
   rtnl_neigh_set_family(neigh.get(), AF_INET);
   rtnl_neigh_set_ifindex(neigh.get(), ifindex(n.dev));
   rtnl_neigh_set_dst(neigh.get(), ipAddr(n.ip, 32).get());
-  if (n.proxy) rtnl_neigh_set_flags(neigh.get(), NTF_PROXY);
+  if (n.proxy)
+    rtnl_neigh_set_flags(neigh.get(), NTF_PROXY);
   check(rtnl_neigh_delete(sock_, neigh.get(), 0), "ip neigh del " + plan::neighbourLine(n));
 }
 
@@ -441,7 +490,8 @@ NeighObj buildFdb(Rtnl& rt, const plan::FdbEntry& f) {
   NeighObj neigh(rtnl_neigh_alloc());
   rtnl_neigh_set_ifindex(neigh.get(), rt.ifindex(f.dev));
   rtnl_neigh_set_lladdr(neigh.get(), macAddr(f.mac).get());
-  rtnl_neigh_set_dst(neigh.get(), ipAddr(f.dst, 32).get());  // before the family: libnl checks they agree
+  rtnl_neigh_set_dst(neigh.get(),
+                     ipAddr(f.dst, 32).get());  // before the family: libnl checks they agree
   rtnl_neigh_set_family(neigh.get(), AF_BRIDGE);
   rtnl_neigh_set_state(neigh.get(), NUD_PERMANENT | NUD_NOARP);
   rtnl_neigh_set_flags(neigh.get(), NTF_SELF);
@@ -450,11 +500,13 @@ NeighObj buildFdb(Rtnl& rt, const plan::FdbEntry& f) {
 }  // namespace
 
 void Rtnl::appendFdb(const plan::FdbEntry& f) {
-  check(rtnl_neigh_add(sock_, buildFdb(*this, f).get(), NLM_F_CREATE | NLM_F_APPEND), "bridge fdb append " + plan::fdbLine(f));
+  check(rtnl_neigh_add(sock_, buildFdb(*this, f).get(), NLM_F_CREATE | NLM_F_APPEND),
+        "bridge fdb append " + plan::fdbLine(f));
 }
 
 void Rtnl::deleteFdb(const plan::FdbEntry& f) {
-  check(rtnl_neigh_delete(sock_, buildFdb(*this, f).get(), 0), "bridge fdb del " + plan::fdbLine(f));
+  check(rtnl_neigh_delete(sock_, buildFdb(*this, f).get(), 0),
+        "bridge fdb del " + plan::fdbLine(f));
 }
 
 }  // namespace dvr::kernel

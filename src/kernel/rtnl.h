@@ -18,7 +18,8 @@ struct nl_sock;
 namespace dvr::kernel {
 
 struct ObservedLink {
-  plan::Link link;  // ns, name, kind (Adopted for kinds dvr does not make), mac, mtu, master, vni, local_ip
+  plan::Link link;  // ns, name, kind (Adopted for kinds dvr does not make), mac, mtu, master, vni,
+                    // local_ip
   int ifindex = 0;
   bool up = false;
   std::string kind;  // as the kernel says: "veth", "bridge", "vxlan", "" ...

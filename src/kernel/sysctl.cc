@@ -12,7 +12,8 @@ namespace {
 std::string pathOf(const std::string& key) {
   std::string path = "/proc/sys/" + key;
   for (size_t i = 10; i < path.size(); ++i) {
-    if (path[i] == '.') path[i] = '/';
+    if (path[i] == '.')
+      path[i] = '/';
   }
   return path;
 }
@@ -22,11 +23,13 @@ std::string pathOf(const std::string& key) {
 std::string readSysctl(int netns_fd, const std::string& key) {
   ScopedNetns in(netns_fd);
   UniqueFd fd(::open(pathOf(key).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return "";
+  if (!fd)
+    return "";
   char buf[64] = {};
   ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
   std::string value(buf, n > 0 ? size_t(n) : 0);
-  while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.pop_back();
+  while (!value.empty() && (value.back() == '\n' || value.back() == ' '))
+    value.pop_back();
   return value;
 }
 
@@ -34,7 +37,8 @@ void writeSysctl(int netns_fd, const std::string& key, const std::string& value)
   ScopedNetns in(netns_fd);
   UniqueFd fd(::open(pathOf(key).c_str(), O_WRONLY | O_CLOEXEC));
   checkErrno(bool(fd), "sysctl " + key);
-  checkErrno(::write(fd.get(), value.data(), value.size()) == ssize_t(value.size()), "sysctl -w " + key + "=" + value);
+  checkErrno(::write(fd.get(), value.data(), value.size()) == ssize_t(value.size()),
+             "sysctl -w " + key + "=" + value);
 }
 
 }  // namespace dvr::kernel

@@ -23,7 +23,8 @@ class KernelError : public std::runtime_error {
 };
 
 inline void checkErrno(bool ok, const std::string& what) {
-  if (!ok) throw KernelError(what, errno);
+  if (!ok)
+    throw KernelError(what, errno);
 }
 
 class UniqueFd {
@@ -42,7 +43,8 @@ class UniqueFd {
   int get() const { return fd_; }
   explicit operator bool() const { return fd_ >= 0; }
   void reset() {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0)
+      ::close(fd_);
     fd_ = -1;
   }
 

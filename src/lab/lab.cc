@@ -33,10 +33,18 @@ namespace fs = std::filesystem;
 using kernel::checkErrno;
 using kernel::UniqueFd;
 
-std::string nsPath(const std::string& name) { return std::string(kLabRoot) + "/ns/" + name; }
-std::string hostNsPath(const std::string& host, const char* kind) { return std::string(kLabRoot) + "/hosts/" + host + "." + kind; }
-std::string labFile(const std::string& name) { return std::string(kLabFiles) + "/" + name; }
-std::string topologyCopy() { return labFile("topology.yaml"); }
+std::string nsPath(const std::string& name) {
+  return std::string(kLabRoot) + "/ns/" + name;
+}
+std::string hostNsPath(const std::string& host, const char* kind) {
+  return std::string(kLabRoot) + "/hosts/" + host + "." + kind;
+}
+std::string labFile(const std::string& name) {
+  return std::string(kLabFiles) + "/" + name;
+}
+std::string topologyCopy() {
+  return labFile("topology.yaml");
+}
 
 UniqueFd openPath(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -44,13 +52,18 @@ UniqueFd openPath(const std::string& path) {
   return fd;
 }
 
-std::string trimName(std::string name) { return name.substr(0, 15); }  // IFNAMSIZ - 1
+std::string trimName(std::string name) {
+  return name.substr(0, 15);
+}  // IFNAMSIZ - 1
 
 void requireRoot() {
-  if (::geteuid() != 0) throw std::runtime_error("dvr lab needs root (namespaces, links, mounts)");
+  if (::geteuid() != 0)
+    throw std::runtime_error("dvr lab needs root (namespaces, links, mounts)");
 }
 
-model::Cloud loadCloud(const std::string& path) { return ipam::resolve(model::loadTopologyFile(path), path); }
+model::Cloud loadCloud(const std::string& path) {
+  return ipam::resolve(model::loadTopologyFile(path), path);
+}
 
 // Runs `fn` in a forked child that first enters `host` (mount + network namespace).
 // Returns the child's exit status.
@@ -58,10 +71,15 @@ template <class Fn>
 int inHost(const std::string& host, Fn fn) {
   UniqueFd mnt = openPath(hostNsPath(host, "mnt"));
   UniqueFd net = openPath(hostNsPath(host, "net"));
+  std::string cwd = fs::current_path().string();
   pid_t pid = ::fork();
   checkErrno(pid >= 0, "fork");
   if (pid == 0) {
-    if (::setns(net.get(), CLONE_NEWNET) != 0 || ::setns(mnt.get(), CLONE_NEWNS) != 0) _exit(126);
+    if (::setns(net.get(), CLONE_NEWNET) != 0 || ::setns(mnt.get(), CLONE_NEWNS) != 0)
+      _exit(126);
+    // Entering a mount namespace moves to its root; keep relative paths working.
+    if (::chdir(cwd.c_str()) != 0)
+      _exit(126);
     _exit(fn());
   }
   int status = 0;
@@ -98,7 +116,8 @@ void createHost(const std::string& host) {
   std::string proc = "/proc/" + std::to_string(pid) + "/ns/";
   std::exception_ptr failure;
   try {
-    if (c != 'y') throw std::runtime_error("cannot create namespaces for lab host " + host);
+    if (c != 'y')
+      throw std::runtime_error("cannot create namespaces for lab host " + host);
     kernel::bindNamespace(openPath(proc + "net").get(), hostNsPath(host, "net"));
     kernel::bindNamespace(openPath(proc + "mnt").get(), hostNsPath(host, "mnt"));
   } catch (...) {
@@ -108,7 +127,8 @@ void createHost(const std::string& host) {
   ::close(ready[0]);
   ::close(done[1]);
   ::waitpid(pid, nullptr, 0);
-  if (failure) std::rethrow_exception(failure);
+  if (failure)
+    std::rethrow_exception(failure);
 }
 
 plan::Link dev(const std::string& name, int mtu = 0, std::optional<Mac> mac = std::nullopt) {
@@ -120,7 +140,8 @@ plan::Link dev(const std::string& name, int mtu = 0, std::optional<Mac> mac = st
 }
 
 // A veth between namespace `a_fd` (end `a`) and `b_fd` (end `b`), both up.
-void wire(int a_fd, const plan::Link& a, int b_fd, const plan::Link& b, const std::string& a_master = "") {
+void wire(int a_fd, const plan::Link& a, int b_fd, const plan::Link& b,
+          const std::string& a_master = "") {
   kernel::Rtnl ra(a_fd, "lab"), rb(b_fd, "lab");
   ra.addVethPair(a, b, b_fd);
   plan::Link up_a = a;
@@ -129,25 +150,31 @@ void wire(int a_fd, const plan::Link& a, int b_fd, const plan::Link& b, const st
   rb.setLink(b.name, b, true);
 }
 
-void configure(int fd, const std::string& dev_name, std::optional<Cidr> addr, std::optional<Ipv4> gateway) {
+void configure(int fd, const std::string& dev_name, std::optional<Cidr> addr,
+               std::optional<Ipv4> gateway) {
   kernel::Rtnl rt(fd, "lab");
   rt.setLink("lo", plan::Link{}, true);
-  if (addr) rt.addAddress({"", dev_name, *addr});
-  if (gateway) rt.replaceRoute({"", plan::kMainTable, Cidr{Ipv4(0), 0}, gateway, dev_name});
+  if (addr)
+    rt.addAddress({"", dev_name, *addr});
+  if (gateway)
+    rt.replaceRoute({"", plan::kMainTable, Cidr{Ipv4(0), 0}, gateway, dev_name});
 }
 
 Cidr underlayPrefix(const model::Cloud& c) {
   for (uint8_t len = 24; len > 0; len -= 8) {
     bool all = true;
-    for (const auto& h : c.hosts) all = all && Cidr{c.hosts[0].tunnel_ip, len}.contains(h.tunnel_ip);
-    if (all) return Cidr{Ipv4(0), len};
+    for (const auto& h : c.hosts)
+      all = all && Cidr{c.hosts[0].tunnel_ip, len}.contains(h.tunnel_ip);
+    if (all)
+      return Cidr{Ipv4(0), len};
   }
   return Cidr{Ipv4(0), 8};
 }
 
 std::string gatewayName(const model::Cloud& c, const model::Network& n) {
   int externals = 0;
-  for (const auto& x : c.networks) externals += x.external;
+  for (const auto& x : c.networks)
+    externals += x.external;
   return externals == 1 ? "gateway" : "gateway-" + n.name;
 }
 
@@ -158,7 +185,8 @@ void createVm(const model::Cloud& c, const model::Port& vm) {
   UniqueFd vm_fd = openPath(nsPath(vm.name));
   UniqueFd host_fd = openPath(hostNsPath(vm.host, "net"));
   // The hypervisor's part: eth0 in the VM, tap<port> on the host (the agent enslaves it).
-  wire(vm_fd.get(), dev("eth0", n->mtu, vm.mac), host_fd.get(), dev(plan::names::tap(vm.id), n->mtu));
+  wire(vm_fd.get(), dev("eth0", n->mtu, vm.mac), host_fd.get(),
+       dev(plan::names::tap(vm.id), n->mtu));
   configure(vm_fd.get(), "eth0", Cidr{vm.ip, s->cidr.len}, s->gateway);
 }
 
@@ -169,7 +197,8 @@ void removeVm(const std::string& name) {
 }
 
 pid_t startAgent(const std::string& host, const std::string& dvr_binary) {
-  UniqueFd log(::open(labFile(host + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  UniqueFd log(
+      ::open(labFile(host + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   checkErrno(bool(log), "open agent log");
   UniqueFd mnt = openPath(hostNsPath(host, "mnt"));
   UniqueFd net = openPath(hostNsPath(host, "net"));
@@ -179,10 +208,11 @@ pid_t startAgent(const std::string& host, const std::string& dvr_binary) {
     ::setsid();
     ::dup2(log.get(), 1);
     ::dup2(log.get(), 2);
-    if (::setns(net.get(), CLONE_NEWNET) != 0 || ::setns(mnt.get(), CLONE_NEWNS) != 0) _exit(126);
+    if (::setns(net.get(), CLONE_NEWNET) != 0 || ::setns(mnt.get(), CLONE_NEWNS) != 0)
+      _exit(126);
     std::string ready = labFile(host + ".ready");
-    ::execl(dvr_binary.c_str(), "dvr", "agent", "--host", host.c_str(), "--topology", topologyCopy().c_str(),
-            "--ready-file", ready.c_str(), nullptr);
+    ::execl(dvr_binary.c_str(), "dvr", "agent", "--host", host.c_str(), "--topology",
+            topologyCopy().c_str(), "--ready-file", ready.c_str(), nullptr);
     _exit(127);
   }
   std::ofstream(labFile(host + ".pid")) << pid << "\n";
@@ -191,7 +221,8 @@ pid_t startAgent(const std::string& host, const std::string& dvr_binary) {
 
 // Running (a zombie whose parent never reaps it counts as gone).
 bool alive(pid_t pid) {
-  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  if (pid <= 0 || ::kill(pid, 0) != 0)
+    return false;
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string pid_field, comm, state;
   stat >> pid_field >> comm >> state;
@@ -208,9 +239,11 @@ pid_t readPid(const std::string& host) {
 std::string tail(const std::string& path, size_t lines) {
   std::ifstream in(path);
   std::vector<std::string> all;
-  for (std::string l; std::getline(in, l);) all.push_back(l);
+  for (std::string l; std::getline(in, l);)
+    all.push_back(l);
   std::string out;
-  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += all[i] + "\n";
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
+    out += all[i] + "\n";
   return out;
 }
 
@@ -219,9 +252,11 @@ void waitReady(const model::Cloud& c) {
   for (const auto& h : c.hosts) {
     while (!fs::exists(labFile(h.name + ".ready"))) {
       if (!alive(readPid(h.name))) {
-        throw std::runtime_error("the agent of " + h.name + " stopped:\n" + tail(labFile(h.name + ".log"), 10));
+        throw std::runtime_error("the agent of " + h.name + " stopped:\n" +
+                                 tail(labFile(h.name + ".log"), 10));
       }
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the agent of " + h.name + " did not reconcile in 60 s");
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("the agent of " + h.name + " did not reconcile in 60 s");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -244,7 +279,8 @@ void build(const model::Cloud& c) {
   }
   std::map<std::string, std::string> ext_bridge;  // network id -> fabric bridge
   for (const auto& n : c.networks) {
-    if (!n.external) continue;
+    if (!n.external)
+      continue;
     std::string br = "ext" + std::to_string(ext_bridge.size());
     ext_bridge[n.id] = br;
     kernel::Rtnl rt(fabric.get(), "fabric");
@@ -255,38 +291,47 @@ void build(const model::Cloud& c) {
   for (const auto& h : c.hosts) {
     createHost(h.name);
     UniqueFd net = openPath(hostNsPath(h.name, "net"));
-    wire(fabric.get(), dev(trimName("u-" + h.name), c.settings.underlay_mtu), net.get(), dev("eth0", c.settings.underlay_mtu), "underlay");
+    wire(fabric.get(), dev(trimName("u-" + h.name), c.settings.underlay_mtu), net.get(),
+         dev("eth0", c.settings.underlay_mtu), "underlay");
     configure(net.get(), "eth0", Cidr{h.tunnel_ip, ul.len}, std::nullopt);
     for (const auto& [net_id, uplink] : h.uplinks) {
-      wire(fabric.get(), dev(trimName("x" + ext_bridge[net_id].substr(3) + "-" + h.name)), net.get(), dev(uplink), ext_bridge[net_id]);
+      wire(fabric.get(), dev(trimName("x" + ext_bridge[net_id].substr(3) + "-" + h.name)),
+           net.get(), dev(uplink), ext_bridge[net_id]);
     }
   }
   for (const auto& n : c.networks) {
-    if (!n.external) continue;
+    if (!n.external)
+      continue;
     const model::Subnet* s = nullptr;
     for (const auto& x : c.subnets) {
-      if (x.network_id == n.id && !s) s = &x;
+      if (x.network_id == n.id && !s)
+        s = &x;
     }
-    if (!s || !s->gateway) continue;
+    if (!s || !s->gateway)
+      continue;
     std::string gw_name = gatewayName(c, n);
     kernel::createNetnsAt(nsPath(gw_name));
     UniqueFd gw = openPath(nsPath(gw_name));
-    wire(fabric.get(), dev(trimName("g-" + n.name)), gw.get(), dev("eth0", 0, s->gateway_mac), ext_bridge[n.id]);
+    wire(fabric.get(), dev(trimName("g-" + n.name)), gw.get(), dev("eth0", 0, s->gateway_mac),
+         ext_bridge[n.id]);
     configure(gw.get(), "eth0", Cidr{*s->gateway, s->cidr.len}, std::nullopt);
     kernel::writeSysctl(gw.get(), "net.ipv4.ip_forward", "1");
     for (const auto& e : c.external_hosts) {
-      if (e.network_id != n.id) continue;
+      if (e.network_id != n.id)
+        continue;
       kernel::createNetnsAt(nsPath(e.name));
       UniqueFd eh = openPath(nsPath(e.name));
       Cidr link = Cidr{e.ip, 24}.network();
-      Ipv4 gw_side(link.addr.value() + 1 == e.ip.value() ? link.addr.value() + 254 : link.addr.value() + 1);
+      Ipv4 gw_side(link.addr.value() + 1 == e.ip.value() ? link.addr.value() + 254
+                                                         : link.addr.value() + 1);
       wire(gw.get(), dev(trimName("e-" + e.name)), eh.get(), dev("eth0"));
       configure(gw.get(), trimName("e-" + e.name), Cidr{gw_side, 24}, std::nullopt);
       configure(eh.get(), "eth0", Cidr{e.ip, 24}, gw_side);
     }
   }
   for (const auto& p : c.ports) {
-    if (p.device_owner == model::kOwnerCompute) createVm(c, p);
+    if (p.device_owner == model::kOwnerCompute)
+      createVm(c, p);
   }
 }
 
@@ -294,7 +339,8 @@ std::vector<std::string> lsDir(const std::string& dir) {
   std::vector<std::string> out;
   if (DIR* d = ::opendir(dir.c_str())) {
     while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] != '.') out.emplace_back(e->d_name);
+      if (e->d_name[0] != '.')
+        out.emplace_back(e->d_name);
     }
     ::closedir(d);
   }
@@ -306,7 +352,8 @@ using NsId = std::pair<dev_t, ino_t>;
 
 std::optional<NsId> nsId(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  if (::stat(path.c_str(), &st) != 0)
+    return std::nullopt;
   return NsId{st.st_dev, st.st_ino};
 }
 
@@ -316,18 +363,21 @@ std::vector<std::string> hostNamespaces(const std::string& host) {
   checkErrno(::pipe2(fds, O_CLOEXEC) == 0, "pipe");
   inHost(host, [&] {
     std::string all;
-    for (const auto& ns : lsDir(kernel::kNetnsDir)) all += ns + "\n";
+    for (const auto& ns : lsDir(kernel::kNetnsDir))
+      all += ns + "\n";
     [[maybe_unused]] auto w = ::write(fds[1], all.data(), all.size());
     return 0;
   });
   ::close(fds[1]);
   std::string text;
   char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    text.append(buf, size_t(n));
   ::close(fds[0]);
   std::vector<std::string> out;
   std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
+  for (std::string l; std::getline(in, l);)
+    out.push_back(l);
   return out;
 }
 
@@ -335,14 +385,17 @@ std::vector<std::string> hostNamespaces(const std::string& host) {
 std::set<NsId> labNamespaceIds() {
   std::set<NsId> ids;
   for (const auto& f : lsDir(std::string(kLabRoot) + "/ns")) {
-    if (auto id = nsId(nsPath(f))) ids.insert(*id);
+    if (auto id = nsId(nsPath(f)))
+      ids.insert(*id);
   }
   for (const auto& f : lsDir(std::string(kLabRoot) + "/hosts")) {
-    if (auto id = nsId(std::string(kLabRoot) + "/hosts/" + f)) ids.insert(*id);
+    if (auto id = nsId(std::string(kLabRoot) + "/hosts/" + f))
+      ids.insert(*id);
     if (f.size() > 4 && f.substr(f.size() - 4) == ".mnt") {
       std::string host = f.substr(0, f.size() - 4);
       int fds[2];
-      if (::pipe2(fds, O_CLOEXEC) != 0) continue;
+      if (::pipe2(fds, O_CLOEXEC) != 0)
+        continue;
       inHost(host, [&] {
         for (const auto& ns : lsDir(kernel::kNetnsDir)) {
           if (auto id = nsId(std::string(kernel::kNetnsDir) + "/" + ns)) {
@@ -353,7 +406,8 @@ std::set<NsId> labNamespaceIds() {
       });
       ::close(fds[1]);
       NsId id;
-      while (::read(fds[0], &id, sizeof id) == ssize_t(sizeof id)) ids.insert(id);
+      while (::read(fds[0], &id, sizeof id) == ssize_t(sizeof id))
+        ids.insert(id);
       ::close(fds[0]);
     }
   }
@@ -362,27 +416,35 @@ std::set<NsId> labNamespaceIds() {
 
 }  // namespace
 
-bool isUp() { return fs::exists(std::string(kLabRoot) + "/ns/fabric"); }
+bool isUp() {
+  return fs::exists(std::string(kLabRoot) + "/ns/fabric");
+}
 
 void up(const std::string& topology_path, const std::string& dvr_binary) {
   requireRoot();
   model::Cloud cloud = loadCloud(topology_path);  // bad input: nothing is made
-  if (isUp() || fs::exists(kLabFiles)) throw std::runtime_error("a lab is already up (or left over): run 'dvr lab down' first");
+  if (isUp() || fs::exists(kLabFiles))
+    throw std::runtime_error("a lab is already up (or left over): run 'dvr lab down' first");
   for (const auto& p : cloud.ports) {
-    if (p.device_owner == model::kOwnerCompute && (cloud.findHost(p.name) || p.name == "fabric" || p.name.rfind("gateway", 0) == 0)) {
-      throw InputError(topology_path, {{"vm '" + p.name + "'", "its name is taken by a lab host", 0}});
+    if (p.device_owner == model::kOwnerCompute &&
+        (cloud.findHost(p.name) || p.name == "fabric" || p.name.rfind("gateway", 0) == 0)) {
+      throw InputError(topology_path,
+                       {{"vm '" + p.name + "'", "its name is taken by a lab host", 0}});
     }
   }
   try {
     fs::create_directories(kLabFiles);
     ::mkdir(kLabRoot, 0755);
-    checkErrno(::mount("tmpfs", kLabRoot, "tmpfs", 0, "mode=755") == 0, std::string("mount tmpfs on ") + kLabRoot);
-    checkErrno(::mount(nullptr, kLabRoot, nullptr, MS_PRIVATE, nullptr) == 0, "make lab root private");
+    checkErrno(::mount("tmpfs", kLabRoot, "tmpfs", 0, "mode=755") == 0,
+               std::string("mount tmpfs on ") + kLabRoot);
+    checkErrno(::mount(nullptr, kLabRoot, nullptr, MS_PRIVATE, nullptr) == 0,
+               "make lab root private");
     fs::create_directories(std::string(kLabRoot) + "/ns");
     fs::create_directories(std::string(kLabRoot) + "/hosts");
     writeTopology(topology_path);
     build(cloud);
-    for (const auto& h : cloud.hosts) startAgent(h.name, dvr_binary);
+    for (const auto& h : cloud.hosts)
+      startAgent(h.name, dvr_binary);
     waitReady(cloud);
   } catch (...) {
     down();
@@ -403,17 +465,21 @@ void down() {
     }
   }
   for (int i = 0; i < 100 && std::any_of(agents.begin(), agents.end(), alive); ++i) {
-    for (pid_t p : agents) ::waitpid(p, nullptr, WNOHANG);
+    for (pid_t p : agents)
+      ::waitpid(p, nullptr, WNOHANG);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   // Anything still running inside a lab namespace (agents, tcpdump, iperf3 ...) goes.
-  std::set<NsId> ids = isUp() || fs::exists(std::string(kLabRoot) + "/hosts") ? labNamespaceIds() : std::set<NsId>{};
+  std::set<NsId> ids =
+      isUp() || fs::exists(std::string(kLabRoot) + "/hosts") ? labNamespaceIds() : std::set<NsId>{};
   if (!ids.empty()) {
     for (const auto& pid : lsDir("/proc")) {
-      if (pid.find_first_not_of("0123456789") != std::string::npos || std::stoi(pid) == ::getpid()) continue;
+      if (pid.find_first_not_of("0123456789") != std::string::npos || std::stoi(pid) == ::getpid())
+        continue;
       auto net = nsId("/proc/" + pid + "/ns/net");
       auto mnt = nsId("/proc/" + pid + "/ns/mnt");
-      if ((net && ids.count(*net)) || (mnt && ids.count(*mnt))) ::kill(std::stoi(pid), SIGKILL);
+      if ((net && ids.count(*net)) || (mnt && ids.count(*mnt)))
+        ::kill(std::stoi(pid), SIGKILL);
     }
   }
   for (const char* sub : {"/ns", "/hosts"}) {
@@ -432,41 +498,51 @@ void down() {
 
 void apply(const std::string& topology_path) {
   requireRoot();
-  if (!isUp()) throw std::runtime_error("no lab is up: run 'dvr lab up FILE' first");
+  if (!isUp())
+    throw std::runtime_error("no lab is up: run 'dvr lab up FILE' first");
   model::Cloud next = loadCloud(topology_path);  // bad input: nothing changes
   model::Cloud now = loadCloud(topologyCopy());
   auto hostsOf = [](const model::Cloud& c) {
     std::vector<std::string> out;
-    for (const auto& h : c.hosts) out.push_back(h.name + "/" + h.tunnel_ip.str());
+    for (const auto& h : c.hosts)
+      out.push_back(h.name + "/" + h.tunnel_ip.str());
     return out;
   };
   if (hostsOf(now) != hostsOf(next)) {
-    throw InputError(topology_path, {{"hosts", "cannot change in a running lab (dvr lab down, then up)", 0}});
+    throw InputError(topology_path,
+                     {{"hosts", "cannot change in a running lab (dvr lab down, then up)", 0}});
   }
   auto vmKey = [&](const model::Cloud& c, const model::Port& p) {
     return p.host + p.id + p.mac.str() + p.ip.str() + c.findSubnet(p.subnet_id)->cidr.str();
   };
   std::map<std::string, std::string> before, after;
   for (const auto& p : now.ports) {
-    if (p.device_owner == model::kOwnerCompute) before[p.name] = vmKey(now, p);
+    if (p.device_owner == model::kOwnerCompute)
+      before[p.name] = vmKey(now, p);
   }
   for (const auto& p : next.ports) {
-    if (p.device_owner == model::kOwnerCompute) after[p.name] = vmKey(next, p);
+    if (p.device_owner == model::kOwnerCompute)
+      after[p.name] = vmKey(next, p);
   }
   for (const auto& [name, key] : before) {
-    if (!after.count(name) || after[name] != key) removeVm(name);
+    if (!after.count(name) || after[name] != key)
+      removeVm(name);
   }
   for (const auto& p : next.ports) {
-    if (p.device_owner == model::kOwnerCompute && (!before.count(p.name) || before[p.name] != after[p.name])) createVm(next, p);
+    if (p.device_owner == model::kOwnerCompute &&
+        (!before.count(p.name) || before[p.name] != after[p.name]))
+      createVm(next, p);
   }
   writeTopology(topology_path);
 }
 
 int exec(const std::string& name, const std::vector<std::string>& argv) {
   requireRoot();
-  if (argv.empty()) throw std::runtime_error("dvr lab exec: no command given");
+  if (argv.empty())
+    throw std::runtime_error("dvr lab exec: no command given");
   std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   if (fs::exists(hostNsPath(name, "mnt"))) {
     return inHost(name, [&] {
@@ -474,12 +550,14 @@ int exec(const std::string& name, const std::vector<std::string>& argv) {
       return 127;
     });
   }
-  if (!fs::exists(nsPath(name))) throw std::runtime_error("no lab host, VM or node named '" + name + "'");
+  if (!fs::exists(nsPath(name)))
+    throw std::runtime_error("no lab host, VM or node named '" + name + "'");
   UniqueFd net = openPath(nsPath(name));
   pid_t pid = ::fork();
   checkErrno(pid >= 0, "fork");
   if (pid == 0) {
-    if (::setns(net.get(), CLONE_NEWNET) != 0) _exit(126);
+    if (::setns(net.get(), CLONE_NEWNET) != 0)
+      _exit(126);
     ::execvp(args[0], args.data());
     _exit(127);
   }
@@ -490,24 +568,30 @@ int exec(const std::string& name, const std::vector<std::string>& argv) {
 
 std::string status() {
   requireRoot();
-  if (!isUp()) return "no lab is up\n";
+  if (!isUp())
+    return "no lab is up\n";
   model::Cloud c = loadCloud(topologyCopy());
   std::ostringstream out;
   out << "lab: " << topologyCopy() << "\n\nhosts:\n";
   for (const auto& h : c.hosts) {
     pid_t pid = readPid(h.name);
-    out << "  " << h.name << " (" << model::agentModeName(h.mode) << ", tunnel " << h.tunnel_ip.str() << ", DVR MAC "
-        << h.dvr_mac.str() << ")  agent " << (alive(pid) ? "running, pid " + std::to_string(pid) : std::string("NOT RUNNING"))
+    out << "  " << h.name << " (" << model::agentModeName(h.mode) << ", tunnel "
+        << h.tunnel_ip.str() << ", DVR MAC " << h.dvr_mac.str() << ")  agent "
+        << (alive(pid) ? "running, pid " + std::to_string(pid) : std::string("NOT RUNNING"))
         << "\n";
-    for (const auto& ns : hostNamespaces(h.name)) out << "    netns " << ns << "\n";
+    for (const auto& ns : hostNamespaces(h.name))
+      out << "    netns " << ns << "\n";
   }
   out << "\nVMs:\n";
   for (const auto& p : c.ports) {
-    if (p.device_owner == model::kOwnerCompute) out << "  " << p.name << "  " << p.ip.str() << "  " << p.mac.str() << "  on " << p.host << "\n";
+    if (p.device_owner == model::kOwnerCompute)
+      out << "  " << p.name << "  " << p.ip.str() << "  " << p.mac.str() << "  on " << p.host
+          << "\n";
   }
   out << "\nother nodes:";
   for (const auto& f : lsDir(std::string(kLabRoot) + "/ns")) {
-    if (!c.findVm(f)) out << " " << f;
+    if (!c.findVm(f))
+      out << " " << f;
   }
   out << "\n";
   return out.str();

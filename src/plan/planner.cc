@@ -70,6 +70,10 @@ class HostPlanner {
     sysctl(ns, "net.ipv4.ip_forward", "1");
     sysctl(ns, "net.ipv4.conf.all.rp_filter", "0");
     sysctl(ns, "net.ipv4.conf.default.rp_filter", "0");
+    // IPv4 only. The qr- MAC is the same on every host, so its IPv6 link-local address
+    // would be too: DAD would fail across hosts.
+    sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1");
+    sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1");
   }
 
   // A router-side port: veth tap<id> on the network's bridge <-> <dev> in `ns`.
