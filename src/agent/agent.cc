@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <iostream>
 
 #include "kernel/reconciler.h"
@@ -37,6 +38,7 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
     ::sigaction(SIGINT, &sa, nullptr);
   }
   int last_rc = 0;
+  std::optional<plan::HostPlan> applied;
   do {
     auto t0 = std::chrono::steady_clock::now();
     try {
@@ -46,7 +48,13 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
                          {{"host '" + options.host + "'", "is not in the topology", 0}});
       }
       plan::CloudIndex index(cloud);
-      kernel::ReconcileResult result = reconciler.apply(plan::planHost(index, options.host));
+      plan::HostPlan next = plan::planHost(index, options.host);
+      // The first reconcile (and one after a failure) reads everything; later ones only
+      // the namespaces whose plan changed.
+      kernel::ReconcileResult result = reconciler.apply(next, applied ? &*applied : nullptr);
+      applied = std::move(next);
+      // Devices not there yet (a VM being plugged) are retried by a full reconcile.
+      if (!result.waiting.empty()) applied.reset();
       double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       std::cerr << me << "reconciled: " << result.changes << " changes in " << ms << " ms";
@@ -59,11 +67,13 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
         std::ofstream(options.ready_file) << result.changes << "\n";
       last_rc = 0;
     } catch (const InputError& e) {
+      // (a rejected input leaves `applied` as it was: the kernel still matches it)
       // Bad input changes nothing: the data path stays as it is until the input is fixed.
       std::cerr << me << "rejected input, keeping the current state:\n" << e.what() << "\n";
       last_rc = 2;
     } catch (const std::exception& e) {
       std::cerr << me << "reconcile failed: " << e.what() << "\n";
+      applied.reset();  // the kernel is somewhere in between: read everything next time
       last_rc = 1;
     }
     // After a failure, retry within a second even if nothing changes (the kernel may

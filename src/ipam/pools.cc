@@ -23,6 +23,27 @@ std::optional<Ipv4> IpPool::allocate() {
   return std::nullopt;
 }
 
+std::optional<Ipv4> IpPool::allocateFor(const std::string& key) {
+  uint64_t total = 0;
+  for (const auto& p : pools_) total += uint64_t(p.end.value()) - p.start.value() + 1;
+  if (total == 0) return std::nullopt;
+  uint64_t slot = hash64(key, 5) % total;
+  for (uint64_t i = 0; i < total; ++i) {
+    uint64_t k = (slot + i) % total;
+    for (const auto& p : pools_) {
+      uint64_t n = uint64_t(p.end.value()) - p.start.value() + 1;
+      if (k >= n) {
+        k -= n;
+        continue;
+      }
+      uint32_t ip = p.start.value() + uint32_t(k);
+      if (used_.insert(ip).second) return Ipv4(ip);
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
 Mac MacPool::allocate(const std::string& key) {
   uint64_t low = hash64(key, 7) & 0xffffff;
   for (uint64_t i = 0; i < 0x1000000; ++i) {

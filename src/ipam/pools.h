@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_set>
 #include <vector>
+#include <string>
 
 #include "model/net.h"
 #include "model/topology.h"
@@ -21,6 +22,9 @@ class IpPool {
   bool take(Ipv4 ip) { return used_.insert(ip.value()).second; }
   bool isTaken(Ipv4 ip) const { return used_.count(ip.value()) != 0; }
   std::optional<Ipv4> allocate();
+  // A slot from a hash of `key`, probing upward: the address does not depend on what
+  // else was allocated before it (external networks: qg-, fg-, floating IPs).
+  std::optional<Ipv4> allocateFor(const std::string& key);
 
  private:
   Cidr cidr_;

@@ -24,32 +24,45 @@ bool ownedHostLink(const std::string& name) {
   return name.rfind("brq", 0) == 0 || name.rfind("vxlan-", 0) == 0;
 }
 
-std::string at(const std::string& ns) {
+}  // namespace
+
+std::string nsCommandPrefix(const std::string& ns) {
   return ns.empty() ? "" : "ip -n " + ns + " ";
 }
 
-template <class T, class Key>
-std::map<Key, const T*> byKey(const std::vector<T>& items, Key (*key)(const T&)) {
-  std::map<Key, const T*> out;
-  for (const auto& i : items)
-    out[key(i)] = &i;
-  return out;
+std::vector<std::string> allNamespaces(const plan::HostPlan& p) {
+  std::vector<std::string> all{""};
+  all.insert(all.end(), p.namespaces.begin(), p.namespaces.end());
+  return all;
 }
-
-}  // namespace
 
 Reconciler::Reconciler(std::function<void(const std::string&)> log) : log_(std::move(log)) {}
 Reconciler::~Reconciler() = default;
 
 Reconciler::Handles& Reconciler::handles(const std::string& ns) {
-  auto it = handles_.find(ns);
-  if (it != handles_.end())
-    return it->second;
+  auto it = handle_index_.find(ns);
+  if (it != handle_index_.end()) {
+    handles_.splice(handles_.begin(), handles_, it->second);
+    return it->second->second;
+  }
   Handles h;
   h.fd = openNetns(ns);
   h.rtnl = std::make_unique<Rtnl>(h.fd.get(), ns);
   h.nft = std::make_unique<Nft>(h.fd.get(), ns);
-  return handles_.emplace(ns, std::move(h)).first->second;
+  handles_.emplace_front(ns, std::move(h));
+  handle_index_[ns] = handles_.begin();
+  if (handles_.size() > kMaxOpenNamespaces) {
+    handle_index_.erase(handles_.back().first);
+    handles_.pop_back();
+  }
+  return handles_.front().second;
+}
+
+void Reconciler::forget(const std::string& ns) {
+  auto it = handle_index_.find(ns);
+  if (it == handle_index_.end()) return;
+  handles_.erase(it->second);
+  handle_index_.erase(it);
 }
 
 void Reconciler::change(ReconcileResult& r, std::string line) {
@@ -59,7 +72,8 @@ void Reconciler::change(ReconcileResult& r, std::string line) {
   r.log.push_back(std::move(line));
 }
 
-ReconcileResult Reconciler::apply(const plan::HostPlan& p) {
+ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan* previous) {
+  if (previous) return applyDelta(p, *previous);
   ReconcileResult r;
   namespaces(p, r);
   links(p, r);
@@ -82,7 +96,7 @@ void Reconciler::namespaces(const plan::HostPlan& p, ReconcileResult& r) {
   for (const auto& ns : have) {
     if (want.count(ns))
       continue;
-    handles_.erase(ns);
+    forget(ns);
     deleteNetns(ns);  // its links go with it, and so do the host-side ends of its veths
     change(r, "ip netns del " + ns);
   }
@@ -96,8 +110,7 @@ void Reconciler::namespaces(const plan::HostPlan& p, ReconcileResult& r) {
 }
 
 void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
-  std::vector<std::string> all{""};
-  all.insert(all.end(), p.namespaces.begin(), p.namespaces.end());
+  std::vector<std::string> all = allNamespaces(p);
   std::map<std::pair<std::string, std::string>, ObservedLink> have;
   auto observe = [&](const std::string& ns) {
     for (auto& l : handles(ns).rtnl->links())
@@ -123,7 +136,7 @@ void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
         want && want->kind == plan::LinkKind::Veth && !have.count({want->peer_ns, want->peer});
     if (!want || wrong_kind || wrong_vxlan || wrong_peer) {
       if (handles(ns).rtnl->deleteLink(name))
-        change(r, at(ns) + "ip link del " + name);
+        change(r, nsCommandPrefix(ns) + "ip link del " + name);
     }
   }
   have.clear();
@@ -155,7 +168,7 @@ void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
         continue;
     }
     have[{l.ns, l.name}] = ObservedLink{};
-    change(r, at(l.ns) + "ip link add " + plan::linkLine(l));
+    change(r, nsCommandPrefix(l.ns) + "ip link add " + plan::linkLine(l));
   }
   // Attributes: MAC, MTU, master, up. Bridges first, so masters exist.
   have.clear();
@@ -174,7 +187,7 @@ void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
       if (same)
         continue;
       handles(l.ns).rtnl->setLink(l.name, l, true);
-      change(r, at(l.ns) + "ip link set " + l.name + (l.mac ? " address " + l.mac->str() : "") +
+      change(r, nsCommandPrefix(l.ns) + "ip link set " + l.name + (l.mac ? " address " + l.mac->str() : "") +
                     (l.mtu ? " mtu " + std::to_string(l.mtu) : "") +
                     (l.master.empty() ? "" : " master " + l.master) + " up");
     }
@@ -194,14 +207,14 @@ void Reconciler::addresses(const plan::HostPlan& p, ReconcileResult& r) {
       have.emplace(a.dev, a.cidr.addr.value(), a.cidr.len);
       if (!want.count({a.dev, a.cidr.addr.value(), a.cidr.len})) {
         handles(ns).rtnl->deleteAddress(a);
-        change(r, at(ns) + "ip addr del " + plan::addressLine(a));
+        change(r, nsCommandPrefix(ns) + "ip addr del " + plan::addressLine(a));
       }
     }
     for (const auto& a : p.addresses) {
       if (a.ns != ns || have.count({a.dev, a.cidr.addr.value(), a.cidr.len}))
         continue;
       handles(ns).rtnl->addAddress(a);
-      change(r, at(ns) + "ip addr add " + plan::addressLine(a));
+      change(r, nsCommandPrefix(ns) + "ip addr add " + plan::addressLine(a));
     }
   }
 }
@@ -212,7 +225,7 @@ void Reconciler::sysctls(const plan::HostPlan& p, ReconcileResult& r) {
     if (readSysctl(h.fd.get(), s.key) == s.value)
       continue;
     writeSysctl(h.fd.get(), s.key, s.value);
-    change(r, at(s.ns) + "sysctl -w " + s.key + "=" + s.value);
+    change(r, nsCommandPrefix(s.ns) + "sysctl -w " + s.key + "=" + s.value);
   }
 }
 
@@ -229,7 +242,7 @@ void Reconciler::neighbours(const plan::HostPlan& p, ReconcileResult& r) {
       auto key = std::make_tuple(n.dev, n.proxy, n.ip.value());
       if (!want.count(key)) {
         rt.deleteNeighbour(n);
-        change(r, at(ns) + "ip neigh del " + plan::neighbourLine(n));
+        change(r, nsCommandPrefix(ns) + "ip neigh del " + plan::neighbourLine(n));
       } else {
         have[key] = n.mac;
       }
@@ -241,7 +254,7 @@ void Reconciler::neighbours(const plan::HostPlan& p, ReconcileResult& r) {
       if (it != have.end() && (n.proxy || it->second == n.mac))
         continue;
       rt.replaceNeighbour(n);
-      change(r, at(ns) + "ip neigh replace " + plan::neighbourLine(n));
+      change(r, nsCommandPrefix(ns) + "ip neigh replace " + plan::neighbourLine(n));
     }
   }
 }
@@ -264,13 +277,13 @@ void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
       if (it != have.end() && it->second.via == x.via && it->second.dev == x.dev)
         continue;
       rt.replaceRoute(x);
-      change(r, at(ns) + "ip route replace " + plan::routeLine(x));
+      change(r, nsCommandPrefix(ns) + "ip route replace " + plan::routeLine(x));
     }
     for (const auto& [key, x] : have) {
       if (want.count(key))
         continue;
       rt.deleteRoute(x);
-      change(r, at(ns) + "ip route del " + plan::routeLine(x));
+      change(r, nsCommandPrefix(ns) + "ip route del " + plan::routeLine(x));
     }
     auto same = [](const plan::Rule& a, const plan::Rule& b) {
       return a.priority == b.priority && a.table == b.table && a.iif == b.iif && a.from == b.from;
@@ -282,7 +295,7 @@ void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
       if (wanted)
         continue;
       rt.deleteRule(x);
-      change(r, at(ns) + "ip rule del " + plan::ruleLine(x));
+      change(r, nsCommandPrefix(ns) + "ip rule del " + plan::ruleLine(x));
     }
     for (const auto& x : p.rules) {
       if (x.ns != ns)
@@ -291,7 +304,7 @@ void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
                       [&](const plan::Rule& h) { return same(h, x); }))
         continue;
       rt.addRule(x);
-      change(r, at(ns) + "ip rule add " + plan::ruleLine(x));
+      change(r, nsCommandPrefix(ns) + "ip rule add " + plan::ruleLine(x));
     }
   }
 }
@@ -325,9 +338,7 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
   std::map<std::string, std::vector<plan::NftTable>> want;
   for (auto& t : plan::nftTables(p))
     want[t.ns].push_back(std::move(t));
-  std::vector<std::string> all{""};
-  all.insert(all.end(), p.namespaces.begin(), p.namespaces.end());
-  for (const auto& ns : all) {
+  for (const auto& ns : allNamespaces(p)) {
     Handles& h = handles(ns);
     auto have = h.nft->listTables(plan::kNftTableName);
     std::string script;
@@ -386,20 +397,22 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
       continue;
     h.nft->run(script);
     for (auto& l : lines)
-      change(r, at(ns) + l);
-    // No stale NAT may outlive a floating IP: flush its connections in this qrouter-.
-    std::set<uint32_t> still;
-    for (const auto& f : p.floating_nat) {
-      if (f.ns == ns)
-        still.insert(f.floating.value());
-    }
+      change(r, nsCommandPrefix(ns) + l);
+    std::vector<Ipv4> gone;
     for (Ipv4 fip : dropped_fips) {
-      if (still.count(fip.value()))
-        continue;
-      int n = flushConntrack(h.fd.get(), fip);
-      change(r, at(ns) + "conntrack -D -d " + fip.str() + " / -q " + fip.str() + " (" +
-                    std::to_string(n) + " flows)");
+      bool still = std::any_of(p.floating_nat.begin(), p.floating_nat.end(),
+                               [&](const plan::FloatingIpNat& f) { return f.ns == ns && f.floating == fip; });
+      if (!still) gone.push_back(fip);
     }
+    flushFloatingIps(ns, gone, r);
+  }
+}
+
+void Reconciler::flushFloatingIps(const std::string& ns, const std::vector<Ipv4>& removed, ReconcileResult& r) {
+  // No stale NAT may outlive a floating IP: flush its connections in the qrouter-.
+  for (Ipv4 fip : removed) {
+    int n = flushConntrack(handles(ns).fd.get(), fip);
+    change(r, nsCommandPrefix(ns) + "conntrack -D -d " + fip.str() + " / -q " + fip.str() + " (" + std::to_string(n) + " flows)");
   }
 }
 

@@ -13,8 +13,10 @@
 #pragma once
 
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,15 +39,26 @@ class Reconciler {
   explicit Reconciler(std::function<void(const std::string&)> log = {});
   ~Reconciler();
 
-  ReconcileResult apply(const plan::HostPlan& plan);
+  // Full reconcile: every namespace is read and compared (repairs any drift).
+  ReconcileResult apply(const plan::HostPlan& plan) { return apply(plan, nullptr); }
+  // Incremental: `previous` is the plan applied last (by this reconciler, successfully).
+  // Only the difference between the two plans is applied, without reading the kernel,
+  // so one more floating IP costs the same however many exist. Drift is left for the
+  // next full reconcile. Removing what is already gone is not an error.
+  ReconcileResult apply(const plan::HostPlan& plan, const plan::HostPlan* previous);
 
  private:
+  // Per-namespace handles, created inside the namespace. Kept for the most recently used
+  // namespaces only: libnftables waits on its socket with select(), so descriptors must
+  // stay below FD_SETSIZE however many namespaces a host has.
   struct Handles {
     UniqueFd fd;
     std::unique_ptr<Rtnl> rtnl;
     std::unique_ptr<Nft> nft;
   };
+  static constexpr size_t kMaxOpenNamespaces = 64;
   Handles& handles(const std::string& ns);
+  void forget(const std::string& ns);
   void change(ReconcileResult& r, std::string line);
 
   void namespaces(const plan::HostPlan& p, ReconcileResult& r);
@@ -57,10 +70,18 @@ class Reconciler {
   void fdb(const plan::HostPlan& p, ReconcileResult& r);
   void nftables(const plan::HostPlan& p, ReconcileResult& r);
 
-  std::map<std::string, Handles> handles_;
+  ReconcileResult applyDelta(const plan::HostPlan& p, const plan::HostPlan& previous);  // reconciler_delta.cc
+  void flushFloatingIps(const std::string& ns, const std::vector<Ipv4>& removed, ReconcileResult& r);
+
+  std::list<std::pair<std::string, Handles>> handles_;  // most recently used first
+  std::map<std::string, std::list<std::pair<std::string, Handles>>::iterator> handle_index_;
   std::function<void(const std::string&)> log_;
 };
 
 bool isOwnedNamespace(const std::string& name);
+// "ip -n NS " for log lines about NS ("" for the host's own namespace).
+std::string nsCommandPrefix(const std::string& ns);
+// "" (the host's own namespace) followed by the plan's namespaces.
+std::vector<std::string> allNamespaces(const plan::HostPlan& p);
 
 }  // namespace dvr::kernel

@@ -43,6 +43,14 @@ std::string NftTable::text() const {
   return out + "}\n";
 }
 
+namespace nft_element {
+std::string fipDnat(const FloatingIpNat& f) { return f.floating.str() + " : " + f.fixed.str(); }
+std::string fipSnat(const FloatingIpNat& f) { return f.fixed.str() + " : " + f.floating.str(); }
+std::string ifname(const std::string& dev) { return "\"" + dev + "\""; }
+std::string gatewayArp(const std::string& dev, Ipv4 ip) { return ifname(dev) + " . " + ip.str(); }
+std::string macToMac(Mac from, Mac to) { return from.str() + " : " + to.str(); }
+}  // namespace nft_element
+
 namespace {
 
 std::string quote(const std::string& s) {
@@ -59,54 +67,46 @@ NftTable& tableFor(std::map<std::string, NftTable>& tables, const std::string& n
   return it->second;
 }
 
-void floatingIpTables(const HostPlan& plan, std::map<std::string, NftTable>& tables) {
-  std::map<std::string, std::string> rfp_of_ns;
-  for (const auto& f : plan.floating_nat)
-    rfp_of_ns[f.ns] = f.rfp_dev;
-  for (const auto& [ns, rfp] : rfp_of_ns) {
+void floatingIpTables(const HostPlan& plan, std::map<std::string, NftTable>& tables, bool with_elements) {
+  // floating_nat is sorted by namespace: one pass, one table per qrouter-.
+  for (size_t i = 0; i < plan.floating_nat.size();) {
+    const std::string& ns = plan.floating_nat[i].ns;
+    const std::string& rfp = plan.floating_nat[i].rfp_dev;
     NftTable& t = tableFor(tables, ns, "ip");
     NftSet dnat{"fip_dnat", "ipv4_addr : ipv4_addr", true, {}};
     NftSet snat{"fip_snat", "ipv4_addr : ipv4_addr", true, {}};
-    for (const auto& f : plan.floating_nat) {
-      if (f.ns != ns)
-        continue;
-      dnat.elements.push_back(f.floating.str() + " : " + f.fixed.str());
-      snat.elements.push_back(f.fixed.str() + " : " + f.floating.str());
+    for (; i < plan.floating_nat.size() && plan.floating_nat[i].ns == ns; ++i) {
+      if (with_elements) {
+        dnat.elements.push_back(nft_element::fipDnat(plan.floating_nat[i]));
+        snat.elements.push_back(nft_element::fipSnat(plan.floating_nat[i]));
+      }
     }
     t.sets.push_back(std::move(dnat));
     t.sets.push_back(std::move(snat));
-    t.chains.push_back(
-        "  chain fip_prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
-        "    iifname " +
-        quote(rfp) + " dnat to ip daddr map @fip_dnat\n  }\n");
-    t.chains.push_back(
-        "  chain fip_postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
-        "    oifname " +
-        quote(rfp) + " snat to ip saddr map @fip_snat\n  }\n");
+    t.chains.push_back("  chain fip_prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
+                       "    iifname " + quote(rfp) + " dnat to ip daddr map @fip_dnat\n  }\n");
+    t.chains.push_back("  chain fip_postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+                       "    oifname " + quote(rfp) + " snat to ip saddr map @fip_snat\n  }\n");
   }
 }
 
-void dvrMacTable(const HostPlan& plan, std::map<std::string, NftTable>& tables) {
+void dvrMacTable(const HostPlan& plan, std::map<std::string, NftTable>& tables, bool with_elements) {
   const DvrMacRewrite& d = plan.dvr_mac;
   if (d.empty())
     return;
   NftTable& t = tableFor(tables, "", "bridge");
-  NftSet tunnels{"tunnel_devs", "ifname", false, {}};
-  for (const auto& dev : d.tunnel_devs)
-    tunnels.elements.push_back(quote(dev));
-  NftSet gw_macs{"gateway_macs", "ether_addr", false, {}};
-  for (const auto& m : d.gateway_macs)
-    gw_macs.elements.push_back(m.str());
-  NftSet gw_arp{"gateway_arp", "ifname . ipv4_addr", false, {}};
-  for (const auto& [dev, ip] : d.gateway_arp)
-    gw_arp.elements.push_back(quote(dev) + " . " + ip.str());
-  NftSet remote{"remote_dvr_macs", "ether_addr", false, {}};
-  for (const auto& m : d.remote_dvr_macs)
-    remote.elements.push_back(m.str());
-  NftSet restore{"gateway_mac_of_port", "ether_addr : ether_addr", true, {}};
-  for (const auto& [port, gw] : d.gateway_mac_of_port)
-    restore.elements.push_back(port.str() + " : " + gw.str());
-  t.sets = {tunnels, gw_macs, gw_arp, remote, restore};
+  t.sets = {{"tunnel_devs", "ifname", false, {}},
+            {"gateway_macs", "ether_addr", false, {}},
+            {"gateway_arp", "ifname . ipv4_addr", false, {}},
+            {"remote_dvr_macs", "ether_addr", false, {}},
+            {"gateway_mac_of_port", "ether_addr : ether_addr", true, {}}};
+  if (with_elements) {
+    for (const auto& dev : d.tunnel_devs) t.sets[0].elements.push_back(nft_element::ifname(dev));
+    for (const auto& m : d.gateway_macs) t.sets[1].elements.push_back(m.str());
+    for (const auto& [dev, ip] : d.gateway_arp) t.sets[2].elements.push_back(nft_element::gatewayArp(dev, ip));
+    for (const auto& m : d.remote_dvr_macs) t.sets[3].elements.push_back(m.str());
+    for (const auto& [port, gw] : d.gateway_mac_of_port) t.sets[4].elements.push_back(nft_element::macToMac(port, gw));
+  }
   // Neutron's br-tun DVR_PROCESS / br-int DVR_TO_SRC_MAC, as bridge rules on the tunnel ports.
   t.chains.push_back(
       "  chain dvr_forward {\n    type filter hook forward priority 0; policy accept;\n"
@@ -122,10 +122,10 @@ void dvrMacTable(const HostPlan& plan, std::map<std::string, NftTable>& tables) 
 
 }  // namespace
 
-std::vector<NftTable> nftTables(const HostPlan& plan) {
+std::vector<NftTable> nftTables(const HostPlan& plan, bool with_elements) {
   std::map<std::string, NftTable> tables;
-  dvrMacTable(plan, tables);
-  floatingIpTables(plan, tables);
+  dvrMacTable(plan, tables, with_elements);
+  floatingIpTables(plan, tables, with_elements);
   for (const auto& s : plan.source_nat) {
     tableFor(tables, s.ns, "ip")
         .chains.push_back(

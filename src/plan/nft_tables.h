@@ -35,6 +35,16 @@ struct NftTable {
   std::string text() const;
 };
 
-std::vector<NftTable> nftTables(const HostPlan& plan);
+// `with_elements` false leaves sets empty: enough for structure tags, and cheap.
+std::vector<NftTable> nftTables(const HostPlan& plan, bool with_elements = true);
+
+// Set elements as nftTables renders them, for element-wise changes.
+namespace nft_element {
+std::string fipDnat(const FloatingIpNat& f);  // map fip_dnat
+std::string fipSnat(const FloatingIpNat& f);  // map fip_snat
+std::string ifname(const std::string& dev);    // set tunnel_devs
+std::string gatewayArp(const std::string& dev, Ipv4 ip);
+std::string macToMac(Mac from, Mac to);        // map gateway_mac_of_port
+}  // namespace nft_element
 
 }  // namespace dvr::plan
