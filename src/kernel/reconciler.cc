@@ -343,10 +343,14 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
     auto have = h.nft->listTables(plan::kNftTableName);
     std::string script;
     std::vector<std::string> lines;
-    std::vector<Ipv4> dropped_fips;
+    std::vector<Ipv4> dropped_fips, new_fixed;
     for (const auto& t : want[ns]) {
       auto it = have.find(t.family);
       if (it == have.end() || it->second.tag != t.structureTag()) {
+        for (const auto& f : p.floating_nat) {
+          bool had = it != have.end() && it->second.elements["fip_snat"].count(plan::nft_element::fipSnat(f));
+          if (f.ns == ns && !had) new_fixed.push_back(f.fixed);
+        }
         if (it != have.end())
           script += "delete table " + t.family + " " + t.name + "\n";
         script += t.text();
@@ -365,6 +369,7 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
           if (actual.count(e))
             continue;
           script += "add element " + t.family + " " + t.name + " " + set.name + " { " + e + " }\n";
+          if (set.name == "fip_snat") new_fixed.push_back(*Ipv4::parse(e.substr(0, e.find(' '))));
           lines.push_back("nft add element " + t.family + " " + t.name + " " + set.name + " { " +
                           e + " }");
         }
@@ -405,6 +410,14 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
       if (!still) gone.push_back(fip);
     }
     flushFloatingIps(ns, gone, r);
+    flushFixedIps(ns, new_fixed, r);
+  }
+}
+
+void Reconciler::flushFixedIps(const std::string& ns, const std::vector<Ipv4>& fixed, ReconcileResult& r) {
+  for (Ipv4 ip : fixed) {
+    int n = flushConntrackFrom(handles(ns).fd.get(), ip);
+    if (n > 0) change(r, nsCommandPrefix(ns) + "conntrack -D -s " + ip.str() + " (" + std::to_string(n) + " flows)");
   }
 }
 

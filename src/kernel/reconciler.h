@@ -71,7 +71,10 @@ class Reconciler {
   void nftables(const plan::HostPlan& p, ReconcileResult& r);
 
   ReconcileResult applyDelta(const plan::HostPlan& p, const plan::HostPlan& previous);  // reconciler_delta.cc
+  // Conntrack around floating IP changes in a qrouter-: flows to a removed floating IP
+  // go; flows from a fixed IP that just got one go too, so they restart NATed.
   void flushFloatingIps(const std::string& ns, const std::vector<Ipv4>& removed, ReconcileResult& r);
+  void flushFixedIps(const std::string& ns, const std::vector<Ipv4>& fixed, ReconcileResult& r);
 
   std::list<std::pair<std::string, Handles>> handles_;  // most recently used first
   std::map<std::string, std::list<std::pair<std::string, Handles>>::iterator> handle_index_;

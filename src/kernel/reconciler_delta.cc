@@ -215,7 +215,7 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
   for (auto& t : plan::nftTables(p, false)) new_tables[t.ns + "/" + t.family] = std::move(t);
   std::map<std::string, std::string> scripts;  // ns -> one transaction
   std::map<std::string, std::vector<std::string>> lines;
-  std::map<std::string, std::vector<Ipv4>> removed_fips;
+  std::map<std::string, std::vector<Ipv4>> removed_fips, new_fixed;
   std::set<std::string> replaced;  // "ns/family" written whole
   for (const auto& [key, t] : old_tables) {
     if (new_tables.count(key) || gone(t.ns)) continue;
@@ -251,6 +251,7 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
        [&](const plan::FloatingIpNat& f) {
          element(f.ns, "ip", "fip_dnat", true, plan::nft_element::fipDnat(f));
          element(f.ns, "ip", "fip_snat", true, plan::nft_element::fipSnat(f));
+         new_fixed[f.ns].push_back(f.fixed);
        });
   const plan::DvrMacRewrite &was = prev.dvr_mac, &is = p.dvr_mac;
   auto sets = [&](const auto& before, const auto& after, const char* name, auto render, auto key) {
@@ -282,6 +283,7 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
     for (auto& l : lines[ns]) change(r, nsCommandPrefix(ns) + l);
   }
   for (const auto& [ns, fips] : removed_fips) flushFloatingIps(ns, fips, r);
+  for (const auto& [ns, fixed] : new_fixed) flushFixedIps(ns, fixed, r);
   return r;
 }
 

@@ -110,6 +110,8 @@ void dvrMacTable(const HostPlan& plan, std::map<std::string, NftTable>& tables, 
   // Neutron's br-tun DVR_PROCESS / br-int DVR_TO_SRC_MAC, as bridge rules on the tunnel ports.
   t.chains.push_back(
       "  chain dvr_forward {\n    type filter hook forward priority 0; policy accept;\n"
+      // Frames that neither enter nor leave a tunnel port are not the DVR rules' business.
+      "    iifname != @tunnel_devs oifname != @tunnel_devs accept\n"
       "    oifname @tunnel_devs ether daddr @gateway_macs drop\n"
       "    oifname . arp daddr ip @gateway_arp drop\n"
       "    oifname @tunnel_devs ether saddr @gateway_macs ether saddr set " +

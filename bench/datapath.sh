@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Data-path benchmark on the seed lab (needs root, run after scripts/build.sh):
+#  - TCP throughput (iperf3, 4 s per run, 2 rounds, interleaved) vm -> internet through
+#    the floating-IP path (vm2) and the SNAT path over VXLAN (vm1), each as a ratio to a
+#    direct veth pair between two namespaces measured in the same round;
+#  - the time from a floating IP's association (the topology change the agents follow)
+#    to its first packet leaving compute01's uplink, over 5 associations.
+# Removes everything it made when it ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dvr=./build/dvr
+seed=examples/seed.yaml
+secs=${DVR_BENCH_SECONDS:-4}
+cleanup() {
+  $dvr lab down
+  ip netns del dvrbench-a 2>/dev/null || true
+  ip netns del dvrbench-b 2>/dev/null || true
+  rm -f /tmp/dvrbench-*.yaml
+}
+trap cleanup EXIT
+cleanup
+$dvr lab up "$seed" >/dev/null
+
+# The limit of this machine: a veth pair between two namespaces, nothing else.
+ip netns add dvrbench-a
+ip netns add dvrbench-b
+ip link add veth-a netns dvrbench-a type veth peer name veth-b netns dvrbench-b
+ip -n dvrbench-a addr add 10.254.0.1/30 dev veth-a
+ip -n dvrbench-b addr add 10.254.0.2/30 dev veth-b
+ip -n dvrbench-a link set veth-a up
+ip -n dvrbench-b link set veth-b up
+ip netns exec dvrbench-b iperf3 -s -D -p 5201
+$dvr lab exec internet -- iperf3 -s -D -p 5201
+sleep 0.5
+
+gbps() { python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'; }
+echo "TCP throughput, Gbit/s (iperf3 -t $secs), ratio to the veth pair of the same round"
+for round in 1 2; do
+  veth=$(ip netns exec dvrbench-a iperf3 -J -t "$secs" -c 10.254.0.2 | gbps)
+  fip=$($dvr lab exec vm2 -- iperf3 -J -t "$secs" -c 8.8.8.8 | gbps)
+  snat=$($dvr lab exec vm1 -- iperf3 -J -t "$secs" -c 8.8.8.8 | gbps)
+  python3 - "$round" "$veth" "$fip" "$snat" <<'PY'
+import sys
+r, veth, fip, snat = sys.argv[1], *map(float, sys.argv[2:])
+print(f"  round {r}: veth {veth:.2f}  FIP path {fip:.2f} ({fip/veth:.2f} of veth)  SNAT path {snat:.2f} ({snat/veth:.2f} of veth)")
+PY
+done
+
+echo "Floating IP association -> first packet through it (5 runs)"
+with_fip=/tmp/dvrbench-fip.yaml
+sed 's/^floating_ips:$/floating_ips:\n  - {network: ext-net, address: 192.168.74.150, vm: vm1}/' "$seed" > "$with_fip"
+$dvr lab exec vm1 -- ping -q -i 0.002 -W 1 8.8.8.8 >/dev/null 2>&1 &
+pinger=$!
+times=()
+for run in 1 2 3 4 5; do
+  out=/tmp/dvrbench-cap.txt
+  $dvr lab exec compute01 -- timeout 5 tcpdump -tt -lnni eth1 -c 1 src host 192.168.74.150 >"$out" 2>/dev/null &
+  cap=$!
+  sleep 0.5
+  t0=$(date +%s.%N)
+  $dvr lab apply "$with_fip"
+  wait $cap || true
+  t1=$(awk 'NR==1{print $1}' "$out")
+  [ -n "$t1" ] || { echo "  run $run: no packet through the floating IP within 5 s"; exit 1; }
+  ms=$(python3 -c "print(round(($t1 - $t0) * 1000, 1))")
+  times+=("$ms")
+  echo "  run $run: ${ms} ms"
+  $dvr lab apply "$seed"
+  sleep 0.5
+done
+kill $pinger 2>/dev/null || true
+python3 -c "import statistics,sys; v=sorted(map(float,sys.argv[1:])); print(f'  p50 {statistics.median(v):.1f} ms, max {v[-1]:.1f} ms')" "${times[@]}"
