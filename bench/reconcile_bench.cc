@@ -28,10 +28,13 @@ namespace {
 using namespace dvr;
 using Clock = std::chrono::steady_clock;
 
-double msSince(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
 
 void isolate() {
-  if (::unshare(CLONE_NEWNET | CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+  if (::unshare(CLONE_NEWNET | CLONE_NEWNS) != 0 ||
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     std::perror("unshare (needs root)");
     std::exit(1);
   }
@@ -54,10 +57,12 @@ int main(int argc, char** argv) {
   int fips = argc > 2 ? std::atoi(argv[2]) : 10000;
   isolate();
   // Two hosts: the network node and one compute host with every VM (one per floating IP).
-  model::SyntheticSize size{.hosts = 2, .routers = routers, .vms = fips, .floating_ips = fips, .seed = 1};
+  model::SyntheticSize size{
+      .hosts = 2, .routers = routers, .vms = fips, .floating_ips = fips, .seed = 1};
   model::Topology topo = model::syntheticTopology(size);
   std::string host = "compute1";
-  for (auto& vm : topo.vms) vm.host = host;
+  for (auto& vm : topo.vms)
+    vm.host = host;
 
   auto t0 = Clock::now();
   model::Cloud cloud = ipam::resolve(topo, "synthetic");
@@ -86,12 +91,17 @@ int main(int argc, char** argv) {
   auto one = reconciler.apply(plan2, &plan);
   double one_ms = msSince(t0);
 
-  for (size_t i = 0; i < one.log.size() && i < (getenv("DVR_BENCH_LOG") ? 40u : 0u); ++i) std::printf("  %s\n", one.log[i].c_str());
-  std::printf("host %s: %d routers, %d floating IPs, %zu namespaces\n", host.c_str(), routers, fips, plan.namespaces.size());
+  for (size_t i = 0; i < one.log.size() && i < (getenv("DVR_BENCH_LOG") ? 40u : 0u); ++i)
+    std::printf("  %s\n", one.log[i].c_str());
+  std::printf("host %s: %d routers, %d floating IPs, %zu namespaces\n", host.c_str(), routers, fips,
+              plan.namespaces.size());
   std::printf("resolve+plan (whole cloud)            %9.1f ms\n", plan_ms);
-  std::printf("cold reconcile                        %9.1f ms  (%d changes)\n", cold_ms, cold.changes);
-  std::printf("second reconcile, unchanged (full)    %9.1f ms  (%d changes)\n", again_ms, again.changes);
+  std::printf("cold reconcile                        %9.1f ms  (%d changes)\n", cold_ms,
+              cold.changes);
+  std::printf("second reconcile, unchanged (full)    %9.1f ms  (%d changes)\n", again_ms,
+              again.changes);
   std::printf("resolve+plan with one more FIP        %9.1f ms\n", plan2_ms);
-  std::printf("reconcile one more FIP (incremental)  %9.1f ms  (%d changes)\n", one_ms, one.changes);
+  std::printf("reconcile one more FIP (incremental)  %9.1f ms  (%d changes)\n", one_ms,
+              one.changes);
   return 0;
 }

@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <fstream>
-#include <optional>
 #include <iostream>
+#include <optional>
 
 #include "kernel/reconciler.h"
 #include "model/error.h"
@@ -54,7 +54,8 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       kernel::ReconcileResult result = reconciler.apply(next, applied ? &*applied : nullptr);
       applied = std::move(next);
       // Devices not there yet (a VM being plugged) are retried by a full reconcile.
-      if (!result.waiting.empty()) applied.reset();
+      if (!result.waiting.empty())
+        applied.reset();
       double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       std::cerr << me << "reconciled: " << result.changes << " changes in " << ms << " ms";

@@ -25,8 +25,10 @@ std::optional<Ipv4> IpPool::allocate() {
 
 std::optional<Ipv4> IpPool::allocateFor(const std::string& key) {
   uint64_t total = 0;
-  for (const auto& p : pools_) total += uint64_t(p.end.value()) - p.start.value() + 1;
-  if (total == 0) return std::nullopt;
+  for (const auto& p : pools_)
+    total += uint64_t(p.end.value()) - p.start.value() + 1;
+  if (total == 0)
+    return std::nullopt;
   uint64_t slot = hash64(key, 5) % total;
   for (uint64_t i = 0; i < total; ++i) {
     uint64_t k = (slot + i) % total;
@@ -37,7 +39,8 @@ std::optional<Ipv4> IpPool::allocateFor(const std::string& key) {
         continue;
       }
       uint32_t ip = p.start.value() + uint32_t(k);
-      if (used_.insert(ip).second) return Ipv4(ip);
+      if (used_.insert(ip).second)
+        return Ipv4(ip);
       break;
     }
   }

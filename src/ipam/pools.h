@@ -8,7 +8,6 @@
 #include <string>
 #include <unordered_set>
 #include <vector>
-#include <string>
 
 #include "model/net.h"
 #include "model/topology.h"

@@ -311,9 +311,11 @@ class Resolver {
 
   // Internal subnets: lowest free address, as Neutron. External subnets: by `key`, so
   // that a new router, floating IP or host moves nobody else's address.
-  std::optional<Ipv4> allocateIp(const Subnet& s, const std::string& obj, int line, const std::string& key = "") {
+  std::optional<Ipv4> allocateIp(const Subnet& s, const std::string& obj, int line,
+                                 const std::string& key = "") {
     bool external = networkById(s.network_id)->external;
-    auto ip = external ? ip_pools_[indexOf(&s)].allocateFor(key) : ip_pools_[indexOf(&s)].allocate();
+    auto ip =
+        external ? ip_pools_[indexOf(&s)].allocateFor(key) : ip_pools_[indexOf(&s)].allocate();
     if (!ip) {
       problems_.add(obj,
                     "no more IP addresses available in subnet '" + s.name + "' (" + s.cidr.str() +
@@ -460,8 +462,9 @@ class Resolver {
       qg.host = r.snat_host;
       if (ext) {
         qg.subnet_id = ext->id;
-        auto ip = rs.gateway_port.ip ? rs.gateway_port.ip
-                                     : allocateIp(*ext, obj + " gateway port", rs.line, "qg:" + r.id);
+        auto ip = rs.gateway_port.ip
+                      ? rs.gateway_port.ip
+                      : allocateIp(*ext, obj + " gateway port", rs.line, "qg:" + r.id);
         qg.ip = ip.value_or(Ipv4());
       }
       r.gateway_port = addPort(std::move(qg), rs.gateway_port.mac);
@@ -582,7 +585,9 @@ class Resolver {
       if (fs.address) {
         f.address = *fs.address;
       } else if (const Subnet* s = firstSubnetOf(n->id)) {
-        std::string key = fs.id ? *fs.id : "fip:" + fs.vm.value_or("#" + std::to_string(&fs - t_.floating_ips.data()));
+        std::string key =
+            fs.id ? *fs.id
+                  : "fip:" + fs.vm.value_or("#" + std::to_string(&fs - t_.floating_ips.data()));
         f.address = allocateIp(*s, obj, fs.line, key).value_or(Ipv4());
       } else {
         problems_.add(obj, "Network " + n->name + " does not contain any IPv4 subnet", fs.line);
@@ -653,7 +658,8 @@ class Resolver {
       fg.host = host;
       if (s) {
         fg.subnet_id = s->id;
-        auto ip = pin && pin->port.ip ? pin->port.ip : allocateIp(*s, obj, 0, "fg:" + host + ":" + net_id);
+        auto ip = pin && pin->port.ip ? pin->port.ip
+                                      : allocateIp(*s, obj, 0, "fg:" + host + ":" + net_id);
         fg.ip = ip.value_or(Ipv4());
       }
       addPort(std::move(fg), pin ? pin->port.mac : std::nullopt);

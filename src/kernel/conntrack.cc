@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 
-#include <vector>
+#include <unordered_set>
 
 #include "kernel/netns.h"
 
@@ -11,30 +11,37 @@ namespace dvr::kernel {
 namespace {
 
 struct Matches {
-  uint32_t ip_be;
-  bool by_source;
+  std::unordered_set<uint32_t> to, from;  // network byte order
   std::vector<nf_conntrack*> hits;
 };
 
 int collect(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
   auto* m = static_cast<Matches*>(data);
-  bool hit = m->by_source ? nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC) == m->ip_be
-                          : nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST) == m->ip_be ||
-                                nfct_get_attr_u32(ct, ATTR_REPL_IPV4_DST) == m->ip_be;
-  if (hit) m->hits.push_back(nfct_clone(ct));
+  bool hit = m->to.count(nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST)) ||
+             m->to.count(nfct_get_attr_u32(ct, ATTR_REPL_IPV4_DST)) ||
+             m->from.count(nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC));
+  if (hit)
+    m->hits.push_back(nfct_clone(ct));
   return NFCT_CB_CONTINUE;
 }
 
-// Dumps the namespace's conntrack table and deletes the matching entries (a dump
-// callback may not issue queries on its own handle, hence the two steps).
-int flush(int netns_fd, Ipv4 ip, bool by_source) {
+}  // namespace
+
+int flushConntrack(int netns_fd, const std::vector<Ipv4>& to, const std::vector<Ipv4>& from) {
+  if (to.empty() && from.empty())
+    return 0;
   ScopedNetns in(netns_fd);
   nfct_handle* h = nfct_open(CONNTRACK, 0);
   checkErrno(h != nullptr, "open conntrack netlink");
-  Matches m{htonl(ip.value()), by_source, {}};
+  Matches m;
+  for (Ipv4 ip : to)
+    m.to.insert(htonl(ip.value()));
+  for (Ipv4 ip : from)
+    m.from.insert(htonl(ip.value()));
   nfct_callback_register(h, NFCT_T_ALL, collect, &m);
   uint32_t family = AF_INET;
   nfct_query(h, NFCT_Q_DUMP, &family);  // an empty table (module not loaded) is no error here
+  // A dump callback may not query its own handle: delete after the dump.
   int deleted = 0;
   for (nf_conntrack* ct : m.hits) {
     deleted += nfct_query(h, NFCT_Q_DESTROY, ct) == 0;
@@ -43,10 +50,5 @@ int flush(int netns_fd, Ipv4 ip, bool by_source) {
   nfct_close(h);
   return deleted;
 }
-
-}  // namespace
-
-int flushConntrack(int netns_fd, Ipv4 ip) { return flush(netns_fd, ip, false); }
-int flushConntrackFrom(int netns_fd, Ipv4 ip) { return flush(netns_fd, ip, true); }
 
 }  // namespace dvr::kernel

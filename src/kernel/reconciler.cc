@@ -60,7 +60,8 @@ Reconciler::Handles& Reconciler::handles(const std::string& ns) {
 
 void Reconciler::forget(const std::string& ns) {
   auto it = handle_index_.find(ns);
-  if (it == handle_index_.end()) return;
+  if (it == handle_index_.end())
+    return;
   handles_.erase(it->second);
   handle_index_.erase(it);
 }
@@ -73,8 +74,10 @@ void Reconciler::change(ReconcileResult& r, std::string line) {
 }
 
 ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan* previous) {
-  if (previous) return applyDelta(p, *previous);
+  if (previous)
+    return applyDelta(p, *previous);
   ReconcileResult r;
+  created_.clear();
   namespaces(p, r);
   links(p, r);
   addresses(p, r);
@@ -105,46 +108,51 @@ void Reconciler::namespaces(const plan::HostPlan& p, ReconcileResult& r) {
       continue;
     createNetns(ns);
     handles(ns).rtnl->setLink("lo", plan::Link{}, true);
+    created_.insert(ns);
     change(r, "ip netns add " + ns);
   }
 }
 
 void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
-  std::vector<std::string> all = allNamespaces(p);
+  std::map<std::pair<std::string, std::string>, const plan::Link*> planned;
+  for (const auto& l : p.links)
+    planned[{l.ns, l.name}] = &l;
+  auto find = [&](const std::string& ns, const std::string& name) -> const plan::Link* {
+    auto it = planned.find({ns, name});
+    return it == planned.end() ? nullptr : it->second;
+  };
   std::map<std::pair<std::string, std::string>, ObservedLink> have;
-  auto observe = [&](const std::string& ns) {
-    for (auto& l : handles(ns).rtnl->links())
-      have[{ns, l.link.name}] = std::move(l);
+  auto observeAll = [&] {
+    have.clear();
+    for (const auto& ns : allNamespaces(p)) {
+      if (fresh(ns))
+        continue;  // only lo, which no plan names
+      for (auto& l : handles(ns).rtnl->links())
+        have[{ns, l.link.name}] = std::move(l);
+    }
   };
-  for (const auto& ns : all)
-    observe(ns);
-  auto wanted = [&](const std::string& ns, const std::string& name) {
-    return p.findLink(ns, name) != nullptr;
-  };
-
+  observeAll();
   // Stale first: a name may be reused by a link of another kind.
   for (const auto& [key, l] : have) {
     const auto& [ns, name] = key;
     bool owned = ns.empty() ? ownedHostLink(name) : name != "lo";
     if (!owned)
       continue;
-    const plan::Link* want = p.findLink(ns, name);
+    const plan::Link* want = find(ns, name);
     bool wrong_kind = want && want->kind != l.link.kind;
     bool wrong_vxlan = want && want->kind == plan::LinkKind::Vxlan &&
                        (want->vni != l.link.vni || want->local_ip != l.link.local_ip);
-    bool wrong_peer =
-        want && want->kind == plan::LinkKind::Veth && !have.count({want->peer_ns, want->peer});
+    bool wrong_peer = want && want->kind == plan::LinkKind::Veth && !fresh(want->peer_ns) &&
+                      !have.count({want->peer_ns, want->peer});
     if (!want || wrong_kind || wrong_vxlan || wrong_peer) {
       if (handles(ns).rtnl->deleteLink(name))
         change(r, nsCommandPrefix(ns) + "ip link del " + name);
     }
   }
-  have.clear();
-  for (const auto& ns : all)
-    observe(ns);
-
+  observeAll();
+  std::set<std::pair<std::string, std::string>> made;
   for (const auto& l : p.links) {
-    if (have.count({l.ns, l.name}))
+    if (have.count({l.ns, l.name}) || made.count({l.ns, l.name}))
       continue;
     switch (l.kind) {
       case plan::LinkKind::Bridge:
@@ -154,67 +162,84 @@ void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
         handles(l.ns).rtnl->addVxlan(l);
         break;
       case plan::LinkKind::Veth: {
-        if (have.count({l.peer_ns, l.peer}))
-          continue;  // its peer is stale: deleted above
-        const plan::Link* peer = p.findLink(l.peer_ns, l.peer);
-        if (!peer)
-          continue;  // a plan always has both ends; nothing to make without one
+        const plan::Link* peer = find(l.peer_ns, l.peer);
+        if (!peer || have.count({l.peer_ns, l.peer}))
+          continue;  // a stale peer was deleted above
         handles(l.ns).rtnl->addVethPair(l, *peer, handles(l.peer_ns).fd.get());
-        have[{l.peer_ns, l.peer}] = ObservedLink{};  // made with its pair
+        made.emplace(l.peer_ns, l.peer);
         break;
       }
       case plan::LinkKind::Adopted:
         r.waiting.push_back(l.name);
         continue;
     }
-    have[{l.ns, l.name}] = ObservedLink{};
+    made.emplace(l.ns, l.name);
     change(r, nsCommandPrefix(l.ns) + "ip link add " + plan::linkLine(l));
   }
   // Attributes: MAC, MTU, master, up. Bridges first, so masters exist.
-  have.clear();
-  for (const auto& ns : all)
-    observe(ns);
+  observeAll();
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& l : p.links) {
       if ((pass == 0) != (l.kind == plan::LinkKind::Bridge))
         continue;
+      bool just_made = made.count({l.ns, l.name}) != 0;
       auto it = have.find({l.ns, l.name});
-      if (it == have.end())
+      if (!just_made && it == have.end())
         continue;
-      const ObservedLink& o = it->second;
-      bool same = o.up && (!l.mac || o.link.mac == l.mac) && (!l.mtu || o.link.mtu == l.mtu) &&
-                  o.link.master == l.master;
-      if (same)
-        continue;
+      if (!just_made) {
+        const ObservedLink& o = it->second;
+        bool same = o.up && (!l.mac || o.link.mac == l.mac) && (!l.mtu || o.link.mtu == l.mtu) &&
+                    o.link.master == l.master;
+        if (same)
+          continue;
+      }
       handles(l.ns).rtnl->setLink(l.name, l, true);
-      change(r, nsCommandPrefix(l.ns) + "ip link set " + l.name + (l.mac ? " address " + l.mac->str() : "") +
-                    (l.mtu ? " mtu " + std::to_string(l.mtu) : "") +
-                    (l.master.empty() ? "" : " master " + l.master) + " up");
+      if (!just_made) {
+        change(r, nsCommandPrefix(l.ns) + "ip link set " + l.name +
+                      (l.mac ? " address " + l.mac->str() : "") +
+                      (l.mtu ? " mtu " + std::to_string(l.mtu) : "") +
+                      (l.master.empty() ? "" : " master " + l.master) + " up");
+      }
     }
   }
 }
 
+namespace {
+
+// A plan's objects of one kind, grouped by namespace in one pass.
+template <class T>
+std::map<std::string, std::vector<const T*>> byNamespace(const std::vector<T>& items) {
+  std::map<std::string, std::vector<const T*>> out;
+  for (const auto& i : items)
+    out[i.ns].push_back(&i);
+  return out;
+}
+
+}  // namespace
+
 void Reconciler::addresses(const plan::HostPlan& p, ReconcileResult& r) {
+  auto planned = byNamespace(p.addresses);
   for (const auto& ns : p.namespaces) {
-    std::set<std::tuple<std::string, uint32_t, uint8_t>> want, have;
-    for (const auto& a : p.addresses) {
-      if (a.ns == ns)
-        want.emplace(a.dev, a.cidr.addr.value(), a.cidr.len);
-    }
-    for (const auto& a : handles(ns).rtnl->addresses()) {
-      if (a.dev == "lo")
-        continue;
-      have.emplace(a.dev, a.cidr.addr.value(), a.cidr.len);
-      if (!want.count({a.dev, a.cidr.addr.value(), a.cidr.len})) {
-        handles(ns).rtnl->deleteAddress(a);
-        change(r, nsCommandPrefix(ns) + "ip addr del " + plan::addressLine(a));
+    using Key = std::tuple<std::string, uint32_t, uint8_t>;
+    std::set<Key> want, have;
+    for (const auto* a : planned[ns])
+      want.emplace(a->dev, a->cidr.addr.value(), a->cidr.len);
+    if (!fresh(ns)) {
+      for (const auto& a : handles(ns).rtnl->addresses()) {
+        if (a.dev == "lo")
+          continue;
+        have.emplace(a.dev, a.cidr.addr.value(), a.cidr.len);
+        if (!want.count({a.dev, a.cidr.addr.value(), a.cidr.len})) {
+          handles(ns).rtnl->deleteAddress(a);
+          change(r, nsCommandPrefix(ns) + "ip addr del " + plan::addressLine(a));
+        }
       }
     }
-    for (const auto& a : p.addresses) {
-      if (a.ns != ns || have.count({a.dev, a.cidr.addr.value(), a.cidr.len}))
+    for (const auto* a : planned[ns]) {
+      if (have.count({a->dev, a->cidr.addr.value(), a->cidr.len}))
         continue;
-      handles(ns).rtnl->addAddress(a);
-      change(r, nsCommandPrefix(ns) + "ip addr add " + plan::addressLine(a));
+      handles(ns).rtnl->addAddress(*a);
+      change(r, nsCommandPrefix(ns) + "ip addr add " + plan::addressLine(*a));
     }
   }
 }
@@ -230,54 +255,61 @@ void Reconciler::sysctls(const plan::HostPlan& p, ReconcileResult& r) {
 }
 
 void Reconciler::neighbours(const plan::HostPlan& p, ReconcileResult& r) {
+  auto planned = byNamespace(p.neighbours);
   for (const auto& ns : p.namespaces) {
-    std::map<std::tuple<std::string, bool, uint32_t>, Mac> have;
-    Rtnl& rt = *handles(ns).rtnl;
-    std::set<std::tuple<std::string, bool, uint32_t>> want;
-    for (const auto& n : p.neighbours) {
-      if (n.ns == ns)
-        want.emplace(n.dev, n.proxy, n.ip.value());
-    }
-    for (const auto& n : rt.neighbours()) {
-      auto key = std::make_tuple(n.dev, n.proxy, n.ip.value());
-      if (!want.count(key)) {
+    using Key = std::tuple<std::string, bool, uint32_t>;
+    std::map<Key, Mac> have;
+    std::set<Key> want;
+    for (const auto* n : planned[ns])
+      want.emplace(n->dev, n->proxy, n->ip.value());
+    if (!fresh(ns)) {
+      Rtnl& rt = *handles(ns).rtnl;
+      for (const auto& n : rt.neighbours()) {
+        Key key{n.dev, n.proxy, n.ip.value()};
+        if (want.count(key)) {
+          have[key] = n.mac;
+          continue;
+        }
         rt.deleteNeighbour(n);
         change(r, nsCommandPrefix(ns) + "ip neigh del " + plan::neighbourLine(n));
-      } else {
-        have[key] = n.mac;
       }
     }
-    for (const auto& n : p.neighbours) {
-      if (n.ns != ns)
+    for (const auto* n : planned[ns]) {
+      auto it = have.find({n->dev, n->proxy, n->ip.value()});
+      if (it != have.end() && (n->proxy || it->second == n->mac))
         continue;
-      auto it = have.find({n.dev, n.proxy, n.ip.value()});
-      if (it != have.end() && (n.proxy || it->second == n.mac))
-        continue;
-      rt.replaceNeighbour(n);
-      change(r, nsCommandPrefix(ns) + "ip neigh replace " + plan::neighbourLine(n));
+      handles(ns).rtnl->replaceNeighbour(*n);
+      change(r, nsCommandPrefix(ns) + "ip neigh replace " + plan::neighbourLine(*n));
     }
   }
 }
 
 void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
+  auto planned_routes = byNamespace(p.routes);
+  auto planned_rules = byNamespace(p.rules);
+  auto ruleKey = [](const plan::Rule& x) {
+    return std::make_tuple(x.priority, x.table, x.iif, x.from ? x.from->addr.value() : 0u,
+                           x.from ? int(x.from->len) : -1);
+  };
   for (const auto& ns : p.namespaces) {
     Rtnl& rt = *handles(ns).rtnl;
+    using RouteKey = std::tuple<uint32_t, uint32_t, uint8_t>;
     auto routeKey = [](const plan::Route& x) {
-      return std::make_tuple(x.table, x.dst.addr.value(), x.dst.len);
+      return RouteKey(x.table, x.dst.addr.value(), x.dst.len);
     };
-    std::map<std::tuple<uint32_t, uint32_t, uint8_t>, plan::Route> have;
-    for (auto& x : rt.routes())
-      have[routeKey(x)] = x;
-    std::set<std::tuple<uint32_t, uint32_t, uint8_t>> want;
-    for (const auto& x : p.routes) {
-      if (x.ns != ns)
+    std::map<RouteKey, plan::Route> have;
+    if (!fresh(ns)) {
+      for (auto& x : rt.routes())
+        have[routeKey(x)] = x;
+    }
+    std::set<RouteKey> want;
+    for (const auto* x : planned_routes[ns]) {
+      want.insert(routeKey(*x));
+      auto it = have.find(routeKey(*x));
+      if (it != have.end() && it->second.via == x->via && it->second.dev == x->dev)
         continue;
-      want.insert(routeKey(x));
-      auto it = have.find(routeKey(x));
-      if (it != have.end() && it->second.via == x.via && it->second.dev == x.dev)
-        continue;
-      rt.replaceRoute(x);
-      change(r, nsCommandPrefix(ns) + "ip route replace " + plan::routeLine(x));
+      rt.replaceRoute(*x);
+      change(r, nsCommandPrefix(ns) + "ip route replace " + plan::routeLine(*x));
     }
     for (const auto& [key, x] : have) {
       if (want.count(key))
@@ -285,26 +317,23 @@ void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
       rt.deleteRoute(x);
       change(r, nsCommandPrefix(ns) + "ip route del " + plan::routeLine(x));
     }
-    auto same = [](const plan::Rule& a, const plan::Rule& b) {
-      return a.priority == b.priority && a.table == b.table && a.iif == b.iif && a.from == b.from;
-    };
-    auto have_rules = rt.rules();
-    for (const auto& x : have_rules) {
-      bool wanted = std::any_of(p.rules.begin(), p.rules.end(),
-                                [&](const plan::Rule& w) { return w.ns == ns && same(w, x); });
-      if (wanted)
-        continue;
-      rt.deleteRule(x);
-      change(r, nsCommandPrefix(ns) + "ip rule del " + plan::ruleLine(x));
+    std::set<decltype(ruleKey(plan::Rule{}))> wanted_rules, present_rules;
+    for (const auto* x : planned_rules[ns])
+      wanted_rules.insert(ruleKey(*x));
+    if (!fresh(ns)) {
+      for (const auto& x : rt.rules()) {
+        present_rules.insert(ruleKey(x));
+        if (wanted_rules.count(ruleKey(x)))
+          continue;
+        rt.deleteRule(x);
+        change(r, nsCommandPrefix(ns) + "ip rule del " + plan::ruleLine(x));
+      }
     }
-    for (const auto& x : p.rules) {
-      if (x.ns != ns)
+    for (const auto* x : planned_rules[ns]) {
+      if (present_rules.count(ruleKey(*x)))
         continue;
-      if (std::any_of(have_rules.begin(), have_rules.end(),
-                      [&](const plan::Rule& h) { return same(h, x); }))
-        continue;
-      rt.addRule(x);
-      change(r, nsCommandPrefix(ns) + "ip rule add " + plan::ruleLine(x));
+      rt.addRule(*x);
+      change(r, nsCommandPrefix(ns) + "ip rule add " + plan::ruleLine(*x));
     }
   }
 }
@@ -340,7 +369,8 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
     want[t.ns].push_back(std::move(t));
   for (const auto& ns : allNamespaces(p)) {
     Handles& h = handles(ns);
-    auto have = h.nft->listTables(plan::kNftTableName);
+    auto have = fresh(ns) ? std::map<std::string, ObservedNftTable>{}
+                          : h.nft->listTables(plan::kNftTableName);
     std::string script;
     std::vector<std::string> lines;
     std::vector<Ipv4> dropped_fips, new_fixed;
@@ -348,8 +378,10 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
       auto it = have.find(t.family);
       if (it == have.end() || it->second.tag != t.structureTag()) {
         for (const auto& f : p.floating_nat) {
-          bool had = it != have.end() && it->second.elements["fip_snat"].count(plan::nft_element::fipSnat(f));
-          if (f.ns == ns && !had) new_fixed.push_back(f.fixed);
+          bool had = it != have.end() &&
+                     it->second.elements["fip_snat"].count(plan::nft_element::fipSnat(f));
+          if (f.ns == ns && !had)
+            new_fixed.push_back(f.fixed);
         }
         if (it != have.end())
           script += "delete table " + t.family + " " + t.name + "\n";
@@ -369,7 +401,8 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
           if (actual.count(e))
             continue;
           script += "add element " + t.family + " " + t.name + " " + set.name + " { " + e + " }\n";
-          if (set.name == "fip_snat") new_fixed.push_back(*Ipv4::parse(e.substr(0, e.find(' '))));
+          if (set.name == "fip_snat")
+            new_fixed.push_back(*Ipv4::parse(e.substr(0, e.find(' '))));
           lines.push_back("nft add element " + t.family + " " + t.name + " " + set.name + " { " +
                           e + " }");
         }
@@ -405,28 +438,30 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
       change(r, nsCommandPrefix(ns) + l);
     std::vector<Ipv4> gone;
     for (Ipv4 fip : dropped_fips) {
-      bool still = std::any_of(p.floating_nat.begin(), p.floating_nat.end(),
-                               [&](const plan::FloatingIpNat& f) { return f.ns == ns && f.floating == fip; });
-      if (!still) gone.push_back(fip);
+      bool still = std::any_of(
+          p.floating_nat.begin(), p.floating_nat.end(),
+          [&](const plan::FloatingIpNat& f) { return f.ns == ns && f.floating == fip; });
+      if (!still)
+        gone.push_back(fip);
     }
-    flushFloatingIps(ns, gone, r);
-    flushFixedIps(ns, new_fixed, r);
+    if (!fresh(ns))
+      flushConntrackOf(ns, gone, new_fixed, r);  // a new namespace tracks nothing yet
   }
 }
 
-void Reconciler::flushFixedIps(const std::string& ns, const std::vector<Ipv4>& fixed, ReconcileResult& r) {
-  for (Ipv4 ip : fixed) {
-    int n = flushConntrackFrom(handles(ns).fd.get(), ip);
-    if (n > 0) change(r, nsCommandPrefix(ns) + "conntrack -D -s " + ip.str() + " (" + std::to_string(n) + " flows)");
-  }
-}
-
-void Reconciler::flushFloatingIps(const std::string& ns, const std::vector<Ipv4>& removed, ReconcileResult& r) {
-  // No stale NAT may outlive a floating IP: flush its connections in the qrouter-.
-  for (Ipv4 fip : removed) {
-    int n = flushConntrack(handles(ns).fd.get(), fip);
-    change(r, nsCommandPrefix(ns) + "conntrack -D -d " + fip.str() + " / -q " + fip.str() + " (" + std::to_string(n) + " flows)");
-  }
+void Reconciler::flushConntrackOf(const std::string& ns, const std::vector<Ipv4>& removed_fips,
+                                  const std::vector<Ipv4>& new_fixed_ips, ReconcileResult& r) {
+  if (removed_fips.empty() && new_fixed_ips.empty())
+    return;
+  int n = flushConntrack(handles(ns).fd.get(), removed_fips, new_fixed_ips);
+  if (n == 0)
+    return;
+  std::string what;
+  for (Ipv4 ip : removed_fips)
+    what += " -d " + ip.str();
+  for (Ipv4 ip : new_fixed_ips)
+    what += " -s " + ip.str();
+  change(r, nsCommandPrefix(ns) + "conntrack -D" + what + " (" + std::to_string(n) + " flows)");
 }
 
 }  // namespace dvr::kernel

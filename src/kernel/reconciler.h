@@ -70,11 +70,17 @@ class Reconciler {
   void fdb(const plan::HostPlan& p, ReconcileResult& r);
   void nftables(const plan::HostPlan& p, ReconcileResult& r);
 
-  ReconcileResult applyDelta(const plan::HostPlan& p, const plan::HostPlan& previous);  // reconciler_delta.cc
+  ReconcileResult applyDelta(const plan::HostPlan& p,
+                             const plan::HostPlan& previous);  // reconciler_delta.cc
   // Conntrack around floating IP changes in a qrouter-: flows to a removed floating IP
   // go; flows from a fixed IP that just got one go too, so they restart NATed.
-  void flushFloatingIps(const std::string& ns, const std::vector<Ipv4>& removed, ReconcileResult& r);
-  void flushFixedIps(const std::string& ns, const std::vector<Ipv4>& fixed, ReconcileResult& r);
+  void flushConntrackOf(const std::string& ns, const std::vector<Ipv4>& removed_fips,
+                        const std::vector<Ipv4>& new_fixed_ips, ReconcileResult& r);
+
+  // Namespaces this full reconcile created: they hold nothing but lo, so reading them
+  // back is skipped (the cold start of a host with a thousand routers).
+  std::set<std::string> created_;
+  bool fresh(const std::string& ns) const { return created_.count(ns) != 0; }
 
   std::list<std::pair<std::string, Handles>> handles_;  // most recently used first
   std::map<std::string, std::list<std::pair<std::string, Handles>>::iterator> handle_index_;

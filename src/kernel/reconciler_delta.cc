@@ -29,28 +29,59 @@ struct Hash {
 };
 
 // Identity (what the kernel keys the object by) and content (everything) of each kind.
-uint64_t id(const plan::Link& l) { return (Hash() << l.ns << l.name).h; }
+uint64_t id(const plan::Link& l) {
+  return (Hash() << l.ns << l.name).h;
+}
 uint64_t content(const plan::Link& l) {
-  return (Hash() << l.ns << l.name << uint64_t(l.kind) << (l.mac ? l.mac->value() : 1ULL << 60) << uint64_t(l.mtu)
-                 << l.master << l.peer << l.peer_ns << l.vni << l.local_ip.value()).h;
+  return (Hash() << l.ns << l.name << uint64_t(l.kind) << (l.mac ? l.mac->value() : 1ULL << 60)
+                 << uint64_t(l.mtu) << l.master << l.peer << l.peer_ns << l.vni
+                 << l.local_ip.value())
+      .h;
 }
-uint64_t id(const plan::Address& a) { return (Hash() << a.ns << a.dev << a.cidr.addr.value() << a.cidr.len).h; }
-uint64_t content(const plan::Address& a) { return id(a); }
-uint64_t id(const plan::Sysctl& s) { return (Hash() << s.ns << s.key).h; }
-uint64_t content(const plan::Sysctl& s) { return (Hash() << s.ns << s.key << s.value).h; }
-uint64_t id(const plan::Neighbour& n) { return (Hash() << n.ns << n.dev << n.proxy << n.ip.value()).h; }
-uint64_t content(const plan::Neighbour& n) { return (Hash() << id(n) << n.mac.value()).h; }
-uint64_t id(const plan::Route& r) { return (Hash() << r.ns << r.table << r.dst.addr.value() << r.dst.len).h; }
-uint64_t content(const plan::Route& r) { return (Hash() << id(r) << (r.via ? r.via->value() : 1ULL << 40) << r.dev).h; }
+uint64_t id(const plan::Address& a) {
+  return (Hash() << a.ns << a.dev << a.cidr.addr.value() << a.cidr.len).h;
+}
+uint64_t content(const plan::Address& a) {
+  return id(a);
+}
+uint64_t id(const plan::Sysctl& s) {
+  return (Hash() << s.ns << s.key).h;
+}
+uint64_t content(const plan::Sysctl& s) {
+  return (Hash() << s.ns << s.key << s.value).h;
+}
+uint64_t id(const plan::Neighbour& n) {
+  return (Hash() << n.ns << n.dev << n.proxy << n.ip.value()).h;
+}
+uint64_t content(const plan::Neighbour& n) {
+  return (Hash() << id(n) << n.mac.value()).h;
+}
+uint64_t id(const plan::Route& r) {
+  return (Hash() << r.ns << r.table << r.dst.addr.value() << r.dst.len).h;
+}
+uint64_t content(const plan::Route& r) {
+  return (Hash() << id(r) << (r.via ? r.via->value() : 1ULL << 40) << r.dev).h;
+}
 uint64_t id(const plan::Rule& r) {
-  return (Hash() << r.ns << r.priority << r.table << r.iif << (r.from ? r.from->addr.value() : 1ULL << 40)
-                 << (r.from ? r.from->len : 99)).h;
+  return (Hash() << r.ns << r.priority << r.table << r.iif
+                 << (r.from ? r.from->addr.value() : 1ULL << 40) << (r.from ? r.from->len : 99))
+      .h;
 }
-uint64_t content(const plan::Rule& r) { return id(r); }
-uint64_t id(const plan::FdbEntry& f) { return (Hash() << f.dev << f.mac.value() << f.dst.value()).h; }
-uint64_t content(const plan::FdbEntry& f) { return id(f); }
-uint64_t id(const plan::FloatingIpNat& f) { return (Hash() << f.ns << f.floating.value()).h; }
-uint64_t content(const plan::FloatingIpNat& f) { return (Hash() << id(f) << f.fixed.value() << f.rfp_dev).h; }
+uint64_t content(const plan::Rule& r) {
+  return id(r);
+}
+uint64_t id(const plan::FdbEntry& f) {
+  return (Hash() << f.dev << f.mac.value() << f.dst.value()).h;
+}
+uint64_t content(const plan::FdbEntry& f) {
+  return id(f);
+}
+uint64_t id(const plan::FloatingIpNat& f) {
+  return (Hash() << f.ns << f.floating.value()).h;
+}
+uint64_t content(const plan::FloatingIpNat& f) {
+  return (Hash() << id(f) << f.fixed.value() << f.rfp_dev).h;
+}
 
 // remove(old, still_wanted_under_same_identity) for each object whose content is gone;
 // add(new) for each whose content is new.
@@ -59,25 +90,31 @@ void diff(const std::vector<T>& before, const std::vector<T>& after, Remove remo
   auto hashes = [](const std::vector<T>& items) {
     std::vector<uint64_t> out;
     out.reserve(items.size());
-    for (const auto& i : items) out.push_back(content(i));
+    for (const auto& i : items)
+      out.push_back(content(i));
     return out;
   };
   std::vector<uint64_t> old_h = hashes(before), new_h = hashes(after);
   std::vector<uint64_t> old_sorted = old_h, new_sorted = new_h;
   std::sort(old_sorted.begin(), old_sorted.end());
   std::sort(new_sorted.begin(), new_sorted.end());
-  if (old_sorted == new_sorted) return;  // the common case for most kinds
+  if (old_sorted == new_sorted)
+    return;  // the common case for most kinds
   std::vector<size_t> removed;
   for (size_t i = 0; i < before.size(); ++i) {
-    if (!std::binary_search(new_sorted.begin(), new_sorted.end(), old_h[i])) removed.push_back(i);
+    if (!std::binary_search(new_sorted.begin(), new_sorted.end(), old_h[i]))
+      removed.push_back(i);
   }
   if (!removed.empty()) {
     std::unordered_set<uint64_t> new_ids;
-    for (const auto& n : after) new_ids.insert(id(n));
-    for (size_t i : removed) remove(before[i], new_ids.count(id(before[i])) != 0);
+    for (const auto& n : after)
+      new_ids.insert(id(n));
+    for (size_t i : removed)
+      remove(before[i], new_ids.count(id(before[i])) != 0);
   }
   for (size_t i = 0; i < after.size(); ++i) {
-    if (!std::binary_search(old_sorted.begin(), old_sorted.end(), new_h[i])) add(after[i]);
+    if (!std::binary_search(old_sorted.begin(), old_sorted.end(), new_h[i]))
+      add(after[i]);
   }
 }
 
@@ -90,7 +127,8 @@ bool tolerant(F f) {
   } catch (const std::exception& e) {
     std::string what = e.what();
     for (const char* fine : {"Object not found", "No such", "Object exists", "File exists"}) {
-      if (what.find(fine) != std::string::npos) return false;
+      if (what.find(fine) != std::string::npos)
+        return false;
     }
     throw;
   }
@@ -107,13 +145,15 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
 
   // Removals first (objects in a namespace that goes away go with it).
   for (const auto& ns : old_ns) {
-    if (now_ns.count(ns)) continue;
+    if (now_ns.count(ns))
+      continue;
     forget(ns);
     deleteNetns(ns);
     change(r, "ip netns del " + ns);
   }
   for (const auto& ns : now_ns) {
-    if (old_ns.count(ns)) continue;
+    if (old_ns.count(ns))
+      continue;
     createNetns(ns);
     handles(ns).rtnl->setLink("lo", plan::Link{}, true);
     change(r, "ip netns add " + ns);
@@ -121,14 +161,17 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
 
   // Links: one diff, then removals, then creations (bridges first: they are masters).
   std::vector<const plan::Link*> removed_links, added_links;
-  diff(prev.links, p.links, [&](const plan::Link& l, bool) { removed_links.push_back(&l); },
-       [&](const plan::Link& l) { added_links.push_back(&l); });
+  diff(
+      prev.links, p.links, [&](const plan::Link& l, bool) { removed_links.push_back(&l); },
+      [&](const plan::Link& l) { added_links.push_back(&l); });
   for (const plan::Link* l : removed_links) {
     const plan::Link* now = p.findLink(l->ns, l->name);
     // `ip link set` can change MAC, MTU and master; anything else means a new link.
-    bool settable = now && now->kind == l->kind && now->peer == l->peer && now->peer_ns == l->peer_ns &&
-                    now->vni == l->vni && now->local_ip == l->local_ip;
-    if (gone(l->ns) || settable || l->kind == plan::LinkKind::Adopted) continue;
+    bool settable = now && now->kind == l->kind && now->peer == l->peer &&
+                    now->peer_ns == l->peer_ns && now->vni == l->vni &&
+                    now->local_ip == l->local_ip;
+    if (gone(l->ns) || settable || l->kind == plan::LinkKind::Adopted)
+      continue;
     if (tolerant([&] { handles(l->ns).rtnl->deleteLink(l->name); })) {
       change(r, nsCommandPrefix(l->ns) + "ip link del " + l->name);
     }
@@ -139,11 +182,13 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
   for (const plan::Link* l : added_links) {
     const plan::Link* old = prev.findLink(l->ns, l->name);
     bool exists = l->kind == plan::LinkKind::Adopted ||
-                  (old && !fresh(l->ns) && old->kind == l->kind && old->peer == l->peer && old->vni == l->vni &&
-                   old->local_ip == l->local_ip);
+                  (old && !fresh(l->ns) && old->kind == l->kind && old->peer == l->peer &&
+                   old->vni == l->vni && old->local_ip == l->local_ip);
     if (!exists && !made.count({l->ns, l->name})) {
-      if (l->kind == plan::LinkKind::Bridge) handles(l->ns).rtnl->addBridge(*l);
-      if (l->kind == plan::LinkKind::Vxlan) handles(l->ns).rtnl->addVxlan(*l);
+      if (l->kind == plan::LinkKind::Bridge)
+        handles(l->ns).rtnl->addBridge(*l);
+      if (l->kind == plan::LinkKind::Vxlan)
+        handles(l->ns).rtnl->addVxlan(*l);
       if (l->kind == plan::LinkKind::Veth) {
         const plan::Link* peer = p.findLink(l->peer_ns, l->peer);
         handles(l->ns).rtnl->addVethPair(*l, *peer, handles(l->peer_ns).fd.get());
@@ -155,122 +200,149 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
       change(r, nsCommandPrefix(l->ns) + "ip link add " + plan::linkLine(*l));
     }
     if (tolerant([&] { handles(l->ns).rtnl->setLink(l->name, *l, true); })) {
-      if (exists && l->kind != plan::LinkKind::Adopted) change(r, nsCommandPrefix(l->ns) + "ip link set " + plan::linkLine(*l));
+      if (exists && l->kind != plan::LinkKind::Adopted)
+        change(r, nsCommandPrefix(l->ns) + "ip link set " + plan::linkLine(*l));
     } else {
       r.waiting.push_back(l->name);
     }
   }
 
-  diff(prev.addresses, p.addresses,
-       [&](const plan::Address& a, bool) {
-         if (!gone(a.ns) && tolerant([&] { handles(a.ns).rtnl->deleteAddress(a); }))
-           change(r, nsCommandPrefix(a.ns) + "ip addr del " + plan::addressLine(a));
-       },
-       [&](const plan::Address& a) {
-         if (tolerant([&] { handles(a.ns).rtnl->addAddress(a); })) change(r, nsCommandPrefix(a.ns) + "ip addr add " + plan::addressLine(a));
-       });
-  diff(prev.sysctls, p.sysctls, [](const plan::Sysctl&, bool) {},
-       [&](const plan::Sysctl& s) {
-         writeSysctl(handles(s.ns).fd.get(), s.key, s.value);
-         change(r, nsCommandPrefix(s.ns) + "sysctl -w " + s.key + "=" + s.value);
-       });
-  diff(prev.neighbours, p.neighbours,
-       [&](const plan::Neighbour& n, bool still) {
-         if (!gone(n.ns) && !still && tolerant([&] { handles(n.ns).rtnl->deleteNeighbour(n); }))
-           change(r, nsCommandPrefix(n.ns) + "ip neigh del " + plan::neighbourLine(n));
-       },
-       [&](const plan::Neighbour& n) {
-         handles(n.ns).rtnl->replaceNeighbour(n);
-         change(r, nsCommandPrefix(n.ns) + "ip neigh replace " + plan::neighbourLine(n));
-       });
-  diff(prev.routes, p.routes,
-       [&](const plan::Route& x, bool still) {
-         if (!gone(x.ns) && !still && tolerant([&] { handles(x.ns).rtnl->deleteRoute(x); }))
-           change(r, nsCommandPrefix(x.ns) + "ip route del " + plan::routeLine(x));
-       },
-       [&](const plan::Route& x) {
-         handles(x.ns).rtnl->replaceRoute(x);
-         change(r, nsCommandPrefix(x.ns) + "ip route replace " + plan::routeLine(x));
-       });
-  diff(prev.rules, p.rules,
-       [&](const plan::Rule& x, bool) {
-         if (!gone(x.ns) && tolerant([&] { handles(x.ns).rtnl->deleteRule(x); }))
-           change(r, nsCommandPrefix(x.ns) + "ip rule del " + plan::ruleLine(x));
-       },
-       [&](const plan::Rule& x) {
-         if (tolerant([&] { handles(x.ns).rtnl->addRule(x); })) change(r, nsCommandPrefix(x.ns) + "ip rule add " + plan::ruleLine(x));
-       });
-  diff(prev.fdb, p.fdb,
-       [&](const plan::FdbEntry& f, bool) {
-         if (tolerant([&] { handles("").rtnl->deleteFdb(f); })) change(r, "bridge fdb del " + plan::fdbLine(f));
-       },
-       [&](const plan::FdbEntry& f) {
-         if (tolerant([&] { handles("").rtnl->appendFdb(f); })) change(r, "bridge fdb append " + plan::fdbLine(f));
-       });
+  diff(
+      prev.addresses, p.addresses,
+      [&](const plan::Address& a, bool) {
+        if (!gone(a.ns) && tolerant([&] { handles(a.ns).rtnl->deleteAddress(a); }))
+          change(r, nsCommandPrefix(a.ns) + "ip addr del " + plan::addressLine(a));
+      },
+      [&](const plan::Address& a) {
+        if (tolerant([&] { handles(a.ns).rtnl->addAddress(a); }))
+          change(r, nsCommandPrefix(a.ns) + "ip addr add " + plan::addressLine(a));
+      });
+  diff(
+      prev.sysctls, p.sysctls, [](const plan::Sysctl&, bool) {},
+      [&](const plan::Sysctl& s) {
+        writeSysctl(handles(s.ns).fd.get(), s.key, s.value);
+        change(r, nsCommandPrefix(s.ns) + "sysctl -w " + s.key + "=" + s.value);
+      });
+  diff(
+      prev.neighbours, p.neighbours,
+      [&](const plan::Neighbour& n, bool still) {
+        if (!gone(n.ns) && !still && tolerant([&] { handles(n.ns).rtnl->deleteNeighbour(n); }))
+          change(r, nsCommandPrefix(n.ns) + "ip neigh del " + plan::neighbourLine(n));
+      },
+      [&](const plan::Neighbour& n) {
+        handles(n.ns).rtnl->replaceNeighbour(n);
+        change(r, nsCommandPrefix(n.ns) + "ip neigh replace " + plan::neighbourLine(n));
+      });
+  diff(
+      prev.routes, p.routes,
+      [&](const plan::Route& x, bool still) {
+        if (!gone(x.ns) && !still && tolerant([&] { handles(x.ns).rtnl->deleteRoute(x); }))
+          change(r, nsCommandPrefix(x.ns) + "ip route del " + plan::routeLine(x));
+      },
+      [&](const plan::Route& x) {
+        handles(x.ns).rtnl->replaceRoute(x);
+        change(r, nsCommandPrefix(x.ns) + "ip route replace " + plan::routeLine(x));
+      });
+  diff(
+      prev.rules, p.rules,
+      [&](const plan::Rule& x, bool) {
+        if (!gone(x.ns) && tolerant([&] { handles(x.ns).rtnl->deleteRule(x); }))
+          change(r, nsCommandPrefix(x.ns) + "ip rule del " + plan::ruleLine(x));
+      },
+      [&](const plan::Rule& x) {
+        if (tolerant([&] { handles(x.ns).rtnl->addRule(x); }))
+          change(r, nsCommandPrefix(x.ns) + "ip rule add " + plan::ruleLine(x));
+      });
+  diff(
+      prev.fdb, p.fdb,
+      [&](const plan::FdbEntry& f, bool) {
+        if (tolerant([&] { handles("").rtnl->deleteFdb(f); }))
+          change(r, "bridge fdb del " + plan::fdbLine(f));
+      },
+      [&](const plan::FdbEntry& f) {
+        if (tolerant([&] { handles("").rtnl->appendFdb(f); }))
+          change(r, "bridge fdb append " + plan::fdbLine(f));
+      });
 
   // nftables: element changes in place, derived from the typed plan objects; a table
   // whose structure (chains, set declarations) changed is replaced whole.
   std::map<std::string, plan::NftTable> old_tables, new_tables;
-  for (auto& t : plan::nftTables(prev, false)) old_tables[t.ns + "/" + t.family] = std::move(t);
-  for (auto& t : plan::nftTables(p, false)) new_tables[t.ns + "/" + t.family] = std::move(t);
+  for (auto& t : plan::nftTables(prev, false))
+    old_tables[t.ns + "/" + t.family] = std::move(t);
+  for (auto& t : plan::nftTables(p, false))
+    new_tables[t.ns + "/" + t.family] = std::move(t);
   std::map<std::string, std::string> scripts;  // ns -> one transaction
   std::map<std::string, std::vector<std::string>> lines;
   std::map<std::string, std::vector<Ipv4>> removed_fips, new_fixed;
   std::set<std::string> replaced;  // "ns/family" written whole
   for (const auto& [key, t] : old_tables) {
-    if (new_tables.count(key) || gone(t.ns)) continue;
+    if (new_tables.count(key) || gone(t.ns))
+      continue;
     scripts[t.ns] += "delete table " + t.family + " " + t.name + "\n";
     lines[t.ns].push_back("nft delete table " + t.family + " " + t.name);
   }
   std::optional<std::vector<plan::NftTable>> full;  // rendered with elements only when needed
   for (const auto& [key, t] : new_tables) {
     auto it = old_tables.find(key);
-    if (it != old_tables.end() && !fresh(t.ns) && it->second.structureTag() == t.structureTag()) continue;
-    if (it != old_tables.end() && !fresh(t.ns)) scripts[t.ns] += "delete table " + t.family + " " + t.name + "\n";
-    if (!full) full = plan::nftTables(p);
+    if (it != old_tables.end() && !fresh(t.ns) && it->second.structureTag() == t.structureTag())
+      continue;
+    if (it != old_tables.end() && !fresh(t.ns))
+      scripts[t.ns] += "delete table " + t.family + " " + t.name + "\n";
+    if (!full)
+      full = plan::nftTables(p);
     for (const auto& ft : *full) {
-      if (ft.ns == t.ns && ft.family == t.family) scripts[t.ns] += ft.text();
+      if (ft.ns == t.ns && ft.family == t.family)
+        scripts[t.ns] += ft.text();
     }
     lines[t.ns].push_back("nft -f (table " + t.family + " " + t.name + ")");
     replaced.insert(key);
   }
-  auto element = [&](const std::string& ns, const std::string& family, const std::string& set, bool add,
-                     const std::string& e) {
-    if (replaced.count(ns + "/" + family) || !new_tables.count(ns + "/" + family) || gone(ns)) return;
-    std::string cmd = std::string(add ? "add" : "delete") + " element " + family + " " + plan::kNftTableName + " " +
-                      set + " { " + e + " }";
+  auto element = [&](const std::string& ns, const std::string& family, const std::string& set,
+                     bool add, const std::string& e) {
+    if (replaced.count(ns + "/" + family) || !new_tables.count(ns + "/" + family) || gone(ns))
+      return;
+    std::string cmd = std::string(add ? "add" : "delete") + " element " + family + " " +
+                      plan::kNftTableName + " " + set + " { " + e + " }";
     scripts[ns] += cmd + "\n";
     lines[ns].push_back("nft " + cmd);
   };
-  diff(prev.floating_nat, p.floating_nat,
-       [&](const plan::FloatingIpNat& f, bool) {
-         element(f.ns, "ip", "fip_dnat", false, f.floating.str());
-         element(f.ns, "ip", "fip_snat", false, f.fixed.str());
-         if (!gone(f.ns)) removed_fips[f.ns].push_back(f.floating);
-       },
-       [&](const plan::FloatingIpNat& f) {
-         element(f.ns, "ip", "fip_dnat", true, plan::nft_element::fipDnat(f));
-         element(f.ns, "ip", "fip_snat", true, plan::nft_element::fipSnat(f));
-         new_fixed[f.ns].push_back(f.fixed);
-       });
+  diff(
+      prev.floating_nat, p.floating_nat,
+      [&](const plan::FloatingIpNat& f, bool) {
+        element(f.ns, "ip", "fip_dnat", false, f.floating.str());
+        element(f.ns, "ip", "fip_snat", false, f.fixed.str());
+        if (!gone(f.ns))
+          removed_fips[f.ns].push_back(f.floating);
+      },
+      [&](const plan::FloatingIpNat& f) {
+        element(f.ns, "ip", "fip_dnat", true, plan::nft_element::fipDnat(f));
+        element(f.ns, "ip", "fip_snat", true, plan::nft_element::fipSnat(f));
+        new_fixed[f.ns].push_back(f.fixed);
+      });
   const plan::DvrMacRewrite &was = prev.dvr_mac, &is = p.dvr_mac;
   auto sets = [&](const auto& before, const auto& after, const char* name, auto render, auto key) {
     for (const auto& e : before) {
-      if (!after.count(e)) element("", "bridge", name, false, key(e));
+      if (!after.count(e))
+        element("", "bridge", name, false, key(e));
     }
     for (const auto& e : after) {
-      if (!before.count(e)) element("", "bridge", name, true, render(e));
+      if (!before.count(e))
+        element("", "bridge", name, true, render(e));
     }
   };
-  sets(was.tunnel_devs, is.tunnel_devs, "tunnel_devs", plan::nft_element::ifname, plan::nft_element::ifname);
+  sets(was.tunnel_devs, is.tunnel_devs, "tunnel_devs", plan::nft_element::ifname,
+       plan::nft_element::ifname);
   auto mac = [](Mac m) { return m.str(); };
   sets(was.gateway_macs, is.gateway_macs, "gateway_macs", mac, mac);
-  auto arp = [](const std::pair<std::string, Ipv4>& a) { return plan::nft_element::gatewayArp(a.first, a.second); };
+  auto arp = [](const std::pair<std::string, Ipv4>& a) {
+    return plan::nft_element::gatewayArp(a.first, a.second);
+  };
   sets(was.gateway_arp, is.gateway_arp, "gateway_arp", arp, arp);
   sets(was.remote_dvr_macs, is.remote_dvr_macs, "remote_dvr_macs", mac, mac);
   for (const auto& [port, gw] : was.gateway_mac_of_port) {
     auto it = is.gateway_mac_of_port.find(port);
-    if (it == is.gateway_mac_of_port.end() || it->second != gw) element("", "bridge", "gateway_mac_of_port", false, port.str());
+    if (it == is.gateway_mac_of_port.end() || it->second != gw)
+      element("", "bridge", "gateway_mac_of_port", false, port.str());
   }
   for (const auto& [port, gw] : is.gateway_mac_of_port) {
     auto it = was.gateway_mac_of_port.find(port);
@@ -280,10 +352,18 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
   }
   for (const auto& [ns, script] : scripts) {
     handles(ns).nft->run(script);
-    for (auto& l : lines[ns]) change(r, nsCommandPrefix(ns) + l);
+    for (auto& l : lines[ns])
+      change(r, nsCommandPrefix(ns) + l);
   }
-  for (const auto& [ns, fips] : removed_fips) flushFloatingIps(ns, fips, r);
-  for (const auto& [ns, fixed] : new_fixed) flushFixedIps(ns, fixed, r);
+  std::set<std::string> flush_in;
+  for (const auto& [ns, ips] : removed_fips)
+    flush_in.insert(ns);
+  for (const auto& [ns, ips] : new_fixed)
+    flush_in.insert(ns);
+  for (const auto& ns : flush_in) {
+    if (!fresh(ns) && !gone(ns))
+      flushConntrackOf(ns, removed_fips[ns], new_fixed[ns], r);
+  }
   return r;
 }
 

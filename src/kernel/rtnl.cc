@@ -172,14 +172,20 @@ void Rtnl::check(int rc, const std::string& what) {
 }
 
 int Rtnl::ifindex(const std::string& name) {
+  // Cached: most changes name a device, and asking the kernel each time doubles the
+  // round trips. Links deleted or created through this object update the cache; one
+  // changed behind its back is caught by the kernel refusing the stale index.
+  if (auto it = ifindex_.find(name); it != ifindex_.end())
+    return it->second;
   LinkObj l;
   check(rtnl_link_get_kernel(sock_, 0, name.c_str(), l.out()), "find link " + name);
-  return rtnl_link_get_ifindex(l.get());
+  return ifindex_[name] = rtnl_link_get_ifindex(l.get());
 }
 
 std::vector<ObservedLink> Rtnl::links() {
   Cache cache;
   check(rtnl_link_alloc_cache(sock_, AF_UNSPEC, cache.out()), "dump links");
+  ifindex_.clear();
   std::map<int, std::string> names;
   forEach(cache.get(), [&](nl_object* o) {
     auto* l = reinterpret_cast<rtnl_link*>(o);
@@ -190,6 +196,7 @@ std::vector<ObservedLink> Rtnl::links() {
     auto* l = reinterpret_cast<rtnl_link*>(o);
     ObservedLink ol;
     ol.ifindex = rtnl_link_get_ifindex(l);
+    ifindex_[rtnl_link_get_name(l)] = ol.ifindex;
     ol.up = rtnl_link_get_flags(l) & IFF_UP;
     const char* type = rtnl_link_get_type(l);
     ol.kind = type ? type : "";
@@ -381,6 +388,7 @@ void Rtnl::setLink(const std::string& name, const plan::Link& want, bool up) {
 bool Rtnl::deleteLink(const std::string& name) {
   LinkObj link(rtnl_link_alloc());
   rtnl_link_set_name(link.get(), name.c_str());
+  ifindex_.erase(name);
   int rc = rtnl_link_delete(sock_, link.get());
   if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV)
     return false;  // gone already, e.g. with its veth peer

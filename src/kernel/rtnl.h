@@ -64,6 +64,7 @@ class Rtnl {
   std::map<int, std::string> linkNames();
   nl_sock* sock_ = nullptr;
   int raw_ = -1;  // plain rtnetlink socket for the dumps libnl does not cover
+  std::map<std::string, int> ifindex_;
   std::string label_;
 };
 

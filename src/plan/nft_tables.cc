@@ -44,11 +44,21 @@ std::string NftTable::text() const {
 }
 
 namespace nft_element {
-std::string fipDnat(const FloatingIpNat& f) { return f.floating.str() + " : " + f.fixed.str(); }
-std::string fipSnat(const FloatingIpNat& f) { return f.fixed.str() + " : " + f.floating.str(); }
-std::string ifname(const std::string& dev) { return "\"" + dev + "\""; }
-std::string gatewayArp(const std::string& dev, Ipv4 ip) { return ifname(dev) + " . " + ip.str(); }
-std::string macToMac(Mac from, Mac to) { return from.str() + " : " + to.str(); }
+std::string fipDnat(const FloatingIpNat& f) {
+  return f.floating.str() + " : " + f.fixed.str();
+}
+std::string fipSnat(const FloatingIpNat& f) {
+  return f.fixed.str() + " : " + f.floating.str();
+}
+std::string ifname(const std::string& dev) {
+  return "\"" + dev + "\"";
+}
+std::string gatewayArp(const std::string& dev, Ipv4 ip) {
+  return ifname(dev) + " . " + ip.str();
+}
+std::string macToMac(Mac from, Mac to) {
+  return from.str() + " : " + to.str();
+}
 }  // namespace nft_element
 
 namespace {
@@ -67,7 +77,8 @@ NftTable& tableFor(std::map<std::string, NftTable>& tables, const std::string& n
   return it->second;
 }
 
-void floatingIpTables(const HostPlan& plan, std::map<std::string, NftTable>& tables, bool with_elements) {
+void floatingIpTables(const HostPlan& plan, std::map<std::string, NftTable>& tables,
+                      bool with_elements) {
   // floating_nat is sorted by namespace: one pass, one table per qrouter-.
   for (size_t i = 0; i < plan.floating_nat.size();) {
     const std::string& ns = plan.floating_nat[i].ns;
@@ -83,14 +94,19 @@ void floatingIpTables(const HostPlan& plan, std::map<std::string, NftTable>& tab
     }
     t.sets.push_back(std::move(dnat));
     t.sets.push_back(std::move(snat));
-    t.chains.push_back("  chain fip_prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
-                       "    iifname " + quote(rfp) + " dnat to ip daddr map @fip_dnat\n  }\n");
-    t.chains.push_back("  chain fip_postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
-                       "    oifname " + quote(rfp) + " snat to ip saddr map @fip_snat\n  }\n");
+    t.chains.push_back(
+        "  chain fip_prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
+        "    iifname " +
+        quote(rfp) + " dnat to ip daddr map @fip_dnat\n  }\n");
+    t.chains.push_back(
+        "  chain fip_postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+        "    oifname " +
+        quote(rfp) + " snat to ip saddr map @fip_snat\n  }\n");
   }
 }
 
-void dvrMacTable(const HostPlan& plan, std::map<std::string, NftTable>& tables, bool with_elements) {
+void dvrMacTable(const HostPlan& plan, std::map<std::string, NftTable>& tables,
+                 bool with_elements) {
   const DvrMacRewrite& d = plan.dvr_mac;
   if (d.empty())
     return;
@@ -101,11 +117,16 @@ void dvrMacTable(const HostPlan& plan, std::map<std::string, NftTable>& tables, 
             {"remote_dvr_macs", "ether_addr", false, {}},
             {"gateway_mac_of_port", "ether_addr : ether_addr", true, {}}};
   if (with_elements) {
-    for (const auto& dev : d.tunnel_devs) t.sets[0].elements.push_back(nft_element::ifname(dev));
-    for (const auto& m : d.gateway_macs) t.sets[1].elements.push_back(m.str());
-    for (const auto& [dev, ip] : d.gateway_arp) t.sets[2].elements.push_back(nft_element::gatewayArp(dev, ip));
-    for (const auto& m : d.remote_dvr_macs) t.sets[3].elements.push_back(m.str());
-    for (const auto& [port, gw] : d.gateway_mac_of_port) t.sets[4].elements.push_back(nft_element::macToMac(port, gw));
+    for (const auto& dev : d.tunnel_devs)
+      t.sets[0].elements.push_back(nft_element::ifname(dev));
+    for (const auto& m : d.gateway_macs)
+      t.sets[1].elements.push_back(m.str());
+    for (const auto& [dev, ip] : d.gateway_arp)
+      t.sets[2].elements.push_back(nft_element::gatewayArp(dev, ip));
+    for (const auto& m : d.remote_dvr_macs)
+      t.sets[3].elements.push_back(m.str());
+    for (const auto& [port, gw] : d.gateway_mac_of_port)
+      t.sets[4].elements.push_back(nft_element::macToMac(port, gw));
   }
   // Neutron's br-tun DVR_PROCESS / br-int DVR_TO_SRC_MAC, as bridge rules on the tunnel ports.
   t.chains.push_back(

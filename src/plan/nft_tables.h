@@ -42,9 +42,9 @@ std::vector<NftTable> nftTables(const HostPlan& plan, bool with_elements = true)
 namespace nft_element {
 std::string fipDnat(const FloatingIpNat& f);  // map fip_dnat
 std::string fipSnat(const FloatingIpNat& f);  // map fip_snat
-std::string ifname(const std::string& dev);    // set tunnel_devs
+std::string ifname(const std::string& dev);   // set tunnel_devs
 std::string gatewayArp(const std::string& dev, Ipv4 ip);
-std::string macToMac(Mac from, Mac to);        // map gateway_mac_of_port
+std::string macToMac(Mac from, Mac to);  // map gateway_mac_of_port
 }  // namespace nft_element
 
 }  // namespace dvr::plan
