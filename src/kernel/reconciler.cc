@@ -79,9 +79,10 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
   ReconcileResult r;
   created_.clear();
   namespaces(p, r);
+  sysctls(p, r, true);
   links(p, r);
+  sysctls(p, r, false);
   addresses(p, r);
-  sysctls(p, r);
   neighbours(p, r);
   routesAndRules(p, r);
   fdb(p, r);
@@ -244,8 +245,18 @@ void Reconciler::addresses(const plan::HostPlan& p, ReconcileResult& r) {
   }
 }
 
-void Reconciler::sysctls(const plan::HostPlan& p, ReconcileResult& r) {
+namespace {
+bool namespaceWide(const std::string& key) {
+  return key.find(".conf.") == std::string::npos && key.find(".neigh.") == std::string::npos
+             ? true
+             : key.find(".all.") != std::string::npos || key.find(".default.") != std::string::npos;
+}
+}  // namespace
+
+void Reconciler::sysctls(const plan::HostPlan& p, ReconcileResult& r, bool namespace_wide) {
   for (const auto& s : p.sysctls) {
+    if (namespaceWide(s.key) != namespace_wide)
+      continue;
     const Handles& h = handles(s.ns);
     if (readSysctl(h.fd.get(), s.key) == s.value)
       continue;

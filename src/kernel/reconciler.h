@@ -64,7 +64,9 @@ class Reconciler {
   void namespaces(const plan::HostPlan& p, ReconcileResult& r);
   void links(const plan::HostPlan& p, ReconcileResult& r);
   void addresses(const plan::HostPlan& p, ReconcileResult& r);
-  void sysctls(const plan::HostPlan& p, ReconcileResult& r);
+  // Namespace-wide keys (all./default., ip_forward) go before links, so new devices
+  // inherit them (no IPv6 setup on devices that never use it); per-device keys after.
+  void sysctls(const plan::HostPlan& p, ReconcileResult& r, bool namespace_wide);
   void neighbours(const plan::HostPlan& p, ReconcileResult& r);
   void routesAndRules(const plan::HostPlan& p, ReconcileResult& r);
   void fdb(const plan::HostPlan& p, ReconcileResult& r);

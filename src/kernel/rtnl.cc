@@ -86,6 +86,11 @@ void forEach(nl_cache* cache, F f) {
     f(o);
 }
 
+std::string nameOf(const std::map<int, std::string>& names, int ifindex) {
+  auto it = names.find(ifindex);
+  return it == names.end() ? std::string() : it->second;
+}
+
 struct RawNeigh {
   int ifindex = 0;
   uint16_t state = 0;
@@ -186,6 +191,8 @@ std::vector<ObservedLink> Rtnl::links() {
   Cache cache;
   check(rtnl_link_alloc_cache(sock_, AF_UNSPEC, cache.out()), "dump links");
   ifindex_.clear();
+  names_.clear();
+  names_valid_ = true;
   std::map<int, std::string> names;
   forEach(cache.get(), [&](nl_object* o) {
     auto* l = reinterpret_cast<rtnl_link*>(o);
@@ -197,6 +204,7 @@ std::vector<ObservedLink> Rtnl::links() {
     ObservedLink ol;
     ol.ifindex = rtnl_link_get_ifindex(l);
     ifindex_[rtnl_link_get_name(l)] = ol.ifindex;
+    names_[ol.ifindex] = rtnl_link_get_name(l);
     ol.up = rtnl_link_get_flags(l) & IFF_UP;
     const char* type = rtnl_link_get_type(l);
     ol.kind = type ? type : "";
@@ -226,25 +234,25 @@ std::vector<ObservedLink> Rtnl::links() {
 }
 
 std::vector<plan::Address> Rtnl::addresses() {
-  Cache links, cache;
-  check(rtnl_link_alloc_cache(sock_, AF_UNSPEC, links.out()), "dump links");
+  Cache cache;
+  const auto& names = linkNames();
   check(rtnl_addr_alloc_cache(sock_, cache.out()), "dump addresses");
   std::vector<plan::Address> out;
   forEach(cache.get(), [&](nl_object* o) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
     if (rtnl_addr_get_family(a) != AF_INET)
       return;
-    char name[IFNAMSIZ] = {};
-    rtnl_link_i2name(links.get(), rtnl_addr_get_ifindex(a), name, sizeof name);
+    auto name = names.find(rtnl_addr_get_ifindex(a));
     nl_addr* local = rtnl_addr_get_local(a);
-    out.push_back({label_, name, Cidr{toIpv4(local), uint8_t(rtnl_addr_get_prefixlen(a))}});
+    out.push_back({label_, name == names.end() ? "" : name->second,
+                   Cidr{toIpv4(local), uint8_t(rtnl_addr_get_prefixlen(a))}});
   });
   return out;
 }
 
 std::vector<plan::Route> Rtnl::routes() {
-  Cache links, cache;
-  check(rtnl_link_alloc_cache(sock_, AF_UNSPEC, links.out()), "dump links");
+  Cache cache;
+  const auto& names = linkNames();
   check(rtnl_route_alloc_cache(sock_, AF_INET, 0, cache.out()), "dump routes");
   std::vector<plan::Route> out;
   forEach(cache.get(), [&](nl_object* o) {
@@ -260,9 +268,9 @@ std::vector<plan::Route> Rtnl::routes() {
       rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
       if (nl_addr* gw = rtnl_route_nh_get_gateway(nh))
         pr.via = toIpv4(gw);
-      char name[IFNAMSIZ] = {};
-      rtnl_link_i2name(links.get(), rtnl_route_nh_get_ifindex(nh), name, sizeof name);
-      pr.dev = name;
+      auto name = names.find(rtnl_route_nh_get_ifindex(nh));
+      if (name != names.end())
+        pr.dev = name->second;
     }
     out.push_back(std::move(pr));
   });
@@ -292,42 +300,46 @@ std::vector<plan::Rule> Rtnl::rules() {
   return out;
 }
 
-std::map<int, std::string> Rtnl::linkNames() {
+const std::map<int, std::string>& Rtnl::linkNames() {
+  if (names_valid_)
+    return names_;
   Cache links;
   check(rtnl_link_alloc_cache(sock_, AF_UNSPEC, links.out()), "dump links");
-  std::map<int, std::string> names;
+  names_.clear();
   forEach(links.get(), [&](nl_object* o) {
     auto* l = reinterpret_cast<rtnl_link*>(o);
-    names[rtnl_link_get_ifindex(l)] = rtnl_link_get_name(l);
+    names_[rtnl_link_get_ifindex(l)] = rtnl_link_get_name(l);
   });
-  return names;
+  names_valid_ = true;
+  return names_;
 }
 
 std::vector<plan::Neighbour> Rtnl::neighbours() {
-  auto names = linkNames();
+  const auto& names = linkNames();
   std::vector<plan::Neighbour> out;
   for (const auto& n : dumpNeighbours(raw_, AF_INET, 0)) {
     if ((n.state & NUD_PERMANENT) && n.dst && n.lladdr)
-      out.push_back({label_, names[n.ifindex], *n.dst, *n.lladdr, false});
+      out.push_back({label_, nameOf(names, n.ifindex), *n.dst, *n.lladdr, false});
   }
   for (const auto& n : dumpNeighbours(raw_, AF_INET, NTF_PROXY)) {
     if (n.dst)
-      out.push_back({label_, names[n.ifindex], *n.dst, Mac(), true});
+      out.push_back({label_, nameOf(names, n.ifindex), *n.dst, Mac(), true});
   }
   return out;
 }
 
 std::vector<plan::FdbEntry> Rtnl::fdb() {
-  auto names = linkNames();
+  const auto& names = linkNames();
   std::vector<plan::FdbEntry> out;
   for (const auto& n : dumpNeighbours(raw_, AF_BRIDGE, 0)) {
     if (n.dst && n.lladdr)
-      out.push_back({names[n.ifindex], *n.lladdr, *n.dst});  // VXLAN remote entries only
+      out.push_back({nameOf(names, n.ifindex), *n.lladdr, *n.dst});  // VXLAN remote entries only
   }
   return out;
 }
 
 void Rtnl::addBridge(const plan::Link& l) {
+  names_valid_ = false;
   LinkObj link(rtnl_link_alloc());
   rtnl_link_set_type(link.get(), "bridge");
   rtnl_link_set_name(link.get(), l.name.c_str());
@@ -338,6 +350,7 @@ void Rtnl::addBridge(const plan::Link& l) {
 }
 
 void Rtnl::addVxlan(const plan::Link& l) {
+  names_valid_ = false;
   LinkObj link(rtnl_link_vxlan_alloc());
   rtnl_link_set_name(link.get(), l.name.c_str());
   rtnl_link_vxlan_set_id(link.get(), l.vni);
@@ -352,6 +365,7 @@ void Rtnl::addVxlan(const plan::Link& l) {
 }
 
 void Rtnl::addVethPair(const plan::Link& l, const plan::Link& peer, int peer_netns_fd) {
+  names_valid_ = false;
   LinkObj link(rtnl_link_veth_alloc());
   rtnl_link_set_name(link.get(), l.name.c_str());
   if (l.mac)
@@ -389,6 +403,7 @@ bool Rtnl::deleteLink(const std::string& name) {
   LinkObj link(rtnl_link_alloc());
   rtnl_link_set_name(link.get(), name.c_str());
   ifindex_.erase(name);
+  names_valid_ = false;
   int rc = rtnl_link_delete(sock_, link.get());
   if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV)
     return false;  // gone already, e.g. with its veth peer

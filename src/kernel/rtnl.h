@@ -61,10 +61,13 @@ class Rtnl {
 
  private:
   void check(int rc, const std::string& what);
-  std::map<int, std::string> linkNames();
+  // ifindex -> name, from the last dump; refreshed after links change through this object.
+  const std::map<int, std::string>& linkNames();
   nl_sock* sock_ = nullptr;
   int raw_ = -1;  // plain rtnetlink socket for the dumps libnl does not cover
   std::map<std::string, int> ifindex_;
+  std::map<int, std::string> names_;
+  bool names_valid_ = false;
   std::string label_;
 };
 
