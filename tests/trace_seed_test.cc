@@ -179,9 +179,10 @@ TEST_F(SeedTrace, NoQrMacEverOnTheUnderlay) {
       if (!p)
         continue;
       for (const auto& h : p->hops) {
-        if (h.encap)
+        if (h.encap) {
           EXPECT_FALSE(qr_macs.count(h.packet.src_mac))
               << from << "->" << to << " " << h.packet.src_mac.str();
+        }
       }
     }
   }

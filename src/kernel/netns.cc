@@ -72,18 +72,21 @@ void deleteNetns(const std::string& name) {
   checkErrno(::unlink(path.c_str()) == 0 || errno == ENOENT, "unlink " + path);
 }
 
-std::vector<std::string> listNetns() {
+std::vector<std::string> listDirectory(const std::string& path) {
   std::vector<std::string> out;
-  DIR* dir = ::opendir(kNetnsDir);
-  if (!dir)
-    return out;
-  while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] != '.')
-      out.emplace_back(e->d_name);
+  if (DIR* dir = ::opendir(path.c_str())) {
+    while (dirent* e = ::readdir(dir)) {
+      if (e->d_name[0] != '.')
+        out.emplace_back(e->d_name);
+    }
+    ::closedir(dir);
   }
-  ::closedir(dir);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::vector<std::string> listNetns() {
+  return listDirectory(kNetnsDir);
 }
 
 }  // namespace dvr::kernel

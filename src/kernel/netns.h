@@ -30,6 +30,8 @@ void createNetns(const std::string& name);
 // Unmounts and removes /run/netns/NAME; the namespace dies with its last user.
 void deleteNetns(const std::string& name);
 std::vector<std::string> listNetns();
+// Entries of a directory, sorted, without dot files; empty if it does not exist.
+std::vector<std::string> listDirectory(const std::string& path);
 
 // Binds the network namespace `ns_fd` at `path` (an empty file is created).
 void bindNamespace(int ns_fd, const std::string& path);

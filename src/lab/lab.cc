@@ -335,19 +335,6 @@ void build(const model::Cloud& c) {
   }
 }
 
-std::vector<std::string> lsDir(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] != '.')
-        out.emplace_back(e->d_name);
-    }
-    ::closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 using NsId = std::pair<dev_t, ino_t>;
 
 std::optional<NsId> nsId(const std::string& path) {
@@ -363,7 +350,7 @@ std::vector<std::string> hostNamespaces(const std::string& host) {
   checkErrno(::pipe2(fds, O_CLOEXEC) == 0, "pipe");
   inHost(host, [&] {
     std::string all;
-    for (const auto& ns : lsDir(kernel::kNetnsDir))
+    for (const auto& ns : kernel::listDirectory(kernel::kNetnsDir))
       all += ns + "\n";
     [[maybe_unused]] auto w = ::write(fds[1], all.data(), all.size());
     return 0;
@@ -384,11 +371,11 @@ std::vector<std::string> hostNamespaces(const std::string& host) {
 // Network namespace ids of everything the lab made, including the agents' namespaces.
 std::set<NsId> labNamespaceIds() {
   std::set<NsId> ids;
-  for (const auto& f : lsDir(std::string(kLabRoot) + "/ns")) {
+  for (const auto& f : kernel::listDirectory(std::string(kLabRoot) + "/ns")) {
     if (auto id = nsId(nsPath(f)))
       ids.insert(*id);
   }
-  for (const auto& f : lsDir(std::string(kLabRoot) + "/hosts")) {
+  for (const auto& f : kernel::listDirectory(std::string(kLabRoot) + "/hosts")) {
     if (auto id = nsId(std::string(kLabRoot) + "/hosts/" + f))
       ids.insert(*id);
     if (f.size() > 4 && f.substr(f.size() - 4) == ".mnt") {
@@ -397,7 +384,7 @@ std::set<NsId> labNamespaceIds() {
       if (::pipe2(fds, O_CLOEXEC) != 0)
         continue;
       inHost(host, [&] {
-        for (const auto& ns : lsDir(kernel::kNetnsDir)) {
+        for (const auto& ns : kernel::listDirectory(kernel::kNetnsDir)) {
           if (auto id = nsId(std::string(kernel::kNetnsDir) + "/" + ns)) {
             [[maybe_unused]] auto w = ::write(fds[1], &*id, sizeof(NsId));
           }
@@ -455,7 +442,7 @@ void up(const std::string& topology_path, const std::string& dvr_binary) {
 void down() {
   requireRoot();
   std::vector<pid_t> agents;
-  for (const auto& f : lsDir(kLabFiles)) {
+  for (const auto& f : kernel::listDirectory(kLabFiles)) {
     if (f.size() > 4 && f.substr(f.size() - 4) == ".pid") {
       pid_t pid = readPid(f.substr(0, f.size() - 4));
       if (alive(pid)) {
@@ -473,7 +460,7 @@ void down() {
   std::set<NsId> ids =
       isUp() || fs::exists(std::string(kLabRoot) + "/hosts") ? labNamespaceIds() : std::set<NsId>{};
   if (!ids.empty()) {
-    for (const auto& pid : lsDir("/proc")) {
+    for (const auto& pid : kernel::listDirectory("/proc")) {
       if (pid.find_first_not_of("0123456789") != std::string::npos || std::stoi(pid) == ::getpid())
         continue;
       auto net = nsId("/proc/" + pid + "/ns/net");
@@ -484,7 +471,7 @@ void down() {
   }
   for (const char* sub : {"/ns", "/hosts"}) {
     std::string dir = std::string(kLabRoot) + sub;
-    for (const auto& f : lsDir(dir)) {
+    for (const auto& f : kernel::listDirectory(dir)) {
       std::string path = dir + "/" + f;
       ::umount2(path.c_str(), MNT_DETACH);
       ::unlink(path.c_str());
@@ -589,7 +576,7 @@ std::string status() {
           << "\n";
   }
   out << "\nother nodes:";
-  for (const auto& f : lsDir(std::string(kLabRoot) + "/ns")) {
+  for (const auto& f : kernel::listDirectory(std::string(kLabRoot) + "/ns")) {
     if (!c.findVm(f))
       out << " " << f;
   }
