@@ -288,14 +288,10 @@ class HostPlanner {
   }
 
   void sortAll() {
+    // Objects keep their generation order: it follows the cloud's order, so it is as
+    // deterministic as a sort, at no cost (renderText sorts for reading). Floating IP NAT
+    // stays grouped by namespace for nftables.
     std::sort(plan_.namespaces.begin(), plan_.namespaces.end());
-    sortBy(plan_.sysctls, [](const Sysctl& s) { return s.keyTuple(); });
-    sortBy(plan_.links, [](const Link& l) { return l.key(); });
-    sortBy(plan_.addresses, [](const Address& a) { return a.key(); });
-    sortBy(plan_.routes, [](const Route& r) { return r.key(); });
-    sortBy(plan_.rules, [](const Rule& r) { return r.key(); });
-    // Neighbours and FDB entries, the bulk of a plan, keep their generation order: it
-    // follows the cloud's order and is as deterministic as a sort, at no cost.
     sortBy(plan_.floating_nat, [](const FloatingIpNat& f) { return f.key(); });
     sortBy(plan_.source_nat, [](const SourceNat& s) { return s.key(); });
     std::sort(plan_.notrack_namespaces.begin(), plan_.notrack_namespaces.end());

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "plan/nft_tables.h"
 
 namespace dvr::plan {
@@ -88,7 +90,19 @@ void section(std::string& out, const std::string& ns, const char* title,
 
 }  // namespace
 
+template <class T, class Key>
+std::vector<T> sortedBy(std::vector<T> items, Key key) {
+  std::sort(items.begin(), items.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+  return items;
+}
+
 std::string renderText(const HostPlan& plan) {
+  // Sorted like the kernel tools list them; the plan itself keeps generation order.
+  auto sysctls = sortedBy(plan.sysctls, [](const Sysctl& s) { return s.keyTuple(); });
+  auto links = sortedBy(plan.links, [](const Link& l) { return l.key(); });
+  auto addresses = sortedBy(plan.addresses, [](const Address& a) { return a.key(); });
+  auto routes = sortedBy(plan.routes, [](const Route& r) { return r.key(); });
+  auto rules = sortedBy(plan.rules, [](const Rule& r) { return r.key(); });
   std::string out =
       "# dvr plan for host " + plan.host + " (DVR MAC " + plan.dvr_mac.host_mac.str() + ")\n";
   out += "$ ip netns\n";
@@ -99,12 +113,11 @@ std::string renderText(const HostPlan& plan) {
   all.insert(all.end(), plan.namespaces.begin(), plan.namespaces.end());
   for (const auto& ns : all) {
     out += "\n## " + nsLabel(ns) + "\n";
-    section(out, ns, "sysctl", plan.sysctls,
-            [](const Sysctl& s) { return s.key + " = " + s.value; });
-    section(out, ns, "ip -d link", plan.links, linkLine);
-    section(out, ns, "ip addr", plan.addresses, addressLine);
-    section(out, ns, "ip rule", plan.rules, ruleLine);
-    section(out, ns, "ip route show table all", plan.routes, routeLine);
+    section(out, ns, "sysctl", sysctls, [](const Sysctl& s) { return s.key + " = " + s.value; });
+    section(out, ns, "ip -d link", links, linkLine);
+    section(out, ns, "ip addr", addresses, addressLine);
+    section(out, ns, "ip rule", rules, ruleLine);
+    section(out, ns, "ip route show table all", routes, routeLine);
     std::vector<Neighbour> neigh, proxy;
     for (const auto& n : plan.neighbours)
       (n.proxy ? proxy : neigh).push_back(n);
