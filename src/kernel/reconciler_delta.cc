@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string_view>
 #include <unordered_set>
 
@@ -86,8 +87,21 @@ uint64_t content(const plan::FloatingIpNat& f) {
 // remove(old, still_wanted_under_same_identity) for each object whose content is gone;
 // add(new) for each whose content is new.
 template <class T, class Remove, class Add>
-void diff(const std::vector<T>& before, const std::vector<T>& after, Remove remove, Add add) {
-  auto hashes = [](const std::vector<T>& items) {
+void diff(const std::vector<T>& before_all, const std::vector<T>& after_all, Remove remove,
+          Add add) {
+  // Plans keep the cloud's order, so a change is a small window between a long common
+  // prefix and suffix: compare those element by element, hash only the window.
+  size_t pre = 0, nb = before_all.size(), na = after_all.size();
+  while (pre < nb && pre < na && before_all[pre] == after_all[pre])
+    ++pre;
+  size_t suf = 0;
+  while (suf < nb - pre && suf < na - pre && before_all[nb - 1 - suf] == after_all[na - 1 - suf])
+    ++suf;
+  if (pre + suf == nb && pre + suf == na)
+    return;
+  std::span<const T> before(before_all.data() + pre, nb - pre - suf),
+      after(after_all.data() + pre, na - pre - suf);
+  auto hashes = [](std::span<const T> items) {
     std::vector<uint64_t> out;
     out.reserve(items.size());
     for (const auto& i : items)
@@ -99,15 +113,16 @@ void diff(const std::vector<T>& before, const std::vector<T>& after, Remove remo
   std::sort(old_sorted.begin(), old_sorted.end());
   std::sort(new_sorted.begin(), new_sorted.end());
   if (old_sorted == new_sorted)
-    return;  // the common case for most kinds
+    return;  // reordered only
   std::vector<size_t> removed;
   for (size_t i = 0; i < before.size(); ++i) {
     if (!std::binary_search(new_sorted.begin(), new_sorted.end(), old_h[i]))
       removed.push_back(i);
   }
   if (!removed.empty()) {
+    // "Still wanted" looks at the whole new plan: an object may have moved out of the window.
     std::unordered_set<uint64_t> new_ids;
-    for (const auto& n : after)
+    for (const auto& n : after_all)
       new_ids.insert(id(n));
     for (size_t i : removed)
       remove(before[i], new_ids.count(id(before[i])) != 0);

@@ -27,6 +27,7 @@ enum class LinkKind { Bridge, Veth, Vxlan, Adopted };
 const char* linkKindName(LinkKind kind);
 
 struct Link {
+  bool operator==(const Link&) const = default;
   std::string ns;
   std::string name;
   LinkKind kind = LinkKind::Veth;
@@ -41,12 +42,14 @@ struct Link {
 };
 
 struct Address {
+  bool operator==(const Address&) const = default;
   std::string ns, dev;
   Cidr cidr;  // address with prefix, e.g. 10.16.0.1/24
   auto key() const { return std::tie(ns, dev, cidr); }
 };
 
 struct Route {
+  bool operator==(const Route&) const = default;
   std::string ns;
   uint32_t table = kMainTable;
   Cidr dst;  // 0.0.0.0/0 is "default"
@@ -56,6 +59,7 @@ struct Route {
 };
 
 struct Rule {
+  bool operator==(const Rule&) const = default;
   std::string ns;
   uint32_t priority = 0;
   std::optional<Cidr> from;  // unset: from all
@@ -66,6 +70,7 @@ struct Rule {
 
 // A permanent neighbour (ip -> mac on dev), or a proxy entry answering ARP for ip on dev.
 struct Neighbour {
+  bool operator==(const Neighbour&) const = default;
   std::string ns, dev;
   Ipv4 ip;
   Mac mac;
@@ -76,6 +81,7 @@ struct Neighbour {
 // A static FDB entry on a VXLAN device (host namespace): mac -> remote tunnel IP.
 // mac 00:00:00:00:00:00 is the flood entry (BUM traffic to that host).
 struct FdbEntry {
+  bool operator==(const FdbEntry&) const = default;
   std::string dev;
   Mac mac;
   Ipv4 dst;
@@ -83,13 +89,15 @@ struct FdbEntry {
 };
 
 struct Sysctl {
+  bool operator==(const Sysctl&) const = default;
   std::string ns, key, value;  // key as in sysctl(8), e.g. net.ipv4.ip_forward
   auto keyTuple() const { return std::tie(ns, key); }
 };
 
 // nftables intent, in typed form: nft/ renders it, the tracer interprets it.
 struct FloatingIpNat {  // qrouter-: DNAT floating->fixed arriving on rfp-, SNAT fixed->floating
-                        // leaving it
+  bool operator==(const FloatingIpNat&) const = default;
+  // leaving it
   std::string ns;
   Ipv4 floating, fixed;
   std::string rfp_dev;
@@ -97,6 +105,7 @@ struct FloatingIpNat {  // qrouter-: DNAT floating->fixed arriving on rfp-, SNAT
 };
 
 struct SourceNat {  // snat-: everything leaving out_dev gets to_source
+  bool operator==(const SourceNat&) const = default;
   std::string ns, out_dev;
   Ipv4 to_source;
   auto key() const { return std::tie(ns, out_dev); }
