@@ -2,6 +2,7 @@
 // issue) is another implementation of the same seam.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -21,5 +22,15 @@ class CloudSource {
 
 // Follows a topology file with inotify: a write or an atomic rename both count.
 std::unique_ptr<CloudSource> topologyFileSource(const std::string& path);
+
+struct ServerOptions {
+  std::string url;   // http://127.0.0.1:9696
+  std::string host;  // this host's name
+  std::string mode = "dvr";
+  std::string tunnel_ip;
+  std::map<std::string, std::string> uplinks;  // external network (id, or "*") -> device
+};
+// Follows a dvr server: registers this host, then long-polls its topology.
+std::unique_ptr<CloudSource> serverSource(const ServerOptions& options);
 
 }  // namespace dvr::agent

@@ -13,6 +13,7 @@
 #include "plan/cloud_index.h"
 #include "plan/planner.h"
 #include "plan/render.h"
+#include "server/http_server.h"
 #include "trace/render.h"
 #include "trace/tracer.h"
 
@@ -87,7 +88,23 @@ int main(int argc, char** argv) {
   auto* agent_cmd =
       app.add_subcommand("agent", "make this host's kernel match its plan, and follow changes");
   agent_cmd->add_option("--host", agent_opts.host, "this host's name in the topology")->required();
-  agent_cmd->add_option("--topology", file, "topology (YAML), followed as it changes")->required();
+  auto* topo_opt =
+      agent_cmd->add_option("--topology", file, "topology (YAML), followed as it changes");
+  dvr::agent::ServerOptions agent_server;
+  std::vector<std::string> uplinks;
+  auto* server_opt = agent_cmd->add_option("--server", agent_server.url,
+                                           "follow a dvr server instead (http://HOST:PORT)");
+  topo_opt->excludes(server_opt);
+  agent_cmd->add_option("--mode", agent_server.mode, "with --server: dvr or dvr_snat")
+      ->check(CLI::IsMember({"dvr", "dvr_snat"}));
+  agent_cmd->add_option("--tunnel-ip", agent_server.tunnel_ip,
+                        "with --server: this host's VXLAN endpoint");
+  agent_cmd->add_option("--uplink", uplinks, "with --server: NETWORK=DEVICE (NETWORK may be '*')");
+
+  dvr::server::ServerOptions server_opts;
+  auto* server_cmd = app.add_subcommand("server", "serve the Neutron v2.0 API over a database");
+  server_cmd->add_option("--bind", server_opts.bind, "HOST:PORT (default 127.0.0.1:9696)");
+  server_cmd->add_option("--db", server_opts.db, "sqlite:PATH (default sqlite:dvr.db)");
   agent_cmd->add_flag("--once", agent_opts.once,
                       "reconcile once, print the number of changes, exit");
   agent_cmd->add_option("--ready-file", agent_opts.ready_file,
@@ -132,8 +149,28 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
+    if (*server_cmd)
+      return dvr::server::runServer(server_opts);
     if (*agent_cmd) {
-      auto source = dvr::agent::topologyFileSource(file);
+      if (agent_server.url.empty() && file.empty()) {
+        throw dvr::InputError("dvr agent",
+                              {{"options", "give --topology FILE or --server URL", 0}});
+      }
+      std::unique_ptr<dvr::agent::CloudSource> source;
+      if (!agent_server.url.empty()) {
+        if (agent_server.tunnel_ip.empty())
+          throw dvr::InputError("dvr agent", {{"--tunnel-ip", "required with --server", 0}});
+        agent_server.host = agent_opts.host;
+        for (const auto& u : uplinks) {
+          auto eq = u.find('=');
+          if (eq == std::string::npos)
+            throw dvr::InputError("dvr agent", {{"--uplink " + u, "expected NETWORK=DEVICE", 0}});
+          agent_server.uplinks[u.substr(0, eq)] = u.substr(eq + 1);
+        }
+        source = dvr::agent::serverSource(agent_server);
+      } else {
+        source = dvr::agent::topologyFileSource(file);
+      }
       return dvr::agent::runAgent(agent_opts, *source);
     }
     if (*trace_cmd) {

@@ -529,7 +529,7 @@ class Resolver {
         problems_.add(obj, "VMs attach to internal networks; '" + n->name + "' is external",
                       vs.line);
       }
-      if (!host_index_.count(vs.host)) {
+      if (!vs.host.empty() && !host_index_.count(vs.host)) {  // empty: an unbound port
         problems_.add(obj, "unknown host '" + vs.host + "'", vs.line);
       }
       const Subnet* s = nullptr;
@@ -636,7 +636,7 @@ class Resolver {
   void fipGateways() {
     std::set<std::pair<std::string, std::string>> needed;  // (host, network id) in sorted order
     for (const auto& f : cloud_.floating_ips) {
-      if (f.port)
+      if (f.port && !cloud_.ports[*f.port].host.empty())
         needed.emplace(cloud_.ports[*f.port].host, f.network_id);
     }
     for (const auto& [host, net_id] : needed) {
@@ -670,7 +670,7 @@ class Resolver {
     const Cidr pool = t_.settings.link_local_pool.network();
     std::set<std::pair<std::string, std::string>> needed;  // (router id, host)
     for (const auto& f : cloud_.floating_ips) {
-      if (f.port)
+      if (f.port && !cloud_.ports[*f.port].host.empty())
         needed.emplace(f.router_id, cloud_.ports[*f.port].host);
     }
     std::map<std::string, LinkLocalPool> per_host;

@@ -33,7 +33,9 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
     const Port& p = cloud.ports[i];
     if (!p.host.empty())
       ports_on_[p.host].push_back(i);
-    bool endpoint = p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat;
+    // Unbound ports live on no host: no neighbour or FDB entries anywhere (as Neutron).
+    bool endpoint =
+        (p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat) && !p.host.empty();
     if (endpoint) {
       endpoints_on_[p.subnet_id].push_back(i);
       bound_on_network_[p.network_id].push_back(i);
@@ -42,7 +44,7 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
   // Routers on hosts: VMs pull in the router of their subnet; SNAT hosts hold theirs.
   std::unordered_map<std::string, std::set<size_t>> routers;
   for (const Port& p : cloud.ports) {
-    if (p.device_owner != kOwnerCompute)
+    if (p.device_owner != kOwnerCompute || p.host.empty())
       continue;
     auto it = router_of_subnet_.find(p.subnet_id);
     if (it != router_of_subnet_.end())
@@ -57,7 +59,7 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
   // Networks on hosts: VM networks plus every interface network of a local router.
   std::unordered_map<std::string, std::set<std::string>> hosts_with;
   for (const Port& p : cloud.ports) {
-    if (p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat)
+    if ((p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat) && !p.host.empty())
       hosts_with[p.network_id].insert(p.host);
   }
   for (const auto& [host, list] : routers_on_) {
@@ -69,7 +71,7 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
   for (auto& [net, set] : hosts_with)
     hosts_with_[net].assign(set.begin(), set.end());
   for (size_t f = 0; f < cloud.floating_ips.size(); ++f) {
-    if (cloud.floating_ips[f].port)
+    if (cloud.floating_ips[f].port && !cloud.ports[*cloud.floating_ips[f].port].host.empty())
       fips_on_[cloud.ports[*cloud.floating_ips[f].port].host].push_back(f);
   }
   for (const LinkLocal& ll : cloud.link_locals)

@@ -1,0 +1,102 @@
+// The agent's view of a dvr server: registers the host (and so reports liveness) and
+// long-polls the topology, which only changes when the server's revision does. While the
+// server is down the agent keeps the data path as it is and retries.
+#include <httplib.h>
+#include <poll.h>
+
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "agent/cloud_source.h"
+#include "ipam/resolve.h"
+#include "model/topology_json.h"
+
+namespace dvr::agent {
+namespace {
+
+using nlohmann::json;
+
+class ServerCloudSource : public CloudSource {
+ public:
+  ServerCloudSource(ServerOptions o) : o_(std::move(o)), client_(o_.url) {
+    client_.set_connection_timeout(2);
+    client_.set_read_timeout(40);
+    client_.set_keep_alive(true);
+  }
+
+  model::Cloud load() override {
+    if (!topology_)
+      fetch(0, 0);
+    return ipam::resolve(*topology_, o_.url);
+  }
+
+  bool waitForChange(int stop_fd, int timeout_ms) override {
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(timeout_ms < 0 ? INT32_MAX : timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{stop_fd, POLLIN, 0};
+      if (::poll(&p, 1, 0) > 0)
+        return false;
+      registerHost();  // liveness, and a re-registration after a server restart
+      if (fetch(revision_, 5000))
+        return true;
+    }
+    return true;
+  }
+
+ private:
+  void registerHost() {
+    json body{{"agent_mode", o_.mode}, {"tunnel_ip", o_.tunnel_ip}, {"uplinks", o_.uplinks}};
+    auto res = client_.Put("/dvr/v1/agents/" + o_.host, body.dump(), "application/json");
+    if (!res) {
+      if (!warned_)
+        std::cerr << "dvr agent " << o_.host << ": server " << o_.url
+                  << " unreachable; keeping the data path, retrying\n";
+      warned_ = true;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      return;
+    }
+    warned_ = false;
+    if (res->status != 200)
+      std::cerr << "dvr agent " << o_.host << ": registration refused: " << res->body << "\n";
+  }
+
+  // True when a newer topology arrived.
+  bool fetch(uint64_t since, int wait_ms) {
+    if (!registered_) {
+      registerHost();
+      registered_ = true;
+    }
+    auto res = client_.Get("/dvr/v1/topology?since=" + std::to_string(since) +
+                           "&wait=" + std::to_string(wait_ms));
+    if (!res || res->status != 200) {
+      if (!topology_)
+        throw std::runtime_error("cannot read the topology from " + o_.url);
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      return false;
+    }
+    json j = json::parse(res->body);
+    uint64_t rev = j.at("revision").get<uint64_t>();
+    if (topology_ && rev == revision_)
+      return false;
+    topology_ = model::topologyFromJson(j.at("topology"));
+    revision_ = rev;
+    return true;
+  }
+
+  ServerOptions o_;
+  httplib::Client client_;
+  std::optional<model::Topology> topology_;
+  uint64_t revision_ = 0;
+  bool registered_ = false, warned_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<CloudSource> serverSource(const ServerOptions& options) {
+  return std::make_unique<ServerCloudSource>(options);
+}
+
+}  // namespace dvr::agent

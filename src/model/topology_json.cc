@@ -1,0 +1,211 @@
+#include "model/topology_json.h"
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace dvr::model {
+namespace {
+
+using nlohmann::json;
+
+template <class T>
+void putOpt(json& j, const char* key, const std::optional<T>& v) {
+  if (v) {
+    if constexpr (std::is_same_v<T, Ipv4> || std::is_same_v<T, Mac> || std::is_same_v<T, Cidr>) {
+      j[key] = v->str();
+    } else {
+      j[key] = *v;
+    }
+  }
+}
+
+template <class T>
+T parse(const json& j, const char* key) {
+  auto text = j.at(key).get<std::string>();
+  auto v = T::parse(text);
+  if (!v)
+    throw std::runtime_error(std::string("bad ") + key + ": " + text);
+  return *v;
+}
+
+template <class T>
+std::optional<T> parseOpt(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null())
+    return std::nullopt;
+  if constexpr (std::is_same_v<T, Ipv4> || std::is_same_v<T, Mac> || std::is_same_v<T, Cidr>) {
+    return parse<T>(j, key);
+  } else {
+    return j[key].get<T>();
+  }
+}
+
+json pinJson(const PortPin& p) {
+  json j = json::object();
+  putOpt(j, "id", p.id);
+  putOpt(j, "mac", p.mac);
+  putOpt(j, "ip", p.ip);
+  return j;
+}
+
+PortPin pinFrom(const json& j) {
+  if (j.is_null())
+    return {};
+  return {parseOpt<std::string>(j, "id"), parseOpt<Mac>(j, "mac"), parseOpt<Ipv4>(j, "ip")};
+}
+
+}  // namespace
+
+json toJson(const Topology& t) {
+  json j;
+  j["settings"] = {{"dvr_base_mac", t.settings.dvr_base_mac.str()},
+                   {"base_mac", t.settings.base_mac.str()},
+                   {"link_local_pool", t.settings.link_local_pool.str()},
+                   {"underlay_mtu", t.settings.underlay_mtu}};
+  for (const auto& h : t.hosts) {
+    json o{{"name", h.name},
+           {"agent_mode", agentModeName(h.mode)},
+           {"tunnel_ip", h.tunnel_ip.str()},
+           {"uplinks", h.uplinks}};
+    putOpt(o, "dvr_mac", h.dvr_mac);
+    j["hosts"].push_back(o);
+  }
+  for (const auto& n : t.networks) {
+    json o{{"name", n.name}, {"external", n.external}};
+    putOpt(o, "id", n.id);
+    putOpt(o, "vni", n.vni);
+    putOpt(o, "mtu", n.mtu);
+    j["networks"].push_back(o);
+  }
+  for (const auto& s : t.subnets) {
+    json o{{"name", s.name},
+           {"network", s.network},
+           {"cidr", s.cidr.str()},
+           {"no_gateway", s.no_gateway}};
+    putOpt(o, "id", s.id);
+    putOpt(o, "gateway", s.gateway);
+    for (const auto& p : s.pools)
+      o["allocation_pools"].push_back({{"start", p.start.str()}, {"end", p.end.str()}});
+    j["subnets"].push_back(o);
+  }
+  for (const auto& r : t.routers) {
+    json o{{"name", r.name},
+           {"enable_snat", r.enable_snat},
+           {"gateway_port", pinJson(r.gateway_port)}};
+    putOpt(o, "id", r.id);
+    putOpt(o, "external_gateway", r.gateway_network);
+    o["interfaces"] = json::array();
+    for (const auto& i : r.interfaces) {
+      o["interfaces"].push_back(
+          {{"subnet", i.subnet}, {"port", pinJson(i.port)}, {"snat_port", pinJson(i.snat_port)}});
+    }
+    j["routers"].push_back(o);
+  }
+  for (const auto& v : t.vms) {
+    json o{{"name", v.name}, {"network", v.network}, {"host", v.host}};
+    putOpt(o, "port_id", v.port_id);
+    putOpt(o, "subnet", v.subnet);
+    putOpt(o, "ip", v.ip);
+    putOpt(o, "mac", v.mac);
+    j["vms"].push_back(o);
+  }
+  for (const auto& f : t.floating_ips) {
+    json o{{"network", f.network}};
+    putOpt(o, "id", f.id);
+    putOpt(o, "address", f.address);
+    putOpt(o, "vm", f.vm);
+    j["floating_ips"].push_back(o);
+  }
+  for (const auto& g : t.fip_gateways) {
+    j["fip_gateways"].push_back(
+        {{"host", g.host}, {"network", g.network}, {"port", pinJson(g.port)}});
+  }
+  for (const auto& l : t.link_locals) {
+    j["link_locals"].push_back({{"router", l.router}, {"host", l.host}, {"pair", l.pair.str()}});
+  }
+  for (const auto& e : t.external_hosts) {
+    j["external_hosts"].push_back({{"name", e.name}, {"ip", e.ip.str()}, {"network", e.network}});
+  }
+  return j;
+}
+
+Topology topologyFromJson(const json& j) {
+  Topology t;
+  try {
+    if (j.contains("settings")) {
+      const auto& s = j["settings"];
+      t.settings.dvr_base_mac = parse<Mac>(s, "dvr_base_mac");
+      t.settings.base_mac = parse<Mac>(s, "base_mac");
+      t.settings.link_local_pool = parse<Cidr>(s, "link_local_pool");
+      t.settings.underlay_mtu = s.at("underlay_mtu").get<int>();
+    }
+    for (const auto& o : j.value("hosts", json::array())) {
+      HostSpec h;
+      h.name = o.at("name");
+      h.mode = o.at("agent_mode") == "dvr_snat" ? AgentMode::DvrSnat : AgentMode::Dvr;
+      h.tunnel_ip = parse<Ipv4>(o, "tunnel_ip");
+      h.dvr_mac = parseOpt<Mac>(o, "dvr_mac");
+      h.uplinks = o.value("uplinks", std::map<std::string, std::string>{});
+      t.hosts.push_back(std::move(h));
+    }
+    for (const auto& o : j.value("networks", json::array())) {
+      t.networks.push_back({o.at("name"), parseOpt<std::string>(o, "id"),
+                            o.value("external", false), parseOpt<uint32_t>(o, "vni"),
+                            parseOpt<int>(o, "mtu"), 0});
+    }
+    for (const auto& o : j.value("subnets", json::array())) {
+      SubnetSpec s;
+      s.name = o.at("name");
+      s.id = parseOpt<std::string>(o, "id");
+      s.network = o.at("network");
+      s.cidr = parse<Cidr>(o, "cidr");
+      s.gateway = parseOpt<Ipv4>(o, "gateway");
+      s.no_gateway = o.value("no_gateway", false);
+      for (const auto& p : o.value("allocation_pools", json::array()))
+        s.pools.push_back({parse<Ipv4>(p, "start"), parse<Ipv4>(p, "end")});
+      t.subnets.push_back(std::move(s));
+    }
+    for (const auto& o : j.value("routers", json::array())) {
+      RouterSpec r;
+      r.name = o.at("name");
+      r.id = parseOpt<std::string>(o, "id");
+      r.gateway_network = parseOpt<std::string>(o, "external_gateway");
+      r.gateway_port = pinFrom(o.value("gateway_port", json()));
+      r.enable_snat = o.value("enable_snat", true);
+      for (const auto& i : o.value("interfaces", json::array())) {
+        r.interfaces.push_back({i.at("subnet"), pinFrom(i.value("port", json())),
+                                pinFrom(i.value("snat_port", json())), 0});
+      }
+      t.routers.push_back(std::move(r));
+    }
+    for (const auto& o : j.value("vms", json::array())) {
+      VmSpec v;
+      v.name = o.at("name");
+      v.port_id = parseOpt<std::string>(o, "port_id");
+      v.network = o.at("network");
+      v.subnet = parseOpt<std::string>(o, "subnet");
+      v.host = o.value("host", "");
+      v.ip = parseOpt<Ipv4>(o, "ip");
+      v.mac = parseOpt<Mac>(o, "mac");
+      t.vms.push_back(std::move(v));
+    }
+    for (const auto& o : j.value("floating_ips", json::array())) {
+      t.floating_ips.push_back({parseOpt<std::string>(o, "id"), o.at("network"),
+                                parseOpt<Ipv4>(o, "address"), parseOpt<std::string>(o, "vm"), 0});
+    }
+    for (const auto& o : j.value("fip_gateways", json::array())) {
+      t.fip_gateways.push_back(
+          {o.at("host"), o.at("network"), pinFrom(o.value("port", json())), 0});
+    }
+    for (const auto& o : j.value("link_locals", json::array())) {
+      t.link_locals.push_back({o.at("router"), o.at("host"), parse<Cidr>(o, "pair"), 0});
+    }
+    for (const auto& o : j.value("external_hosts", json::array())) {
+      t.external_hosts.push_back({o.at("name"), parse<Ipv4>(o, "ip"), o.at("network"), 0});
+    }
+  } catch (const json::exception& e) {
+    throw std::runtime_error(std::string("malformed topology document: ") + e.what());
+  }
+  return t;
+}
+
+}  // namespace dvr::model

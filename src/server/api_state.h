@@ -1,0 +1,29 @@
+// The server's state document: the topology with every allocated value pinned (names
+// are resource ids), the Neutron attributes dvr does not model, and the agents.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "model/cloud.h"
+#include "model/topology.h"
+
+namespace dvr::server {
+
+struct ApiState {
+  model::Topology topo;
+  nlohmann::json attrs = nlohmann::json::object();  // kind -> id -> {name, description, ...}
+  nlohmann::json agents =
+      nlohmann::json::object();  // host -> {id, agent_mode, tunnel_ip, uplinks, heartbeat}
+
+  static ApiState fromDocument(const std::string& doc);
+  std::string toDocument() const;
+
+  // The topology as resolve() wants it: hosts from the registered agents.
+  model::Topology topologyForResolve() const;
+  // Writes every value resolve() allocated back into the topology, so that it never
+  // moves again, and drops pins nothing needs any more.
+  void pinAllocations(const model::Cloud& cloud);
+};
+
+}  // namespace dvr::server

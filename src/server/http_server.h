@@ -1,0 +1,17 @@
+// `dvr server`: the Neutron API over HTTP/1.1 (cpp-httplib, keep-alive, a thread pool).
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace dvr::server {
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1:9696";
+  std::string db = "sqlite:dvr.db";
+};
+
+// Serves until SIGTERM/SIGINT. Returns the exit code.
+int runServer(const ServerOptions& options);
+
+}  // namespace dvr::server

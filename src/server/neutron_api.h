@@ -1,0 +1,55 @@
+// The Neutron v2.0 API subset dvr serves (networks, subnets, ports, routers with their
+// interfaces and gateways, floating IPs, agents, extensions, the version document),
+// plus dvr's agent endpoints. Pure request -> response over a Store: no HTTP here.
+//
+// Each mutating call is one transaction: load the state, change the topology, run
+// ipam::resolve (every validation and allocation of the file path applies), pin what it
+// allocated, save. Any error rolls back and returns Neutron's status and error body.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "store/store.h"
+
+namespace dvr::server {
+
+struct ApiRequest {
+  std::string method;
+  std::string path;  // e.g. /v2.0/ports/<id>
+  std::multimap<std::string, std::string> query;
+  std::string body;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;  // JSON, or empty (204)
+};
+
+class NeutronApi {
+ public:
+  explicit NeutronApi(store::Store& store) : store_(store) {}
+  ApiResponse handle(const ApiRequest& request);
+
+  // Blocks until the state's revision exceeds `since` or `timeout_ms` passes.
+  uint64_t waitForRevision(uint64_t since, int timeout_ms);
+
+  // dvr's agent endpoints. PUT /dvr/v1/agents/<host> {agent_mode, tunnel_ip, uplinks}:
+  // registers (the host gets its unique DVR MAC in dvr_host_macs) or reports liveness.
+  ApiResponse registerAgent(const std::string& host, const std::string& body);
+  // GET /dvr/v1/topology?since=N: the pinned topology once its revision exceeds N.
+  ApiResponse topology(uint64_t since, int timeout_ms);
+
+ private:
+  ApiResponse dispatch(const ApiRequest& request);
+  store::Store& store_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  uint64_t revision_seen_ = 0;
+  std::map<std::string, long> heartbeats_;  // host -> time; liveness does not bump the revision
+};
+
+}  // namespace dvr::server
