@@ -4,6 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang-format
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libgoogle-perftools-dev
+  libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   iproute2 nftables libnl-3-dev libnl-route-3-dev libnftables-dev libnetfilter-conntrack-dev
   tcpdump iperf3 conntrack iputils-ping python3
@@ -12,8 +13,12 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ((${#missing[@]})); then
+# The real OpenStack client, for the API tests (its recommends pull in a desktop keyring).
+client_missing=0
+dpkg-query -W -f='${Status}' python3-openstackclient 2>/dev/null | grep -q "install ok installed" || client_missing=1
+if ((${#missing[@]})) || ((client_missing)); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"
+  if ((${#missing[@]})); then apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"; fi
+  if ((client_missing)); then apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3-openstackclient; fi
 fi

@@ -1,0 +1,303 @@
+// The API server as clients see it: Debian's `openstack` CLI doing what an operator
+// does, and raw HTTP for Neutron's status codes and error bodies. A rejected request
+// leaves the database as it was.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "api_support.h"
+#include "model/net.h"
+
+namespace dvr {
+namespace {
+
+using nlohmann::json;
+using testing::ServerProcess;
+
+class Api : public ::testing::Test {
+ protected:
+  ServerProcess server;
+  httplib::Client http{server.url()};
+
+  json call(const char* method, const std::string& path, const std::string& body,
+            int expect_status) {
+    httplib::Result res = std::string(method) == "GET" ? http.Get(path)
+                          : std::string(method) == "POST"
+                              ? http.Post(path, body, "application/json")
+                          : std::string(method) == "PUT" ? http.Put(path, body, "application/json")
+                                                         : http.Delete(path);
+    EXPECT_TRUE(res) << method << " " << path;
+    if (!res)
+      return json();
+    EXPECT_EQ(res->status, expect_status)
+        << method << " " << path << " " << body << " -> " << res->body;
+    return res->body.empty() ? json() : json::parse(res->body);
+  }
+  void registerAgent(const std::string& host, const std::string& mode, const std::string& tunnel) {
+    call("PUT", "/dvr/v1/agents/" + host,
+         json{{"agent_mode", mode}, {"tunnel_ip", tunnel}, {"uplinks", {{"*", "eth1"}}}}.dump(),
+         200);
+  }
+  // Everything a client can list: a rejected request must not change it.
+  std::string everything() {
+    std::string all;
+    for (const char* c : {"networks", "subnets", "ports", "routers", "floatingips", "agents"})
+      all += http.Get(std::string("/v2.0/") + c)->body;
+    return all;
+  }
+  std::string id(const json& j, const char* kind) { return j.at(kind).at("id").get<std::string>(); }
+
+  // ext-net 192.168.74.0/24, net1 10.16.0.0/24, router r1 (gateway + interface), two agents.
+  struct Cloud {
+    std::string ext, ext_sub, net, sub, router;
+  };
+  Cloud basicCloud() {
+    registerAgent("controller01", "dvr_snat", "172.16.0.10");
+    registerAgent("compute01", "dvr", "172.16.0.11");
+    Cloud c;
+    c.ext = id(call("POST", "/v2.0/networks",
+                    R"({"network":{"name":"ext-net","router:external":true}})", 201),
+               "network");
+    c.ext_sub = id(call("POST", "/v2.0/subnets",
+                        json{{"subnet",
+                              {{"network_id", c.ext},
+                               {"cidr", "192.168.74.0/24"},
+                               {"ip_version", 4},
+                               {"gateway_ip", "192.168.74.1"}}}}
+                            .dump(),
+                        201),
+                   "subnet");
+    c.net = id(call("POST", "/v2.0/networks", R"({"network":{"name":"net1"}})", 201), "network");
+    c.sub = id(
+        call("POST", "/v2.0/subnets",
+             json{{"subnet", {{"network_id", c.net}, {"cidr", "10.16.0.0/24"}, {"ip_version", 4}}}}
+                 .dump(),
+             201),
+        "subnet");
+    c.router = id(call("POST", "/v2.0/routers",
+                       json{{"router",
+                             {{"name", "r1"},
+                              {"distributed", true},
+                              {"external_gateway_info", {{"network_id", c.ext}}}}}}
+                           .dump(),
+                       201),
+                  "router");
+    call("PUT", "/v2.0/routers/" + c.router + "/add_router_interface",
+         json{{"subnet_id", c.sub}}.dump(), 200);
+    return c;
+  }
+};
+
+TEST_F(Api, OpenstackCliBuildsARoutedCloudWithAFloatingIp) {
+  registerAgent("controller01", "dvr_snat", "172.16.0.10");
+  registerAgent("compute01", "dvr", "172.16.0.11");
+  ASSERT_EQ(server.openstack("network create --external ext-net -f value -c id").rc, 0);
+  ASSERT_EQ(
+      server
+          .openstack(
+              "subnet create ext-sub --network ext-net --subnet-range 192.168.74.0/24 --gateway "
+              "192.168.74.1 "
+              "--allocation-pool start=192.168.74.100,end=192.168.74.200 --no-dhcp -f value -c id")
+          .rc,
+      0);
+  ASSERT_EQ(server.openstack("network create net1 -f value -c id").rc, 0);
+  ASSERT_EQ(
+      server
+          .openstack("subnet create sub1 --network net1 --subnet-range 10.16.0.0/24 -f value -c id")
+          .rc,
+      0);
+  ASSERT_EQ(server.openstack("router create --distributed r1 -f value -c id").rc, 0);
+  ASSERT_EQ(server.openstack("router set --external-gateway ext-net r1").rc, 0);
+  ASSERT_EQ(server.openstack("router add subnet r1 sub1").rc, 0);
+  auto port = server.openstack(
+      "port create --network net1 --host compute01 --fixed-ip subnet=sub1,ip-address=10.16.0.50 p1 "
+      "-f json");
+  ASSERT_EQ(port.rc, 0) << port.out;
+  json p = json::parse(port.out);
+  EXPECT_EQ(p["binding_host_id"], "compute01");
+  EXPECT_NE(p["mac_address"].get<std::string>().rfind("fa:16:3e:", 0), std::string::npos);
+  auto fip = server.openstack("floating ip create ext-net -f value -c floating_ip_address");
+  ASSERT_EQ(fip.rc, 0) << fip.out;
+  std::string address = fip.out.substr(0, fip.out.find('\n'));
+  EXPECT_TRUE(Cidr::parse("192.168.74.0/24")->contains(*Ipv4::parse(address))) << address;
+  ASSERT_EQ(server.openstack("floating ip set --port p1 " + address).rc, 0);
+  json fips = json::parse(server.openstack("floating ip list -f json").out);
+  ASSERT_EQ(fips.size(), 1u);
+  EXPECT_EQ(fips[0]["Fixed IP Address"], "10.16.0.50");
+  json router = json::parse(server.openstack("router show r1 -f json").out);
+  EXPECT_EQ(router["interfaces_info"][0]["ip_address"], "10.16.0.1");
+  json agents = json::parse(server.openstack("network agent list -f json").out);
+  ASSERT_EQ(agents.size(), 2u);
+  std::set<std::string> hosts;
+  for (const auto& a : agents) {
+    hosts.insert(a["Host"]);
+    EXPECT_EQ(a["Alive"], true);
+    EXPECT_EQ(a["Agent Type"], "L3 agent");
+  }
+  EXPECT_EQ(hosts, (std::set<std::string>{"controller01", "compute01"}));
+  // Tear down like an operator, and the server agrees at each step.
+  EXPECT_EQ(server.openstack("floating ip unset --port " + address).rc, 0);
+  EXPECT_EQ(server.openstack("floating ip delete " + address).rc, 0);
+  EXPECT_EQ(server.openstack("port delete p1").rc, 0);
+  EXPECT_EQ(server.openstack("router remove subnet r1 sub1").rc, 0);
+  EXPECT_EQ(server.openstack("router unset --external-gateway r1").rc, 0);
+  EXPECT_EQ(server.openstack("router delete r1").rc, 0);
+  EXPECT_EQ(server.openstack("network delete net1").rc, 0);
+  EXPECT_EQ(server.openstack("network list -f value -c Name").out, "ext-net\n");
+}
+
+TEST_F(Api, VersionDocumentAndExtensions) {
+  json v = call("GET", "/", "", 200);
+  EXPECT_EQ(v["versions"][0]["status"], "CURRENT");
+  json e = call("GET", "/v2.0/extensions", "", 200);
+  std::set<std::string> aliases;
+  for (const auto& x : e["extensions"])
+    aliases.insert(x["alias"]);
+  EXPECT_TRUE(aliases.count("router") && aliases.count("dvr") && aliases.count("external-net") &&
+              aliases.count("agent"));
+  EXPECT_FALSE(aliases.count("extraroute"));  // not implemented, so not advertised
+  call("GET", "/v2.0/extensions/extraroute", "", 404);
+  call("GET", "/v2.0/networks/no-such-network", "", 404);  // find-by-name relies on this
+}
+
+TEST_F(Api, HostsGetUniqueDvrMacsThatLast) {
+  registerAgent("compute01", "dvr", "172.16.0.11");
+  registerAgent("compute02", "dvr", "172.16.0.12");
+  auto mac = [&](const std::string& host) {
+    return call("PUT", "/dvr/v1/agents/" + host,
+                json{{"agent_mode", "dvr"},
+                     {"tunnel_ip", host == "compute01" ? "172.16.0.11" : "172.16.0.12"},
+                     {"uplinks", {{"*", "eth1"}}}}
+                    .dump(),
+                200)["agent"]["dvr_mac"]
+        .get<std::string>();
+  };
+  std::string m1 = mac("compute01"), m2 = mac("compute02");
+  EXPECT_NE(m1, m2);
+  EXPECT_EQ(m1.rfind("fa:16:3f:", 0), 0u);
+  EXPECT_EQ(mac("compute01"), m1);  // re-registration keeps it
+  json agents = call("GET", "/v2.0/agents", "", 200)["agents"];
+  EXPECT_EQ(agents.size(), 2u);
+}
+
+struct BadRequest {
+  const char* what;
+  const char* method;
+  std::string path, body;
+  int status;
+  const char* type;
+};
+
+TEST_F(Api, BadInputGetsNeutronsErrorAndChangesNothing) {
+  Cloud c = basicCloud();
+  std::string port = id(call("POST", "/v2.0/ports",
+                             json{{"port",
+                                   {{"network_id", c.net},
+                                    {"fixed_ips", {{{"ip_address", "10.16.0.77"}}}},
+                                    {"binding:host_id", "compute01"}}}}
+                                 .dump(),
+                             201),
+                        "port");
+  std::string isolated =
+      id(call("POST", "/v2.0/networks", R"({"network":{"name":"isolated"}})", 201), "network");
+  call("POST", "/v2.0/subnets",
+       json{{"subnet", {{"network_id", isolated}, {"cidr", "10.99.0.0/24"}, {"ip_version", 4}}}}
+           .dump(),
+       201);
+  std::string lonely =
+      id(call("POST", "/v2.0/ports",
+              json{{"port", {{"network_id", isolated}, {"binding:host_id", "compute01"}}}}.dump(),
+              201),
+         "port");
+  std::string fip = id(call("POST", "/v2.0/floatingips",
+                            json{{"floatingip", {{"floating_network_id", c.ext}}}}.dump(), 201),
+                       "floatingip");
+  std::vector<BadRequest> cases{
+      {"malformed JSON", "POST", "/v2.0/networks", "{\"network\": {", 400, "HTTPBadRequest"},
+      {"unknown attribute", "POST", "/v2.0/networks", R"({"network":{"colour":"red"}})", 400,
+       "HTTPBadRequest"},
+      {"read-only attribute", "PUT", "/v2.0/networks/" + c.net,
+       R"({"network":{"router:external":true}})", 400, "HTTPBadRequest"},
+      {"bad CIDR", "POST", "/v2.0/subnets",
+       json{{"subnet", {{"network_id", c.net}, {"cidr", "10.16.300.0/24"}, {"ip_version", 4}}}}
+           .dump(),
+       400, "HTTPBadRequest"},
+      {"bad MAC", "POST", "/v2.0/ports",
+       json{{"port", {{"network_id", c.net}, {"mac_address", "fa:16:3e:zz:00:00"}}}}.dump(), 400,
+       "HTTPBadRequest"},
+      {"IP in use", "POST", "/v2.0/ports",
+       json{{"port", {{"network_id", c.net}, {"fixed_ips", {{{"ip_address", "10.16.0.77"}}}}}}}
+           .dump(),
+       409, "IpAddressAlreadyAllocated"},
+      {"IP outside the subnet", "POST", "/v2.0/ports",
+       json{{"port", {{"network_id", c.net}, {"fixed_ips", {{{"ip_address", "10.17.0.5"}}}}}}}
+           .dump(),
+       400, "InvalidIpForSubnet"},
+      {"network in use", "DELETE", "/v2.0/networks/" + c.net, "", 409, "NetworkInUse"},
+      {"subnet in use", "DELETE", "/v2.0/subnets/" + c.sub, "", 409, "SubnetInUse"},
+      {"floating IP on an internal network", "POST", "/v2.0/floatingips",
+       json{{"floatingip", {{"floating_network_id", c.net}}}}.dump(), 400, "BadRequest"},
+      {"no router between port and external network", "PUT", "/v2.0/floatingips/" + fip,
+       json{{"floatingip", {{"port_id", lonely}}}}.dump(), 404,
+       "ExternalGatewayForFloatingIPNotFound"},
+      {"port on an unknown host", "POST", "/v2.0/ports",
+       json{{"port", {{"network_id", c.net}, {"binding:host_id", "compute99"}}}}.dump(), 400,
+       "PortBindingFailed"},
+      {"gateway on an internal network", "PUT", "/v2.0/routers/" + c.router,
+       json{{"router", {{"external_gateway_info", {{"network_id", c.net}}}}}}.dump(), 400,
+       "BadRequest"},
+      {"router with interfaces", "DELETE", "/v2.0/routers/" + c.router, "", 409, "RouterInUse"},
+      {"router-owned port", "DELETE",
+       "/v2.0/ports/" +
+           std::string(call("GET", "/v2.0/ports?device_owner=network:router_interface_distributed",
+                            "", 200)["ports"][0]["id"]),
+       "", 409, "ServicePortInUse"},
+      {"unknown network", "GET", "/v2.0/networks/" + std::string(36, 'f'), "", 404, "HTTPNotFound"},
+      {"oversized body", "POST", "/v2.0/networks", std::string(3 << 20, ' '), 413, ""},
+  };
+  for (const auto& bad : cases) {
+    std::string before = everything();
+    httplib::Result res =
+        std::string(bad.method) == "GET"    ? http.Get(bad.path)
+        : std::string(bad.method) == "POST" ? http.Post(bad.path, bad.body, "application/json")
+        : std::string(bad.method) == "PUT"  ? http.Put(bad.path, bad.body, "application/json")
+                                            : http.Delete(bad.path);
+    ASSERT_TRUE(res) << bad.what;
+    EXPECT_EQ(res->status, bad.status) << bad.what << ": " << res->body;
+    if (*bad.type) {
+      json err = json::parse(res->body, nullptr, false);
+      ASSERT_FALSE(err.is_discarded()) << bad.what << ": " << res->body;
+      EXPECT_EQ(err["NeutronError"]["type"], bad.type) << bad.what << ": " << res->body;
+      EXPECT_FALSE(err["NeutronError"]["message"].get<std::string>().empty());
+      EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    }
+    EXPECT_EQ(everything(), before) << bad.what << " changed the database";
+  }
+  (void)port;
+}
+
+TEST_F(Api, ConcurrentClientsNeverGetTheSameAddress) {
+  Cloud c = basicCloud();
+  std::vector<std::thread> clients;
+  std::mutex mu;
+  std::vector<std::string> ips;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&] {
+      httplib::Client own(server.url());
+      for (int i = 0; i < 10; ++i) {
+        auto res = own.Post("/v2.0/ports", json{{"port", {{"network_id", c.net}}}}.dump(),
+                            "application/json");
+        ASSERT_TRUE(res && res->status == 201);
+        std::lock_guard<std::mutex> lock(mu);
+        ips.push_back(json::parse(res->body)["port"]["fixed_ips"][0]["ip_address"]);
+      }
+    });
+  }
+  for (auto& t : clients)
+    t.join();
+  EXPECT_EQ(ips.size(), 80u);
+  EXPECT_EQ(std::set<std::string>(ips.begin(), ips.end()).size(), 80u);
+}
+
+}  // namespace
+}  // namespace dvr
