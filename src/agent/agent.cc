@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -38,6 +39,7 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
     ::sigaction(SIGINT, &sa, nullptr);
   }
   int last_rc = 0;
+  bool waiting = false;
   std::optional<plan::HostPlan> applied;
   do {
     auto t0 = std::chrono::steady_clock::now();
@@ -53,8 +55,9 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       // the namespaces whose plan changed.
       kernel::ReconcileResult result = reconciler.apply(next, applied ? &*applied : nullptr);
       applied = std::move(next);
-      // Devices not there yet (a VM being plugged) are retried by a full reconcile.
-      if (!result.waiting.empty())
+      // Devices not there yet (a VM being plugged) are retried soon, by a full reconcile.
+      waiting = !result.waiting.empty();
+      if (waiting)
         applied.reset();
       double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -64,8 +67,12 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       std::cerr << "\n";
       if (options.once)
         std::cout << result.changes << " changes\n";
-      if (!options.ready_file.empty())
-        std::ofstream(options.ready_file) << result.changes << "\n";
+      if (!options.ready_file.empty()) {
+        // "<changes> <version>": the lab waits for the version it last wrote to be applied.
+        std::string tmp = options.ready_file + ".new";
+        std::ofstream(tmp) << result.changes << " " << source.version() << "\n";
+        std::rename(tmp.c_str(), options.ready_file.c_str());
+      }
       last_rc = 0;
     } catch (const InputError& e) {
       // (a rejected input leaves `applied` as it was: the kernel still matches it)
@@ -79,7 +86,7 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
     }
     // After a failure, retry within a second even if nothing changes (the kernel may
     // have refused something transient); otherwise wait for the next change.
-  } while (!options.once && source.waitForChange(stop.get(), last_rc == 1 ? 1000 : -1));
+  } while (!options.once && source.waitForChange(stop.get(), last_rc == 1 ? 1000 : waiting ? 200 : -1));
   if (!options.once)
     std::cerr << me << "stopped; the data path is left as it is\n";
   return options.once ? last_rc : 0;

@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -32,6 +33,8 @@ class ServerCloudSource : public CloudSource {
     return ipam::resolve(*topology_, o_.url);
   }
 
+  std::string version() const override { return std::to_string(revision_); }
+
   bool waitForChange(int stop_fd, int timeout_ms) override {
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(timeout_ms < 0 ? INT32_MAX : timeout_ms);
@@ -40,7 +43,8 @@ class ServerCloudSource : public CloudSource {
       if (::poll(&p, 1, 0) > 0)
         return false;
       registerHost();  // liveness, and a re-registration after a server restart
-      if (fetch(revision_, 5000))
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      if (fetch(revision_, int(std::clamp<long>(left, 0, 5000))))
         return true;
     }
     return true;

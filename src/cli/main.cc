@@ -116,6 +116,12 @@ int main(int argc, char** argv) {
   auto* lab_up = lab_cmd->add_subcommand(
       "up", "build the cloud of a topology file and start an agent per host");
   lab_up->add_option("file", file, "topology (YAML)")->required();
+  bool lab_api = false;
+  lab_up->add_flag("--api", lab_api, "run dvr server on the controller and build the cloud through its API");
+  std::string plug_vm, plug_port;
+  auto* lab_plug = lab_cmd->add_subcommand("plug", "plug a new VM into a port made through the API (--api labs)");
+  lab_plug->add_option("name", plug_vm, "VM name")->required();
+  lab_plug->add_option("--port", plug_port, "port id")->required();
   auto* lab_down = lab_cmd->add_subcommand("down", "remove everything the lab made");
   auto* lab_apply =
       lab_cmd->add_subcommand("apply", "change the running cloud to a new topology file");
@@ -136,8 +142,10 @@ int main(int argc, char** argv) {
       return plan(file, host, json);
     if (*lab_cmd) {
       if (*lab_up) {
-        dvr::lab::up(file, std::filesystem::read_symlink("/proc/self/exe").string());
+        dvr::lab::up(file, std::filesystem::read_symlink("/proc/self/exe").string(), lab_api);
         std::cout << dvr::lab::status();
+      } else if (*lab_plug) {
+        dvr::lab::plug(plug_vm, plug_port);
       } else if (*lab_down) {
         dvr::lab::down();
       } else if (*lab_apply) {

@@ -1,6 +1,7 @@
 #include "lab/lab.h"
 
 #include <dirent.h>
+#include <httplib.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "ipam/resolve.h"
@@ -23,6 +25,7 @@
 #include "kernel/rtnl.h"
 #include "kernel/sysctl.h"
 #include "model/error.h"
+#include "model/topology_json.h"
 #include "model/topology_yaml.h"
 #include "plan/names.h"
 
@@ -178,11 +181,11 @@ std::string gatewayName(const model::Cloud& c, const model::Network& n) {
   return externals == 1 ? "gateway" : "gateway-" + n.name;
 }
 
-void createVm(const model::Cloud& c, const model::Port& vm) {
+void createVm(const model::Cloud& c, const model::Port& vm, const std::string& name) {
   const model::Subnet* s = c.findSubnet(vm.subnet_id);
   const model::Network* n = c.findNetwork(vm.network_id);
-  kernel::createNetnsAt(nsPath(vm.name));
-  UniqueFd vm_fd = openPath(nsPath(vm.name));
+  kernel::createNetnsAt(nsPath(name));
+  UniqueFd vm_fd = openPath(nsPath(name));
   UniqueFd host_fd = openPath(hostNsPath(vm.host, "net"));
   // The hypervisor's part: eth0 in the VM, tap<port> on the host (the agent enslaves it).
   wire(vm_fd.get(), dev("eth0", n->mtu, vm.mac), host_fd.get(),
@@ -196,27 +199,33 @@ void removeVm(const std::string& name) {
   ::unlink(path.c_str());
 }
 
-pid_t startAgent(const std::string& host, const std::string& dvr_binary) {
-  UniqueFd log(
-      ::open(labFile(host + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  checkErrno(bool(log), "open agent log");
+// Starts argv inside `host` (mount + network namespace), logging to <name>.log; the pid
+// goes to <name>.pid so that `down` finds it.
+pid_t startInHost(const std::string& host, const std::string& name, const std::vector<std::string>& argv) {
+  UniqueFd log(::open(labFile(name + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  checkErrno(bool(log), "open " + name + " log");
   UniqueFd mnt = openPath(hostNsPath(host, "mnt"));
   UniqueFd net = openPath(hostNsPath(host, "net"));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   pid_t pid = ::fork();
   checkErrno(pid >= 0, "fork");
   if (pid == 0) {
     ::setsid();
     ::dup2(log.get(), 1);
     ::dup2(log.get(), 2);
-    if (::setns(net.get(), CLONE_NEWNET) != 0 || ::setns(mnt.get(), CLONE_NEWNS) != 0)
-      _exit(126);
-    std::string ready = labFile(host + ".ready");
-    ::execl(dvr_binary.c_str(), "dvr", "agent", "--host", host.c_str(), "--topology",
-            topologyCopy().c_str(), "--ready-file", ready.c_str(), nullptr);
+    if (::setns(net.get(), CLONE_NEWNET) != 0 || ::setns(mnt.get(), CLONE_NEWNS) != 0) _exit(126);
+    ::execv(args[0], args.data());
     _exit(127);
   }
-  std::ofstream(labFile(host + ".pid")) << pid << "\n";
+  std::ofstream(labFile(name + ".pid")) << pid << "\n";
   return pid;
+}
+
+pid_t startAgent(const std::string& host, const std::string& dvr_binary) {
+  return startInHost(host, host,
+                     {dvr_binary, "agent", "--host", host, "--topology", topologyCopy(), "--ready-file", labFile(host + ".ready")});
 }
 
 // Running (a zombie whose parent never reaps it counts as gone).
@@ -268,7 +277,7 @@ void writeTopology(const std::string& source) {
   fs::rename(tmp, topologyCopy());  // atomic: agents never read half a file
 }
 
-void build(const model::Cloud& c) {
+void build(const model::Cloud& c, bool with_vms) {
   kernel::createNetnsAt(nsPath("fabric"));
   UniqueFd fabric = openPath(nsPath("fabric"));
   {
@@ -330,8 +339,161 @@ void build(const model::Cloud& c) {
     }
   }
   for (const auto& p : c.ports) {
-    if (p.device_owner == model::kOwnerCompute)
-      createVm(c, p);
+    if (with_vms && p.device_owner == model::kOwnerCompute)
+      createVm(c, p, p.name);
+  }
+}
+
+// ---- the lab through the API ----
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+};
+
+// One HTTP request made from inside a lab host (the server listens on its network).
+HttpResult hostHttp(const std::string& host, const std::string& method, const std::string& path,
+                    const std::string& body = "") {
+  std::string url = tail(labFile("server.url"), 1);
+  while (!url.empty() && url.back() == '\n') url.pop_back();
+  int fds[2];
+  checkErrno(::pipe2(fds, O_CLOEXEC) == 0, "pipe");
+  inHost(host, [&] {
+    httplib::Client c(url);
+    c.set_connection_timeout(2);
+    c.set_read_timeout(30);
+    httplib::Result res = method == "GET"    ? c.Get(path)
+                          : method == "POST" ? c.Post(path, body, "application/json")
+                                             : c.Put(path, body, "application/json");
+    std::string out = res ? std::to_string(res->status) + "\n" + res->body : "0\n";
+    for (size_t off = 0; off < out.size();) {
+      ssize_t n = ::write(fds[1], out.data() + off, out.size() - off);
+      if (n <= 0) break;
+      off += size_t(n);
+    }
+    return 0;
+  });
+  ::close(fds[1]);
+  std::string text;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
+  ::close(fds[0]);
+  auto nl = text.find('\n');
+  HttpResult r;
+  if (nl == std::string::npos) return r;
+  r.status = std::atoi(text.substr(0, nl).c_str());
+  r.body = text.substr(nl + 1);
+  return r;
+}
+
+std::string serverHost() {
+  std::string h = tail(labFile("server.host"), 1);
+  while (!h.empty() && h.back() == '\n') h.pop_back();
+  return h;
+}
+
+nlohmann::json apiCall(const std::string& method, const std::string& path, const nlohmann::json& body, int want) {
+  HttpResult r = hostHttp(serverHost(), method, path, body.is_null() ? "" : body.dump());
+  if (r.status != want) {
+    throw std::runtime_error("API " + method + " " + path + " answered " + std::to_string(r.status) + ": " + r.body);
+  }
+  return r.body.empty() ? nlohmann::json() : nlohmann::json::parse(r.body);
+}
+
+// The cloud as the server holds it (what the agents follow).
+model::Cloud serverCloud() {
+  HttpResult r = hostHttp(serverHost(), "GET", "/dvr/v1/topology?since=0");
+  if (r.status != 200) throw std::runtime_error("cannot read the topology from the server: " + r.body);
+  return ipam::resolve(model::topologyFromJson(nlohmann::json::parse(r.body).at("topology")), "server");
+}
+
+// Creates the file's networks, subnets, routers, ports and floating IPs through the API,
+// as an operator (or a template) would. Returns VM name -> port id.
+std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
+  using nlohmann::json;
+  std::map<std::string, std::string> id;  // file id -> API id
+  for (const auto& n : c.networks) {
+    json b{{"name", n.name}, {"router:external", n.external}, {"mtu", n.mtu}};
+    if (!n.external) b["provider:segmentation_id"] = n.vni;
+    id[n.id] = apiCall("POST", "/v2.0/networks", json{{"network", b}}, 201)["network"]["id"];
+  }
+  for (const auto& s : c.subnets) {
+    json pools = json::array();
+    for (const auto& p : s.pools) pools.push_back({{"start", p.start.str()}, {"end", p.end.str()}});
+    json b{{"name", s.name}, {"network_id", id[s.network_id]}, {"cidr", s.cidr.str()}, {"ip_version", 4},
+           {"gateway_ip", s.gateway ? json(s.gateway->str()) : json(nullptr)}, {"allocation_pools", pools}};
+    id[s.id] = apiCall("POST", "/v2.0/subnets", json{{"subnet", b}}, 201)["subnet"]["id"];
+  }
+  for (const auto& r : c.routers) {
+    json b{{"name", r.name}, {"distributed", true}};
+    if (r.gateway_network_id) b["external_gateway_info"] = {{"network_id", id[*r.gateway_network_id]}};
+    std::string rid = apiCall("POST", "/v2.0/routers", json{{"router", b}}, 201)["router"]["id"];
+    for (size_t p : r.interface_ports) {
+      apiCall("PUT", "/v2.0/routers/" + rid + "/add_router_interface", json{{"subnet_id", id[c.ports[p].subnet_id]}}, 200);
+    }
+  }
+  std::map<std::string, std::string> vms;
+  for (const auto& p : c.ports) {
+    if (p.device_owner != model::kOwnerCompute) continue;
+    json b{{"name", p.name}, {"network_id", id[p.network_id]}, {"mac_address", p.mac.str()}, {"binding:host_id", p.host},
+           {"device_owner", "compute:nova"}, {"fixed_ips", {{{"subnet_id", id[p.subnet_id]}, {"ip_address", p.ip.str()}}}}};
+    vms[p.name] = id[p.id] = apiCall("POST", "/v2.0/ports", json{{"port", b}}, 201)["port"]["id"];
+  }
+  for (const auto& f : c.floating_ips) {
+    json b{{"floating_network_id", id[f.network_id]}, {"floating_ip_address", f.address.str()}};
+    if (f.port) b["port_id"] = id[c.ports[*f.port].id];
+    apiCall("POST", "/v2.0/floatingips", json{{"floatingip", b}}, 201);
+  }
+  return vms;
+}
+
+void startApiLab(const model::Cloud& file, const std::string& dvr_binary) {
+  const model::Host* api_host = nullptr;
+  for (const auto& h : file.hosts) {
+    if (!api_host && h.mode == model::AgentMode::DvrSnat) api_host = &h;
+  }
+  if (!api_host) api_host = &file.hosts.front();
+  std::string url = "http://" + api_host->tunnel_ip.str() + ":9696";
+  std::ofstream(labFile("server.url")) << url << "\n";
+  std::ofstream(labFile("server.host")) << api_host->name << "\n";
+  // The controller runs the API server, as a Neutron controller runs neutron-server.
+  startInHost(api_host->name, "server",
+              {dvr_binary, "server", "--bind", "0.0.0.0:9696", "--db", "sqlite:" + labFile("dvr.db")});
+  for (int i = 0; i < 250 && hostHttp(api_host->name, "GET", "/").status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (const auto& h : file.hosts) {
+    std::vector<std::string> argv{dvr_binary, "agent", "--host", h.name, "--server", url, "--mode",
+                                  model::agentModeName(h.mode), "--tunnel-ip", h.tunnel_ip.str(),
+                                  "--ready-file", labFile(h.name + ".ready")};
+    if (!h.uplinks.empty()) {
+      argv.push_back("--uplink");
+      argv.push_back("*=" + h.uplinks.begin()->second);
+    }
+    startInHost(h.name, h.name, argv);
+  }
+  // Agents register first (ports are bound to their hosts), then the operator's part.
+  for (int i = 0; i < 250; ++i) {
+    auto agents = apiCall("GET", "/v2.0/agents", nullptr, 200)["agents"];
+    if (agents.size() == file.hosts.size()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto vms = createThroughApi(file);
+  HttpResult topo = hostHttp(serverHost(), "GET", "/dvr/v1/topology?since=0");
+  uint64_t revision = nlohmann::json::parse(topo.body).at("revision").get<uint64_t>();
+  model::Cloud now = serverCloud();
+  for (const auto& [name, port_id] : vms) createVm(now, *now.findVm(port_id), name);
+  std::ofstream(labFile("api")) << "1\n";
+  // Ready means every agent has applied the cloud just made, not an earlier state of it.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (const auto& h : file.hosts) {
+    for (;;) {
+      std::ifstream in(labFile(h.name + ".ready"));
+      uint64_t changes = 0, seen = 0;
+      if (in >> changes >> seen && seen >= revision) break;
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the agent of " + h.name + " did not apply revision " + std::to_string(revision));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
 }
 
@@ -407,7 +569,7 @@ bool isUp() {
   return fs::exists(std::string(kLabRoot) + "/ns/fabric");
 }
 
-void up(const std::string& topology_path, const std::string& dvr_binary) {
+void up(const std::string& topology_path, const std::string& dvr_binary, bool api) {
   requireRoot();
   model::Cloud cloud = loadCloud(topology_path);  // bad input: nothing is made
   if (isUp() || fs::exists(kLabFiles))
@@ -429,9 +591,13 @@ void up(const std::string& topology_path, const std::string& dvr_binary) {
     fs::create_directories(std::string(kLabRoot) + "/ns");
     fs::create_directories(std::string(kLabRoot) + "/hosts");
     writeTopology(topology_path);
-    build(cloud);
-    for (const auto& h : cloud.hosts)
-      startAgent(h.name, dvr_binary);
+    build(cloud, !api);
+    if (api) {
+      startApiLab(cloud, dvr_binary);
+    } else {
+      for (const auto& h : cloud.hosts)
+        startAgent(h.name, dvr_binary);
+    }
     waitReady(cloud);
   } catch (...) {
     down();
@@ -487,6 +653,7 @@ void apply(const std::string& topology_path) {
   requireRoot();
   if (!isUp())
     throw std::runtime_error("no lab is up: run 'dvr lab up FILE' first");
+  if (fs::exists(labFile("api"))) throw std::runtime_error("this lab follows its API server: change the cloud through the API");
   model::Cloud next = loadCloud(topology_path);  // bad input: nothing changes
   model::Cloud now = loadCloud(topologyCopy());
   auto hostsOf = [](const model::Cloud& c) {
@@ -518,9 +685,20 @@ void apply(const std::string& topology_path) {
   for (const auto& p : next.ports) {
     if (p.device_owner == model::kOwnerCompute &&
         (!before.count(p.name) || before[p.name] != after[p.name]))
-      createVm(next, p);
+      createVm(next, p, p.name);
   }
   writeTopology(topology_path);
+}
+
+void plug(const std::string& vm_name, const std::string& port_id) {
+  requireRoot();
+  if (!fs::exists(labFile("api"))) throw std::runtime_error("dvr lab plug needs a lab brought up with --api");
+  if (fs::exists(nsPath(vm_name))) throw std::runtime_error("a lab node named '" + vm_name + "' exists already");
+  model::Cloud c = serverCloud();
+  const model::Port* p = c.findVm(port_id);
+  if (!p) throw std::runtime_error("the server has no port " + port_id);
+  if (p->host.empty()) throw std::runtime_error("port " + port_id + " is not bound to a host (binding:host_id)");
+  createVm(c, *p, vm_name);
 }
 
 int exec(const std::string& name, const std::vector<std::string>& argv) {

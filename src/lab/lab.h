@@ -20,7 +20,11 @@ inline constexpr const char* kLabFiles = "/run/dvr-lab.d";  // topology.yaml, <h
 // Builds the lab from a topology file and waits until every agent has reconciled once.
 // Throws InputError for a bad topology (nothing is created) and std::runtime_error
 // otherwise (after removing what was made).
-void up(const std::string& topology_path, const std::string& dvr_binary);
+// With `api`, the first dvr_snat host runs `dvr server` (SQLite in kLabFiles), agents
+// follow it, and the topology's resources are created through its API.
+void up(const std::string& topology_path, const std::string& dvr_binary, bool api = false);
+// API labs: plays the hypervisor for a port made through the API (bound to a host).
+void plug(const std::string& vm_name, const std::string& port_id);
 // Removes everything the lab made: processes, namespaces, links, mounts, files.
 void down();
 // Replaces the running lab's topology: VMs are added/removed/replugged; agents follow.
