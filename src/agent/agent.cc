@@ -86,7 +86,9 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
     }
     // After a failure, retry within a second even if nothing changes (the kernel may
     // have refused something transient); otherwise wait for the next change.
-  } while (!options.once && source.waitForChange(stop.get(), last_rc == 1 ? 1000 : waiting ? 200 : -1));
+  } while (!options.once && source.waitForChange(stop.get(), last_rc == 1 ? 1000
+                                                             : waiting    ? 200
+                                                                          : -1));
   if (!options.once)
     std::cerr << me << "stopped; the data path is left as it is\n";
   return options.once ? last_rc : 0;

@@ -43,7 +43,9 @@ class ServerCloudSource : public CloudSource {
       if (::poll(&p, 1, 0) > 0)
         return false;
       registerHost();  // liveness, and a re-registration after a server restart
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now())
+                      .count();
       if (fetch(revision_, int(std::clamp<long>(left, 0, 5000))))
         return true;
     }

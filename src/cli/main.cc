@@ -117,9 +117,11 @@ int main(int argc, char** argv) {
       "up", "build the cloud of a topology file and start an agent per host");
   lab_up->add_option("file", file, "topology (YAML)")->required();
   bool lab_api = false;
-  lab_up->add_flag("--api", lab_api, "run dvr server on the controller and build the cloud through its API");
+  lab_up->add_flag("--api", lab_api,
+                   "run dvr server on the controller and build the cloud through its API");
   std::string plug_vm, plug_port;
-  auto* lab_plug = lab_cmd->add_subcommand("plug", "plug a new VM into a port made through the API (--api labs)");
+  auto* lab_plug = lab_cmd->add_subcommand(
+      "plug", "plug a new VM into a port made through the API (--api labs)");
   lab_plug->add_option("name", plug_vm, "VM name")->required();
   lab_plug->add_option("--port", plug_port, "port id")->required();
   auto* lab_down = lab_cmd->add_subcommand("down", "remove everything the lab made");

@@ -1,8 +1,8 @@
 #include "lab/lab.h"
 
 #include <dirent.h>
-#include <httplib.h>
 #include <fcntl.h>
+#include <httplib.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -15,9 +15,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "ipam/resolve.h"
@@ -201,13 +201,16 @@ void removeVm(const std::string& name) {
 
 // Starts argv inside `host` (mount + network namespace), logging to <name>.log; the pid
 // goes to <name>.pid so that `down` finds it.
-pid_t startInHost(const std::string& host, const std::string& name, const std::vector<std::string>& argv) {
-  UniqueFd log(::open(labFile(name + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+pid_t startInHost(const std::string& host, const std::string& name,
+                  const std::vector<std::string>& argv) {
+  UniqueFd log(
+      ::open(labFile(name + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   checkErrno(bool(log), "open " + name + " log");
   UniqueFd mnt = openPath(hostNsPath(host, "mnt"));
   UniqueFd net = openPath(hostNsPath(host, "net"));
   std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = ::fork();
   checkErrno(pid >= 0, "fork");
@@ -215,7 +218,8 @@ pid_t startInHost(const std::string& host, const std::string& name, const std::v
     ::setsid();
     ::dup2(log.get(), 1);
     ::dup2(log.get(), 2);
-    if (::setns(net.get(), CLONE_NEWNET) != 0 || ::setns(mnt.get(), CLONE_NEWNS) != 0) _exit(126);
+    if (::setns(net.get(), CLONE_NEWNET) != 0 || ::setns(mnt.get(), CLONE_NEWNS) != 0)
+      _exit(126);
     ::execv(args[0], args.data());
     _exit(127);
   }
@@ -225,7 +229,8 @@ pid_t startInHost(const std::string& host, const std::string& name, const std::v
 
 pid_t startAgent(const std::string& host, const std::string& dvr_binary) {
   return startInHost(host, host,
-                     {dvr_binary, "agent", "--host", host, "--topology", topologyCopy(), "--ready-file", labFile(host + ".ready")});
+                     {dvr_binary, "agent", "--host", host, "--topology", topologyCopy(),
+                      "--ready-file", labFile(host + ".ready")});
 }
 
 // Running (a zombie whose parent never reaps it counts as gone).
@@ -355,7 +360,8 @@ struct HttpResult {
 HttpResult hostHttp(const std::string& host, const std::string& method, const std::string& path,
                     const std::string& body = "") {
   std::string url = tail(labFile("server.url"), 1);
-  while (!url.empty() && url.back() == '\n') url.pop_back();
+  while (!url.empty() && url.back() == '\n')
+    url.pop_back();
   int fds[2];
   checkErrno(::pipe2(fds, O_CLOEXEC) == 0, "pipe");
   inHost(host, [&] {
@@ -368,7 +374,8 @@ HttpResult hostHttp(const std::string& host, const std::string& method, const st
     std::string out = res ? std::to_string(res->status) + "\n" + res->body : "0\n";
     for (size_t off = 0; off < out.size();) {
       ssize_t n = ::write(fds[1], out.data() + off, out.size() - off);
-      if (n <= 0) break;
+      if (n <= 0)
+        break;
       off += size_t(n);
     }
     return 0;
@@ -376,11 +383,13 @@ HttpResult hostHttp(const std::string& host, const std::string& method, const st
   ::close(fds[1]);
   std::string text;
   char buf[65536];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    text.append(buf, size_t(n));
   ::close(fds[0]);
   auto nl = text.find('\n');
   HttpResult r;
-  if (nl == std::string::npos) return r;
+  if (nl == std::string::npos)
+    return r;
   r.status = std::atoi(text.substr(0, nl).c_str());
   r.body = text.substr(nl + 1);
   return r;
@@ -388,14 +397,17 @@ HttpResult hostHttp(const std::string& host, const std::string& method, const st
 
 std::string serverHost() {
   std::string h = tail(labFile("server.host"), 1);
-  while (!h.empty() && h.back() == '\n') h.pop_back();
+  while (!h.empty() && h.back() == '\n')
+    h.pop_back();
   return h;
 }
 
-nlohmann::json apiCall(const std::string& method, const std::string& path, const nlohmann::json& body, int want) {
+nlohmann::json apiCall(const std::string& method, const std::string& path,
+                       const nlohmann::json& body, int want) {
   HttpResult r = hostHttp(serverHost(), method, path, body.is_null() ? "" : body.dump());
   if (r.status != want) {
-    throw std::runtime_error("API " + method + " " + path + " answered " + std::to_string(r.status) + ": " + r.body);
+    throw std::runtime_error("API " + method + " " + path + " answered " +
+                             std::to_string(r.status) + ": " + r.body);
   }
   return r.body.empty() ? nlohmann::json() : nlohmann::json::parse(r.body);
 }
@@ -403,8 +415,10 @@ nlohmann::json apiCall(const std::string& method, const std::string& path, const
 // The cloud as the server holds it (what the agents follow).
 model::Cloud serverCloud() {
   HttpResult r = hostHttp(serverHost(), "GET", "/dvr/v1/topology?since=0");
-  if (r.status != 200) throw std::runtime_error("cannot read the topology from the server: " + r.body);
-  return ipam::resolve(model::topologyFromJson(nlohmann::json::parse(r.body).at("topology")), "server");
+  if (r.status != 200)
+    throw std::runtime_error("cannot read the topology from the server: " + r.body);
+  return ipam::resolve(model::topologyFromJson(nlohmann::json::parse(r.body).at("topology")),
+                       "server");
 }
 
 // Creates the file's networks, subnets, routers, ports and floating IPs through the API,
@@ -414,34 +428,48 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
   std::map<std::string, std::string> id;  // file id -> API id
   for (const auto& n : c.networks) {
     json b{{"name", n.name}, {"router:external", n.external}, {"mtu", n.mtu}};
-    if (!n.external) b["provider:segmentation_id"] = n.vni;
+    if (!n.external)
+      b["provider:segmentation_id"] = n.vni;
     id[n.id] = apiCall("POST", "/v2.0/networks", json{{"network", b}}, 201)["network"]["id"];
   }
   for (const auto& s : c.subnets) {
     json pools = json::array();
-    for (const auto& p : s.pools) pools.push_back({{"start", p.start.str()}, {"end", p.end.str()}});
-    json b{{"name", s.name}, {"network_id", id[s.network_id]}, {"cidr", s.cidr.str()}, {"ip_version", 4},
-           {"gateway_ip", s.gateway ? json(s.gateway->str()) : json(nullptr)}, {"allocation_pools", pools}};
+    for (const auto& p : s.pools)
+      pools.push_back({{"start", p.start.str()}, {"end", p.end.str()}});
+    json b{{"name", s.name},
+           {"network_id", id[s.network_id]},
+           {"cidr", s.cidr.str()},
+           {"ip_version", 4},
+           {"gateway_ip", s.gateway ? json(s.gateway->str()) : json(nullptr)},
+           {"allocation_pools", pools}};
     id[s.id] = apiCall("POST", "/v2.0/subnets", json{{"subnet", b}}, 201)["subnet"]["id"];
   }
   for (const auto& r : c.routers) {
     json b{{"name", r.name}, {"distributed", true}};
-    if (r.gateway_network_id) b["external_gateway_info"] = {{"network_id", id[*r.gateway_network_id]}};
+    if (r.gateway_network_id)
+      b["external_gateway_info"] = {{"network_id", id[*r.gateway_network_id]}};
     std::string rid = apiCall("POST", "/v2.0/routers", json{{"router", b}}, 201)["router"]["id"];
     for (size_t p : r.interface_ports) {
-      apiCall("PUT", "/v2.0/routers/" + rid + "/add_router_interface", json{{"subnet_id", id[c.ports[p].subnet_id]}}, 200);
+      apiCall("PUT", "/v2.0/routers/" + rid + "/add_router_interface",
+              json{{"subnet_id", id[c.ports[p].subnet_id]}}, 200);
     }
   }
   std::map<std::string, std::string> vms;
   for (const auto& p : c.ports) {
-    if (p.device_owner != model::kOwnerCompute) continue;
-    json b{{"name", p.name}, {"network_id", id[p.network_id]}, {"mac_address", p.mac.str()}, {"binding:host_id", p.host},
-           {"device_owner", "compute:nova"}, {"fixed_ips", {{{"subnet_id", id[p.subnet_id]}, {"ip_address", p.ip.str()}}}}};
+    if (p.device_owner != model::kOwnerCompute)
+      continue;
+    json b{{"name", p.name},
+           {"network_id", id[p.network_id]},
+           {"mac_address", p.mac.str()},
+           {"binding:host_id", p.host},
+           {"device_owner", "compute:nova"},
+           {"fixed_ips", {{{"subnet_id", id[p.subnet_id]}, {"ip_address", p.ip.str()}}}}};
     vms[p.name] = id[p.id] = apiCall("POST", "/v2.0/ports", json{{"port", b}}, 201)["port"]["id"];
   }
   for (const auto& f : c.floating_ips) {
     json b{{"floating_network_id", id[f.network_id]}, {"floating_ip_address", f.address.str()}};
-    if (f.port) b["port_id"] = id[c.ports[*f.port].id];
+    if (f.port)
+      b["port_id"] = id[c.ports[*f.port].id];
     apiCall("POST", "/v2.0/floatingips", json{{"floatingip", b}}, 201);
   }
   return vms;
@@ -450,21 +478,27 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
 void startApiLab(const model::Cloud& file, const std::string& dvr_binary) {
   const model::Host* api_host = nullptr;
   for (const auto& h : file.hosts) {
-    if (!api_host && h.mode == model::AgentMode::DvrSnat) api_host = &h;
+    if (!api_host && h.mode == model::AgentMode::DvrSnat)
+      api_host = &h;
   }
-  if (!api_host) api_host = &file.hosts.front();
+  if (!api_host)
+    api_host = &file.hosts.front();
   std::string url = "http://" + api_host->tunnel_ip.str() + ":9696";
   std::ofstream(labFile("server.url")) << url << "\n";
   std::ofstream(labFile("server.host")) << api_host->name << "\n";
   // The controller runs the API server, as a Neutron controller runs neutron-server.
-  startInHost(api_host->name, "server",
-              {dvr_binary, "server", "--bind", "0.0.0.0:9696", "--db", "sqlite:" + labFile("dvr.db")});
+  startInHost(
+      api_host->name, "server",
+      {dvr_binary, "server", "--bind", "0.0.0.0:9696", "--db", "sqlite:" + labFile("dvr.db")});
   for (int i = 0; i < 250 && hostHttp(api_host->name, "GET", "/").status != 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (const auto& h : file.hosts) {
-    std::vector<std::string> argv{dvr_binary, "agent", "--host", h.name, "--server", url, "--mode",
-                                  model::agentModeName(h.mode), "--tunnel-ip", h.tunnel_ip.str(),
+    std::vector<std::string> argv{dvr_binary,     "agent",
+                                  "--host",       h.name,
+                                  "--server",     url,
+                                  "--mode",       model::agentModeName(h.mode),
+                                  "--tunnel-ip",  h.tunnel_ip.str(),
                                   "--ready-file", labFile(h.name + ".ready")};
     if (!h.uplinks.empty()) {
       argv.push_back("--uplink");
@@ -475,14 +509,16 @@ void startApiLab(const model::Cloud& file, const std::string& dvr_binary) {
   // Agents register first (ports are bound to their hosts), then the operator's part.
   for (int i = 0; i < 250; ++i) {
     auto agents = apiCall("GET", "/v2.0/agents", nullptr, 200)["agents"];
-    if (agents.size() == file.hosts.size()) break;
+    if (agents.size() == file.hosts.size())
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   auto vms = createThroughApi(file);
   HttpResult topo = hostHttp(serverHost(), "GET", "/dvr/v1/topology?since=0");
   uint64_t revision = nlohmann::json::parse(topo.body).at("revision").get<uint64_t>();
   model::Cloud now = serverCloud();
-  for (const auto& [name, port_id] : vms) createVm(now, *now.findVm(port_id), name);
+  for (const auto& [name, port_id] : vms)
+    createVm(now, *now.findVm(port_id), name);
   std::ofstream(labFile("api")) << "1\n";
   // Ready means every agent has applied the cloud just made, not an earlier state of it.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -490,8 +526,11 @@ void startApiLab(const model::Cloud& file, const std::string& dvr_binary) {
     for (;;) {
       std::ifstream in(labFile(h.name + ".ready"));
       uint64_t changes = 0, seen = 0;
-      if (in >> changes >> seen && seen >= revision) break;
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the agent of " + h.name + " did not apply revision " + std::to_string(revision));
+      if (in >> changes >> seen && seen >= revision)
+        break;
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("the agent of " + h.name + " did not apply revision " +
+                                 std::to_string(revision));
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -653,7 +692,8 @@ void apply(const std::string& topology_path) {
   requireRoot();
   if (!isUp())
     throw std::runtime_error("no lab is up: run 'dvr lab up FILE' first");
-  if (fs::exists(labFile("api"))) throw std::runtime_error("this lab follows its API server: change the cloud through the API");
+  if (fs::exists(labFile("api")))
+    throw std::runtime_error("this lab follows its API server: change the cloud through the API");
   model::Cloud next = loadCloud(topology_path);  // bad input: nothing changes
   model::Cloud now = loadCloud(topologyCopy());
   auto hostsOf = [](const model::Cloud& c) {
@@ -692,12 +732,16 @@ void apply(const std::string& topology_path) {
 
 void plug(const std::string& vm_name, const std::string& port_id) {
   requireRoot();
-  if (!fs::exists(labFile("api"))) throw std::runtime_error("dvr lab plug needs a lab brought up with --api");
-  if (fs::exists(nsPath(vm_name))) throw std::runtime_error("a lab node named '" + vm_name + "' exists already");
+  if (!fs::exists(labFile("api")))
+    throw std::runtime_error("dvr lab plug needs a lab brought up with --api");
+  if (fs::exists(nsPath(vm_name)))
+    throw std::runtime_error("a lab node named '" + vm_name + "' exists already");
   model::Cloud c = serverCloud();
   const model::Port* p = c.findVm(port_id);
-  if (!p) throw std::runtime_error("the server has no port " + port_id);
-  if (p->host.empty()) throw std::runtime_error("port " + port_id + " is not bound to a host (binding:host_id)");
+  if (!p)
+    throw std::runtime_error("the server has no port " + port_id);
+  if (p->host.empty())
+    throw std::runtime_error("port " + port_id + " is not bound to a host (binding:host_id)");
   createVm(c, *p, vm_name);
 }
 

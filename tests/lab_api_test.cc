@@ -1,0 +1,96 @@
+// The seed's cloud run the Neutron way: `dvr server` on controller01, an agent per host
+// following it, the resources made through the API, and Debian's `openstack` CLI adding
+// a VM with a floating IP at run time.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "lab_support.h"
+
+namespace dvr {
+namespace {
+
+using testing::Background;
+using testing::inLab;
+using testing::kDvr;
+using testing::sh;
+
+class ApiLab : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0)
+      GTEST_SKIP() << "needs root (namespaces)";
+    sh(kDvr + " lab down");
+    auto r = sh(kDvr + " lab up --api " + testing::kSeed);
+    ASSERT_EQ(r.rc, 0) << r.out;
+  }
+  void TearDown() override {
+    if (::geteuid() == 0)
+      sh(kDvr + " lab down");
+  }
+  testing::Result openstack(const std::string& args) {
+    return inLab("controller01",
+                 "openstack --os-auth-type none --os-endpoint http://127.0.0.1:9696 " + args);
+  }
+  // The source address a TCP server on `internet` sees when `vm` connects to it.
+  std::string seenBy(const std::string& vm) {
+    Background srv(kDvr +
+                   " lab exec internet -- /usr/bin/python3 -c \"import socket;s=socket.socket();"
+                   "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('0.0.0.0',8080));"
+                   "s.listen(1);"
+                   "c,a=s.accept();print(a[0],flush=True)\"");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    inLab(vm,
+          "/usr/bin/python3 -c \"import "
+          "socket;socket.create_connection(('8.8.8.8',8080),timeout=2).close()\"");
+    std::string out = srv.stop(2500);
+    while (!out.empty() && out.back() == '\n')
+      out.pop_back();
+    return out;
+  }
+};
+
+TEST_F(ApiLab, AgentsFollowTheServerAndBothPathsWork) {
+  auto agents = openstack("network agent list -f json");
+  ASSERT_EQ(agents.rc, 0) << agents.out;
+  auto list = nlohmann::json::parse(agents.out);
+  ASSERT_EQ(list.size(), 3u) << agents.out;
+  for (const auto& a : list)
+    EXPECT_EQ(a["Alive"], true) << agents.out;
+  EXPECT_EQ(seenBy("vm2"), "192.168.74.104");  // floating IP, out of compute01
+  std::string snat = seenBy("vm1");            // no floating IP: the router's qg- address
+  EXPECT_FALSE(snat.empty());
+  EXPECT_NE(snat, "192.168.74.104");
+  auto ports =
+      openstack("port list --device-owner network:router_gateway -f value -c 'Fixed IP Addresses'");
+  EXPECT_NE(ports.out.find(snat), std::string::npos) << ports.out;
+}
+
+TEST_F(ApiLab, OpenstackCliAddsAVmWithAFloatingIpThatCarriesTraffic) {
+  auto port = openstack("port create --network net-b --host compute02 p5 -f value -c id");
+  ASSERT_EQ(port.rc, 0) << port.out;
+  std::string port_id = port.out.substr(0, port.out.find('\n'));
+  auto fip = openstack("floating ip create ext-net -f value -c floating_ip_address");
+  ASSERT_EQ(fip.rc, 0) << fip.out;
+  std::string address = fip.out.substr(0, fip.out.find('\n'));
+  ASSERT_EQ(openstack("floating ip set --port p5 " + address).rc, 0);
+  auto plug = sh(kDvr + " lab plug vm5 --port " + port_id);
+  ASSERT_EQ(plug.rc, 0) << plug.out;
+  bool through = false;
+  for (int i = 0; i < 40 && !through; ++i)
+    through = seenBy("vm5") == address;
+  EXPECT_TRUE(through) << "vm5 never reached the internet from " << address;
+}
+
+TEST_F(ApiLab, AnAgentRestartFindsNothingToChange) {
+  std::string pid = testing::slurp("/run/dvr-lab.d/compute01.pid");
+  sh("kill -TERM " + pid);
+  auto again = inLab(
+      "compute01", kDvr +
+                       " agent --once --host compute01 --server http://172.16.0.10:9696 --mode dvr "
+                       "--tunnel-ip 172.16.0.11 --uplink '*=eth1'");
+  EXPECT_NE(again.out.find("\n0 changes"), std::string::npos) << again.out;
+}
+
+}  // namespace
+}  // namespace dvr
