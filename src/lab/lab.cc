@@ -444,6 +444,13 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
            {"allocation_pools", pools}};
     id[s.id] = apiCall("POST", "/v2.0/subnets", json{{"subnet", b}}, 201)["subnet"]["id"];
   }
+  // Floating IPs first, with their addresses: a gateway port must not take one.
+  std::vector<std::string> fip_ids;
+  for (const auto& f : c.floating_ips) {
+    json b{{"floating_network_id", id[f.network_id]}, {"floating_ip_address", f.address.str()}};
+    fip_ids.push_back(
+        apiCall("POST", "/v2.0/floatingips", json{{"floatingip", b}}, 201)["floatingip"]["id"]);
+  }
   for (const auto& r : c.routers) {
     json b{{"name", r.name}, {"distributed", true}};
     if (r.gateway_network_id)
@@ -466,11 +473,11 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
            {"fixed_ips", {{{"subnet_id", id[p.subnet_id]}, {"ip_address", p.ip.str()}}}}};
     vms[p.name] = id[p.id] = apiCall("POST", "/v2.0/ports", json{{"port", b}}, 201)["port"]["id"];
   }
-  for (const auto& f : c.floating_ips) {
-    json b{{"floating_network_id", id[f.network_id]}, {"floating_ip_address", f.address.str()}};
+  for (size_t i = 0; i < c.floating_ips.size(); ++i) {
+    const auto& f = c.floating_ips[i];
     if (f.port)
-      b["port_id"] = id[c.ports[*f.port].id];
-    apiCall("POST", "/v2.0/floatingips", json{{"floatingip", b}}, 201);
+      apiCall("PUT", "/v2.0/floatingips/" + fip_ids[i],
+              json{{"floatingip", {{"port_id", id[c.ports[*f.port].id]}}}}, 200);
   }
   return vms;
 }
