@@ -4,4 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
+if [ "$(id -u)" = 0 ]; then
+  scripts/start-postgres.sh  # the API tests run on SQLite and on PostgreSQL
+  export DVR_TEST_PG=1
+fi
 cd build && ctest --output-on-failure -j"$(nproc)"

@@ -30,28 +30,67 @@ inline int freePort() {
   return ntohs(a.sin_port);
 }
 
+// A fresh database for one server: a SQLite file, or a PostgreSQL database of its own
+// (created with createdb, dropped with dropdb; needs scripts/start-postgres.sh).
+class TestDatabase {
+ public:
+  explicit TestDatabase(const std::string& backend) : backend_(backend) {
+    std::string tag = std::to_string(::getpid()) + "_" + std::to_string(counter()++);
+    if (backend == "postgresql") {
+      name_ = "dvrtest_" + tag;
+      ok_ = std::getenv("DVR_TEST_PG") && sh("createdb " + name_).rc == 0;
+      url_ = "postgresql:///" + name_ + "?host=/var/run/postgresql";
+    } else {
+      name_ = "/tmp/dvr-api-test-" + tag + ".db";
+      url_ = "sqlite:" + name_;
+      ok_ = true;
+    }
+  }
+  ~TestDatabase() {
+    if (backend_ == "postgresql") {
+      if (ok_)
+        sh("dropdb --force " + name_);
+    } else {
+      for (const char* suffix : {"", "-wal", "-shm"})
+        ::unlink((name_ + suffix).c_str());
+    }
+  }
+  bool ok() const { return ok_; }
+  const std::string& url() const { return url_; }
+
+ private:
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+  std::string backend_, name_, url_;
+  bool ok_ = false;
+};
+
 class ServerProcess {
  public:
-  ServerProcess()
-      : port_(freePort()), db_("/tmp/dvr-api-test-" + std::to_string(::getpid()) + ".db") {
-    cleanup();
+  // Starts nothing when `db_url` is empty (a skipped back end).
+  explicit ServerProcess(const std::string& db_url) : port_(freePort()) {
+    if (db_url.empty())
+      return;
     pid_ = ::fork();
     if (pid_ == 0) {
       std::string bind = "127.0.0.1:" + std::to_string(port_);
-      std::string db = "sqlite:" + db_;
       int null = ::open("/dev/null", O_WRONLY);
       ::dup2(null, 1);
-      ::execl(kDvr.c_str(), "dvr", "server", "--bind", bind.c_str(), "--db", db.c_str(), nullptr);
+      ::execl(kDvr.c_str(), "dvr", "server", "--bind", bind.c_str(), "--db", db_url.c_str(),
+              nullptr);
       _exit(127);
     }
     httplib::Client c(url());
-    for (int i = 0; i < 200 && !c.Get("/"); ++i)
+    for (int i = 0; i < 300 && !c.Get("/"); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ~ServerProcess() {
+    if (pid_ <= 0)
+      return;
     ::kill(pid_, SIGTERM);
     ::waitpid(pid_, nullptr, 0);
-    cleanup();
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // The real client, without Keystone (../shared/reference/openstack-client.md).
@@ -63,12 +102,7 @@ class ServerProcess {
   }
 
  private:
-  void cleanup() {
-    for (const char* suffix : {"", "-wal", "-shm"})
-      ::unlink((db_ + suffix).c_str());
-  }
   int port_;
-  std::string db_;
   pid_t pid_ = -1;
 };
 

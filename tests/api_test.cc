@@ -14,9 +14,17 @@ namespace {
 using nlohmann::json;
 using testing::ServerProcess;
 
-class Api : public ::testing::Test {
+// The same suite on each back end: SQLite always, PostgreSQL when DVR_TEST_PG=1 (set by
+// .ci/run and scripts/test.sh after scripts/start-postgres.sh).
+class Api : public ::testing::TestWithParam<std::string> {
  protected:
-  ServerProcess server;
+  void SetUp() override {
+    if (GetParam() == "postgresql" && !std::getenv("DVR_TEST_PG"))
+      GTEST_SKIP() << "DVR_TEST_PG is not set";
+    ASSERT_TRUE(db.ok()) << "cannot create a " << GetParam() << " database";
+  }
+  testing::TestDatabase db{GetParam()};
+  ServerProcess server{db.ok() ? db.url() : ""};
   httplib::Client http{server.url()};
 
   json call(const char* method, const std::string& path, const std::string& body,
@@ -88,7 +96,7 @@ class Api : public ::testing::Test {
   }
 };
 
-TEST_F(Api, OpenstackCliBuildsARoutedCloudWithAFloatingIp) {
+TEST_P(Api, OpenstackCliBuildsARoutedCloudWithAFloatingIp) {
   registerAgent("controller01", "dvr_snat", "172.16.0.10");
   registerAgent("compute01", "dvr", "172.16.0.11");
   ASSERT_EQ(server.openstack("network create --external ext-net -f value -c id").rc, 0);
@@ -146,7 +154,7 @@ TEST_F(Api, OpenstackCliBuildsARoutedCloudWithAFloatingIp) {
   EXPECT_EQ(server.openstack("network list -f value -c Name").out, "ext-net\n");
 }
 
-TEST_F(Api, VersionDocumentAndExtensions) {
+TEST_P(Api, VersionDocumentAndExtensions) {
   json v = call("GET", "/", "", 200);
   EXPECT_EQ(v["versions"][0]["status"], "CURRENT");
   json e = call("GET", "/v2.0/extensions", "", 200);
@@ -160,7 +168,7 @@ TEST_F(Api, VersionDocumentAndExtensions) {
   call("GET", "/v2.0/networks/no-such-network", "", 404);  // find-by-name relies on this
 }
 
-TEST_F(Api, HostsGetUniqueDvrMacsThatLast) {
+TEST_P(Api, HostsGetUniqueDvrMacsThatLast) {
   registerAgent("compute01", "dvr", "172.16.0.11");
   registerAgent("compute02", "dvr", "172.16.0.12");
   auto mac = [&](const std::string& host) {
@@ -188,7 +196,7 @@ struct BadRequest {
   const char* type;
 };
 
-TEST_F(Api, BadInputGetsNeutronsErrorAndChangesNothing) {
+TEST_P(Api, BadInputGetsNeutronsErrorAndChangesNothing) {
   Cloud c = basicCloud();
   std::string port = id(call("POST", "/v2.0/ports",
                              json{{"port",
@@ -276,7 +284,7 @@ TEST_F(Api, BadInputGetsNeutronsErrorAndChangesNothing) {
   (void)port;
 }
 
-TEST_F(Api, ConcurrentClientsNeverGetTheSameAddress) {
+TEST_P(Api, ConcurrentClientsNeverGetTheSameAddress) {
   Cloud c = basicCloud();
   std::vector<std::thread> clients;
   std::mutex mu;
@@ -298,6 +306,33 @@ TEST_F(Api, ConcurrentClientsNeverGetTheSameAddress) {
   EXPECT_EQ(ips.size(), 80u);
   EXPECT_EQ(std::set<std::string>(ips.begin(), ips.end()).size(), 80u);
 }
+
+TEST_P(Api, TwoServersOverOneDatabaseNeverCollide) {
+  Cloud c = basicCloud();
+  ServerProcess second(db.url());
+  std::vector<std::thread> clients;
+  std::mutex mu;
+  std::vector<std::string> ips;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      httplib::Client own(t % 2 ? second.url() : server.url());
+      for (int i = 0; i < 10; ++i) {
+        auto res = own.Post("/v2.0/ports", json{{"port", {{"network_id", c.net}}}}.dump(),
+                            "application/json");
+        ASSERT_TRUE(res && res->status == 201) << (res ? res->body : "no answer");
+        std::lock_guard<std::mutex> lock(mu);
+        ips.push_back(json::parse(res->body)["port"]["fixed_ips"][0]["ip_address"]);
+      }
+    });
+  }
+  for (auto& t : clients)
+    t.join();
+  EXPECT_EQ(std::set<std::string>(ips.begin(), ips.end()).size(), 40u);
+  // Both servers see the same cloud.
+  EXPECT_EQ(httplib::Client(second.url()).Get("/v2.0/ports")->body, http.Get("/v2.0/ports")->body);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Api, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace
 }  // namespace dvr

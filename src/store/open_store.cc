@@ -5,14 +5,13 @@
 namespace dvr::store {
 
 std::unique_ptr<Store> openSqliteStore(const std::string& path);
+std::unique_ptr<Store> openPostgresStore(const std::string& url);
 
 std::unique_ptr<Store> openStore(const std::string& url) {
   if (url.rfind("sqlite:", 0) == 0)
     return openSqliteStore(url.substr(7));
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
-    throw std::runtime_error("--db " + url +
-                             ": PostgreSQL is not implemented yet (use sqlite:PATH)");
-  }
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
+    return openPostgresStore(url);
   throw std::runtime_error("--db " + url + ": expected sqlite:PATH or postgresql://...");
 }
 
