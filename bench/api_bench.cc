@@ -1,7 +1,7 @@
 // API latency and throughput of `dvr server` on its database, measured over loopback
 // with one keep-alive connection (p50/p99), then with 8 concurrent clients (requests/s).
 //
-//   build/bench/api_bench [sqlite:PATH]   (default: a fresh file under /tmp)
+//   build/bench/api_bench [DB-URL [N]]   (default: a fresh SQLite file under /tmp, N = 1000)
 #include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -41,8 +41,8 @@ json must(httplib::Result r, int status) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string db =
-      argc > 1 ? argv[1] : "sqlite:/tmp/dvr-api-bench-" + std::to_string(::getpid()) + ".db";
+  std::string fresh = "sqlite:/tmp/dvr-api-bench-" + std::to_string(::getpid()) + ".db";
+  std::string db = argc > 1 && std::string(argv[1]) != "-" ? argv[1] : fresh;
   std::string port = std::to_string(20000 + ::getpid() % 20000);
   std::string dvr = std::string(DVR_BINARY);
   pid_t server = ::fork();
@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   }
   httplib::Client c("127.0.0.1", std::stoi(port));
   c.set_keep_alive(true);
+  c.set_tcp_nodelay(true);
   while (!c.Get("/"))
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
 
@@ -92,7 +93,7 @@ int main(int argc, char** argv) {
              "application/json"),
        200);
 
-  const int n = 1000;
+  const int n = argc > 2 ? std::atoi(argv[2]) : 1000;
   std::vector<double> ports, fips;
   std::vector<std::string> port_ids;
   std::string body = json{{"port", {{"network_id", net}, {"binding:host_id", "compute1"}}}}.dump();
@@ -101,7 +102,7 @@ int main(int argc, char** argv) {
     port_ids.push_back(must(c.Post("/v2.0/ports", body, "application/json"), 201)["port"]["id"]);
     ports.push_back(ms(Clock::now() - t0));
   }
-  report("POST /v2.0/ports (1,000 sequential)", ports);
+  report(("POST /v2.0/ports (" + std::to_string(n) + " sequential)").c_str(), ports);
   for (int i = 0; i < n; ++i) {
     auto t0 = Clock::now();
     std::string fip = must(
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
     clients.emplace_back([&] {
       httplib::Client own("127.0.0.1", std::stoi(port));
       own.set_keep_alive(true);
+      own.set_tcp_nodelay(true);
       while (Clock::now() < until) {
         auto r = own.Post("/v2.0/ports", json{{"port", {{"network_id", net}}}}.dump(),
                           "application/json");
@@ -137,7 +139,7 @@ int main(int argc, char** argv) {
               done / 5.0, db.c_str());
   ::kill(server, SIGTERM);
   ::waitpid(server, nullptr, 0);
-  if (argc <= 1) {
+  if (db == fresh) {
     for (const char* s : {"", "-wal", "-shm"})
       ::unlink((db.substr(7) + s).c_str());
   }

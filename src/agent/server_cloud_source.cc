@@ -25,6 +25,7 @@ class ServerCloudSource : public CloudSource {
     client_.set_connection_timeout(2);
     client_.set_read_timeout(40);
     client_.set_keep_alive(true);
+    client_.set_tcp_nodelay(true);
   }
 
   model::Cloud load() override {

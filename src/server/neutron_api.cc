@@ -415,6 +415,17 @@ ApiResponse NeutronApi::handle(const ApiRequest& req) {
   }
 }
 
+std::shared_ptr<const NeutronApi::Cached> NeutronApi::cached(uint64_t revision) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  return cache_ && cache_->revision == revision ? cache_ : nullptr;
+}
+
+void NeutronApi::remember(std::shared_ptr<const Cached> c) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (c && (!cache_ || c->revision >= cache_->revision))
+    cache_ = std::move(c);
+}
+
 uint64_t NeutronApi::waitForRevision(uint64_t since, int timeout_ms) {
   std::unique_lock<std::mutex> lock(mu_);
   revision_seen_ = std::max(revision_seen_, store_.read().revision);
@@ -551,14 +562,22 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
 
   // ---- reads ----
   if (m == "GET") {
-    ApiState s = ApiState::fromDocument(store_.read().document);
-    Cloud c;
-    try {
-      c = ipam::resolve(s.topologyForResolve(), "state");
-    } catch (const InputError& e) {
-      throw ApiError(500, "HTTPInternalServerError",
-                     std::string("stored state does not resolve: ") + e.what());
+    std::shared_ptr<const Cached> snap = cached(store_.revision());
+    if (!snap) {
+      store::Snapshot raw = store_.read();
+      ApiState parsed = ApiState::fromDocument(raw.document);
+      try {
+        Cloud resolved = ipam::resolve(parsed.topologyForResolve(), "state");
+        snap = std::make_shared<const Cached>(
+            Cached{raw.revision, std::move(parsed), std::move(resolved)});
+      } catch (const InputError& e) {
+        throw ApiError(500, "HTTPInternalServerError",
+                       std::string("stored state does not resolve: ") + e.what());
+      }
+      remember(snap);
     }
+    const ApiState& s = snap->state;
+    const Cloud& c = snap->cloud;
     View v{s, c};
     json items = json::array();
     if (r.collection == "networks") {
@@ -599,8 +618,11 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
   // ---- writes: one transaction, resolve() checks and allocates ----
   json response;
   int status = 200;
+  std::shared_ptr<const Cached> written;
   store_.transact([&](store::Transaction& tx) {
-    ApiState s = ApiState::fromDocument(tx.read().document);
+    uint64_t base_revision = tx.revision();
+    std::shared_ptr<const Cached> base = cached(base_revision);
+    ApiState s = base ? base->state : ApiState::fromDocument(tx.read().document);
     std::function<json(const View&)> render;
     std::string id = r.id;
 
@@ -1073,7 +1095,9 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     tx.write(s.toDocument());
     if (render)
       response = render(View{s, c});
+    written = std::make_shared<const Cached>(Cached{base_revision + 1, std::move(s), std::move(c)});
   });
+  remember(written);  // committed
   {
     std::lock_guard<std::mutex> lock(mu_);
     revision_seen_++;

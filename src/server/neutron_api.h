@@ -10,9 +10,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
+#include "model/cloud.h"
+#include "server/api_state.h"
 #include "store/store.h"
 
 namespace dvr::server {
@@ -45,6 +48,18 @@ class NeutronApi {
 
  private:
   ApiResponse dispatch(const ApiRequest& request);
+
+  // The last state seen, parsed and resolved: a request at the same revision (every read,
+  // and a write when no other server wrote in between) skips parsing and resolving.
+  struct Cached {
+    uint64_t revision;
+    ApiState state;
+    model::Cloud cloud;
+  };
+  std::shared_ptr<const Cached> cached(uint64_t revision);
+  void remember(std::shared_ptr<const Cached> c);
+  std::mutex cache_mu_;
+  std::shared_ptr<const Cached> cache_;
   store::Store& store_;
   std::mutex mu_;
   std::condition_variable changed_;

@@ -50,6 +50,7 @@ class PgTransaction : public Transaction {
  public:
   explicit PgTransaction(Pg& pg) : pg_(pg) {}
   Snapshot read() override { return readRow(pg_, true); }
+  uint64_t revision() override { return readRevision(pg_, true); }
   void write(const std::string& document) override {
     pg_.run("UPDATE state SET revision = revision + 1, document = $1 WHERE id = 1", {document});
   }
@@ -65,6 +66,13 @@ class PgTransaction : public Transaction {
     pg_.run("INSERT INTO dvr_host_macs (host, mac_address) VALUES ($1, $2)", {host, mac});
   }
 
+  static uint64_t readRevision(Pg& pg, bool lock) {
+    PGresult* r = pg.exec(lock ? "SELECT revision FROM state WHERE id = 1 FOR UPDATE"
+                               : "SELECT revision FROM state WHERE id = 1");
+    uint64_t rev = PQntuples(r) == 1 ? std::stoull(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    return rev;
+  }
   static Snapshot readRow(Pg& pg, bool lock) {
     PGresult* r = pg.exec(lock ? "SELECT revision, document FROM state WHERE id = 1 FOR UPDATE"
                                : "SELECT revision, document FROM state WHERE id = 1");
@@ -109,6 +117,10 @@ class PostgresStore : public Store {
   Snapshot read() override {
     std::lock_guard<std::mutex> lock(mu_);
     return PgTransaction::readRow(pg_, false);
+  }
+  uint64_t revision() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return PgTransaction::readRevision(pg_, false);
   }
 
  private:

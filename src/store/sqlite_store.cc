@@ -19,6 +19,10 @@ class SqliteTransaction : public Transaction {
       return {};
     return {uint64_t(q.getColumn(0).getInt64()), q.getColumn(1).getString()};
   }
+  uint64_t revision() override {
+    SQLite::Statement q(db_, "SELECT revision FROM state WHERE id = 1");
+    return q.executeStep() ? uint64_t(q.getColumn(0).getInt64()) : 0;
+  }
   void write(const std::string& document) override {
     SQLite::Statement q(db_, "UPDATE state SET revision = revision + 1, document = ? WHERE id = 1");
     q.bind(1, document);
@@ -75,6 +79,11 @@ class SqliteStore : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     SqliteTransaction tx(db_);
     return tx.read();
+  }
+  uint64_t revision() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    SqliteTransaction tx(db_);
+    return tx.revision();
   }
 
  private:

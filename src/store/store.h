@@ -22,6 +22,7 @@ class Transaction {
  public:
   virtual ~Transaction() = default;
   virtual Snapshot read() = 0;
+  virtual uint64_t revision() = 0;  // without the document: lets the server use its cache
   virtual void write(const std::string& document) = 0;  // bumps the revision
   virtual std::map<std::string, std::string> hostMacs() = 0;
   virtual void setHostMac(const std::string& host, const std::string& mac) = 0;  // UNIQUE mac
@@ -33,6 +34,7 @@ class Store {
   // Runs `fn` in one transaction: committed if it returns, rolled back if it throws.
   virtual void transact(const std::function<void(Transaction&)>& fn) = 0;
   virtual Snapshot read() = 0;  // a consistent read without taking the writer's lock
+  virtual uint64_t revision() = 0;
 };
 
 // "sqlite:PATH" (default "sqlite:dvr.db") or "postgresql://…". Throws naming what failed.
