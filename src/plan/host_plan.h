@@ -134,7 +134,6 @@ struct HostPlan {
   std::vector<FdbEntry> fdb;
   std::vector<FloatingIpNat> floating_nat;
   std::vector<SourceNat> source_nat;
-  std::vector<std::string> notrack_namespaces;  // fip-: no conntrack, as Neutron
   DvrMacRewrite dvr_mac;
 
   const Link* findLink(const std::string& ns, const std::string& name) const;

@@ -157,13 +157,6 @@ std::vector<NftTable> nftTables(const HostPlan& plan, bool with_elements) {
             "    oifname " +
             quote(s.out_dev) + " snat to " + s.to_source.str() + "\n  }\n");
   }
-  for (const auto& ns : plan.notrack_namespaces) {
-    tableFor(tables, ns, "ip")
-        .chains.push_back(
-            "  chain notrack_prerouting {\n    type filter hook prerouting priority raw; policy "
-            "accept;\n"
-            "    notrack\n  }\n");
-  }
   std::vector<NftTable> out;
   for (auto& [ns, t] : tables)
     out.push_back(std::move(t));

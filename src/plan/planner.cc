@@ -198,7 +198,6 @@ class HostPlanner {
       std::string dev = names::fg(fg->id);
       newNamespace(ns);
       sysctl(ns, "net.ipv4.neigh." + dev + ".proxy_delay", "0");
-      plan_.notrack_namespaces.push_back(ns);
       plugPort(ns, dev, *fg, ext.mtu, onSubnet(fg->ip, fg->subnet_id));
       externals_.insert(net_id);
     }
@@ -294,7 +293,6 @@ class HostPlanner {
     std::sort(plan_.namespaces.begin(), plan_.namespaces.end());
     sortBy(plan_.floating_nat, [](const FloatingIpNat& f) { return f.key(); });
     sortBy(plan_.source_nat, [](const SourceNat& s) { return s.key(); });
-    std::sort(plan_.notrack_namespaces.begin(), plan_.notrack_namespaces.end());
   }
 
   const CloudIndex& ix_;

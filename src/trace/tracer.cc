@@ -331,25 +331,22 @@ class Walker {
     if (in->mac && packet_.dst_mac != *in->mac)
       return dropAt(hop, "dst MAC " + packet_.dst_mac.str() + " is not " + at.in_dev + "'s");
     const HostPlan& p = *v.plan;
-    bool notrack = std::count(p.notrack_namespaces.begin(), p.notrack_namespaces.end(), at.ns) != 0;
     std::string ct_key = at.host + "/" + at.ns;
     bool is_reply = false;          // conntrack: this packet answers a NAT'ed connection
     std::optional<Ipv4> reply_src;  // ... whose destination was DNAT'ed: restore the source
-    if (notrack) {
-      hop.decisions.push_back("nft: notrack (no conntrack in this namespace)");
-    } else {
-      for (const auto& ct : conntrack_[ct_key]) {
-        if (packet_.src_ip == ct.reply_src && packet_.dst_ip == ct.reply_dst) {
-          hop.decisions.push_back("conntrack: reply of " + ct.orig_src.str() + " > " +
-                                  ct.orig_dst.str() + ", un-NAT");
-          is_reply = true;
-          packet_.dst_ip = ct.orig_src;
-          if (ct.orig_dst != ct.reply_src)
-            reply_src = ct.orig_dst;
-          break;
-        }
+    // Conntrack exists only where NAT rules need it (qrouter-, snat-); fip- has none.
+    for (const auto& ct : conntrack_[ct_key]) {
+      if (packet_.src_ip == ct.reply_src && packet_.dst_ip == ct.reply_dst) {
+        hop.decisions.push_back("conntrack: reply of " + ct.orig_src.str() + " > " +
+                                ct.orig_dst.str() + ", un-NAT");
+        is_reply = true;
+        packet_.dst_ip = ct.orig_src;
+        if (ct.orig_dst != ct.reply_src)
+          reply_src = ct.orig_dst;
+        break;
       }
     }
+
     for (const auto& f : p.floating_nat) {
       if (!is_reply && f.ns == at.ns && f.rfp_dev == at.in_dev && f.floating == packet_.dst_ip) {
         packet_.dst_ip = f.fixed;
@@ -425,7 +422,7 @@ class Walker {
           hop.decisions.push_back("nft: oifname " + s.out_dev + " snat to " + s.to_source.str());
         }
       }
-      if (!notrack && (packet_.src_ip != before.src_ip || packet_.dst_ip != before.dst_ip)) {
+      if (packet_.src_ip != before.src_ip || packet_.dst_ip != before.dst_ip) {
         conntrack_[ct_key].push_back(
             {before.src_ip, before.dst_ip, packet_.dst_ip, packet_.src_ip});
       }
