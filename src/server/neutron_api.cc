@@ -326,33 +326,23 @@ struct View {
 
 // ---- lookups in the state ----
 
+// In the state's topology a resource's name is its id.
+template <class T>
+T* byName(std::vector<T>& items, const std::string& id) {
+  auto it = std::find_if(items.begin(), items.end(), [&](const T& x) { return x.name == id; });
+  return it == items.end() ? nullptr : &*it;
+}
 NetworkSpec* findNetwork(ApiState& s, const std::string& id) {
-  for (auto& n : s.topo.networks) {
-    if (n.name == id)
-      return &n;
-  }
-  return nullptr;
+  return byName(s.topo.networks, id);
 }
 SubnetSpec* findSubnet(ApiState& s, const std::string& id) {
-  for (auto& n : s.topo.subnets) {
-    if (n.name == id)
-      return &n;
-  }
-  return nullptr;
+  return byName(s.topo.subnets, id);
 }
 RouterSpec* findRouter(ApiState& s, const std::string& id) {
-  for (auto& r : s.topo.routers) {
-    if (r.name == id)
-      return &r;
-  }
-  return nullptr;
+  return byName(s.topo.routers, id);
 }
 VmSpec* findPort(ApiState& s, const std::string& id) {
-  for (auto& v : s.topo.vms) {
-    if (v.name == id)
-      return &v;
-  }
-  return nullptr;
+  return byName(s.topo.vms, id);
 }
 FloatingIpSpec* findFip(ApiState& s, const std::string& id) {
   for (auto& f : s.topo.floating_ips) {
