@@ -133,6 +133,24 @@ void diff(const std::vector<T>& before_all, const std::vector<T>& after_all, Rem
   }
 }
 
+// What decides the nftables tables' structure: per namespace, the rfp- of its floating IP
+// maps, its SNAT rules, and the host's DVR MAC in the bridge table. Entries read
+// "ns/family detail"; equal signatures mean equal table structures.
+std::vector<std::string> tableSignature(const plan::HostPlan& p) {
+  std::vector<std::string> sig;
+  for (size_t i = 0; i < p.floating_nat.size(); ++i) {
+    const auto& f = p.floating_nat[i];
+    if (i == 0 || p.floating_nat[i - 1].ns != f.ns)
+      sig.push_back(f.ns + "/ip fip " + f.rfp_dev);
+  }
+  for (const auto& n : p.source_nat)
+    sig.push_back(n.ns + "/ip snat " + n.out_dev + " " + n.to_source.str());
+  if (!p.dvr_mac.empty())
+    sig.push_back("/bridge " + p.dvr_mac.host_mac.str());
+  std::sort(sig.begin(), sig.end());
+  return sig;
+}
+
 // Kernel refusals that mean "already done / already gone": the kernel matches anyway.
 template <class F>
 bool tolerant(F f) {
@@ -282,10 +300,20 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
   // nftables: element changes in place, derived from the typed plan objects; a table
   // whose structure (chains, set declarations) changed is replaced whole.
   std::map<std::string, plan::NftTable> old_tables, new_tables;
-  for (auto& t : plan::nftTables(prev, false))
-    old_tables[t.ns + "/" + t.family] = std::move(t);
-  for (auto& t : plan::nftTables(p, false))
-    new_tables[t.ns + "/" + t.family] = std::move(t);
+  std::set<std::string> table_keys;  // "ns/family" of every table the new plan has
+  if (tableSignature(prev) == tableSignature(p)) {
+    // No table appears, goes or changes structure (the common case: one floating IP more or
+    // less): only elements change, and no table structure needs building.
+    for (const auto& key : tableSignature(p))
+      table_keys.insert(key.substr(0, key.find(' ')));
+  } else {
+    for (auto& t : plan::nftTables(prev, false))
+      old_tables[t.ns + "/" + t.family] = std::move(t);
+    for (auto& t : plan::nftTables(p, false)) {
+      table_keys.insert(t.ns + "/" + t.family);
+      new_tables[t.ns + "/" + t.family] = std::move(t);
+    }
+  }
   std::map<std::string, std::string> scripts;  // ns -> one transaction
   std::map<std::string, std::vector<std::string>> lines;
   std::map<std::string, std::vector<Ipv4>> removed_fips, new_fixed;
@@ -314,7 +342,7 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
   }
   auto element = [&](const std::string& ns, const std::string& family, const std::string& set,
                      bool add, const std::string& e) {
-    if (replaced.count(ns + "/" + family) || !new_tables.count(ns + "/" + family) || gone(ns))
+    if (replaced.count(ns + "/" + family) || !table_keys.count(ns + "/" + family) || gone(ns))
       return;
     std::string cmd = std::string(add ? "add" : "delete") + " element " + family + " " +
                       plan::kNftTableName + " " + set + " { " + e + " }";
