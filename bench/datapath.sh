@@ -49,24 +49,5 @@ done
 echo "Floating IP association -> first packet through it (5 runs)"
 with_fip=/tmp/dvrbench-fip.yaml
 sed 's/^floating_ips:$/floating_ips:\n  - {network: ext-net, address: 192.168.74.150, vm: vm1}/' "$seed" > "$with_fip"
-$dvr lab exec vm1 -- ping -q -i 0.002 -W 1 8.8.8.8 >/dev/null 2>&1 &
-pinger=$!
-times=()
-for run in 1 2 3 4 5; do
-  out=/tmp/dvrbench-cap.txt
-  $dvr lab exec compute01 -- timeout 5 tcpdump -tt -lnni eth1 -c 1 src host 192.168.74.150 >"$out" 2>/dev/null &
-  cap=$!
-  sleep 0.5
-  t0=$(date +%s.%N)
-  $dvr lab apply "$with_fip"
-  wait $cap || true
-  t1=$(awk 'NR==1{print $1}' "$out")
-  [ -n "$t1" ] || { echo "  run $run: no packet through the floating IP within 5 s"; exit 1; }
-  ms=$(python3 -c "print(round(($t1 - $t0) * 1000, 1))")
-  times+=("$ms")
-  echo "  run $run: ${ms} ms"
-  $dvr lab apply "$seed"
-  sleep 0.5
-done
-kill $pinger 2>/dev/null || true
-python3 -c "import statistics,sys; v=sorted(map(float,sys.argv[1:])); print(f'  p50 {statistics.median(v):.1f} ms, max {v[-1]:.1f} ms')" "${times[@]}"
+source bench/first_packet.sh
+measure_first_packet '$dvr lab apply "$with_fip"' '$dvr lab apply "$seed"'
