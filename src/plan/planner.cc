@@ -56,6 +56,7 @@ class HostPlanner {
     }
     vmPorts();
     networks();
+    hostLinksWithoutIpv6();
     sortAll();
     return std::move(plan_);
   }
@@ -169,23 +170,26 @@ class HostPlanner {
     const Subnet& ext_subnet = ix_.subnet(fg->subnet_id);
     if (ext_subnet.gateway)
       plan_.routes.push_back({fns, table, kDefault, *ext_subnet.gateway, names::fg(fg->id)});
+    std::unordered_set<uint32_t> used_priorities;  // per qrouter-: rules are per namespace
     for (size_t f : ix_.floatingIpsOn(host_.name)) {
       const FloatingIp& fip = c_.floating_ips[f];
       if (fip.router_id != r.id)
         continue;
       const Port& port = c_.ports[*fip.port];
       plan_.addresses.push_back({ns, rfp, {fip.address, 32}});  // as in the seed's listing
-      plan_.rules.push_back({ns, fipRulePriority(fip.address), Cidr{port.ip, 32}, "", kFipTable});
+      plan_.rules.push_back(
+          {ns, fipRulePriority(fip.address, used_priorities), Cidr{port.ip, 32}, "", kFipTable});
       plan_.floating_nat.push_back({ns, fip.address, port.ip, rfp});
       plan_.routes.push_back({fns, kMainTable, {fip.address, 32}, ll.rfp_ip, fpr});
       plan_.neighbours.push_back({fns, names::fg(fg->id), fip.address, Mac(), true});
     }
   }
 
-  // Neutron's 32768..72767 FIP rule priorities; slot from the floating IP, probing.
-  uint32_t fipRulePriority(Ipv4 floating) {
+  // Neutron's 32768..72767 FIP rule priorities; slot from the floating IP, probing. A
+  // hash, not a counter, so one more floating IP never moves another's rule.
+  static uint32_t fipRulePriority(Ipv4 floating, std::unordered_set<uint32_t>& used) {
     uint32_t slot = uint32_t(ipam::hash64(floating.str(), 3) % kFipRulePriorityCount);
-    while (!fip_priorities_.insert(slot).second)
+    while (!used.insert(slot).second)
       slot = (slot + 1) % kFipRulePriorityCount;
     return kFipRulePriorityStart + slot;
   }
@@ -281,6 +285,19 @@ class HostPlanner {
     }
   }
 
+  // The host namespace keeps the operator's IPv6 settings, so dvr's own devices there
+  // (bridges, VXLAN, taps) are switched off one by one, as Neutron's linuxbridge agent does
+  // for its bridges: they carry no IPv6, and every IPv6-enabled device that comes up costs
+  // a walk of the whole IPv6 routing table.
+  void hostLinksWithoutIpv6() {
+    size_t n = plan_.links.size();
+    for (size_t i = 0; i < n; ++i) {
+      const Link& l = plan_.links[i];
+      if (l.ns.empty() && l.kind != LinkKind::Adopted)
+        sysctl("", "net.ipv6.conf." + l.name + ".disable_ipv6", "1");
+    }
+  }
+
   template <class T, class Key>
   static void sortBy(std::vector<T>& v, Key key) {
     std::sort(v.begin(), v.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
@@ -300,7 +317,6 @@ class HostPlanner {
   const Host& host_;
   HostPlan plan_;
   std::set<std::string> networks_, externals_, fip_networks_;
-  std::unordered_set<uint32_t> fip_priorities_;
 };
 
 }  // namespace
