@@ -47,7 +47,7 @@ void isolate() {
   eth1.name = "eth1";
   plan::Link peer;
   peer.name = "eth1-peer";
-  rt.addVethPair(eth1, peer, self.get());  // the uplink
+  rt.addVethPair(eth1, true, peer, self.get());  // the uplink
 }
 
 }  // namespace
@@ -100,6 +100,10 @@ int main(int argc, char** argv) {
               cold.changes);
   std::printf("second reconcile, unchanged (full)    %9.1f ms  (%d changes)\n", again_ms,
               again.changes);
+  for (const auto& [name, ms] : cold.step_ms)
+    std::printf("  cold: %-16s %9.1f ms\n", name.c_str(), ms);
+  for (const auto& [name, ms] : again.step_ms)
+    std::printf("  unchanged: %-11s %9.1f ms\n", name.c_str(), ms);
   std::printf("resolve+plan with one more FIP        %9.1f ms\n", plan2_ms);
   std::printf("reconcile one more FIP (incremental)  %9.1f ms  (%d changes)\n", one_ms,
               one.changes);

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "kernel/netns.h"
+#include "kernel/sysctl.h"
 
 namespace dvr::kernel {
 namespace {
@@ -29,6 +30,11 @@ int collect(enum nf_conntrack_msg_type, struct nf_conntrack* ct, void* data) {
 
 int flushConntrack(int netns_fd, const std::vector<Ipv4>& to, const std::vector<Ipv4>& from) {
   if (to.empty() && from.empty())
+    return 0;
+  // The dump walks the host-wide conntrack hash (milliseconds however few flows the
+  // namespace has); the per-namespace count says first whether there is anything to find.
+  std::string count = readSysctl(netns_fd, "net.netfilter.nf_conntrack_count");
+  if (count.empty() || count == "0")
     return 0;
   ScopedNetns in(netns_fd);
   nfct_handle* h = nfct_open(CONNTRACK, 0);

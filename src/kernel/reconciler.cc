@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "kernel/conntrack.h"
@@ -78,15 +79,24 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
     return applyDelta(p, *previous);
   ReconcileResult r;
   created_.clear();
-  namespaces(p, r);
-  sysctls(p, r, true);
-  links(p, r);
-  sysctls(p, r, false);
-  addresses(p, r);
-  neighbours(p, r);
-  routesAndRules(p, r);
-  fdb(p, r);
-  nftables(p, r);
+  to_raise_.clear();
+  auto t = std::chrono::steady_clock::now();
+  auto step = [&](const char* name, auto&& run) {
+    run();
+    auto now = std::chrono::steady_clock::now();
+    r.step_ms.emplace_back(name, std::chrono::duration<double, std::milli>(now - t).count());
+    t = now;
+  };
+  step("namespaces", [&] { namespaces(p, r); });
+  step("sysctls", [&] { sysctls(p, r, true); });
+  step("links", [&] { links(p, r); });
+  step("device sysctls", [&] { sysctls(p, r, false); });
+  step("links up", [&] { raiseLinks(); });
+  step("addresses", [&] { addresses(p, r); });
+  step("neighbours", [&] { neighbours(p, r); });
+  step("routes+rules", [&] { routesAndRules(p, r); });
+  step("fdb", [&] { fdb(p, r); });
+  step("nftables", [&] { nftables(p, r); });
   return r;
 }
 
@@ -151,58 +161,86 @@ void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
     }
   }
   observeAll();
+  // Created links carry their attributes. Bridges first: they are masters. Left for
+  // raiseLinks: veth peers (the kernel neither brings them up nor sets their master) and
+  // links in the host namespace (their per-device sysctls first).
   std::set<std::pair<std::string, std::string>> made;
-  for (const auto& l : p.links) {
+  std::vector<const plan::Link*> to_make;
+  for (const auto& l : p.links)
+    to_make.push_back(&l);
+  std::stable_partition(to_make.begin(), to_make.end(),
+                        [](const plan::Link* l) { return l->kind == plan::LinkKind::Bridge; });
+  for (const plan::Link* lp : to_make) {
+    const plan::Link& l = *lp;
     if (have.count({l.ns, l.name}) || made.count({l.ns, l.name}))
       continue;
-    switch (l.kind) {
-      case plan::LinkKind::Bridge:
-        handles(l.ns).rtnl->addBridge(l);
-        break;
-      case plan::LinkKind::Vxlan:
-        handles(l.ns).rtnl->addVxlan(l);
-        break;
-      case plan::LinkKind::Veth: {
-        const plan::Link* peer = find(l.peer_ns, l.peer);
-        if (!peer || have.count({l.peer_ns, l.peer}))
-          continue;  // a stale peer was deleted above
-        handles(l.ns).rtnl->addVethPair(l, *peer, handles(l.peer_ns).fd.get());
-        made.emplace(l.peer_ns, l.peer);
-        break;
-      }
-      case plan::LinkKind::Adopted:
-        r.waiting.push_back(l.name);
-        continue;
+    const plan::Link* peer = nullptr;
+    if (l.kind == plan::LinkKind::Veth) {
+      peer = find(l.peer_ns, l.peer);
+      if (!peer || have.count({l.peer_ns, l.peer}))
+        continue;  // a stale peer was deleted above
     }
+    if (l.kind == plan::LinkKind::Adopted) {
+      r.waiting.push_back(l.name);
+      continue;
+    }
+    createLink(l, peer);
     made.emplace(l.ns, l.name);
+    if (peer)
+      made.emplace(peer->ns, peer->name);
     change(r, nsCommandPrefix(l.ns) + "ip link add " + plan::linkLine(l));
   }
-  // Attributes: MAC, MTU, master, up. Bridges first, so masters exist.
-  observeAll();
-  for (int pass = 0; pass < 2; ++pass) {
-    for (const auto& l : p.links) {
-      if ((pass == 0) != (l.kind == plan::LinkKind::Bridge))
-        continue;
-      bool just_made = made.count({l.ns, l.name}) != 0;
-      auto it = have.find({l.ns, l.name});
-      if (!just_made && it == have.end())
-        continue;
-      if (!just_made) {
-        const ObservedLink& o = it->second;
-        bool same = o.up && (!l.mac || o.link.mac == l.mac) && (!l.mtu || o.link.mtu == l.mtu) &&
-                    o.link.master == l.master;
-        if (same)
-          continue;
-      }
-      handles(l.ns).rtnl->setLink(l.name, l, true);
-      if (!just_made) {
-        change(r, nsCommandPrefix(l.ns) + "ip link set " + l.name +
-                      (l.mac ? " address " + l.mac->str() : "") +
-                      (l.mtu ? " mtu " + std::to_string(l.mtu) : "") +
-                      (l.master.empty() ? "" : " master " + l.master) + " up");
-      }
-    }
+  // Attributes of links that were there already: MAC, MTU, master, up.
+  for (const plan::Link* lp : to_make) {
+    const plan::Link& l = *lp;
+    auto it = have.find({l.ns, l.name});
+    if (made.count({l.ns, l.name}) || it == have.end())
+      continue;
+    const ObservedLink& o = it->second;
+    bool same = o.up && (!l.mac || o.link.mac == l.mac) && (!l.mtu || o.link.mtu == l.mtu) &&
+                o.link.master == l.master;
+    if (same)
+      continue;
+    handles(l.ns).rtnl->setLink(l.name, l, true);
+    change(r, nsCommandPrefix(l.ns) + "ip link set " + l.name +
+                  (l.mac ? " address " + l.mac->str() : "") +
+                  (l.mtu ? " mtu " + std::to_string(l.mtu) : "") +
+                  (l.master.empty() ? "" : " master " + l.master) + " up");
   }
+}
+
+void Reconciler::createLink(const plan::Link& l, const plan::Link* peer) {
+  // Up at once, except in the host namespace, where per-device sysctls come first.
+  auto up = [](const plan::Link& x) { return !x.ns.empty(); };
+  const plan::Link* first = &l;
+  switch (l.kind) {
+    case plan::LinkKind::Bridge:
+      handles(l.ns).rtnl->addBridge(l, up(l));
+      break;
+    case plan::LinkKind::Vxlan:
+      handles(l.ns).rtnl->addVxlan(l, up(l));
+      break;
+    case plan::LinkKind::Veth: {
+      // The end that can come up at once is made first; the kernel leaves the other down.
+      if (!up(l) && up(*peer))
+        first = peer;
+      const plan::Link* second = first == &l ? peer : &l;
+      handles(first->ns).rtnl->addVethPair(*first, up(*first), *second,
+                                           handles(second->ns).fd.get());
+      to_raise_.push_back(second);
+      break;
+    }
+    case plan::LinkKind::Adopted:
+      return;  // the hypervisor's or the operator's
+  }
+  if (!up(*first))
+    to_raise_.push_back(first);
+}
+
+void Reconciler::raiseLinks() {
+  for (const plan::Link* l : to_raise_)
+    handles(l->ns).rtnl->setLink(l->name, *l, true);
+  to_raise_.clear();
 }
 
 namespace {
@@ -245,23 +283,27 @@ void Reconciler::addresses(const plan::HostPlan& p, ReconcileResult& r) {
   }
 }
 
-namespace {
-bool namespaceWide(const std::string& key) {
-  return key.find(".conf.") == std::string::npos && key.find(".neigh.") == std::string::npos
-             ? true
-             : key.find(".all.") != std::string::npos || key.find(".default.") != std::string::npos;
+bool isNamespaceWideSysctl(const std::string& key) {
+  bool per_device =
+      key.find(".conf.") != std::string::npos || key.find(".neigh.") != std::string::npos;
+  return !per_device || key.find(".all.") != std::string::npos ||
+         key.find(".default.") != std::string::npos;
 }
-}  // namespace
+
+void Reconciler::writeSysctlOf(const plan::Sysctl& s, ReconcileResult& r) {
+  writeSysctl(handles(s.ns).fd.get(), s.key, s.value);
+  change(r, nsCommandPrefix(s.ns) + "sysctl -w " + s.key + "=" + s.value);
+}
 
 void Reconciler::sysctls(const plan::HostPlan& p, ReconcileResult& r, bool namespace_wide) {
+  std::map<std::string, std::vector<const plan::Sysctl*>> by_ns;
   for (const auto& s : p.sysctls) {
-    if (namespaceWide(s.key) != namespace_wide)
-      continue;
-    const Handles& h = handles(s.ns);
-    if (readSysctl(h.fd.get(), s.key) == s.value)
-      continue;
-    writeSysctl(h.fd.get(), s.key, s.value);
-    change(r, nsCommandPrefix(s.ns) + "sysctl -w " + s.key + "=" + s.value);
+    if (isNamespaceWideSysctl(s.key) == namespace_wide)
+      by_ns[s.ns].push_back(&s);
+  }
+  for (const auto& [ns, want] : by_ns) {
+    for (const plan::Sysctl* s : syncSysctls(handles(ns).fd.get(), want, !fresh(ns)))
+      change(r, nsCommandPrefix(ns) + "sysctl -w " + s->key + "=" + s->value);
   }
 }
 

@@ -134,21 +134,41 @@ void diff(const std::vector<T>& before_all, const std::vector<T>& after_all, Rem
 }
 
 // What decides the nftables tables' structure: per namespace, the rfp- of its floating IP
-// maps, its SNAT rules, and the host's DVR MAC in the bridge table. Entries read
-// "ns/family detail"; equal signatures mean equal table structures.
-std::vector<std::string> tableSignature(const plan::HostPlan& p) {
-  std::vector<std::string> sig;
-  for (size_t i = 0; i < p.floating_nat.size(); ++i) {
-    const auto& f = p.floating_nat[i];
-    if (i == 0 || p.floating_nat[i - 1].ns != f.ns)
-      sig.push_back(f.ns + "/ip fip " + f.rfp_dev);
+// maps (floating_nat is sorted by namespace), its SNAT rules, and the host's DVR MAC in
+// the bridge table. Compared without building strings: this runs on every change.
+bool sameTableStructure(const plan::HostPlan& a, const plan::HostPlan& b) {
+  auto fipTables = [](const plan::HostPlan& p) {
+    std::vector<std::pair<std::string_view, std::string_view>> out;  // (ns, rfp-)
+    for (const auto& f : p.floating_nat) {
+      if (out.empty() || out.back().first != f.ns)
+        out.emplace_back(f.ns, f.rfp_dev);
+    }
+    return out;
+  };
+  return a.dvr_mac.empty() == b.dvr_mac.empty() && a.dvr_mac.host_mac == b.dvr_mac.host_mac &&
+         a.source_nat == b.source_nat && fipTables(a) == fipTables(b);
+}
+
+// Walks two sorted containers together: removed(e) for each element only in `before`,
+// then added(e) for each only in `after` (deletions first: nftables refuses to add a
+// map key that still holds another value).
+template <class C, class Removed, class Added>
+void sortedDiff(const C& before, const C& after, Removed removed, Added added) {
+  std::vector<const typename C::value_type*> gone, came;
+  auto b = before.begin(), a = after.begin();
+  while (b != before.end() || a != after.end()) {
+    if (a == after.end() || (b != before.end() && *b < *a)) {
+      gone.push_back(&*b++);
+    } else if (b == before.end() || *a < *b) {
+      came.push_back(&*a++);
+    } else {
+      ++a, ++b;
+    }
   }
-  for (const auto& n : p.source_nat)
-    sig.push_back(n.ns + "/ip snat " + n.out_dev + " " + n.to_source.str());
-  if (!p.dvr_mac.empty())
-    sig.push_back("/bridge " + p.dvr_mac.host_mac.str());
-  std::sort(sig.begin(), sig.end());
-  return sig;
+  for (const auto* e : gone)
+    removed(*e);
+  for (const auto* e : came)
+    added(*e);
 }
 
 // Kernel refusals that mean "already done / already gone": the kernel matches anyway.
@@ -171,6 +191,7 @@ bool tolerant(F f) {
 
 ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::HostPlan& prev) {
   ReconcileResult r;
+  to_raise_.clear();
   std::set<std::string> now_ns(p.namespaces.begin(), p.namespaces.end());
   std::set<std::string> old_ns(prev.namespaces.begin(), prev.namespaces.end());
   auto gone = [&](const std::string& ns) { return !ns.empty() && !now_ns.count(ns); };
@@ -191,6 +212,18 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
     handles(ns).rtnl->setLink("lo", plan::Link{}, true);
     change(r, "ip netns add " + ns);
   }
+
+  // Sysctls: namespace-wide ones before links, so new devices inherit them; per-device
+  // ones once their devices exist.
+  std::vector<const plan::Sysctl*> device_sysctls;
+  diff(
+      prev.sysctls, p.sysctls, [](const plan::Sysctl&, bool) {},
+      [&](const plan::Sysctl& s) {
+        if (isNamespaceWideSysctl(s.key))
+          writeSysctlOf(s, r);
+        else
+          device_sysctls.push_back(&s);
+      });
 
   // Links: one diff, then removals, then creations (bridges first: they are masters).
   std::vector<const plan::Link*> removed_links, added_links;
@@ -217,28 +250,29 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
     bool exists = l->kind == plan::LinkKind::Adopted ||
                   (old && !fresh(l->ns) && old->kind == l->kind && old->peer == l->peer &&
                    old->vni == l->vni && old->local_ip == l->local_ip);
-    if (!exists && !made.count({l->ns, l->name})) {
-      if (l->kind == plan::LinkKind::Bridge)
-        handles(l->ns).rtnl->addBridge(*l);
-      if (l->kind == plan::LinkKind::Vxlan)
-        handles(l->ns).rtnl->addVxlan(*l);
-      if (l->kind == plan::LinkKind::Veth) {
-        const plan::Link* peer = p.findLink(l->peer_ns, l->peer);
-        handles(l->ns).rtnl->addVethPair(*l, *peer, handles(l->peer_ns).fd.get());
-        made.emplace(l->peer_ns, l->peer);
-        if (!std::count(added_links.begin(), added_links.end(), peer)) {
-          handles(peer->ns).rtnl->setLink(peer->name, *peer, true);
-        }
-      }
+    if (made.count({l->ns, l->name}))
+      continue;
+    if (!exists) {
+      const plan::Link* peer =
+          l->kind == plan::LinkKind::Veth ? p.findLink(l->peer_ns, l->peer) : nullptr;
+      createLink(*l, peer);
+      if (peer)
+        made.emplace(peer->ns, peer->name);
+      made.emplace(l->ns, l->name);
       change(r, nsCommandPrefix(l->ns) + "ip link add " + plan::linkLine(*l));
+      continue;
     }
     if (tolerant([&] { handles(l->ns).rtnl->setLink(l->name, *l, true); })) {
-      if (exists && l->kind != plan::LinkKind::Adopted)
+      if (l->kind != plan::LinkKind::Adopted)
         change(r, nsCommandPrefix(l->ns) + "ip link set " + plan::linkLine(*l));
     } else {
       r.waiting.push_back(l->name);
     }
   }
+
+  for (const plan::Sysctl* s : device_sysctls)
+    writeSysctlOf(*s, r);
+  raiseLinks();
 
   diff(
       prev.addresses, p.addresses,
@@ -249,12 +283,6 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
       [&](const plan::Address& a) {
         if (tolerant([&] { handles(a.ns).rtnl->addAddress(a); }))
           change(r, nsCommandPrefix(a.ns) + "ip addr add " + plan::addressLine(a));
-      });
-  diff(
-      prev.sysctls, p.sysctls, [](const plan::Sysctl&, bool) {},
-      [&](const plan::Sysctl& s) {
-        writeSysctl(handles(s.ns).fd.get(), s.key, s.value);
-        change(r, nsCommandPrefix(s.ns) + "sysctl -w " + s.key + "=" + s.value);
       });
   diff(
       prev.neighbours, p.neighbours,
@@ -300,20 +328,26 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
   // nftables: element changes in place, derived from the typed plan objects; a table
   // whose structure (chains, set declarations) changed is replaced whole.
   std::map<std::string, plan::NftTable> old_tables, new_tables;
-  std::set<std::string> table_keys;  // "ns/family" of every table the new plan has
-  if (tableSignature(prev) == tableSignature(p)) {
-    // No table appears, goes or changes structure (the common case: one floating IP more or
-    // less): only elements change, and no table structure needs building.
-    for (const auto& key : tableSignature(p))
-      table_keys.insert(key.substr(0, key.find(' ')));
-  } else {
+  bool same_structure = sameTableStructure(prev, p);
+  if (!same_structure) {
     for (auto& t : plan::nftTables(prev, false))
       old_tables[t.ns + "/" + t.family] = std::move(t);
-    for (auto& t : plan::nftTables(p, false)) {
-      table_keys.insert(t.ns + "/" + t.family);
+    for (auto& t : plan::nftTables(p, false))
       new_tables[t.ns + "/" + t.family] = std::move(t);
-    }
   }
+  // With an unchanged structure (the common case: one floating IP more or less) the new
+  // plan has a table wherever the old one had: the bridge table if any DVR rewrite, an ip
+  // table in each namespace with floating IPs.
+  auto has_table = [&](const std::string& ns, const std::string& family) {
+    if (!same_structure)
+      return new_tables.count(ns + "/" + family) != 0;
+    if (family == "bridge")
+      return !p.dvr_mac.empty();
+    auto it = std::lower_bound(
+        p.floating_nat.begin(), p.floating_nat.end(), ns,
+        [](const plan::FloatingIpNat& f, const std::string& n) { return f.ns < n; });
+    return it != p.floating_nat.end() && it->ns == ns;
+  };
   std::map<std::string, std::string> scripts;  // ns -> one transaction
   std::map<std::string, std::vector<std::string>> lines;
   std::map<std::string, std::vector<Ipv4>> removed_fips, new_fixed;
@@ -342,7 +376,7 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
   }
   auto element = [&](const std::string& ns, const std::string& family, const std::string& set,
                      bool add, const std::string& e) {
-    if (replaced.count(ns + "/" + family) || !table_keys.count(ns + "/" + family) || gone(ns))
+    if (replaced.count(ns + "/" + family) || !has_table(ns, family) || gone(ns))
       return;
     std::string cmd = std::string(add ? "add" : "delete") + " element " + family + " " +
                       plan::kNftTableName + " " + set + " { " + e + " }";
@@ -362,37 +396,26 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
         element(f.ns, "ip", "fip_snat", true, plan::nft_element::fipSnat(f));
         new_fixed[f.ns].push_back(f.fixed);
       });
-  const plan::DvrMacRewrite &was = prev.dvr_mac, &is = p.dvr_mac;
-  auto sets = [&](const auto& before, const auto& after, const char* name, auto render, auto key) {
-    for (const auto& e : before) {
-      if (!after.count(e))
-        element("", "bridge", name, false, key(e));
-    }
-    for (const auto& e : after) {
-      if (!before.count(e))
-        element("", "bridge", name, true, render(e));
-    }
+  auto set_diff = [&](const auto& before, const auto& after, const char* set, auto added_text,
+                      auto removed_text) {
+    sortedDiff(
+        before, after, [&](const auto& e) { element("", "bridge", set, false, removed_text(e)); },
+        [&](const auto& e) { element("", "bridge", set, true, added_text(e)); });
   };
-  sets(was.tunnel_devs, is.tunnel_devs, "tunnel_devs", plan::nft_element::ifname,
-       plan::nft_element::ifname);
+  const plan::DvrMacRewrite &was = prev.dvr_mac, &is = p.dvr_mac;
   auto mac = [](Mac m) { return m.str(); };
-  sets(was.gateway_macs, is.gateway_macs, "gateway_macs", mac, mac);
   auto arp = [](const std::pair<std::string, Ipv4>& a) {
     return plan::nft_element::gatewayArp(a.first, a.second);
   };
-  sets(was.gateway_arp, is.gateway_arp, "gateway_arp", arp, arp);
-  sets(was.remote_dvr_macs, is.remote_dvr_macs, "remote_dvr_macs", mac, mac);
-  for (const auto& [port, gw] : was.gateway_mac_of_port) {
-    auto it = is.gateway_mac_of_port.find(port);
-    if (it == is.gateway_mac_of_port.end() || it->second != gw)
-      element("", "bridge", "gateway_mac_of_port", false, port.str());
-  }
-  for (const auto& [port, gw] : is.gateway_mac_of_port) {
-    auto it = was.gateway_mac_of_port.find(port);
-    if (it == was.gateway_mac_of_port.end() || it->second != gw) {
-      element("", "bridge", "gateway_mac_of_port", true, plan::nft_element::macToMac(port, gw));
-    }
-  }
+  set_diff(was.tunnel_devs, is.tunnel_devs, "tunnel_devs", plan::nft_element::ifname,
+           plan::nft_element::ifname);
+  set_diff(was.gateway_macs, is.gateway_macs, "gateway_macs", mac, mac);
+  set_diff(was.gateway_arp, is.gateway_arp, "gateway_arp", arp, arp);
+  set_diff(was.remote_dvr_macs, is.remote_dvr_macs, "remote_dvr_macs", mac, mac);
+  set_diff(
+      was.gateway_mac_of_port, is.gateway_mac_of_port, "gateway_mac_of_port",
+      [](const auto& e) { return plan::nft_element::macToMac(e.first, e.second); },
+      [](const auto& e) { return e.first.str(); });
   for (const auto& [ns, script] : scripts) {
     handles(ns).nft->run(script);
     for (auto& l : lines[ns])

@@ -338,18 +338,28 @@ std::vector<plan::FdbEntry> Rtnl::fdb() {
   return out;
 }
 
-void Rtnl::addBridge(const plan::Link& l) {
+void Rtnl::setCreationAttributes(rtnl_link* link, const plan::Link& l, bool up) {
+  if (l.mac)
+    rtnl_link_set_addr(link, macAddr(*l.mac).get());
+  if (l.mtu)
+    rtnl_link_set_mtu(link, l.mtu);
+  if (!l.master.empty())
+    rtnl_link_set_master(link, ifindex(l.master));
+  if (up)
+    rtnl_link_set_flags(link, IFF_UP);
+}
+
+void Rtnl::addBridge(const plan::Link& l, bool up) {
   names_valid_ = false;
   LinkObj link(rtnl_link_alloc());
   rtnl_link_set_type(link.get(), "bridge");
   rtnl_link_set_name(link.get(), l.name.c_str());
-  if (l.mtu)
-    rtnl_link_set_mtu(link.get(), l.mtu);
+  setCreationAttributes(link.get(), l, up);
   check(rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL),
         "ip link add " + l.name + " type bridge");
 }
 
-void Rtnl::addVxlan(const plan::Link& l) {
+void Rtnl::addVxlan(const plan::Link& l, bool up) {
   names_valid_ = false;
   LinkObj link(rtnl_link_vxlan_alloc());
   rtnl_link_set_name(link.get(), l.name.c_str());
@@ -358,20 +368,16 @@ void Rtnl::addVxlan(const plan::Link& l) {
   rtnl_link_vxlan_set_local(link.get(), local.get());
   rtnl_link_vxlan_set_port(link.get(), plan::kVxlanPort);
   rtnl_link_vxlan_set_learning(link.get(), 0);
-  if (l.mtu)
-    rtnl_link_set_mtu(link.get(), l.mtu);
+  setCreationAttributes(link.get(), l, up);
   check(rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL),
         "ip link add " + plan::linkLine(l));
 }
 
-void Rtnl::addVethPair(const plan::Link& l, const plan::Link& peer, int peer_netns_fd) {
+void Rtnl::addVethPair(const plan::Link& l, bool up, const plan::Link& peer, int peer_netns_fd) {
   names_valid_ = false;
   LinkObj link(rtnl_link_veth_alloc());
   rtnl_link_set_name(link.get(), l.name.c_str());
-  if (l.mac)
-    rtnl_link_set_addr(link.get(), macAddr(*l.mac).get());
-  if (l.mtu)
-    rtnl_link_set_mtu(link.get(), l.mtu);
+  setCreationAttributes(link.get(), l, up);
   rtnl_link* p = rtnl_link_veth_get_peer(link.get());
   rtnl_link_set_name(p, peer.name.c_str());
   if (peer.mac)
@@ -385,9 +391,10 @@ void Rtnl::addVethPair(const plan::Link& l, const plan::Link& peer, int peer_net
 }
 
 void Rtnl::setLink(const std::string& name, const plan::Link& want, bool up) {
-  LinkObj current;
-  check(rtnl_link_get_kernel(sock_, 0, name.c_str(), current.out()), "find link " + name);
+  // Addressed by name (index 0): no lookup round trip first.
+  LinkObj current(rtnl_link_alloc());
   LinkObj change(rtnl_link_alloc());
+  rtnl_link_set_name(change.get(), name.c_str());
   if (want.mac)
     rtnl_link_set_addr(change.get(), macAddr(*want.mac).get());
   if (want.mtu)

@@ -14,6 +14,7 @@
 #include "plan/host_plan.h"
 
 struct nl_sock;
+struct rtnl_link;
 
 namespace dvr::kernel {
 
@@ -39,10 +40,14 @@ class Rtnl {
   std::vector<plan::Neighbour> neighbours();  // permanent entries and proxy entries
   std::vector<plan::FdbEntry> fdb();          // static entries with a remote dst on VXLAN devices
 
-  void addBridge(const plan::Link& l);
-  void addVxlan(const plan::Link& l);
-  // Creates l in this namespace and its peer in the namespace `peer_netns_fd`.
-  void addVethPair(const plan::Link& l, const plan::Link& peer, int peer_netns_fd);
+  // Links are created with their MAC, MTU and master, and up if asked, in one request each
+  // (as `ip link add … up`): at scale every round trip counts.
+  void addBridge(const plan::Link& l, bool up);
+  void addVxlan(const plan::Link& l, bool up);
+  // Creates l in this namespace and its peer in the namespace `peer_netns_fd`. The kernel
+  // neither brings a peer up (its end is not yet joined) nor sets its master: the caller
+  // sets the peer once it exists.
+  void addVethPair(const plan::Link& l, bool up, const plan::Link& peer, int peer_netns_fd);
   void setLink(const std::string& name, const plan::Link& want, bool up);
   // False when the link was already gone (a veth goes with its peer).
   bool deleteLink(const std::string& name);
@@ -61,6 +66,7 @@ class Rtnl {
 
  private:
   void check(int rc, const std::string& what);
+  void setCreationAttributes(rtnl_link* link, const plan::Link& l, bool up);
   // ifindex -> name, from the last dump; refreshed after links change through this object.
   const std::map<int, std::string>& linkNames();
   nl_sock* sock_ = nullptr;

@@ -18,10 +18,7 @@ std::string pathOf(const std::string& key) {
   return path;
 }
 
-}  // namespace
-
-std::string readSysctl(int netns_fd, const std::string& key) {
-  ScopedNetns in(netns_fd);
+std::string readHere(const std::string& key) {
   UniqueFd fd(::open(pathOf(key).c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd)
     return "";
@@ -33,12 +30,39 @@ std::string readSysctl(int netns_fd, const std::string& key) {
   return value;
 }
 
-void writeSysctl(int netns_fd, const std::string& key, const std::string& value) {
-  ScopedNetns in(netns_fd);
+void writeHere(const std::string& key, const std::string& value) {
   UniqueFd fd(::open(pathOf(key).c_str(), O_WRONLY | O_CLOEXEC));
   checkErrno(bool(fd), "sysctl " + key);
   checkErrno(::write(fd.get(), value.data(), value.size()) == ssize_t(value.size()),
              "sysctl -w " + key + "=" + value);
+}
+
+}  // namespace
+
+std::string readSysctl(int netns_fd, const std::string& key) {
+  ScopedNetns in(netns_fd);
+  return readHere(key);
+}
+
+void writeSysctl(int netns_fd, const std::string& key, const std::string& value) {
+  ScopedNetns in(netns_fd);
+  writeHere(key, value);
+}
+
+std::vector<const plan::Sysctl*> syncSysctls(int netns_fd,
+                                             const std::vector<const plan::Sysctl*>& want,
+                                             bool read_first) {
+  std::vector<const plan::Sysctl*> written;
+  if (want.empty())
+    return written;
+  ScopedNetns in(netns_fd);
+  for (const plan::Sysctl* s : want) {
+    if (read_first && readHere(s->key) == s->value)
+      continue;
+    writeHere(s->key, s->value);
+    written.push_back(s);
+  }
+  return written;
 }
 
 }  // namespace dvr::kernel

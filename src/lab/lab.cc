@@ -146,10 +146,9 @@ plan::Link dev(const std::string& name, int mtu = 0, std::optional<Mac> mac = st
 void wire(int a_fd, const plan::Link& a, int b_fd, const plan::Link& b,
           const std::string& a_master = "") {
   kernel::Rtnl ra(a_fd, "lab"), rb(b_fd, "lab");
-  ra.addVethPair(a, b, b_fd);
-  plan::Link up_a = a;
-  up_a.master = a_master;
-  ra.setLink(a.name, up_a, true);
+  plan::Link with_master = a;
+  with_master.master = a_master;
+  ra.addVethPair(with_master, true, b, b_fd);
   rb.setLink(b.name, b, true);
 }
 
@@ -288,8 +287,7 @@ void build(const model::Cloud& c, bool with_vms) {
   {
     kernel::Rtnl rt(fabric.get(), "fabric");
     rt.setLink("lo", plan::Link{}, true);
-    rt.addBridge(dev("underlay", c.settings.underlay_mtu));
-    rt.setLink("underlay", dev("underlay"), true);
+    rt.addBridge(dev("underlay", c.settings.underlay_mtu), true);
   }
   std::map<std::string, std::string> ext_bridge;  // network id -> fabric bridge
   for (const auto& n : c.networks) {
@@ -298,8 +296,7 @@ void build(const model::Cloud& c, bool with_vms) {
     std::string br = "ext" + std::to_string(ext_bridge.size());
     ext_bridge[n.id] = br;
     kernel::Rtnl rt(fabric.get(), "fabric");
-    rt.addBridge(dev(br));
-    rt.setLink(br, dev(br), true);
+    rt.addBridge(dev(br), true);
   }
   Cidr ul = underlayPrefix(c);
   for (const auto& h : c.hosts) {
