@@ -47,9 +47,9 @@ Reconciler::Handles& Reconciler::handles(const std::string& ns) {
     return it->second->second;
   }
   Handles h;
+  h.ns = ns;
   h.fd = openNetns(ns);
   h.rtnl = std::make_unique<Rtnl>(h.fd.get(), ns);
-  h.nft = std::make_unique<Nft>(h.fd.get(), ns);
   handles_.emplace_front(ns, std::move(h));
   handle_index_[ns] = handles_.begin();
   if (handles_.size() > kMaxOpenNamespaces) {
@@ -423,7 +423,7 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
   for (const auto& ns : allNamespaces(p)) {
     Handles& h = handles(ns);
     auto have = fresh(ns) ? std::map<std::string, ObservedNftTable>{}
-                          : h.nft->listTables(plan::kNftTableName);
+                          : h.nft().listTables(plan::kNftTableName);
     std::string script;
     std::vector<std::string> lines;
     std::vector<Ipv4> dropped_fips, new_fixed;
@@ -486,7 +486,7 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
     }
     if (script.empty())
       continue;
-    h.nft->run(script);
+    h.nft().run(script);
     for (auto& l : lines)
       change(r, nsCommandPrefix(ns) + l);
     std::vector<Ipv4> gone;

@@ -55,9 +55,18 @@ class Reconciler {
   // namespaces only: libnftables waits on its socket with select(), so descriptors must
   // stay below FD_SETSIZE however many namespaces a host has.
   struct Handles {
+    std::string ns;
     UniqueFd fd;
     std::unique_ptr<Rtnl> rtnl;
-    std::unique_ptr<Nft> nft;
+    // Made on first use: most passes over a thousand namespaces need no nftables.
+    Nft& nft() {
+      if (!nft_)
+        nft_ = std::make_unique<Nft>(fd.get(), ns);
+      return *nft_;
+    }
+
+   private:
+    std::unique_ptr<Nft> nft_;
   };
   static constexpr size_t kMaxOpenNamespaces = 64;
   Handles& handles(const std::string& ns);

@@ -417,7 +417,7 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
       [](const auto& e) { return plan::nft_element::macToMac(e.first, e.second); },
       [](const auto& e) { return e.first.str(); });
   for (const auto& [ns, script] : scripts) {
-    handles(ns).nft->run(script);
+    handles(ns).nft().run(script);
     for (auto& l : lines[ns])
       change(r, nsCommandPrefix(ns) + l);
   }
