@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Data-path benchmark on the seed lab (needs root, run after scripts/build.sh):
-#  - TCP throughput (iperf3, 4 s per run, 2 rounds, interleaved) vm -> internet through
+#  - TCP throughput (iperf3, 4 s per run, 5 rounds, interleaved) vm -> internet through
 #    the floating-IP path (vm2) and the SNAT path over VXLAN (vm1), each as a ratio to a
-#    direct veth pair between two namespaces measured in the same round;
+#    direct veth pair between two namespaces measured in the same round, and the median
+#    ratio over the rounds (one round swings by a tenth on this shared machine);
 #  - the time from a floating IP's association (the topology change the agents follow)
 #    to its first packet leaving compute01's uplink, over 5 associations.
 # Removes everything it made when it ends.
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/.."
 dvr=./build/dvr
 seed=examples/seed.yaml
 secs=${DVR_BENCH_SECONDS:-4}
+rounds=${DVR_BENCH_ROUNDS:-5}
 cleanup() {
   $dvr lab down
   ip netns del dvrbench-a 2>/dev/null || true
@@ -35,16 +37,24 @@ sleep 0.5
 
 gbps() { python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'; }
 echo "TCP throughput, Gbit/s (iperf3 -t $secs), ratio to the veth pair of the same round"
-for round in 1 2; do
+ratios=()
+for round in $(seq "$rounds"); do
   veth=$(ip netns exec dvrbench-a iperf3 -J -t "$secs" -c 10.254.0.2 | gbps)
   fip=$($dvr lab exec vm2 -- iperf3 -J -t "$secs" -c 8.8.8.8 | gbps)
   snat=$($dvr lab exec vm1 -- iperf3 -J -t "$secs" -c 8.8.8.8 | gbps)
+  ratios+=("$veth $fip $snat")
   python3 - "$round" "$veth" "$fip" "$snat" <<'PY'
 import sys
 r, veth, fip, snat = sys.argv[1], *map(float, sys.argv[2:])
 print(f"  round {r}: veth {veth:.2f}  FIP path {fip:.2f} ({fip/veth:.2f} of veth)  SNAT path {snat:.2f} ({snat/veth:.2f} of veth)")
 PY
 done
+printf '%s\n' "${ratios[@]}" | python3 -c '
+import statistics, sys
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+fip = statistics.median(f / v for v, f, s in rows)
+snat = statistics.median(s / v for v, f, s in rows)
+print(f"  median over {len(rows)} rounds: FIP path {fip:.2f} of veth, SNAT path {snat:.2f} of veth")'
 
 echo "Floating IP association -> first packet through it (5 runs)"
 with_fip=/tmp/dvrbench-fip.yaml
