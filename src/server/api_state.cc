@@ -1,5 +1,8 @@
 #include "server/api_state.h"
 
+#include <string_view>
+#include <unordered_map>
+
 #include <map>
 
 #include "model/topology_json.h"
@@ -21,7 +24,9 @@ ApiState ApiState::fromDocument(const std::string& doc) {
 }
 
 std::string ApiState::toDocument() const {
-  return json{{"topology", toJson(topo)}, {"attrs", attrs}, {"agents", agents}}.dump();
+  // Pieces dumped one by one: wrapping them in one json object would deep-copy attrs.
+  return "{\"agents\":" + agents.dump() + ",\"attrs\":" + attrs.dump() +
+         ",\"topology\":" + toJson(topo).dump() + "}";
 }
 
 Topology ApiState::topologyForResolve() const {
@@ -93,10 +98,16 @@ void ApiState::pinAllocations(const Cloud& c) {
       }
     }
   }
+  std::unordered_map<std::string_view, const Port*> vm_ports;  // findVm per VM is quadratic
+  for (const auto& p : c.ports) {
+    if (p.device_owner == kOwnerCompute)
+      vm_ports.emplace(p.name, &p);
+  }
   for (auto& v : topo.vms) {
-    const Port* p = c.findVm(v.name);
-    if (!p)
+    auto it = vm_ports.find(v.name);
+    if (it == vm_ports.end())
       continue;
+    const Port* p = it->second;
     v.port_id = p->id;
     v.ip = p->ip;
     v.mac = p->mac;
