@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "lab_support.h"
 
@@ -69,8 +70,10 @@ class TestDatabase {
 
 class ServerProcess {
  public:
-  // Starts nothing when `db_url` is empty (a skipped back end).
-  explicit ServerProcess(const std::string& db_url) : port_(freePort()) {
+  // Starts nothing when `db_url` is empty (a skipped back end). `extra` are more
+  // `dvr server` options.
+  explicit ServerProcess(const std::string& db_url, std::vector<std::string> extra = {})
+      : port_(freePort()) {
     if (db_url.empty())
       return;
     pid_ = ::fork();
@@ -78,8 +81,13 @@ class ServerProcess {
       std::string bind = "127.0.0.1:" + std::to_string(port_);
       int null = ::open("/dev/null", O_WRONLY);
       ::dup2(null, 1);
-      ::execl(kDvr.c_str(), "dvr", "server", "--bind", bind.c_str(), "--db", db_url.c_str(),
-              nullptr);
+      std::vector<std::string> args{"dvr", "server", "--bind", bind, "--db", db_url};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(kDvr.c_str(), argv.data());
       _exit(127);
     }
     httplib::Client c(url());

@@ -332,6 +332,75 @@ TEST_P(Api, TwoServersOverOneDatabaseNeverCollide) {
   EXPECT_EQ(httplib::Client(second.url()).Get("/v2.0/ports")->body, http.Get("/v2.0/ports")->body);
 }
 
+// Neutron schedules a router's SNAT to an alive dvr_snat agent and keeps it there.
+TEST_P(Api, SnatIsPlacedOnAnAliveDvrSnatAgentAndStays) {
+  ServerProcess quick(db.url(), {"--agent-down-time", "1"});
+  httplib::Client c(quick.url());
+  auto put = [&](const std::string& path, const json& body, int status) {
+    auto res = c.Put(path, body.dump(), "application/json");
+    EXPECT_TRUE(res && res->status == status) << path << " -> " << (res ? res->body : "");
+    return res ? json::parse(res->body) : json();
+  };
+  auto post = [&](const std::string& path, const json& body) {
+    auto res = c.Post(path, body.dump(), "application/json");
+    EXPECT_TRUE(res && res->status == 201) << path << " -> " << (res ? res->body : "");
+    return res ? json::parse(res->body) : json();
+  };
+  auto agent = [&](const std::string& host, const char* mode, const char* tunnel) {
+    put("/dvr/v1/agents/" + host,
+        {{"agent_mode", mode}, {"tunnel_ip", tunnel}, {"uplinks", {{"*", "eth1"}}}}, 200);
+  };
+  // The host of the router's gateway (qg-) port is where its SNAT runs.
+  auto snatHost = [&](const std::string& router) {
+    auto res = c.Get("/v2.0/ports?device_owner=network:router_gateway&device_id=" + router);
+    EXPECT_TRUE(res && res->status == 200);
+    json ports = json::parse(res->body)["ports"];
+    EXPECT_EQ(ports.size(), 1u) << res->body;
+    return ports.empty() ? std::string() : ports[0]["binding:host_id"].get<std::string>();
+  };
+  auto alive = [&](const std::string& host) {
+    json agents = json::parse(c.Get("/v2.0/agents")->body);
+    for (const auto& a : agents["agents"]) {
+      if (a["host"] == host)
+        return a["alive"].get<bool>();
+    }
+    return false;
+  };
+
+  // network-a sorts first and has no router: every tie would go to it, were it alive.
+  agent("network-a", "dvr_snat", "172.16.0.9");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // network-a is down now
+  agent("network-b", "dvr_snat", "172.16.0.10");
+  agent("compute01", "dvr", "172.16.0.11");
+  ASSERT_FALSE(alive("network-a"));
+  ASSERT_TRUE(alive("network-b"));
+  std::string ext =
+      post("/v2.0/networks",
+           {{"network", {{"name", "ext"}, {"router:external", true}}}})["network"]["id"];
+  post("/v2.0/subnets",
+       {{"subnet", {{"network_id", ext}, {"cidr", "192.168.74.0/24"}, {"ip_version", 4}}}});
+  auto router = [&](const char* name) {
+    return post("/v2.0/routers",
+                {{"router",
+                  {{"name", name},
+                   {"external_gateway_info", {{"network_id", ext}}}}}})["router"]["id"]
+        .get<std::string>();
+  };
+  std::string r1 = router("r1"), r2 = router("r2");
+  EXPECT_EQ(snatHost(r1), "network-b");
+  EXPECT_EQ(snatHost(r2), "network-b");
+
+  // network-b goes down, network-a comes back: r1 and r2 stay where they are (no failover
+  // without HA, as Neutron), a new router goes to the alive agent.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  agent("network-a", "dvr_snat", "172.16.0.9");
+  ASSERT_FALSE(alive("network-b"));
+  std::string r3 = router("r3");
+  EXPECT_EQ(snatHost(r3), "network-a");
+  EXPECT_EQ(snatHost(r1), "network-b");
+  EXPECT_EQ(snatHost(r2), "network-b");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Api, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace

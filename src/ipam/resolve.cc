@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ipam/ids.h"
 #include "ipam/pools.h"
@@ -333,12 +334,15 @@ class Resolver {
     return cloud_.ports.size() - 1;
   }
 
-  // Neutron's LeastRoutersScheduler over dvr_snat hosts, ties broken by file order.
-  std::string scheduleSnat() {
+  // A router's pinned placement while its host is a dvr_snat host; otherwise Neutron's
+  // LeastRoutersScheduler over the schedulable dvr_snat hosts, ties broken by file order.
+  std::string placeSnat(const RouterSpec& rs) {
+    if (pinnedSnatHost(rs))
+      return *rs.snat_host;  // counted in snat_load_ before any router was placed
     std::string best;
     size_t best_load = SIZE_MAX;
     for (const auto& h : cloud_.hosts) {
-      if (h.mode != AgentMode::DvrSnat)
+      if (h.mode != AgentMode::DvrSnat || unschedulable_.count(h.name))
         continue;
       size_t load = snat_load_[h.name];
       if (load < best_load) {
@@ -351,7 +355,22 @@ class Resolver {
     return best;
   }
 
+  bool pinnedSnatHost(const RouterSpec& rs) const {
+    if (!rs.snat_host)
+      return false;
+    auto it = host_index_.find(*rs.snat_host);
+    return it != host_index_.end() && cloud_.hosts[it->second].mode == AgentMode::DvrSnat;
+  }
+
   void routers() {
+    for (const auto& h : t_.hosts) {
+      if (!h.schedulable)
+        unschedulable_.insert(h.name);
+    }
+    for (const auto& rs : t_.routers) {
+      if (rs.gateway_network && pinnedSnatHost(rs))
+        ++snat_load_[*rs.snat_host];
+    }
     std::map<std::string, std::string> subnet_owner;  // subnet name -> router name
     for (const auto& rs : t_.routers) {
       auto obj = quoted("router", rs.name);
@@ -385,7 +404,7 @@ class Resolver {
       }
       if (gw) {
         r.gateway_network_id = gw->id;
-        r.snat_host = scheduleSnat();
+        r.snat_host = placeSnat(rs);
       }
       std::vector<const Subnet*> attached;
       for (const auto& itf : rs.interfaces) {
@@ -737,6 +756,7 @@ class Resolver {
   std::vector<IpPool> ip_pools_;  // parallel to cloud_.subnets
   std::map<std::string, size_t> host_index_, net_index_, subnet_index_, router_index_, vm_index_;
   std::map<std::string, size_t> snat_load_;
+  std::unordered_set<std::string> unschedulable_;  // hosts whose agent is down
   std::unordered_map<std::string, size_t> network_by_id_, subnet_by_id_, router_of_subnet_;
   std::unordered_map<std::string, std::vector<size_t>> subnets_of_network_;
   std::unordered_map<std::string, const RouterSpec*> router_spec_;

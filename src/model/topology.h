@@ -28,6 +28,9 @@ struct HostSpec {
   Ipv4 tunnel_ip;
   std::optional<Mac> dvr_mac;
   std::map<std::string, std::string> uplinks;  // external network name -> host device
+  // New SNAT placements may land here (the server clears it while the host's agent is
+  // down, as Neutron schedules only to alive agents). Not part of any document.
+  bool schedulable = true;
   int line = 0;
 };
 
@@ -75,6 +78,7 @@ struct RouterSpec {
   std::optional<std::string> gateway_network;  // external network name
   PortPin gateway_port;                        // qg- port
   bool enable_snat = true;
+  std::optional<std::string> snat_host;  // pinned SNAT placement (Neutron's router binding)
   std::vector<InterfaceSpec> interfaces;
   int line = 0;
 };

@@ -93,6 +93,7 @@ json toJson(const Topology& t) {
            {"gateway_port", pinJson(r.gateway_port)}};
     putOpt(o, "id", r.id);
     putOpt(o, "external_gateway", r.gateway_network);
+    putOpt(o, "snat_host", r.snat_host);
     o["interfaces"] = json::array();
     for (const auto& i : r.interfaces) {
       o["interfaces"].push_back(
@@ -171,6 +172,7 @@ Topology topologyFromJson(const json& j) {
       r.gateway_network = parseOpt<std::string>(o, "external_gateway");
       r.gateway_port = pinFrom(o.value("gateway_port", json()));
       r.enable_snat = o.value("enable_snat", true);
+      r.snat_host = parseOpt<std::string>(o, "snat_host");
       for (const auto& i : o.value("interfaces", json::array())) {
         r.interfaces.push_back({i.at("subnet"), pinFrom(i.value("port", json())),
                                 pinFrom(i.value("snat_port", json())), 0});

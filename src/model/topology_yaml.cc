@@ -245,8 +245,9 @@ void readNetwork(const YAML::Node& node, size_t i, Topology& topo, Problems& pro
 }
 
 void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
-  Reader r(node, nameOr(node, "router", i), problems,
-           {"name", "id", "external_gateway", "gateway_port", "enable_snat", "interfaces"});
+  Reader r(
+      node, nameOr(node, "router", i), problems,
+      {"name", "id", "external_gateway", "gateway_port", "enable_snat", "snat_host", "interfaces"});
   if (!r.ok())
     return;
   RouterSpec rt;
@@ -256,6 +257,7 @@ void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& prob
   rt.gateway_network = r.str("external_gateway");
   rt.gateway_port = readPin(r, "gateway_port", problems);
   rt.enable_snat = r.boolean("enable_snat").value_or(true);
+  rt.snat_host = r.str("snat_host");
   r.list("interfaces", [&](const YAML::Node& n, size_t j) {
     Reader ir(n, r.object() + " interface #" + std::to_string(j + 1), problems,
               {"subnet", "port", "snat_port"});

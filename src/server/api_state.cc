@@ -29,7 +29,8 @@ std::string ApiState::toDocument() const {
          ",\"topology\":" + toJson(topo).dump() + "}";
 }
 
-Topology ApiState::topologyForResolve() const {
+Topology ApiState::topologyForResolve(
+    const std::function<bool(const std::string&)>& schedulable) const {
   Topology t = topo;
   t.hosts.clear();
   for (const auto& [host, a] : agents.items()) {
@@ -37,6 +38,7 @@ Topology ApiState::topologyForResolve() const {
     h.name = host;
     h.mode = a.value("agent_mode", "dvr") == "dvr_snat" ? AgentMode::DvrSnat : AgentMode::Dvr;
     h.tunnel_ip = *Ipv4::parse(a.value("tunnel_ip", "0.0.0.0"));
+    h.schedulable = !schedulable || schedulable(host);
     if (auto mac = Mac::parse(a.value("dvr_mac", "")))
       h.dvr_mac = *mac;
     // Uplinks name external networks, or "*" for every one of them.
@@ -78,6 +80,7 @@ void ApiState::pinAllocations(const Cloud& c) {
     if (!cr)
       continue;
     r.id = cr->id;
+    r.snat_host = cr->snat_host.empty() ? std::nullopt : std::optional(cr->snat_host);
     if (cr->gateway_port) {
       const Port& qg = c.ports[*cr->gateway_port];
       r.gateway_port = {qg.id, qg.mac, qg.ip};

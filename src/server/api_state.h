@@ -2,6 +2,7 @@
 // are resource ids), the Neutron attributes dvr does not model, and the agents.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -19,8 +20,10 @@ struct ApiState {
   static ApiState fromDocument(const std::string& doc);
   std::string toDocument() const;
 
-  // The topology as resolve() wants it: hosts from the registered agents.
-  model::Topology topologyForResolve() const;
+  // The topology as resolve() wants it: hosts from the registered agents; new SNAT
+  // placements only on hosts `schedulable` accepts (all when it is empty).
+  model::Topology topologyForResolve(
+      const std::function<bool(const std::string&)>& schedulable = nullptr) const;
   // Writes every value resolve() allocated back into the topology, so that it never
   // moves again, and drops pins nothing needs any more.
   void pinAllocations(const model::Cloud& cloud);

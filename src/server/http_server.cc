@@ -44,7 +44,7 @@ int runServer(const ServerOptions& options) {
   std::string host = options.bind.substr(0, colon);
   int port = std::stoi(options.bind.substr(colon + 1));
   std::unique_ptr<store::Store> store = store::openStore(options.db);
-  NeutronApi api(*store);
+  NeutronApi api(*store, options.agent_down_time);
   httplib::Server server;
   server.set_payload_max_length(2 << 20);
   server.set_tcp_nodelay(true);  // no Nagle wait on small answers (40 ms with delayed ACKs)

@@ -9,6 +9,7 @@ namespace dvr::server {
 struct ServerOptions {
   std::string bind = "127.0.0.1:9696";
   std::string db = "sqlite:dvr.db";
+  int agent_down_time = 75;  // seconds, as Neutron's agent_down_time
 };
 
 // Serves until SIGTERM/SIGINT. Returns the exit code.

@@ -23,7 +23,6 @@ using nlohmann::json;
 using namespace dvr::model;
 
 constexpr size_t kMaxBody = 1 << 20;
-constexpr int kAgentDownSeconds = 75;  // Neutron's agent_down_time
 
 // ---- request parsing ----
 
@@ -295,7 +294,7 @@ struct View {
 
   json agent(const std::string& host, const json& a) const {
     long beat = a.value("heartbeat", 0L);
-    bool alive = std::time(nullptr) - beat <= kAgentDownSeconds;
+    bool alive = a.value("alive", false);
     auto stamp = [](long t) {
       std::time_t tt = t;
       char buf[32];
@@ -586,11 +585,10 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
       for (const auto& f : c.floating_ips)
         items.push_back(v.floatingIp(f));
     } else if (r.collection == "agents") {
-      std::lock_guard<std::mutex> lock(mu_);
       for (const auto& [host, a] : s.agents.items()) {
         json live = a;
-        if (auto it = heartbeats_.find(host); it != heartbeats_.end())
-          live["heartbeat"] = std::max(it->second, a.value("heartbeat", 0L));
+        live["heartbeat"] = lastHeartbeat(host, a);
+        live["alive"] = agentAlive(host, a);
         items.push_back(v.agent(host, live));
       }
     }
@@ -1077,7 +1075,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     // Validate and allocate the whole cloud; pin what was allocated.
     Cloud c;
     try {
-      c = ipam::resolve(s.topologyForResolve(), "request");
+      c = ipam::resolve(s.topologyForResolve(schedulable(s)), "request");
     } catch (const InputError& e) {
       throw fromProblems(e);
     }
@@ -1094,6 +1092,24 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
   }
   changed_.notify_all();
   return {status, status == 204 ? "" : response.dump()};
+}
+
+long NeutronApi::lastHeartbeat(const std::string& host, const json& agent) {
+  std::lock_guard<std::mutex> lock(mu_);
+  long beat = agent.value("heartbeat", 0L);
+  if (auto it = heartbeats_.find(host); it != heartbeats_.end())
+    beat = std::max(beat, it->second);
+  return beat;
+}
+
+bool NeutronApi::agentAlive(const std::string& host, const json& agent) {
+  return std::time(nullptr) - lastHeartbeat(host, agent) <= agent_down_seconds_;
+}
+
+std::function<bool(const std::string&)> NeutronApi::schedulable(const ApiState& s) {
+  return [this, &s](const std::string& host) {
+    return s.agents.contains(host) && agentAlive(host, s.agents.at(host));
+  };
 }
 
 ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string& body) {
@@ -1152,7 +1168,8 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       a["heartbeat"] = t;
       a.update(want);
       try {
-        ipam::resolve(s.topologyForResolve(), "agent " + host);
+        // Routers left without SNAT (no dvr_snat agent was alive) may get placed now.
+        s.pinAllocations(ipam::resolve(s.topologyForResolve(schedulable(s)), "agent " + host));
       } catch (const InputError& e) {
         throw badRequest(e.what());
       }

@@ -34,7 +34,10 @@ struct ApiResponse {
 
 class NeutronApi {
  public:
-  explicit NeutronApi(store::Store& store) : store_(store) {}
+  // An agent is alive while its last heartbeat is at most `agent_down_seconds` old
+  // (Neutron's agent_down_time); SNAT is placed only on alive dvr_snat agents.
+  explicit NeutronApi(store::Store& store, int agent_down_seconds = 75)
+      : store_(store), agent_down_seconds_(agent_down_seconds) {}
   ApiResponse handle(const ApiRequest& request);
 
   // Blocks until the state's revision exceeds `since` or `timeout_ms` passes.
@@ -65,6 +68,10 @@ class NeutronApi {
   std::condition_variable changed_;
   uint64_t revision_seen_ = 0;
   std::map<std::string, long> heartbeats_;  // host -> time; liveness does not bump the revision
+  int agent_down_seconds_;
+  long lastHeartbeat(const std::string& host, const nlohmann::json& agent);
+  bool agentAlive(const std::string& host, const nlohmann::json& agent);
+  std::function<bool(const std::string&)> schedulable(const ApiState& s);
 };
 
 }  // namespace dvr::server
