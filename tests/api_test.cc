@@ -154,6 +154,44 @@ TEST_P(Api, OpenstackCliBuildsARoutedCloudWithAFloatingIp) {
   EXPECT_EQ(server.openstack("network list -f value -c Name").out, "ext-net\n");
 }
 
+// `openstack router add port`: a port made for the purpose becomes the router's interface.
+TEST_P(Api, OpenstackCliAddsARouterInterfaceByPort) {
+  registerAgent("controller01", "dvr_snat", "172.16.0.10");
+  ASSERT_EQ(server.openstack("network create net2 -f value -c id").rc, 0);
+  ASSERT_EQ(
+      server
+          .openstack("subnet create sub2 --network net2 --subnet-range 10.17.0.0/24 -f value -c id")
+          .rc,
+      0);
+  ASSERT_EQ(server.openstack("router create --distributed r2 -f value -c id").rc, 0);
+  // DVR's gateway is the same IP on every host: a port off the gateway IP is refused,
+  // and stays an ordinary port.
+  auto off = server.openstack(
+      "port create --network net2 --fixed-ip subnet=sub2,ip-address=10.17.0.9 off -f value -c id");
+  ASSERT_EQ(off.rc, 0) << off.out;
+  auto refused = server.openstack("router add port r2 off");
+  EXPECT_NE(refused.rc, 0);
+  EXPECT_NE(refused.out.find("10.17.0.9"), std::string::npos) << refused.out;
+  EXPECT_EQ(server.openstack("port show off -f value -c device_owner").out, "\n");
+
+  auto gw = server.openstack(
+      "port create --network net2 --fixed-ip subnet=sub2,ip-address=10.17.0.1 gw -f json");
+  ASSERT_EQ(gw.rc, 0) << gw.out;
+  json made = json::parse(gw.out);
+  ASSERT_EQ(server.openstack("router add port r2 gw").rc, 0);
+  json port = json::parse(server.openstack("port show gw -f json").out);
+  EXPECT_EQ(port["id"], made["id"]);
+  EXPECT_EQ(port["mac_address"], made["mac_address"]);
+  EXPECT_EQ(port["device_owner"], "network:router_interface_distributed");
+  json router = json::parse(server.openstack("router show r2 -f json").out);
+  ASSERT_EQ(router["interfaces_info"].size(), 1u);
+  EXPECT_EQ(router["interfaces_info"][0]["ip_address"], "10.17.0.1");
+  EXPECT_EQ(router["interfaces_info"][0]["port_id"], made["id"]);
+  EXPECT_EQ(server.openstack("router remove port r2 gw").rc, 0);
+  EXPECT_EQ(json::parse(server.openstack("router show r2 -f json").out)["interfaces_info"].size(),
+            0u);
+}
+
 TEST_P(Api, VersionDocumentAndExtensions) {
   json v = call("GET", "/", "", 200);
   EXPECT_EQ(v["versions"][0]["status"], "CURRENT");

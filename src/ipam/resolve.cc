@@ -261,10 +261,23 @@ class Resolver {
   }
 
   void reservePinnedAddresses() {
+    std::set<std::string> routed_subnets, gateway_claimed;
+    for (const auto& r : t_.routers) {
+      for (const auto& itf : r.interfaces)
+        routed_subnets.insert(itf.subnet);
+    }
     for (const auto& vm : t_.vms) {
       reserveMac(quoted("vm", vm.name), vm.line, vm.mac);
       const Network* n = networkNamed(vm.network);
-      if (vm.ip && n)
+      if (!vm.ip || !n)
+        continue;
+      // An unbound port may hold its subnet's gateway IP while no router does: it is the
+      // port an operator makes for `router add port`.
+      const Subnet* s = subnetHolding(n->id, *vm.ip);
+      bool gateway_port = s && s->gateway == vm.ip && vm.host.empty() &&
+                          !routed_subnets.count(s->name) && !routed_subnets.count(s->id) &&
+                          gateway_claimed.insert(s->id).second;
+      if (!gateway_port)
         reserve(quoted("vm", vm.name), vm.line, n->id, *vm.ip);
     }
     for (const auto& r : t_.routers) {

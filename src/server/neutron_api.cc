@@ -213,10 +213,13 @@ struct View {
 
   json port(const Port& p) const {
     bool vm = p.device_owner == kOwnerCompute;
-    json j = vm ? common("ports", p.id)
-                : json{{"id", p.id},          {"name", ""},      {"description", ""},
-                       {"project_id", ""},    {"tenant_id", ""}, {"tags", json::array()},
-                       {"revision_number", 1}};
+    // A port the operator made keeps its name when it becomes a router interface.
+    bool made_by_operator = vm || (s.attrs.contains("ports") && s.attrs["ports"].contains(p.id));
+    json j = made_by_operator
+                 ? common("ports", p.id)
+                 : json{{"id", p.id},          {"name", ""},      {"description", ""},
+                        {"project_id", ""},    {"tenant_id", ""}, {"tags", json::array()},
+                        {"revision_number", 1}};
     json a = attrs("ports", p.id);
     j.update(
         {{"network_id", p.network_id},
@@ -917,8 +920,37 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
           throw badRequest(sub.empty() ? "Either subnet_id or port_id must be specified"
                                        : "Cannot specify both subnet-id and port-id");
         }
-        if (!port.empty())
-          throw badRequest("dvr adds router interfaces by subnet_id only");
+        // By port (Neutron: `openstack router add port`): the port becomes the router's
+        // qr- port on its subnet; DVR needs it to hold the subnet's gateway IP, which
+        // resolve() checks.
+        std::optional<PortPin> given_port;
+        if (!port.empty() && r.action == "add_router_interface") {
+          VmSpec* v = findPort(s, port);
+          if (!v)
+            throw notFound("Port " + port + " could not be found.", "PortNotFound");
+          std::string device;
+          if (s.attrs.contains("ports") && s.attrs["ports"].contains(port))
+            device = s.attrs["ports"][port].value("device_id", "");
+          if (!v->host.empty() || !device.empty()) {
+            throw conflict("Unable to complete operation on port " + port + " for network " +
+                               v->network + ". Port already has an attached device " +
+                               (device.empty() ? v->host : device) + ".",
+                           "PortInUse");
+          }
+          if (!v->subnet)
+            throw badRequest("Port " + port + " has no fixed IP on a subnet");
+          sub = *v->subnet;
+          given_port = PortPin{port, v->mac, v->ip};
+          std::erase_if(s.topo.vms, [&](const VmSpec& x) { return x.name == port; });
+        } else if (!port.empty()) {
+          for (const auto& itf : rt->interfaces) {
+            if (itf.port.id == port)
+              sub = itf.subnet;
+          }
+          if (sub.empty())
+            throw notFound("Router " + id + " does not have an interface with id " + port,
+                           "RouterInterfaceNotFound");
+        }
         SubnetSpec* sn = findSubnet(s, sub);
         if (!sn)
           throw notFound("Subnet " + sub + " could not be found.", "SubnetNotFound");
@@ -936,7 +968,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
                                "IpAddressInUse");
             }
           }
-          rt->interfaces.push_back({sub, {}, {}, 0});
+          rt->interfaces.push_back({sub, given_port.value_or(PortPin{}), {}, 0});
         } else {
           if (has == rt->interfaces.end())
             throw notFound("Router " + id + " has no interface on subnet " + sub,
@@ -957,6 +989,8 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
                           {"network_id", sn->network},
                           {"project_id", ""},
                           {"tenant_id", ""}};
+          if (has->port.id && s.attrs.contains("ports"))
+            s.attrs["ports"].erase(*has->port.id);  // a port made for the interface goes too
           rt->interfaces.erase(has);
         }
         std::string sub_id = sub;
