@@ -82,6 +82,42 @@ TEST_F(ApiLab, OpenstackCliAddsAVmWithAFloatingIpThatCarriesTraffic) {
   EXPECT_TRUE(through) << "vm5 never reached the internet from " << address;
 }
 
+// The server goes away and comes back: the data path carries on untouched meanwhile, and
+// the agents resync and follow the changes made after the restart.
+TEST_F(ApiLab, AServerRestartLosesNoPacketsAndTheAgentsResync) {
+  Background ping(kDvr + " lab exec vm2 -- ping -i 0.01 -c 300 -W 1 8.8.8.8");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::string pid = testing::slurp("/run/dvr-lab.d/server.pid");
+  pid.erase(pid.find_last_not_of("\n") + 1);
+  ASSERT_EQ(
+      sh("kill -TERM " + pid + " && while kill -0 " + pid + " 2>/dev/null; do sleep 0.05; done").rc,
+      0);
+  ASSERT_NE(openstack("network list").rc, 0);                    // really gone
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // agents retry meanwhile
+  Background server(kDvr + " lab exec controller01 -- " + kDvr +
+                    " server --bind 0.0.0.0:9696 --db sqlite:/run/dvr-lab.d/dvr.db");
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    up = openstack("network list -f value -c Name").rc == 0;
+    if (!up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(up) << server.errors();
+  std::string out = ping.stop(10000);
+  EXPECT_NE(out.find("300 packets transmitted, 300 received, 0% packet loss"), std::string::npos)
+      << out;
+
+  // A change after the restart reaches the data path: vm1 gets a floating IP.
+  auto fip = openstack("floating ip create ext-net -f value -c floating_ip_address");
+  ASSERT_EQ(fip.rc, 0) << fip.out;
+  std::string address = fip.out.substr(0, fip.out.find('\n'));
+  ASSERT_EQ(openstack("floating ip set --port vm1 " + address).rc, 0);
+  bool through = false;
+  for (int i = 0; i < 40 && !through; ++i)
+    through = seenBy("vm1") == address;
+  EXPECT_TRUE(through) << "vm1 never reached the internet from " << address;
+}
+
 TEST_F(ApiLab, AnAgentRestartFindsNothingToChange) {
   std::string pid = testing::slurp("/run/dvr-lab.d/compute01.pid");
   sh("kill -TERM " + pid);

@@ -1129,7 +1129,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
 }
 
 long NeutronApi::lastHeartbeat(const std::string& host, const json& agent) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(beats_mu_);
   long beat = agent.value("heartbeat", 0L);
   if (auto it = heartbeats_.find(host); it != heartbeats_.end())
     beat = std::max(beat, it->second);
@@ -1157,7 +1157,7 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
     Ipv4 tunnel = ipArg(b.value("tunnel_ip", ""), "tunnel_ip");
     long t = std::time(nullptr);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<std::mutex> lock(beats_mu_);
       heartbeats_[host] = t;
     }
     json out;

@@ -67,7 +67,10 @@ class NeutronApi {
   std::mutex mu_;
   std::condition_variable changed_;
   uint64_t revision_seen_ = 0;
-  std::map<std::string, long> heartbeats_;  // host -> time; liveness does not bump the revision
+  // Liveness does not bump the revision. Its own lock: it is read inside store
+  // transactions, while mu_ is held around store reads (two orders would deadlock).
+  std::mutex beats_mu_;
+  std::map<std::string, long> heartbeats_;  // host -> time
   int agent_down_seconds_;
   long lastHeartbeat(const std::string& host, const nlohmann::json& agent);
   bool agentAlive(const std::string& host, const nlohmann::json& agent);
