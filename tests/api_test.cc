@@ -192,6 +192,42 @@ TEST_P(Api, OpenstackCliAddsARouterInterfaceByPort) {
             0u);
 }
 
+// Only what concerns its host travels to an agent: a port on another host's network,
+// behind no router of its own, stays away from compute01.
+TEST_P(Api, AnAgentGetsOnlyItsHostsPartOfTheCloud) {
+  Cloud c = basicCloud();
+  registerAgent("compute02", "dvr", "172.16.0.12");
+  std::string mine = id(
+      call("POST", "/v2.0/ports",
+           json{{"port", {{"network_id", c.net}, {"binding:host_id", "compute01"}}}}.dump(), 201),
+      "port");
+  std::string other_net =
+      id(call("POST", "/v2.0/networks", R"({"network":{"name":"elsewhere"}})", 201), "network");
+  call("POST", "/v2.0/subnets",
+       json{{"subnet", {{"network_id", other_net}, {"cidr", "10.99.0.0/24"}, {"ip_version", 4}}}}
+           .dump(),
+       201);
+  std::string theirs =
+      id(call("POST", "/v2.0/ports",
+              json{{"port", {{"network_id", other_net}, {"binding:host_id", "compute02"}}}}.dump(),
+              201),
+         "port");
+  auto names = [](const json& items) {
+    std::set<std::string> out;
+    for (const auto& i : items)
+      out.insert(i.at("name").get<std::string>());
+    return out;
+  };
+  json whole = call("GET", "/dvr/v1/topology?since=0", "", 200)["topology"];
+  json slice = call("GET", "/dvr/v1/topology?since=0&host=compute01", "", 200)["topology"];
+  EXPECT_TRUE(names(whole["vms"]).count(theirs));
+  EXPECT_TRUE(names(slice["vms"]).count(mine));
+  EXPECT_FALSE(names(slice["vms"]).count(theirs));
+  EXPECT_FALSE(names(slice["networks"]).count(other_net));
+  EXPECT_FALSE(names(slice["hosts"]).count("compute02"));
+  EXPECT_TRUE(names(slice["hosts"]).count("controller01"));  // r1's SNAT is there
+}
+
 TEST_P(Api, VersionDocumentAndExtensions) {
   json v = call("GET", "/", "", 200);
   EXPECT_EQ(v["versions"][0]["status"], "CURRENT");

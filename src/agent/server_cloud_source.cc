@@ -76,8 +76,9 @@ class ServerCloudSource : public CloudSource {
       registerHost();
       registered_ = true;
     }
+    // Only this host's part of the cloud travels (server/host_slice.h).
     auto res = client_.Get("/dvr/v1/topology?since=" + std::to_string(since) +
-                           "&wait=" + std::to_string(wait_ms));
+                           "&wait=" + std::to_string(wait_ms) + "&host=" + o_.host);
     if (!res || res->status != 200) {
       if (!topology_)
         throw std::runtime_error("cannot read the topology from " + o_.url);

@@ -56,7 +56,8 @@ int runServer(const ServerOptions& options) {
   server.Get("/dvr/v1/topology", [&](const httplib::Request& req, httplib::Response& res) {
     uint64_t since = req.has_param("since") ? std::stoull(req.get_param_value("since")) : 0;
     int wait = req.has_param("wait") ? std::stoi(req.get_param_value("wait")) : 0;
-    reply(res, api.topology(since, std::min(wait, 30000)));
+    std::string host = req.has_param("host") ? req.get_param_value("host") : "";
+    reply(res, api.topology(since, std::min(wait, 30000), host));
   });
   auto neutron = [&](const httplib::Request& req, httplib::Response& res) {
     reply(res, api.handle(toRequest(req)));

@@ -13,8 +13,10 @@
 #include "ipam/resolve.h"
 #include "model/error.h"
 #include "model/topology_json.h"
+#include "plan/cloud_index.h"
 #include "server/api_error.h"
 #include "server/api_state.h"
+#include "server/host_slice.h"
 
 namespace dvr::server {
 namespace {
@@ -407,6 +409,23 @@ ApiResponse NeutronApi::handle(const ApiRequest& req) {
   }
 }
 
+std::shared_ptr<const NeutronApi::Cached> NeutronApi::current() {
+  if (auto snap = cached(store_.revision()))
+    return snap;
+  store::Snapshot raw = store_.read();
+  ApiState parsed = ApiState::fromDocument(raw.document);
+  try {
+    Cloud resolved = ipam::resolve(parsed.topologyForResolve(), "state");
+    auto snap = std::make_shared<const Cached>(
+        Cached{raw.revision, std::move(parsed), std::move(resolved)});
+    remember(snap);
+    return snap;
+  } catch (const InputError& e) {
+    throw ApiError(500, "HTTPInternalServerError",
+                   std::string("stored state does not resolve: ") + e.what());
+  }
+}
+
 std::shared_ptr<const NeutronApi::Cached> NeutronApi::cached(uint64_t revision) {
   std::lock_guard<std::mutex> lock(cache_mu_);
   return cache_ && cache_->revision == revision ? cache_ : nullptr;
@@ -554,20 +573,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
 
   // ---- reads ----
   if (m == "GET") {
-    std::shared_ptr<const Cached> snap = cached(store_.revision());
-    if (!snap) {
-      store::Snapshot raw = store_.read();
-      ApiState parsed = ApiState::fromDocument(raw.document);
-      try {
-        Cloud resolved = ipam::resolve(parsed.topologyForResolve(), "state");
-        snap = std::make_shared<const Cached>(
-            Cached{raw.revision, std::move(parsed), std::move(resolved)});
-      } catch (const InputError& e) {
-        throw ApiError(500, "HTTPInternalServerError",
-                       std::string("stored state does not resolve: ") + e.what());
-      }
-      remember(snap);
-    }
+    std::shared_ptr<const Cached> snap = current();
     const ApiState& s = snap->state;
     const Cloud& c = snap->cloud;
     View v{s, c};
@@ -1222,12 +1228,22 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
   }
 }
 
-ApiResponse NeutronApi::topology(uint64_t since, int timeout_ms) {
+ApiResponse NeutronApi::topology(uint64_t since, int timeout_ms, const std::string& host) {
   waitForRevision(since, timeout_ms);
-  store::Snapshot snap = store_.read();
-  ApiState s = ApiState::fromDocument(snap.document);
-  return {200,
-          json{{"revision", snap.revision}, {"topology", toJson(s.topologyForResolve())}}.dump()};
+  try {
+    std::shared_ptr<const Cached> snap = current();
+    model::Topology whole = snap->state.topologyForResolve();
+    if (host.empty())
+      return {200, json{{"revision", snap->revision}, {"topology", toJson(whole)}}.dump()};
+    plan::CloudIndex index(snap->cloud);
+    return {200,
+            json{{"revision", snap->revision}, {"topology", toJson(hostSlice(whole, index, host))}}
+                .dump()};
+  } catch (const ApiError& e) {
+    return {
+        e.status(),
+        json{{"NeutronError", {{"type", e.type()}, {"message", e.what()}, {"detail", ""}}}}.dump()};
+  }
 }
 
 }  // namespace dvr::server

@@ -46,8 +46,9 @@ class NeutronApi {
   // dvr's agent endpoints. PUT /dvr/v1/agents/<host> {agent_mode, tunnel_ip, uplinks}:
   // registers (the host gets its unique DVR MAC in dvr_host_macs) or reports liveness.
   ApiResponse registerAgent(const std::string& host, const std::string& body);
-  // GET /dvr/v1/topology?since=N: the pinned topology once its revision exceeds N.
-  ApiResponse topology(uint64_t since, int timeout_ms);
+  // GET /dvr/v1/topology?since=N[&host=H]: the pinned topology once its revision exceeds
+  // N; with a host, only the part its plan depends on (server/host_slice.h).
+  ApiResponse topology(uint64_t since, int timeout_ms, const std::string& host = "");
 
  private:
   ApiResponse dispatch(const ApiRequest& request);
@@ -60,6 +61,9 @@ class NeutronApi {
     model::Cloud cloud;
   };
   std::shared_ptr<const Cached> cached(uint64_t revision);
+  // The state at the store's current revision, parsed and resolved (from the cache when
+  // it is current).
+  std::shared_ptr<const Cached> current();
   void remember(std::shared_ptr<const Cached> c);
   std::mutex cache_mu_;
   std::shared_ptr<const Cached> cache_;

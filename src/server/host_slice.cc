@@ -1,0 +1,105 @@
+#include "server/host_slice.h"
+
+#include <set>
+
+namespace dvr::server {
+
+using namespace dvr::model;
+
+Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const std::string& host) {
+  const Cloud& c = index.cloud();
+  // Decided on the resolved cloud (ids), kept by name in the topology.
+  std::set<std::string> nets;  // network ids the host uses
+  for (size_t p : index.portsOn(host)) {
+    if (c.ports[p].device_owner == kOwnerCompute)
+      nets.insert(c.ports[p].network_id);
+  }
+  for (size_t r : index.routersOn(host)) {
+    for (size_t p : c.routers[r].interface_ports)
+      nets.insert(c.ports[p].network_id);
+    if (c.routers[r].gateway_network_id)
+      nets.insert(*c.routers[r].gateway_network_id);
+  }
+  std::set<std::string> routers, subnets, networks = nets;  // names
+  std::set<std::string> subnet_ids;
+  for (const Router& r : c.routers) {
+    bool relevant = r.snat_host == host;
+    for (size_t p : r.interface_ports)
+      relevant = relevant || nets.count(c.ports[p].network_id);
+    if (!relevant)
+      continue;
+    routers.insert(r.name);
+    for (size_t p : r.interface_ports) {
+      subnet_ids.insert(c.ports[p].subnet_id);
+      networks.insert(c.ports[p].network_id);
+    }
+    if (r.gateway_network_id)
+      networks.insert(*r.gateway_network_id);
+  }
+  for (const Subnet& s : c.subnets) {
+    if (networks.count(s.network_id))
+      subnet_ids.insert(s.id);
+  }
+  std::set<std::string> network_names, hosts{host}, vms, fips;
+  for (const Network& n : c.networks) {
+    if (networks.count(n.id))
+      network_names.insert(n.name);
+  }
+  for (const Subnet& s : c.subnets) {
+    if (subnet_ids.count(s.id)) {
+      subnets.insert(s.name);
+      network_names.insert(index.network(s.network_id).name);
+    }
+  }
+  for (const Port& p : c.ports) {
+    if (p.device_owner == kOwnerCompute && !p.host.empty() && subnet_ids.count(p.subnet_id)) {
+      vms.insert(p.name);
+      hosts.insert(p.host);
+    }
+  }
+  for (const Router& r : c.routers) {
+    if (routers.count(r.name) && !r.snat_host.empty())
+      hosts.insert(r.snat_host);
+  }
+  for (size_t f : index.floatingIpsOn(host))
+    fips.insert(c.floating_ips[f].id);
+
+  Topology t;
+  t.settings = pinned.settings;
+  t.external_hosts = pinned.external_hosts;
+  for (const auto& h : pinned.hosts) {
+    if (hosts.count(h.name))
+      t.hosts.push_back(h);
+  }
+  for (const auto& n : pinned.networks) {
+    if (network_names.count(n.name))
+      t.networks.push_back(n);
+  }
+  for (const auto& s : pinned.subnets) {
+    if (subnets.count(s.name))
+      t.subnets.push_back(s);
+  }
+  for (const auto& r : pinned.routers) {
+    if (routers.count(r.name))
+      t.routers.push_back(r);
+  }
+  for (const auto& v : pinned.vms) {
+    if (vms.count(v.name))
+      t.vms.push_back(v);
+  }
+  for (const auto& f : pinned.floating_ips) {
+    if (f.id && fips.count(*f.id))
+      t.floating_ips.push_back(f);
+  }
+  for (const auto& g : pinned.fip_gateways) {
+    if (g.host == host)
+      t.fip_gateways.push_back(g);
+  }
+  for (const auto& ll : pinned.link_locals) {
+    if (ll.host == host)
+      t.link_locals.push_back(ll);
+  }
+  return t;
+}
+
+}  // namespace dvr::server
