@@ -16,6 +16,7 @@ enum class AgentMode { Dvr, DvrSnat };
 const char* agentModeName(AgentMode mode);
 
 struct Settings {
+  bool operator==(const Settings&) const = default;
   Mac dvr_base_mac{0xfa163f000000ULL};         // Neutron's dvr_base_mac: host MACs
   Mac base_mac{0xfa163e000000ULL};             // Neutron's base_mac: port MACs
   Cidr link_local_pool{Ipv4(0xa9fe4000), 18};  // 169.254.64.0/18, Neutron's DVR_FIP_LL_CIDR
@@ -23,6 +24,7 @@ struct Settings {
 };
 
 struct HostSpec {
+  bool operator==(const HostSpec&) const = default;
   std::string name;
   AgentMode mode = AgentMode::Dvr;
   Ipv4 tunnel_ip;
@@ -35,10 +37,12 @@ struct HostSpec {
 };
 
 struct PoolSpec {
+  bool operator==(const PoolSpec&) const = default;
   Ipv4 start, end;
 };
 
 struct SubnetSpec {
+  bool operator==(const SubnetSpec&) const = default;
   std::string name;
   std::optional<std::string> id;
   std::string network;  // network name
@@ -50,6 +54,7 @@ struct SubnetSpec {
 };
 
 struct NetworkSpec {
+  bool operator==(const NetworkSpec&) const = default;
   std::string name;
   std::optional<std::string> id;
   bool external = false;
@@ -60,12 +65,14 @@ struct NetworkSpec {
 
 // A port the user pins: id, MAC and/or IP. Used for router interfaces, sg-, fg-, qg-.
 struct PortPin {
+  bool operator==(const PortPin&) const = default;
   std::optional<std::string> id;
   std::optional<Mac> mac;
   std::optional<Ipv4> ip;
 };
 
 struct InterfaceSpec {
+  bool operator==(const InterfaceSpec&) const = default;
   std::string subnet;  // subnet name; the interface takes the subnet's gateway IP
   PortPin port;        // qr- port
   PortPin snat_port;   // sg- port on the dvr_snat host
@@ -73,6 +80,7 @@ struct InterfaceSpec {
 };
 
 struct RouterSpec {
+  bool operator==(const RouterSpec&) const = default;
   std::string name;
   std::optional<std::string> id;
   std::optional<std::string> gateway_network;  // external network name
@@ -84,6 +92,7 @@ struct RouterSpec {
 };
 
 struct VmSpec {
+  bool operator==(const VmSpec&) const = default;
   std::string name;
   std::optional<std::string> port_id;
   std::string network;
@@ -95,6 +104,7 @@ struct VmSpec {
 };
 
 struct FloatingIpSpec {
+  bool operator==(const FloatingIpSpec&) const = default;
   std::optional<std::string> id;
   std::string network;  // external network name
   std::optional<Ipv4> address;
@@ -105,12 +115,14 @@ struct FloatingIpSpec {
 // Pins for per-host objects Neutron allocates: the fg- port of (host, external network)
 // and the rfp-/fpr- link-local /31 of (router, host).
 struct FipGatewaySpec {
+  bool operator==(const FipGatewaySpec&) const = default;
   std::string host, network;
   PortPin port;
   int line = 0;
 };
 
 struct LinkLocalSpec {
+  bool operator==(const LinkLocalSpec&) const = default;
   std::string router, host;
   Cidr pair;  // the /31; rfp- takes the even address, fpr- the odd one
   int line = 0;
@@ -119,6 +131,7 @@ struct LinkLocalSpec {
 // Addresses outside the cloud, reached through an external network's gateway (the lab
 // builds them as hosts; the tracer delivers to them).
 struct ExternalHostSpec {
+  bool operator==(const ExternalHostSpec&) const = default;
   std::string name;
   Ipv4 ip;
   std::string network;  // external network whose gateway routes to it

@@ -1,9 +1,10 @@
 #include "server/api_state.h"
 
+#include <algorithm>
+#include <map>
+#include <set>
 #include <string_view>
 #include <unordered_map>
-
-#include <map>
 
 #include "model/topology_json.h"
 
@@ -12,21 +13,130 @@ namespace dvr::server {
 using nlohmann::json;
 using namespace dvr::model;
 
-ApiState ApiState::fromDocument(const std::string& doc) {
+namespace {
+
+// Each list of the topology, with the key of its items: calls f(section, member, key).
+template <class F>
+void forEachSection(F&& f) {
+  f("networks", &Topology::networks, [](const NetworkSpec& n) { return n.name; });
+  f("subnets", &Topology::subnets, [](const SubnetSpec& s) { return s.name; });
+  f("routers", &Topology::routers, [](const RouterSpec& r) { return r.name; });
+  f("vms", &Topology::vms, [](const VmSpec& v) { return v.name; });
+  f("floating_ips", &Topology::floating_ips,
+    [](const FloatingIpSpec& x) { return x.id.value_or(""); });
+  f("fip_gateways", &Topology::fip_gateways,
+    [](const FipGatewaySpec& g) { return g.host + "/" + g.network; });
+  f("link_locals", &Topology::link_locals,
+    [](const LinkLocalSpec& l) { return l.router + "/" + l.host; });
+  f("external_hosts", &Topology::external_hosts, [](const ExternalHostSpec& e) { return e.name; });
+  f("hosts", &Topology::hosts, [](const HostSpec& h) { return h.name; });
+}
+
+// One item as the topology's JSON has it: the whole-topology serializer on a topology of
+// that one item, so there is one JSON form only.
+template <class T>
+json itemJson(std::vector<T> Topology::*member, const char* section, const T& item) {
+  Topology one;
+  (one.*member).push_back(item);
+  return toJson(one)[section][0];
+}
+
+// Rows named `prefix + key` for items of two keyed collections: upserts for new or
+// different items, deletions for items gone.
+template <class Map, class Equal, class Body>
+void diffRows(const Map& before, const Map& after, const std::string& prefix, Equal equal,
+              Body body, std::vector<store::RowChange>& out) {
+  for (const auto& [key, item] : after) {
+    auto it = before.find(key);
+    if (it == before.end() || !equal(it->second, item))
+      out.push_back({prefix + key, body(item)});
+  }
+  for (const auto& [key, item] : before) {
+    if (!after.count(key))
+      out.push_back({prefix + key, std::nullopt});
+  }
+}
+
+// `items` := `fresh`, ordered as the items of the same key were in `items`, new ones after.
+template <class T, class Key>
+void keepOrder(std::vector<T>& items, std::vector<T> fresh, Key key) {
+  std::unordered_map<std::string, size_t> place;
+  for (size_t i = 0; i < items.size(); ++i)
+    place.emplace(key(items[i]), i);
+  std::stable_sort(fresh.begin(), fresh.end(), [&](const T& a, const T& b) {
+    auto pa = place.find(key(a)), pb = place.find(key(b));
+    size_t ia = pa == place.end() ? SIZE_MAX : pa->second;
+    size_t ib = pb == place.end() ? SIZE_MAX : pb->second;
+    return ia < ib;
+  });
+  items = std::move(fresh);
+}
+
+}  // namespace
+
+ApiState ApiState::fromRows(const std::vector<store::Row>& rows) {
   ApiState s;
-  if (doc.empty())
-    return s;
-  json j = json::parse(doc);
-  s.topo = topologyFromJson(j.at("topology"));
-  s.attrs = j.value("attrs", json::object());
-  s.agents = j.value("agents", json::object());
+  json topo = json::object();
+  for (const auto& row : rows) {
+    json body = json::parse(row.body);
+    std::string_view key = row.key;
+    if (key == "topology/settings") {
+      topo["settings"] = std::move(body);
+    } else if (key.starts_with("topology/")) {
+      std::string section(key.substr(9, key.find('/', 9) - 9));
+      topo[section].push_back(std::move(body));
+    } else if (key.starts_with("attrs/")) {
+      size_t slash = key.find('/', 6);
+      s.attrs[std::string(key.substr(6, slash - 6))][std::string(key.substr(slash + 1))] =
+          std::move(body);
+    } else if (key.starts_with("agents/")) {
+      s.agents[std::string(key.substr(7))] = std::move(body);
+    }
+  }
+  s.topo = topologyFromJson(topo);
   return s;
 }
 
-std::string ApiState::toDocument() const {
-  // Pieces dumped one by one: wrapping them in one json object would deep-copy attrs.
-  return "{\"agents\":" + agents.dump() + ",\"attrs\":" + attrs.dump() +
-         ",\"topology\":" + toJson(topo).dump() + "}";
+std::vector<store::RowChange> ApiState::changesSince(const ApiState& before) const {
+  std::vector<store::RowChange> out;
+  if (!(before.topo.settings == topo.settings)) {  // no row: the defaults
+    out.push_back(
+        {"topology/settings", toJson(Topology{.settings = topo.settings})["settings"].dump()});
+  }
+  forEachSection([&](const char* section, auto member, auto key) {
+    using T = typename std::remove_reference_t<decltype(topo.*member)>::value_type;
+    auto keyed = [&](const Topology& t) {
+      std::unordered_map<std::string, const T*> m;
+      for (const auto& item : t.*member)
+        m.emplace(key(item), &item);
+      return m;
+    };
+    diffRows(
+        keyed(before.topo), keyed(topo), std::string("topology/") + section + "/",
+        [](const T* a, const T* b) { return *a == *b; },
+        [&](const T* item) { return itemJson(member, section, *item).dump(); }, out);
+  });
+  auto byKey = [](const json& obj) {
+    std::unordered_map<std::string, const json*> m;
+    for (const auto& [k, v] : obj.items())
+      m.emplace(k, &v);
+    return m;
+  };
+  auto same = [](const json* a, const json* b) { return *a == *b; };
+  auto dump = [](const json* j) { return j->dump(); };
+  diffRows(byKey(before.agents), byKey(agents), "agents/", same, dump, out);
+  std::set<std::string> kinds;
+  for (const auto& [kind, items] : attrs.items())
+    kinds.insert(kind);
+  for (const auto& [kind, items] : before.attrs.items())
+    kinds.insert(kind);
+  static const json kEmpty = json::object();
+  for (const auto& kind : kinds) {
+    const json& was = before.attrs.contains(kind) ? before.attrs[kind] : kEmpty;
+    const json& is = attrs.contains(kind) ? attrs[kind] : kEmpty;
+    diffRows(byKey(was), byKey(is), "attrs/" + kind + "/", same, dump, out);
+  }
+  return out;
 }
 
 Topology ApiState::topologyForResolve(
@@ -120,14 +230,19 @@ void ApiState::pinAllocations(const Cloud& c) {
     topo.floating_ips[i].id = c.floating_ips[i].id;
     topo.floating_ips[i].address = c.floating_ips[i].address;
   }
-  topo.fip_gateways.clear();
+  // Rebuilt from the cloud, in the order they were first pinned (the order rows load in).
+  std::vector<FipGatewaySpec> gateways;
   for (const auto& p : c.ports) {
     if (p.device_owner == kOwnerFipGateway)
-      topo.fip_gateways.push_back({p.host, p.network_id, {p.id, p.mac, p.ip}, 0});
+      gateways.push_back({p.host, p.network_id, {p.id, p.mac, p.ip}, 0});
   }
-  topo.link_locals.clear();
+  keepOrder(topo.fip_gateways, std::move(gateways),
+            [](const FipGatewaySpec& g) { return g.host + "/" + g.network; });
+  std::vector<LinkLocalSpec> pairs;
   for (const auto& ll : c.link_locals)
-    topo.link_locals.push_back({ll.router_id, ll.host, Cidr{ll.rfp_ip, 31}, 0});
+    pairs.push_back({ll.router_id, ll.host, Cidr{ll.rfp_ip, 31}, 0});
+  keepOrder(topo.link_locals, std::move(pairs),
+            [](const LinkLocalSpec& l) { return l.router + "/" + l.host; });
 }
 
 }  // namespace dvr::server

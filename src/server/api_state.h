@@ -1,5 +1,6 @@
-// The server's state document: the topology with every allocated value pinned (names
-// are resource ids), the Neutron attributes dvr does not model, and the agents.
+// The server's state: the topology with every allocated value pinned (names are resource
+// ids), the Neutron attributes dvr does not model, and the agents. Stored as one row per
+// resource (store/store.h): a write stores the rows that differ from the state before.
 #pragma once
 
 #include <functional>
@@ -8,6 +9,7 @@
 
 #include "model/cloud.h"
 #include "model/topology.h"
+#include "store/store.h"
 
 namespace dvr::server {
 
@@ -17,8 +19,11 @@ struct ApiState {
   nlohmann::json agents =
       nlohmann::json::object();  // host -> {id, agent_mode, tunnel_ip, uplinks, heartbeat}
 
-  static ApiState fromDocument(const std::string& doc);
-  std::string toDocument() const;
+  // Rows keys: "topology/settings", "topology/<section>/<key>" (section as in the
+  // topology's JSON: networks, vms, …), "attrs/<kind>/<id>", "agents/<host>".
+  static ApiState fromRows(const std::vector<store::Row>& rows);
+  // The rows to write to turn `before` into this state.
+  std::vector<store::RowChange> changesSince(const ApiState& before) const;
 
   // The topology as resolve() wants it: hosts from the registered agents; new SNAT
   // placements only on hosts `schedulable` accepts (all when it is empty).

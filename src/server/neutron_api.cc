@@ -413,7 +413,7 @@ std::shared_ptr<const NeutronApi::Cached> NeutronApi::current() {
   if (auto snap = cached(store_.revision()))
     return snap;
   store::Snapshot raw = store_.read();
-  ApiState parsed = ApiState::fromDocument(raw.document);
+  ApiState parsed = ApiState::fromRows(raw.rows);
   try {
     Cloud resolved = ipam::resolve(parsed.topologyForResolve(), "state");
     auto snap = std::make_shared<const Cached>(
@@ -619,7 +619,11 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
   store_.transact([&](store::Transaction& tx) {
     uint64_t base_revision = tx.revision();
     std::shared_ptr<const Cached> base = cached(base_revision);
-    ApiState s = base ? base->state : ApiState::fromDocument(tx.read().document);
+    std::optional<ApiState> loaded;
+    if (!base)
+      loaded = ApiState::fromRows(tx.read().rows);
+    const ApiState& before = base ? base->state : *loaded;
+    ApiState s = before;
     std::function<json(const View&)> render;
     std::string id = r.id;
 
@@ -1120,7 +1124,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
       throw fromProblems(e);
     }
     s.pinAllocations(c);
-    tx.write(s.toDocument());
+    tx.write(s.changesSince(before));
     if (render)
       response = render(View{s, c});
     written = std::make_shared<const Cached>(Cached{base_revision + 1, std::move(s), std::move(c)});
@@ -1169,7 +1173,12 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
     json out;
     bool changed = false;
     store_.transact([&](store::Transaction& tx) {
-      ApiState s = ApiState::fromDocument(tx.read().document);
+      std::shared_ptr<const Cached> base = cached(tx.revision());
+      std::optional<ApiState> loaded;
+      if (!base)
+        loaded = ApiState::fromRows(tx.read().rows);
+      const ApiState& before = base ? base->state : *loaded;
+      ApiState s = before;
       if (!s.agents.contains(host))
         s.agents[host] = json::object();
       json& a = s.agents[host];
@@ -1213,7 +1222,7 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       } catch (const InputError& e) {
         throw badRequest(e.what());
       }
-      tx.write(s.toDocument());
+      tx.write(s.changesSince(before));
     });
     if (changed) {
       std::lock_guard<std::mutex> lock(mu_);

@@ -1,6 +1,6 @@
 // PostgreSQL through libpq, for several `dvr server`s over one database. Each API call
-// is one transaction that locks the state row (SELECT ... FOR UPDATE), so servers take
-// turns allocating and never hand out the same address.
+// is one transaction that locks the revision row (SELECT ... FOR UPDATE), so servers
+// take turns allocating and never hand out the same address.
 #include <libpq-fe.h>
 
 #include <mutex>
@@ -49,10 +49,21 @@ class Pg {
 class PgTransaction : public Transaction {
  public:
   explicit PgTransaction(Pg& pg) : pg_(pg) {}
-  Snapshot read() override { return readRow(pg_, true); }
+  Snapshot read() override { return readRows(pg_, true); }
   uint64_t revision() override { return readRevision(pg_, true); }
-  void write(const std::string& document) override {
-    pg_.run("UPDATE state SET revision = revision + 1, document = $1 WHERE id = 1", {document});
+  void write(const std::vector<RowChange>& changes) override {
+    for (const auto& c : changes) {
+      if (c.body) {
+        // The upsert keeps an updated row's seq: its place in the order.
+        pg_.run(
+            "INSERT INTO resources (key, body) VALUES ($1, $2)"
+            " ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+            {c.key, *c.body});
+      } else {
+        pg_.run("DELETE FROM resources WHERE key = $1", {c.key});
+      }
+    }
+    pg_.run("UPDATE revision SET value = value + 1 WHERE id = 1");
   }
   std::map<std::string, std::string> hostMacs() override {
     std::map<std::string, std::string> out;
@@ -67,19 +78,30 @@ class PgTransaction : public Transaction {
   }
 
   static uint64_t readRevision(Pg& pg, bool lock) {
-    PGresult* r = pg.exec(lock ? "SELECT revision FROM state WHERE id = 1 FOR UPDATE"
-                               : "SELECT revision FROM state WHERE id = 1");
+    PGresult* r = pg.exec(lock ? "SELECT value FROM revision WHERE id = 1 FOR UPDATE"
+                               : "SELECT value FROM revision WHERE id = 1");
     uint64_t rev = PQntuples(r) == 1 ? std::stoull(PQgetvalue(r, 0, 0)) : 0;
     PQclear(r);
     return rev;
   }
-  static Snapshot readRow(Pg& pg, bool lock) {
-    PGresult* r = pg.exec(lock ? "SELECT revision, document FROM state WHERE id = 1 FOR UPDATE"
-                               : "SELECT revision, document FROM state WHERE id = 1");
+  // Outside a transaction, the two statements run in one so that rows match the revision.
+  static Snapshot readRows(Pg& pg, bool lock) {
+    if (!lock)
+      pg.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     Snapshot s;
-    if (PQntuples(r) == 1)
-      s = {std::stoull(PQgetvalue(r, 0, 0)), PQgetvalue(r, 0, 1)};
-    PQclear(r);
+    try {
+      s.revision = readRevision(pg, lock);
+      PGresult* r = pg.exec("SELECT key, body FROM resources ORDER BY seq");
+      for (int i = 0; i < PQntuples(r); ++i)
+        s.rows.push_back({PQgetvalue(r, i, 0), PQgetvalue(r, i, 1)});
+      PQclear(r);
+    } catch (...) {
+      if (!lock)
+        pg.run("ROLLBACK");
+      throw;
+    }
+    if (!lock)
+      pg.run("COMMIT");
     return s;
   }
 
@@ -91,11 +113,12 @@ class PostgresStore : public Store {
  public:
   explicit PostgresStore(const std::string& url) : pg_(url) {
     pg_.run(
-        "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), revision BIGINT "
-        "NOT NULL,"
-        " document TEXT NOT NULL)");
+        "CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " value BIGINT NOT NULL)");
+    pg_.run("INSERT INTO revision (id, value) VALUES (1, 0) ON CONFLICT (id) DO NOTHING");
     pg_.run(
-        "INSERT INTO state (id, revision, document) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING");
+        "CREATE TABLE IF NOT EXISTS resources (seq BIGSERIAL PRIMARY KEY, key TEXT UNIQUE NOT "
+        "NULL, body TEXT NOT NULL)");
     pg_.run(
         "CREATE TABLE IF NOT EXISTS dvr_host_macs (host VARCHAR(255) PRIMARY KEY,"
         " mac_address VARCHAR(32) UNIQUE NOT NULL)");
@@ -116,7 +139,7 @@ class PostgresStore : public Store {
 
   Snapshot read() override {
     std::lock_guard<std::mutex> lock(mu_);
-    return PgTransaction::readRow(pg_, false);
+    return PgTransaction::readRows(pg_, false);
   }
   uint64_t revision() override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -14,19 +14,32 @@ class SqliteTransaction : public Transaction {
  public:
   explicit SqliteTransaction(SQLite::Database& db) : db_(db) {}
   Snapshot read() override {
-    SQLite::Statement q(db_, "SELECT revision, document FROM state WHERE id = 1");
-    if (!q.executeStep())
-      return {};
-    return {uint64_t(q.getColumn(0).getInt64()), q.getColumn(1).getString()};
+    Snapshot s;
+    s.revision = revision();
+    SQLite::Statement q(db_, "SELECT key, body FROM resources ORDER BY seq");
+    while (q.executeStep())
+      s.rows.push_back({q.getColumn(0).getString(), q.getColumn(1).getString()});
+    return s;
   }
   uint64_t revision() override {
-    SQLite::Statement q(db_, "SELECT revision FROM state WHERE id = 1");
+    SQLite::Statement q(db_, "SELECT value FROM revision WHERE id = 1");
     return q.executeStep() ? uint64_t(q.getColumn(0).getInt64()) : 0;
   }
-  void write(const std::string& document) override {
-    SQLite::Statement q(db_, "UPDATE state SET revision = revision + 1, document = ? WHERE id = 1");
-    q.bind(1, document);
-    q.exec();
+  void write(const std::vector<RowChange>& changes) override {
+    // The upsert keeps an updated row's seq: its place in the order.
+    SQLite::Statement put(db_,
+                          "INSERT INTO resources (key, body) VALUES (?, ?)"
+                          " ON CONFLICT (key) DO UPDATE SET body = excluded.body");
+    SQLite::Statement del(db_, "DELETE FROM resources WHERE key = ?");
+    for (const auto& c : changes) {
+      SQLite::Statement& q = c.body ? put : del;
+      q.reset();
+      q.bind(1, c.key);
+      if (c.body)
+        q.bind(2, *c.body);
+      q.exec();
+    }
+    db_.exec("UPDATE revision SET value = value + 1 WHERE id = 1");
   }
   std::map<std::string, std::string> hostMacs() override {
     std::map<std::string, std::string> out;
@@ -54,10 +67,11 @@ class SqliteStore : public Store {
     db_.exec("PRAGMA synchronous=NORMAL");
     db_.setBusyTimeout(10000);
     db_.exec(
-        "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER "
-        "NOT NULL,"
-        " document TEXT NOT NULL);"
-        "INSERT OR IGNORE INTO state (id, revision, document) VALUES (1, 0, '');"
+        "CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " value INTEGER NOT NULL);"
+        "INSERT OR IGNORE INTO revision (id, value) VALUES (1, 0);"
+        "CREATE TABLE IF NOT EXISTS resources (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " key TEXT UNIQUE NOT NULL, body TEXT NOT NULL);"
         "CREATE TABLE IF NOT EXISTS dvr_host_macs (host VARCHAR(255) PRIMARY KEY,"
         " mac_address VARCHAR(32) UNIQUE NOT NULL);");
   }
@@ -77,8 +91,16 @@ class SqliteStore : public Store {
 
   Snapshot read() override {
     std::lock_guard<std::mutex> lock(mu_);
-    SqliteTransaction tx(db_);
-    return tx.read();
+    db_.exec("BEGIN");  // rows and revision from one snapshot
+    try {
+      SqliteTransaction tx(db_);
+      Snapshot s = tx.read();
+      db_.exec("COMMIT");
+      return s;
+    } catch (...) {
+      db_.exec("ROLLBACK");
+      throw;
+    }
   }
   uint64_t revision() override {
     std::lock_guard<std::mutex> lock(mu_);

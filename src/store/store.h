@@ -1,7 +1,9 @@
-// Where the API server keeps the cloud: one document (the pinned topology and the
-// Neutron attributes dvr does not model) with a revision, plus the dvr_host_macs table.
-// Every API call runs in one transaction; writers are serialized by the database, so
-// allocations cannot collide and a failed call leaves nothing behind.
+// Where the API server keeps the cloud: one row per resource (a network, a port, a
+// resource's Neutron attributes, an agent …: a key and a JSON body), a revision, and the
+// dvr_host_macs table. A write stores only the rows that changed, so its cost follows
+// the change, not the cloud. Every API call runs in one transaction; writers are
+// serialized by the database, so allocations cannot collide and a failed call leaves
+// nothing behind.
 #pragma once
 
 #include <cstdint>
@@ -10,12 +12,22 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dvr::store {
 
+struct Row {
+  std::string key, body;
+};
+
 struct Snapshot {
   uint64_t revision = 0;
-  std::string document;  // JSON; "" before the first write
+  std::vector<Row> rows;  // in the order they were first written
+};
+
+struct RowChange {
+  std::string key;
+  std::optional<std::string> body;  // nullopt: delete the row
 };
 
 class Transaction {
@@ -23,7 +35,9 @@ class Transaction {
   virtual ~Transaction() = default;
   virtual Snapshot read() = 0;
   virtual uint64_t revision() = 0;  // without the document: lets the server use its cache
-  virtual void write(const std::string& document) = 0;  // bumps the revision
+  // Inserts, updates (keeping the row's place in the order) and deletes rows; bumps the
+  // revision.
+  virtual void write(const std::vector<RowChange>& changes) = 0;
   virtual std::map<std::string, std::string> hostMacs() = 0;
   virtual void setHostMac(const std::string& host, const std::string& mac) = 0;  // UNIQUE mac
 };
