@@ -41,18 +41,24 @@ json itemJson(std::vector<T> Topology::*member, const char* section, const T& it
   return toJson(one)[section][0];
 }
 
-// Rows named `prefix + key` for items of two keyed collections: upserts for new or
-// different items, deletions for items gone.
-template <class Map, class Equal, class Body>
-void diffRows(const Map& before, const Map& after, const std::string& prefix, Equal equal,
-              Body body, std::vector<store::RowChange>& out) {
+// Rows named `prefix + key`: upserts for items of `after` (a list of (key, item), in
+// order: new rows go last in the table) that are new or differ from `before`'s item of
+// that key, deletions for keys gone.
+template <class Item, class Equal, class Body>
+void diffRows(const std::vector<std::pair<std::string, Item>>& before,
+              const std::vector<std::pair<std::string, Item>>& after, const std::string& prefix,
+              Equal equal, Body body, std::vector<store::RowChange>& out) {
+  std::unordered_map<std::string_view, const Item*> was, is;
+  for (const auto& [key, item] : before)
+    was.emplace(key, &item);
   for (const auto& [key, item] : after) {
-    auto it = before.find(key);
-    if (it == before.end() || !equal(it->second, item))
+    is.emplace(key, &item);
+    auto it = was.find(key);
+    if (it == was.end() || !equal(*it->second, item))
       out.push_back({prefix + key, body(item)});
   }
   for (const auto& [key, item] : before) {
-    if (!after.count(key))
+    if (!is.count(key))
       out.push_back({prefix + key, std::nullopt});
   }
 }
@@ -106,10 +112,10 @@ std::vector<store::RowChange> ApiState::changesSince(const ApiState& before) con
   forEachSection([&](const char* section, auto member, auto key) {
     using T = typename std::remove_reference_t<decltype(topo.*member)>::value_type;
     auto keyed = [&](const Topology& t) {
-      std::unordered_map<std::string, const T*> m;
+      std::vector<std::pair<std::string, const T*>> list;
       for (const auto& item : t.*member)
-        m.emplace(key(item), &item);
-      return m;
+        list.emplace_back(key(item), &item);
+      return list;
     };
     diffRows(
         keyed(before.topo), keyed(topo), std::string("topology/") + section + "/",
@@ -117,10 +123,10 @@ std::vector<store::RowChange> ApiState::changesSince(const ApiState& before) con
         [&](const T* item) { return itemJson(member, section, *item).dump(); }, out);
   });
   auto byKey = [](const json& obj) {
-    std::unordered_map<std::string, const json*> m;
+    std::vector<std::pair<std::string, const json*>> list;
     for (const auto& [k, v] : obj.items())
-      m.emplace(k, &v);
-    return m;
+      list.emplace_back(k, &v);
+    return list;
   };
   auto same = [](const json* a, const json* b) { return *a == *b; };
   auto dump = [](const json* j) { return j->dump(); };

@@ -1,8 +1,13 @@
-// What travels to an agent: the slice of the server's pinned topology that concerns its
-// host. Planning the host from its slice must give exactly the plan from the whole.
+// The server's state as the agents and the database see it: the slice of the pinned
+// topology that travels to one host (planning the host from its slice must give exactly
+// the plan from the whole), and the rows a write stores.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "model/synthetic.h"
+#include "model/topology_json.h"
 #include "plan/render.h"
 #include "server/api_state.h"
 #include "server/host_slice.h"
@@ -98,6 +103,66 @@ TEST_P(GeneratedSlices, PlanAsFromTheWholeAndHoldLess) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, GeneratedSlices, ::testing::Values(1, 2, 3, 4, 5));
+
+// The rows a server writes, applied as the databases do (an update keeps its place, a
+// new row goes last), load back into the state that wrote them, order included.
+class RowTable {
+ public:
+  void apply(const std::vector<store::RowChange>& changes) {
+    for (const auto& c : changes) {
+      auto it = std::find_if(rows_.begin(), rows_.end(),
+                             [&](const store::Row& r) { return r.key == c.key; });
+      if (!c.body) {
+        if (it != rows_.end())
+          rows_.erase(it);
+      } else if (it != rows_.end()) {
+        it->body = *c.body;
+      } else {
+        rows_.push_back({c.key, *c.body});
+      }
+    }
+  }
+  const std::vector<store::Row>& rows() const { return rows_; }
+
+ private:
+  std::vector<store::Row> rows_;
+};
+
+void expectSameState(const server::ApiState& a, const server::ApiState& b) {
+  EXPECT_EQ(model::toJson(a.topo).dump(), model::toJson(b.topo).dump());
+  EXPECT_EQ(a.attrs, b.attrs);
+  EXPECT_EQ(a.agents, b.agents);
+}
+
+TEST(StateRows, WritesOnlyWhatChangedAndLoadsBackInOrder) {
+  server::ApiState s;
+  s.topo = pinnedLikeTheServer(model::syntheticTopology({.hosts = 4, .routers = 3, .vms = 20}));
+  for (const auto& v : s.topo.vms)
+    s.attrs["ports"][v.name] = {{"name", "port of " + v.name}};
+  s.agents["compute1"] = {{"agent_mode", "dvr"}};
+  RowTable table;
+  table.apply(s.changesSince(server::ApiState{}));
+  expectSameState(server::ApiState::fromRows(table.rows()), s);
+
+  // Remove a VM in the middle, change another, add one: three topology rows and the
+  // removed port's attributes change, nothing else.
+  server::ApiState next = s;
+  std::string gone = next.topo.vms[5].name;
+  next.topo.vms.erase(next.topo.vms.begin() + 5);
+  next.attrs["ports"].erase(gone);
+  next.topo.vms[7].host += "-moved";
+  next.topo.vms.push_back({.name = "new-vm", .network = next.topo.vms[0].network});
+  auto changes = next.changesSince(s);
+  std::set<std::string> keys;
+  for (const auto& c : changes)
+    keys.insert(c.key);
+  EXPECT_EQ(keys, (std::set<std::string>{"topology/vms/" + gone, "attrs/ports/" + gone,
+                                         "topology/vms/" + next.topo.vms[7].name,
+                                         "topology/vms/new-vm"}));
+  table.apply(changes);
+  expectSameState(server::ApiState::fromRows(table.rows()), next);
+  EXPECT_TRUE(next.changesSince(next).empty());
+}
 
 }  // namespace
 }  // namespace dvr
