@@ -13,6 +13,13 @@
 namespace dvr::ipam {
 namespace {
 
+// A pinned id, or the one derived from `key` (computed only when needed: formatting a
+// UUID for every pinned object dominated a resolve of the server's state).
+template <class Key>
+std::string idOr(const std::optional<std::string>& pinned, Key key) {
+  return pinned ? *pinned : uuidFor(key());
+}
+
 using namespace dvr::model;
 
 std::string quoted(const std::string& kind, const std::string& name) {
@@ -76,7 +83,7 @@ class Resolver {
         continue;
       }
       Network n;
-      n.id = ns.id.value_or(uuidFor("network:" + ns.name));
+      n.id = idOr(ns.id, [&] { return "network:" + ns.name; });
       n.name = ns.name;
       n.external = ns.external;
       n.mtu =
@@ -138,7 +145,7 @@ class Resolver {
         continue;
       }
       Subnet s;
-      s.id = ss.id.value_or(uuidFor("subnet:" + ss.name));
+      s.id = idOr(ss.id, [&] { return "subnet:" + ss.name; });
       s.name = ss.name;
       s.network_id = cloud_.networks[net->second].id;
       s.cidr = ss.cidr;
@@ -393,7 +400,7 @@ class Resolver {
       }
       router_spec_[rs.name] = &rs;
       Router r;
-      r.id = rs.id.value_or(uuidFor("router:" + rs.name));
+      r.id = idOr(rs.id, [&] { return "router:" + rs.name; });
       r.name = rs.name;
       r.enable_snat = rs.enable_snat;
       const Network* gw = nullptr;
@@ -459,7 +466,7 @@ class Resolver {
           continue;
         attached.push_back(&s);
         Port qr;
-        qr.id = itf.port.id.value_or(uuidFor("qr:" + r.id + ":" + s.id));
+        qr.id = idOr(itf.port.id, [&] { return "qr:" + r.id + ":" + s.id; });
         qr.network_id = s.network_id;
         qr.subnet_id = s.id;
         qr.device_owner = kOwnerRouterInterface;
@@ -487,7 +494,7 @@ class Resolver {
                               ? subnetHolding(*r.gateway_network_id, *rs.gateway_port.ip)
                               : firstSubnetOf(*r.gateway_network_id);
       Port qg;
-      qg.id = rs.gateway_port.id.value_or(uuidFor("qg:" + r.id));
+      qg.id = idOr(rs.gateway_port.id, [&] { return "qg:" + r.id; });
       qg.network_id = *r.gateway_network_id;
       qg.device_owner = kOwnerRouterGateway;
       qg.device_id = r.id;
@@ -508,7 +515,7 @@ class Resolver {
         const InterfaceSpec& itf = *interfaceSpecFor(rs, qr.subnet_id);
         const Subnet& s = cloud_.subnets[subnet_by_id_.at(qr.subnet_id)];
         Port sg;
-        sg.id = itf.snat_port.id.value_or(uuidFor("sg:" + r.id + ":" + s.id));
+        sg.id = idOr(itf.snat_port.id, [&] { return "sg:" + r.id + ":" + s.id; });
         sg.network_id = s.network_id;
         sg.subnet_id = s.id;
         sg.device_owner = kOwnerSnat;
@@ -588,7 +595,7 @@ class Resolver {
                       vs.line);
       }
       Port p;
-      p.id = vs.port_id.value_or(uuidFor("vm:" + vs.name));
+      p.id = idOr(vs.port_id, [&] { return "vm:" + vs.name; });
       p.name = vs.name;
       p.network_id = n->id;
       p.device_owner = kOwnerCompute;
@@ -624,7 +631,7 @@ class Resolver {
       } else {
         problems_.add(obj, "Network " + n->name + " does not contain any IPv4 subnet", fs.line);
       }
-      f.id = fs.id.value_or(uuidFor("fip:" + f.address.str()));
+      f.id = idOr(fs.id, [&] { return "fip:" + f.address.str(); });
       if (fs.vm) {
         auto vi = vm_index_.find(*fs.vm);
         if (vi == vm_index_.end()) {

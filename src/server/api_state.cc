@@ -6,6 +6,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "ipam/resolve.h"
 #include "model/topology_json.h"
 
 namespace dvr::server {
@@ -131,6 +132,20 @@ std::vector<store::RowChange> ApiState::changesSince(const ApiState& before) con
   auto same = [](const json* a, const json* b) { return *a == *b; };
   auto dump = [](const json* j) { return j->dump(); };
   diffRows(byKey(before.agents), byKey(agents), "agents/", same, dump, out);
+  if (touched_) {
+    for (const auto& [kind, id] : *touched_) {
+      const json* is =
+          attrs.contains(kind) && attrs[kind].contains(id) ? &attrs[kind][id] : nullptr;
+      const json* was = before.attrs.contains(kind) && before.attrs[kind].contains(id)
+                            ? &before.attrs[kind][id]
+                            : nullptr;
+      if (is && (!was || *was != *is))
+        out.push_back({"attrs/" + kind + "/" + id, is->dump()});
+      if (!is && was)
+        out.push_back({"attrs/" + kind + "/" + id, std::nullopt});
+    }
+    return out;
+  }
   std::set<std::string> kinds;
   for (const auto& [kind, items] : attrs.items())
     kinds.insert(kind);
@@ -148,7 +163,24 @@ std::vector<store::RowChange> ApiState::changesSince(const ApiState& before) con
 Topology ApiState::topologyForResolve(
     const std::function<bool(const std::string&)>& schedulable) const {
   Topology t = topo;
-  t.hosts.clear();
+  t.hosts = hostsFromAgents(schedulable);
+  return t;
+}
+
+Cloud ApiState::resolve(const std::function<bool(const std::string&)>& schedulable,
+                        const std::string& label) {
+  // In place: a copy of the topology costs as much as a third of resolving it.
+  topo.hosts = hostsFromAgents(schedulable);
+  struct Restore {
+    Topology& t;
+    ~Restore() { t.hosts.clear(); }
+  } restore{topo};
+  return ipam::resolve(topo, label);
+}
+
+std::vector<HostSpec> ApiState::hostsFromAgents(
+    const std::function<bool(const std::string&)>& schedulable) const {
+  std::vector<HostSpec> hosts;
   for (const auto& [host, a] : agents.items()) {
     HostSpec h;
     h.name = host;
@@ -160,14 +192,14 @@ Topology ApiState::topologyForResolve(
     // Uplinks name external networks, or "*" for every one of them.
     const json uplinks = a.value("uplinks", json::object());  // items() must not outlive it
     for (const auto& [net, dev] : uplinks.items()) {
-      for (const auto& n : t.networks) {
+      for (const auto& n : topo.networks) {
         if (n.external && (net == "*" || net == n.name || (n.id && net == *n.id)))
           h.uplinks[n.name] = dev;
       }
     }
-    t.hosts.push_back(std::move(h));
+    hosts.push_back(std::move(h));
   }
-  return t;
+  return hosts;
 }
 
 void ApiState::pinAllocations(const Cloud& c) {

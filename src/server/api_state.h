@@ -5,6 +5,8 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <string>
 
 #include "model/cloud.h"
@@ -22,16 +24,40 @@ struct ApiState {
   // Rows keys: "topology/settings", "topology/<section>/<key>" (section as in the
   // topology's JSON: networks, vms, …), "attrs/<kind>/<id>", "agents/<host>".
   static ApiState fromRows(const std::vector<store::Row>& rows);
-  // The rows to write to turn `before` into this state.
+  // The rows to write to turn `before` into this state. With trackAttrs() called on a
+  // copy of `before`, only the attributes touched since are compared.
   std::vector<store::RowChange> changesSince(const ApiState& before) const;
+
+  // Attribute changes go through these, so that a write compares only what it touched
+  // (comparing every resource's attributes cost more than the rest of a write).
+  void trackAttrs() { touched_.emplace(); }
+  void untrackAttrs() { touched_.reset(); }
+  void touchAttrs(const std::string& kind, const std::string& id) {
+    if (touched_)
+      touched_->emplace(kind, id);
+  }
+  void eraseAttrs(const std::string& kind, const std::string& id) {
+    touchAttrs(kind, id);
+    if (attrs.contains(kind))
+      attrs[kind].erase(id);
+  }
 
   // The topology as resolve() wants it: hosts from the registered agents; new SNAT
   // placements only on hosts `schedulable` accepts (all when it is empty).
   model::Topology topologyForResolve(
       const std::function<bool(const std::string&)>& schedulable = nullptr) const;
+  // ipam::resolve of topologyForResolve(schedulable), without copying the topology.
+  // Throws InputError as resolve does.
+  model::Cloud resolve(const std::function<bool(const std::string&)>& schedulable,
+                       const std::string& label);
   // Writes every value resolve() allocated back into the topology, so that it never
   // moves again, and drops pins nothing needs any more.
   void pinAllocations(const model::Cloud& cloud);
+
+ private:
+  std::vector<model::HostSpec> hostsFromAgents(
+      const std::function<bool(const std::string&)>& schedulable) const;
+  std::optional<std::set<std::pair<std::string, std::string>>> touched_;  // (kind, id)
 };
 
 }  // namespace dvr::server

@@ -365,6 +365,7 @@ std::string newId(const ApiState& s, const char* kind) {
 
 void setAttrs(ApiState& s, const char* kind, const std::string& id, const json& body,
               const std::set<std::string>& keys, bool creating) {
+  s.touchAttrs(kind, id);
   json& a = s.attrs[kind][id];
   if (creating) {
     a["created_at"] = now();
@@ -624,6 +625,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
       loaded = ApiState::fromRows(tx.read().rows);
     const ApiState& before = base ? base->state : *loaded;
     ApiState s = before;
+    s.trackAttrs();
     std::function<json(const View&)> render;
     std::string id = r.id;
 
@@ -679,7 +681,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
         std::erase_if(s.topo.networks, [&](const NetworkSpec& n) { return n.name == id; });
         std::erase_if(s.topo.floating_ips,
                       [&](const FloatingIpSpec& f) { return f.network == id; });
-        s.attrs["networks"].erase(id);
+        s.eraseAttrs("networks", id);
         status = 204;
       }
       if (status != 204)
@@ -745,7 +747,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
                              ": One or more ports have an IP allocation from this subnet.",
                          "SubnetInUse");
         std::erase_if(s.topo.subnets, [&](const SubnetSpec& sn) { return sn.name == id; });
-        s.attrs["subnets"].erase(id);
+        s.eraseAttrs("subnets", id);
         status = 204;
       }
       if (status != 204)
@@ -841,7 +843,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
             f.vm.reset();  // Neutron disassociates floating IPs of a deleted port
         }
         std::erase_if(s.topo.vms, [&](const VmSpec& v) { return v.name == id; });
-        s.attrs["ports"].erase(id);
+        s.eraseAttrs("ports", id);
         status = 204;
       }
       if (status != 204)
@@ -1000,7 +1002,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
                           {"project_id", ""},
                           {"tenant_id", ""}};
           if (has->port.id && s.attrs.contains("ports"))
-            s.attrs["ports"].erase(*has->port.id);  // a port made for the interface goes too
+            s.eraseAttrs("ports", *has->port.id);  // a port made for the interface goes too
           rt->interfaces.erase(has);
         }
         std::string sub_id = sub;
@@ -1030,7 +1032,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
           throw conflict("Router " + id + " still has ports: " + ports, "RouterInUse");
         }
         std::erase_if(s.topo.routers, [&](const RouterSpec& x) { return x.name == id; });
-        s.attrs["routers"].erase(id);
+        s.eraseAttrs("routers", id);
         status = 204;
       }
     } else if (r.collection == "floatingips") {
@@ -1087,7 +1089,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
         if (!findFip(s, id))
           throw notFound("Floating IP " + id + " could not be found", "FloatingIPNotFound");
         std::erase_if(s.topo.floating_ips, [&](const FloatingIpSpec& f) { return f.id == id; });
-        s.attrs["floatingips"].erase(id);
+        s.eraseAttrs("floatingips", id);
         status = 204;
       }
       if (status != 204) {
@@ -1119,7 +1121,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     // Validate and allocate the whole cloud; pin what was allocated.
     Cloud c;
     try {
-      c = ipam::resolve(s.topologyForResolve(schedulable(s)), "request");
+      c = s.resolve(schedulable(s), "request");
     } catch (const InputError& e) {
       throw fromProblems(e);
     }
@@ -1127,6 +1129,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     tx.write(s.changesSince(before));
     if (render)
       response = render(View{s, c});
+    s.untrackAttrs();
     written = std::make_shared<const Cached>(Cached{base_revision + 1, std::move(s), std::move(c)});
   });
   remember(written);  // committed
@@ -1179,6 +1182,7 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
         loaded = ApiState::fromRows(tx.read().rows);
       const ApiState& before = base ? base->state : *loaded;
       ApiState s = before;
+      s.trackAttrs();  // registration touches no attributes
       if (!s.agents.contains(host))
         s.agents[host] = json::object();
       json& a = s.agents[host];
@@ -1218,7 +1222,7 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       a.update(want);
       try {
         // Routers left without SNAT (no dvr_snat agent was alive) may get placed now.
-        s.pinAllocations(ipam::resolve(s.topologyForResolve(schedulable(s)), "agent " + host));
+        s.pinAllocations(s.resolve(schedulable(s), "agent " + host));
       } catch (const InputError& e) {
         throw badRequest(e.what());
       }
