@@ -66,6 +66,7 @@ class NeutronApi {
   std::shared_ptr<const Cached> current();
   void remember(std::shared_ptr<const Cached> c);
   std::mutex cache_mu_;
+  std::mutex write_mu_;
   std::shared_ptr<const Cached> cache_;
   store::Store& store_;
   std::mutex mu_;
