@@ -3,6 +3,8 @@
 // leaves the database as it was.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include <set>
 
 #include "api_support.h"
@@ -404,6 +406,37 @@ TEST_P(Api, TwoServersOverOneDatabaseNeverCollide) {
   EXPECT_EQ(std::set<std::string>(ips.begin(), ips.end()).size(), 40u);
   // Both servers see the same cloud.
   EXPECT_EQ(httplib::Client(second.url()).Get("/v2.0/ports")->body, http.Get("/v2.0/ports")->body);
+}
+
+// An agent long-polling one server learns of a write made through another server over
+// the same database while it waits, not when its wait runs out.
+TEST_P(Api, ALongPollOnOneServerWakesForAWriteOnAnother) {
+  registerAgent("compute01", "dvr", "172.16.0.11");
+  ServerProcess second(db.url());
+  uint64_t since = call("GET", "/dvr/v1/topology?since=0", "", 200)["revision"];
+  std::atomic<uint64_t> seen{0};
+  std::atomic<bool> answered{false};
+  std::thread poll([&] {
+    httplib::Client agent(server.url());
+    agent.set_read_timeout(60);
+    auto res =
+        agent.Get("/dvr/v1/topology?since=" + std::to_string(since) + "&wait=30000&host=compute01");
+    if (res && res->status == 200)
+      seen = json::parse(res->body)["revision"].get<uint64_t>();
+    answered = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the poll is waiting
+  EXPECT_FALSE(answered);
+  auto made =
+      httplib::Client(second.url())
+          .Post("/v2.0/networks", R"({"network":{"name":"via-second"}})", "application/json");
+  ASSERT_TRUE(made && made->status == 201);
+  // The wait is 30 s: an answer within 10 s can only come from the change.
+  for (int i = 0; i < 1000 && !answered; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(answered) << "the long-poll did not wake for the other server's write";
+  poll.join();
+  EXPECT_GT(seen.load(), since);
 }
 
 // Neutron schedules a router's SNAT to an alive dvr_snat agent and keeps it there.

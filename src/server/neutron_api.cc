@@ -438,9 +438,19 @@ void NeutronApi::remember(std::shared_ptr<const Cached> c) {
     cache_ = std::move(c);
 }
 
+NeutronApi::NeutronApi(store::Store& store, int agent_down_seconds)
+    : store_(store), agent_down_seconds_(agent_down_seconds) {
+  watch_ = store_.watch([this] {
+    uint64_t now = store_.revision();
+    std::lock_guard<std::mutex> lock(mu_);
+    revision_seen_ = std::max(revision_seen_, now);
+    changed_.notify_all();
+  });
+}
+
 uint64_t NeutronApi::waitForRevision(uint64_t since, int timeout_ms) {
   std::unique_lock<std::mutex> lock(mu_);
-  revision_seen_ = std::max(revision_seen_, store_.read().revision);
+  revision_seen_ = std::max(revision_seen_, store_.revision());
   changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                     [&] { return revision_seen_ > since; });
   return revision_seen_;

@@ -36,8 +36,7 @@ class NeutronApi {
  public:
   // An agent is alive while its last heartbeat is at most `agent_down_seconds` old
   // (Neutron's agent_down_time); SNAT is placed only on alive dvr_snat agents.
-  explicit NeutronApi(store::Store& store, int agent_down_seconds = 75)
-      : store_(store), agent_down_seconds_(agent_down_seconds) {}
+  explicit NeutronApi(store::Store& store, int agent_down_seconds = 75);
   ApiResponse handle(const ApiRequest& request);
 
   // Blocks until the state's revision exceeds `since` or `timeout_ms` passes.
@@ -77,6 +76,8 @@ class NeutronApi {
   std::mutex beats_mu_;
   std::map<std::string, long> heartbeats_;  // host -> time
   int agent_down_seconds_;
+  // Writes by other servers over the same database wake this server's long-polls.
+  std::unique_ptr<store::Watch> watch_;
   long lastHeartbeat(const std::string& host, const nlohmann::json& agent);
   bool agentAlive(const std::string& host, const nlohmann::json& agent);
   std::function<bool(const std::string&)> schedulable(const ApiState& s);

@@ -3,8 +3,12 @@
 // take turns allocating and never hand out the same address.
 #include <libpq-fe.h>
 
+#include <poll.h>
+
+#include <atomic>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "store/store.h"
 
@@ -41,6 +45,7 @@ class Pg {
   void run(const char* sql, std::initializer_list<std::string> params = {}) {
     PQclear(exec(sql, params));
   }
+  PGconn* conn() { return conn_; }
 
  private:
   PGconn* conn_;
@@ -64,6 +69,7 @@ class PgTransaction : public Transaction {
       }
     }
     pg_.run("UPDATE revision SET value = value + 1 WHERE id = 1");
+    pg_.run("NOTIFY dvr_revision");  // delivered to every listener at commit
   }
   std::map<std::string, std::string> hostMacs() override {
     std::map<std::string, std::string> out;
@@ -109,9 +115,45 @@ class PgTransaction : public Transaction {
   Pg& pg_;
 };
 
+// LISTEN dvr_revision on a connection of its own.
+class PgWatch : public Watch {
+ public:
+  PgWatch(const std::string& url, std::function<void()> changed)
+      : pg_(url), changed_(std::move(changed)) {
+    pg_.run("LISTEN dvr_revision");
+    thread_ = std::thread([this] { run(); });
+  }
+  ~PgWatch() override {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    pollfd p{PQsocket(pg_.conn()), POLLIN, 0};
+    while (!stop_) {
+      if (::poll(&p, 1, 200) <= 0)
+        continue;  // the timeout only lets the destructor stop the thread
+      if (!PQconsumeInput(pg_.conn()))
+        return;  // connection lost: waiters fall back on their own timeouts
+      bool any = false;
+      while (PGnotify* n = PQnotifies(pg_.conn())) {
+        any = true;
+        PQfreemem(n);
+      }
+      if (any)
+        changed_();
+    }
+  }
+  Pg pg_;
+  std::function<void()> changed_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 class PostgresStore : public Store {
  public:
-  explicit PostgresStore(const std::string& url) : pg_(url) {
+  explicit PostgresStore(const std::string& url) : url_(url), pg_(url) {
     pg_.run(
         "CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1),"
         " value BIGINT NOT NULL)");
@@ -145,8 +187,12 @@ class PostgresStore : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     return PgTransaction::readRevision(pg_, false);
   }
+  std::unique_ptr<Watch> watch(std::function<void()> changed) override {
+    return std::make_unique<PgWatch>(url_, std::move(changed));
+  }
 
  private:
+  std::string url_;
   std::mutex mu_;
   Pg pg_;
 };

@@ -2,8 +2,12 @@
 // servers or threads never allocate from the same state.
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "store/store.h"
 
@@ -59,10 +63,52 @@ class SqliteTransaction : public Transaction {
   SQLite::Database& db_;
 };
 
+// Polls the revision on a connection of its own.
+class SqliteWatch : public Watch {
+ public:
+  SqliteWatch(const std::string& path, std::function<void()> changed)
+      : db_(path, SQLite::OPEN_READONLY), changed_(std::move(changed)) {
+    db_.setBusyTimeout(1000);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~SqliteWatch() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    int64_t seen = -1;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stop_; })) {
+      try {
+        SQLite::Statement q(db_, "SELECT value FROM revision WHERE id = 1");
+        int64_t now = q.executeStep() ? q.getColumn(0).getInt64() : 0;
+        if (seen >= 0 && now != seen)
+          changed_();
+        seen = now;
+      } catch (const std::exception&) {
+        // busy or not yet created: the next round sees it
+      }
+    }
+  }
+  SQLite::Database db_;
+  std::function<void()> changed_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class SqliteStore : public Store {
  public:
   explicit SqliteStore(const std::string& path)
-      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX) {
+      : path_(path),
+        db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX) {
     db_.exec("PRAGMA journal_mode=WAL");
     db_.exec("PRAGMA synchronous=NORMAL");
     db_.setBusyTimeout(10000);
@@ -107,8 +153,12 @@ class SqliteStore : public Store {
     SqliteTransaction tx(db_);
     return tx.revision();
   }
+  std::unique_ptr<Watch> watch(std::function<void()> changed) override {
+    return std::make_unique<SqliteWatch>(path_, std::move(changed));
+  }
 
  private:
+  std::string path_;
   std::mutex mu_;
   SQLite::Database db_;
 };

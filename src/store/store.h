@@ -42,9 +42,19 @@ class Transaction {
   virtual void setHostMac(const std::string& host, const std::string& mac) = 0;  // UNIQUE mac
 };
 
+// A running watch of the store; stops when destroyed.
+class Watch {
+ public:
+  virtual ~Watch() = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+  // Calls `changed` (from another thread) when another process commits a write: another
+  // server over the same database. PostgreSQL: LISTEN/NOTIFY, at once. SQLite: the
+  // revision is checked every 100 ms.
+  virtual std::unique_ptr<Watch> watch(std::function<void()> changed) = 0;
   // Runs `fn` in one transaction: committed if it returns, rolled back if it throws.
   virtual void transact(const std::function<void(Transaction&)>& fn) = 0;
   virtual Snapshot read() = 0;  // a consistent read without taking the writer's lock
