@@ -1187,6 +1187,16 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       std::lock_guard<std::mutex> lock(beats_mu_);
       heartbeats_[host] = t;
     }
+    // A heartbeat (the same registration again, every few seconds from every agent) is
+    // answered from the cached state: no transaction, no write lock.
+    if (auto snap = current(); snap->state.agents.contains(host)) {
+      const json& a = snap->state.agents.at(host);
+      if (a.value("agent_mode", "") == mode && a.value("tunnel_ip", "") == tunnel.str() &&
+          a.value("uplinks", json::object()) == b.value("uplinks", json::object()) &&
+          a.contains("dvr_mac")) {
+        return {200, json{{"agent", {{"host", host}, {"dvr_mac", a["dvr_mac"]}}}}.dump()};
+      }
+    }
     json out;
     bool changed = false;
     store_.transact([&](store::Transaction& tx) {
