@@ -1269,13 +1269,14 @@ ApiResponse NeutronApi::topology(uint64_t since, int timeout_ms, const std::stri
   waitForRevision(since, timeout_ms);
   try {
     std::shared_ptr<const Cached> snap = current();
-    model::Topology whole = snap->state.topologyForResolve();
-    if (host.empty())
-      return {200, json{{"revision", snap->revision}, {"topology", toJson(whole)}}.dump()};
-    plan::CloudIndex index(snap->cloud);
-    return {200,
-            json{{"revision", snap->revision}, {"topology", toJson(hostSlice(whole, index, host))}}
-                .dump()};
+    Cached::ForAgents& all = *snap->for_agents;
+    std::call_once(all.once, [&] {
+      all.topology = snap->state.topologyForResolve();
+      all.index = std::make_unique<plan::CloudIndex>(snap->cloud);
+    });
+    json topology =
+        host.empty() ? toJson(all.topology) : toJson(hostSlice(all.topology, *all.index, host));
+    return {200, json{{"revision", snap->revision}, {"topology", std::move(topology)}}.dump()};
   } catch (const ApiError& e) {
     return {
         e.status(),

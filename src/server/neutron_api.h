@@ -15,6 +15,7 @@
 #include <string>
 
 #include "model/cloud.h"
+#include "plan/cloud_index.h"
 #include "server/api_state.h"
 #include "store/store.h"
 
@@ -58,6 +59,14 @@ class NeutronApi {
     uint64_t revision;
     ApiState state;
     model::Cloud cloud;
+    // What agents' slices are cut from, made once per revision on the first agent's
+    // request (a thousand agents ask after every write).
+    struct ForAgents {
+      std::once_flag once;
+      model::Topology topology;  // with the hosts from the agents
+      std::unique_ptr<plan::CloudIndex> index;
+    };
+    std::shared_ptr<ForAgents> for_agents = std::make_shared<ForAgents>();
   };
   std::shared_ptr<const Cached> cached(uint64_t revision);
   // The state at the store's current revision, parsed and resolved (from the cache when
