@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lab_support.h"
+#include "model/topology_json.h"
 #include "plan/names.h"
 #include "support.h"
 
@@ -31,6 +32,18 @@ std::string client(const std::string& ip) {
   return kPy + "\"import socket;socket.create_connection(('" + ip + "',8080),timeout=3).close()\"";
 }
 
+// The peer address a TCP server on `server` sees when `from` connects to `to_ip`.
+std::string peerSeen(const std::string& server, const std::string& from, const std::string& to_ip) {
+  Background srv(kDvr + " lab exec " + server + " -- " + kServer);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto c = inLab(from, client(to_ip));
+  EXPECT_EQ(c.rc, 0) << c.out;
+  std::string out = srv.stop(3000);
+  while (!out.empty() && out.back() == '\n')
+    out.pop_back();
+  return out;
+}
+
 class SeedLab : public testing::LabTest {
  protected:
   model::Cloud cloud = testing::seedCloud();
@@ -41,23 +54,69 @@ class SeedLab : public testing::LabTest {
     }
     throw std::runtime_error("no port");
   }
-  // The peer address a TCP server on `server` sees when `from` connects to `to_ip`.
-  std::string peerSeen(const std::string& server, const std::string& from,
-                       const std::string& to_ip) {
-    Background srv(kDvr + " lab exec " + server + " -- " + kServer);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    auto c = inLab(from, client(to_ip));
-    EXPECT_EQ(c.rc, 0) << c.out;
-    std::string out = srv.stop(3000);
-    while (!out.empty() && out.back() == '\n')
-      out.pop_back();
-    return out;
+};
+
+// The seed's North-South paths, on the lab built from the file (`dvr lab up`) and on the
+// lab built through the API (`dvr lab up --api`: a server, agents following it, the
+// resources made by API calls). The VMs' ports carry the seed's MACs and addresses either
+// way; what the server allocates (ids, DVR MACs, router ports) is read back from it.
+class SeedPaths : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0)
+      GTEST_SKIP() << "needs root (namespaces)";
+    sh(kDvr + " lab down");
+    auto r = sh(kDvr + " lab up " + (GetParam() == "api" ? "--api " : "") + testing::kSeed);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    if (GetParam() == "api") {
+      auto topo = inLab("controller01", "curl -s 'http://127.0.0.1:9696/dvr/v1/topology?since=0'");
+      ASSERT_EQ(topo.rc, 0) << topo.out;
+      live = ipam::resolve(model::topologyFromJson(nlohmann::json::parse(topo.out).at("topology")),
+                           "server");
+    }
+  }
+  void TearDown() override {
+    if (::geteuid() == 0)
+      sh(kDvr + " lab down");
+  }
+  model::Cloud seed = testing::seedCloud();
+  model::Cloud live = seed;  // the cloud as the agents run it
+
+  const model::Port& vmPort(const std::string& vm) {
+    Mac mac = seed.findVm(vm)->mac;
+    for (const auto& p : live.ports) {
+      if (p.mac == mac)
+        return p;
+    }
+    throw std::runtime_error("no port with " + vm + "'s MAC");
+  }
+  // The sg- or qg- port of the router serving `vm`'s subnet.
+  const model::Port& routerPort(const std::string& vm, const std::string& owner) {
+    const model::Port& v = vmPort(vm);
+    for (const auto& r : live.routers) {
+      for (size_t k = 0; k < r.interface_ports.size(); ++k) {
+        if (live.ports[r.interface_ports[k]].subnet_id != v.subnet_id)
+          continue;
+        if (owner == model::kOwnerSnat)
+          return live.ports[r.snat_ports.at(k)];
+        return live.ports[r.gateway_port.value()];
+      }
+    }
+    throw std::runtime_error("no router for " + vm);
+  }
+  std::string dvrMac(const std::string& host) { return live.findHost(host)->dvr_mac.str(); }
+  std::string fgMac(const std::string& host) {
+    for (const auto& p : live.ports) {
+      if (p.device_owner == model::kOwnerFipGateway && p.host == host)
+        return p.mac.str();
+    }
+    throw std::runtime_error("no fg- port on " + host);
   }
 };
 
-TEST_F(SeedLab, Case1NoFloatingIpGoesThroughTheControllerSnat) {
-  const auto& sg = port(model::kOwnerSnat, "13fe8525");
-  const auto& qg = port(model::kOwnerRouterGateway, "13fe8525");
+TEST_P(SeedPaths, Case1NoFloatingIpGoesThroughTheControllerSnat) {
+  const auto& sg = routerPort("vm1", model::kOwnerSnat);
+  const auto& qg = routerPort("vm1", model::kOwnerRouterGateway);
   Capture underlay("fabric", "u-compute01", "udp port 4789");
   Capture ctl_uplink("controller01", "eth1", "icmp");
   Capture cmp_uplink("compute01", "eth1", "icmp");
@@ -66,7 +125,7 @@ TEST_F(SeedLab, Case1NoFloatingIpGoesThroughTheControllerSnat) {
   // Underlay: compute01 -> controller01, inner frame DVR MAC of compute01 -> sg- MAC.
   std::string ul = underlay.stop();
   EXPECT_NE(ul.find("172.16.0.11."), std::string::npos) << ul;
-  EXPECT_NE(ul.find("fa:16:3f:86:5c:5c > " + sg.mac.str()), std::string::npos) << ul;
+  EXPECT_NE(ul.find(dvrMac("compute01") + " > " + sg.mac.str()), std::string::npos) << ul;
   EXPECT_NE(ul.find("10.16.0.3 > 8.8.8.8"), std::string::npos) << ul;
   // It leaves controller01's uplink with qg-'s MAC and IP, not compute01's.
   std::string up = ctl_uplink.stop();
@@ -77,18 +136,19 @@ TEST_F(SeedLab, Case1NoFloatingIpGoesThroughTheControllerSnat) {
   EXPECT_EQ(peerSeen("internet", "vm1", "8.8.8.8"), qg.ip.str());
 }
 
-TEST_F(SeedLab, Case2FloatingIpLeavesFromTheComputeNode) {
+TEST_P(SeedPaths, Case2FloatingIpLeavesFromTheComputeNode) {
+  const std::string fg = fgMac("compute01");  // fa:16:3e:d2:85:89 in the seed
   Capture ctl_uplink("controller01", "eth1", "icmp");
   Capture cmp_uplink("compute01", "eth1", "icmp");
   auto ping = inLab("vm2", "ping -c 2 -W 2 8.8.8.8");
   ASSERT_EQ(ping.rc, 0) << ping.out;
   std::string up = cmp_uplink.stop();
-  EXPECT_NE(up.find("fa:16:3e:d2:85:89 > "), std::string::npos) << up;  // fg-'s MAC
+  EXPECT_NE(up.find(fg + " > "), std::string::npos) << up;
   EXPECT_NE(up.find("192.168.74.104 > 8.8.8.8"), std::string::npos) << up;
   EXPECT_EQ(ctl_uplink.stop().find("8.8.8.8"), std::string::npos);
   // The gateway learnt the floating IP at fg-'s MAC (proxy ARP on compute01).
   auto neigh = inLab("gateway", "ip neigh show 192.168.74.104");
-  EXPECT_NE(neigh.out.find("lladdr fa:16:3e:d2:85:89"), std::string::npos) << neigh.out;
+  EXPECT_NE(neigh.out.find("lladdr " + fg), std::string::npos) << neigh.out;
   // Outbound, the internet sees the floating IP; inbound, vm2 sees the internet's address.
   EXPECT_EQ(peerSeen("internet", "vm2", "8.8.8.8"), "192.168.74.104");
   EXPECT_EQ(peerSeen("vm2", "internet", "192.168.74.104"), "8.8.8.8");
@@ -120,9 +180,9 @@ TEST_F(SeedLab, Compute01ShowsTheSeedsListings) {
   EXPECT_NE(qr_link.find("link/ether fa:16:3e:ac:30:ff"), std::string::npos) << qr_link;
 }
 
-TEST_F(SeedLab, NoDistributedGatewayMacEverOnTheUnderlay) {
+TEST_P(SeedPaths, NoDistributedGatewayMacEverOnTheUnderlay) {
   std::set<std::string> qr_macs;
-  for (const auto& p : cloud.ports) {
+  for (const auto& p : live.ports) {
     if (p.device_owner == model::kOwnerRouterInterface)
       qr_macs.insert(p.mac.str());
   }
@@ -143,21 +203,21 @@ TEST_F(SeedLab, NoDistributedGatewayMacEverOnTheUnderlay) {
   }
 }
 
-TEST_F(SeedLab, EastWestIsRoutedOnTheSendersHost) {
+TEST_P(SeedPaths, EastWestIsRoutedOnTheSendersHost) {
   Capture underlay("fabric", "u-compute01", "udp port 4789");
   ASSERT_EQ(inLab("vm1", "ping -c 2 -W 2 10.16.1.3").rc, 0);
   std::string ul = underlay.stop();
-  const auto* vm4 = cloud.findVm("vm4");
+  const auto* vm4 = seed.findVm("vm4");
   // Already routed on compute01: the tunnel carries it to vm4's MAC, from compute01's DVR MAC.
-  EXPECT_NE(ul.find("fa:16:3f:86:5c:5c > " + vm4->mac.str()), std::string::npos) << ul;
+  EXPECT_NE(ul.find(dvrMac("compute01") + " > " + vm4->mac.str()), std::string::npos) << ul;
   EXPECT_NE(ul.find("172.16.0.11."), std::string::npos);
   EXPECT_NE(ul.find("> 172.16.0.12.4789"), std::string::npos) << ul;
   // And the reply is routed on compute02, so it arrives from compute02's DVR MAC.
-  EXPECT_NE(ul.find("fa:16:3f:6d:9f:cd > " + cloud.findVm("vm1")->mac.str()), std::string::npos)
+  EXPECT_NE(ul.find(dvrMac("compute02") + " > " + seed.findVm("vm1")->mac.str()), std::string::npos)
       << ul;
 }
 
-TEST_F(SeedLab, RoutersAreIsolatedAndOverlappingSubnetsBothWork) {
+TEST_P(SeedPaths, RoutersAreIsolatedAndOverlappingSubnetsBothWork) {
   EXPECT_NE(inLab("vm3", "ping -c 1 -W 1 10.16.0.3").rc, 0);  // router3's own 10.16.0.0/24
   EXPECT_NE(inLab("vm2", "ping -c 1 -W 1 10.16.0.3").rc,
             0);  // router2: out by its FIP, no way back in
@@ -304,6 +364,8 @@ TEST_F(SeedLab, TraceAgreesWithTheCaptures) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(BuiltFrom, SeedPaths, ::testing::Values("file", "api"));
 
 }  // namespace
 }  // namespace dvr
