@@ -262,6 +262,13 @@ TEST_P(Api, HostsGetUniqueDvrMacsThatLast) {
   EXPECT_EQ(mac("compute01"), m1);  // re-registration keeps it
   json agents = call("GET", "/v2.0/agents", "", 200)["agents"];
   EXPECT_EQ(agents.size(), 2u);
+  for (const auto& a : agents) {
+    EXPECT_EQ(a["configurations"]["dvr_mac_address"], a["host"] == "compute01" ? m1 : m2);
+  }
+  // The table as the seed shows Neutron's, through the dvr CLI.
+  auto table = testing::sh(testing::kDvr + " host-macs --server " + server.url());
+  ASSERT_EQ(table.rc, 0) << table.out;
+  EXPECT_EQ(table.out, "host       mac_address\ncompute01  " + m1 + "\ncompute02  " + m2 + "\n");
 }
 
 struct BadRequest {

@@ -1,8 +1,12 @@
 // The `dvr` command. Subcommands are wired here; each one's work lives in its component.
 #include <CLI/CLI.hpp>
 
+#include <httplib.h>
+
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
 #include "agent/cloud_source.h"
@@ -54,6 +58,28 @@ int trace(const std::string& file, const dvr::trace::TraceRequest& req, bool jso
   return result.forward.delivered ? 0 : 3;
 }
 
+// The server's dvr_host_macs table, printed as the seed shows Neutron's.
+int hostMacs(const std::string& url) {
+  httplib::Client client(url);
+  client.set_connection_timeout(3);
+  auto res = client.Get("/dvr/v1/host-macs");
+  if (!res)
+    throw std::runtime_error("cannot reach " + url);
+  if (res->status != 200)
+    throw std::runtime_error(url + " answered " + std::to_string(res->status) + ": " + res->body);
+  auto rows = nlohmann::json::parse(res->body).at("dvr_host_macs");
+  size_t width = 4;
+  for (const auto& r : rows)
+    width = std::max(width, r.at("host").get<std::string>().size());
+  std::cout << std::left << std::setw(int(width) + 2) << "host"
+            << "mac_address\n";
+  for (const auto& r : rows) {
+    std::cout << std::setw(int(width) + 2) << r.at("host").get<std::string>()
+              << r.at("mac_address").get<std::string>() << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -102,6 +128,10 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--uplink", uplinks, "with --server: NETWORK=DEVICE (NETWORK may be '*')");
 
   dvr::server::ServerOptions server_opts;
+  std::string macs_url = "http://127.0.0.1:9696";
+  auto* macs_cmd =
+      app.add_subcommand("host-macs", "the server's dvr_host_macs table: each host's DVR MAC");
+  macs_cmd->add_option("--server", macs_url, "the dvr server (default http://127.0.0.1:9696)");
   auto* server_cmd = app.add_subcommand("server", "serve the Neutron v2.0 API over a database");
   server_cmd->add_option("--bind", server_opts.bind, "HOST:PORT (default 127.0.0.1:9696)");
   server_cmd->add_option("--db", server_opts.db, "sqlite:PATH (default sqlite:dvr.db)");
@@ -163,6 +193,8 @@ int main(int argc, char** argv) {
     }
     if (*server_cmd)
       return dvr::server::runServer(server_opts);
+    if (*macs_cmd)
+      return hostMacs(macs_url);
     if (*agent_cmd) {
       if (agent_server.url.empty() && file.empty()) {
         throw dvr::InputError("dvr agent",

@@ -59,6 +59,8 @@ int runServer(const ServerOptions& options) {
     std::string host = req.has_param("host") ? req.get_param_value("host") : "";
     reply(res, api.topology(since, std::min(wait, 30000), host));
   });
+  server.Get("/dvr/v1/host-macs",
+             [&](const httplib::Request&, httplib::Response& res) { reply(res, api.hostMacs()); });
   auto neutron = [&](const httplib::Request& req, httplib::Response& res) {
     reply(res, api.handle(toRequest(req)));
   };

@@ -1265,6 +1265,15 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
   }
 }
 
+ApiResponse NeutronApi::hostMacs() {
+  json rows = json::array();
+  store_.transact([&](store::Transaction& tx) {
+    for (const auto& [host, mac] : tx.hostMacs())
+      rows.push_back({{"host", host}, {"mac_address", mac}});
+  });
+  return {200, json{{"dvr_host_macs", rows}}.dump()};
+}
+
 ApiResponse NeutronApi::topology(uint64_t since, int timeout_ms, const std::string& host) {
   waitForRevision(since, timeout_ms);
   try {

@@ -46,6 +46,8 @@ class NeutronApi {
   // dvr's agent endpoints. PUT /dvr/v1/agents/<host> {agent_mode, tunnel_ip, uplinks}:
   // registers (the host gets its unique DVR MAC in dvr_host_macs) or reports liveness.
   ApiResponse registerAgent(const std::string& host, const std::string& body);
+  // GET /dvr/v1/host-macs: the dvr_host_macs table, {"dvr_host_macs": [{host, mac_address}]}.
+  ApiResponse hostMacs();
   // GET /dvr/v1/topology?since=N[&host=H]: the pinned topology once its revision exceeds
   // N; with a host, only the part its plan depends on (server/host_slice.h).
   ApiResponse topology(uint64_t since, int timeout_ms, const std::string& host = "");
