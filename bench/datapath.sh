@@ -3,7 +3,9 @@
 #  - TCP throughput (iperf3, 4 s per run, 5 rounds, interleaved) vm -> internet through
 #    the floating-IP path (vm2) and the SNAT path over VXLAN (vm1), each as a ratio to a
 #    direct veth pair between two namespaces measured in the same round, and the median
-#    ratio over the rounds (one round swings by a tenth on this shared machine);
+#    ratio over the rounds (one round swings by a tenth on this shared machine); and the
+#    hand-built reference floating-IP path (bench/reference_fip_path.sh, the design's
+#    prototype) in the same rounds, so dvr's path is also compared with it;
 #  - the time from a floating IP's association (the topology change the agents follow)
 #    to its first packet leaving compute01's uplink, over 5 associations.
 # Removes everything it made when it ends.
@@ -15,8 +17,11 @@ secs=${DVR_BENCH_SECONDS:-4}
 rounds=${DVR_BENCH_ROUNDS:-5}
 cleanup() {
   $dvr lab down
-  ip netns del dvrbench-a 2>/dev/null || true
-  ip netns del dvrbench-b 2>/dev/null || true
+  for ns in dvrbench-a dvrbench-b; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true  # the iperf3 server
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  bash bench/reference_fip_path.sh down
   rm -f /tmp/dvrbench-*.yaml
 }
 trap cleanup EXIT
@@ -32,6 +37,8 @@ ip -n dvrbench-b addr add 10.254.0.2/30 dev veth-b
 ip -n dvrbench-a link set veth-a up
 ip -n dvrbench-b link set veth-b up
 ip netns exec dvrbench-b iperf3 -s -D -p 5201
+bash bench/reference_fip_path.sh up >/dev/null
+ip netns exec dvrref-inet iperf3 -s -D -p 5201
 $dvr lab exec internet -- iperf3 -s -D -p 5201
 sleep 0.5
 
@@ -42,19 +49,23 @@ for round in $(seq "$rounds"); do
   veth=$(ip netns exec dvrbench-a iperf3 -J -t "$secs" -c 10.254.0.2 | gbps)
   fip=$($dvr lab exec vm2 -- iperf3 -J -t "$secs" -c 8.8.8.8 | gbps)
   snat=$($dvr lab exec vm1 -- iperf3 -J -t "$secs" -c 8.8.8.8 | gbps)
-  ratios+=("$veth $fip $snat")
-  python3 - "$round" "$veth" "$fip" "$snat" <<'PY'
+  ref=$(ip netns exec dvrref-vm iperf3 -J -t "$secs" -c 8.8.8.8 | gbps)
+  ratios+=("$veth $fip $snat $ref")
+  python3 - "$round" "$veth" "$fip" "$snat" "$ref" <<'PY'
 import sys
-r, veth, fip, snat = sys.argv[1], *map(float, sys.argv[2:])
-print(f"  round {r}: veth {veth:.2f}  FIP path {fip:.2f} ({fip/veth:.2f} of veth)  SNAT path {snat:.2f} ({snat/veth:.2f} of veth)")
+r, veth, fip, snat, ref = sys.argv[1], *map(float, sys.argv[2:])
+print(f"  round {r}: veth {veth:.2f}  FIP path {fip:.2f} ({fip/veth:.2f} of veth)  SNAT path {snat:.2f} ({snat/veth:.2f} of veth)  reference FIP path {ref:.2f} ({ref/veth:.2f} of veth)")
 PY
 done
 printf '%s\n' "${ratios[@]}" | python3 -c '
 import statistics, sys
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
-fip = statistics.median(f / v for v, f, s in rows)
-snat = statistics.median(s / v for v, f, s in rows)
-print(f"  median over {len(rows)} rounds: FIP path {fip:.2f} of veth, SNAT path {snat:.2f} of veth")'
+fip = statistics.median(f / v for v, f, s, r in rows)
+snat = statistics.median(s / v for v, f, s, r in rows)
+ref = statistics.median(r / v for v, f, s, r in rows)
+vs_ref = statistics.median(f / r for v, f, s, r in rows)
+print(f"  median over {len(rows)} rounds: FIP path {fip:.2f} of veth, SNAT path {snat:.2f} of veth,"
+      f" reference FIP path {ref:.2f} of veth; dvr FIP path {vs_ref:.2f} of the reference")'
 
 echo "Floating IP association -> first packet through it (5 runs)"
 with_fip=/tmp/dvrbench-fip.yaml
