@@ -289,14 +289,39 @@ void build(const model::Cloud& c, bool with_vms) {
     rt.setLink("lo", plan::Link{}, true);
     rt.addBridge(dev("underlay", c.settings.underlay_mtu), true);
   }
-  std::map<std::string, std::string> ext_bridge;  // network id -> fabric bridge
+  // An external network is a bridge the hosts' uplinks plug into. With a gateway, the
+  // bridge is the gateway's own interface (its address and MAC on the bridge device), as
+  // a top-of-rack router would be: no extra hop between the hosts and the gateway.
+  struct ExternalL2 {
+    int ns_fd;
+    std::string bridge;
+    size_t index;  // names the uplinks' far ends: x<index>-<host>
+  };
+  std::map<std::string, ExternalL2> ext_l2;  // network id -> where hosts plug in
+  std::map<std::string, UniqueFd> gateways;  // network id -> gateway namespace
   for (const auto& n : c.networks) {
     if (!n.external)
       continue;
-    std::string br = "ext" + std::to_string(ext_bridge.size());
-    ext_bridge[n.id] = br;
-    kernel::Rtnl rt(fabric.get(), "fabric");
-    rt.addBridge(dev(br), true);
+    const model::Subnet* s = nullptr;
+    for (const auto& x : c.subnets) {
+      if (x.network_id == n.id && !s)
+        s = &x;
+    }
+    if (s && s->gateway) {
+      std::string gw_name = gatewayName(c, n);
+      kernel::createNetnsAt(nsPath(gw_name));
+      UniqueFd& gw = gateways[n.id] = openPath(nsPath(gw_name));
+      kernel::Rtnl rt(gw.get(), gw_name);
+      rt.addBridge(dev("eth0", 0, s->gateway_mac), true);
+      configure(gw.get(), "eth0", Cidr{*s->gateway, s->cidr.len}, std::nullopt);
+      kernel::writeSysctl(gw.get(), "net.ipv4.ip_forward", "1");
+      ext_l2[n.id] = {gw.get(), "eth0", ext_l2.size()};
+    } else {
+      std::string br = "ext" + std::to_string(ext_l2.size());
+      kernel::Rtnl rt(fabric.get(), "fabric");
+      rt.addBridge(dev(br), true);
+      ext_l2[n.id] = {fabric.get(), br, ext_l2.size()};
+    }
   }
   Cidr ul = underlayPrefix(c);
   for (const auto& h : c.hosts) {
@@ -306,29 +331,14 @@ void build(const model::Cloud& c, bool with_vms) {
          dev("eth0", c.settings.underlay_mtu), "underlay");
     configure(net.get(), "eth0", Cidr{h.tunnel_ip, ul.len}, std::nullopt);
     for (const auto& [net_id, uplink] : h.uplinks) {
-      wire(fabric.get(), dev(trimName("x" + ext_bridge[net_id].substr(3) + "-" + h.name)),
-           net.get(), dev(uplink), ext_bridge[net_id]);
+      const ExternalL2& l2 = ext_l2.at(net_id);
+      wire(l2.ns_fd, dev(trimName("x" + std::to_string(l2.index) + "-" + h.name)), net.get(),
+           dev(uplink), l2.bridge);
     }
   }
-  for (const auto& n : c.networks) {
-    if (!n.external)
-      continue;
-    const model::Subnet* s = nullptr;
-    for (const auto& x : c.subnets) {
-      if (x.network_id == n.id && !s)
-        s = &x;
-    }
-    if (!s || !s->gateway)
-      continue;
-    std::string gw_name = gatewayName(c, n);
-    kernel::createNetnsAt(nsPath(gw_name));
-    UniqueFd gw = openPath(nsPath(gw_name));
-    wire(fabric.get(), dev(trimName("g-" + n.name)), gw.get(), dev("eth0", 0, s->gateway_mac),
-         ext_bridge[n.id]);
-    configure(gw.get(), "eth0", Cidr{*s->gateway, s->cidr.len}, std::nullopt);
-    kernel::writeSysctl(gw.get(), "net.ipv4.ip_forward", "1");
+  for (const auto& [net_id, gw] : gateways) {
     for (const auto& e : c.external_hosts) {
-      if (e.network_id != n.id)
+      if (e.network_id != net_id)
         continue;
       kernel::createNetnsAt(nsPath(e.name));
       UniqueFd eh = openPath(nsPath(e.name));
