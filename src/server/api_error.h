@@ -1,8 +1,11 @@
 // Neutron's error contract: an HTTP status and {"NeutronError": {type, message, detail}}.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+
+#include "model/net.h"
 
 namespace dvr::server {
 
@@ -26,6 +29,20 @@ inline ApiError notFound(const std::string& msg, std::string type = "HTTPNotFoun
 }
 inline ApiError conflict(const std::string& msg, std::string type) {
   return ApiError(409, std::move(type), msg);
+}
+
+// {"NeutronError": {type, message, detail}}, as Neutron answers.
+inline nlohmann::json errorBody(const ApiError& e) {
+  return {{"NeutronError", {{"type", e.type()}, {"message", e.what()}, {"detail", ""}}}};
+}
+
+// An IP address argument, or Neutron's 400 for it.
+inline Ipv4 ipArg(const std::string& text, const char* what) {
+  auto ip = Ipv4::parse(text);
+  if (!ip)
+    throw badRequest(std::string("Invalid input for ") + what + ". Reason: '" + text +
+                     "' is not a valid IP address.");
+  return *ip;
 }
 
 }  // namespace dvr::server

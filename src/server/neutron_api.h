@@ -1,6 +1,7 @@
 // The Neutron v2.0 API subset dvr serves (networks, subnets, ports, routers with their
 // interfaces and gateways, floating IPs, agents, extensions, the version document),
-// plus dvr's agent endpoints. Pure request -> response over a Store: no HTTP here.
+// plus dvr's agent endpoints (agent_api.cc). Pure request -> response over a Store: no
+// HTTP here.
 //
 // Each mutating call is one transaction: load the state, change the topology, run
 // ipam::resolve (every validation and allocation of the file path applies), pin what it
