@@ -375,21 +375,20 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     const Cloud& c = snap->cloud;
     View v{s, c};
     json items = json::array();
+    auto every = [&](const auto& list, auto view) {
+      for (const auto& x : list)
+        items.push_back((v.*view)(x));
+    };
     if (r.collection == "networks") {
-      for (const auto& n : c.networks)
-        items.push_back(v.network(n));
+      every(c.networks, &View::network);
     } else if (r.collection == "subnets") {
-      for (const auto& sn : c.subnets)
-        items.push_back(v.subnet(sn));
+      every(c.subnets, &View::subnet);
     } else if (r.collection == "ports") {
-      for (const auto& p : c.ports)
-        items.push_back(v.port(p));
+      every(c.ports, &View::port);
     } else if (r.collection == "routers") {
-      for (const auto& rt : c.routers)
-        items.push_back(v.router(rt));
+      every(c.routers, &View::router);
     } else if (r.collection == "floatingips") {
-      for (const auto& f : c.floating_ips)
-        items.push_back(v.floatingIp(f));
+      every(c.floating_ips, &View::floatingIp);
     } else if (r.collection == "agents") {
       for (const auto& [host, a] : s.agents.items()) {
         json live = a;
