@@ -149,6 +149,13 @@ SubnetSpec* findSubnet(ApiState& s, const std::string& id) {
 RouterSpec* findRouter(ApiState& s, const std::string& id) {
   return byName(s.topo.routers, id);
 }
+// The router a request names, or Neutron's 404 for it.
+RouterSpec& existingRouter(ApiState& s, const std::string& id) {
+  RouterSpec* rt = findRouter(s, id);
+  if (!rt)
+    throw notFound("Router " + id + " could not be found", "RouterNotFound");
+  return *rt;
+}
 VmSpec* findPort(ApiState& s, const std::string& id) {
   return byName(s.topo.vms, id);
 }
@@ -705,9 +712,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
         status = 201;
         render = [id](const View& v) { return json{{"router", v.router(*v.c.findRouter(id))}}; };
       } else if (m == "PUT" && r.action.empty()) {
-        RouterSpec* rt = findRouter(s, id);
-        if (!rt)
-          throw notFound("Router " + id + " could not be found", "RouterNotFound");
+        RouterSpec* rt = &existingRouter(s, id);
         json b = parseBody(req, "router");
         allowOnly(b,
                   with(kCommonAttrs,
@@ -721,9 +726,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
         render = [id](const View& v) { return json{{"router", v.router(*v.c.findRouter(id))}}; };
       } else if (m == "PUT" &&
                  (r.action == "add_router_interface" || r.action == "remove_router_interface")) {
-        RouterSpec* rt = findRouter(s, id);
-        if (!rt)
-          throw notFound("Router " + id + " could not be found", "RouterNotFound");
+        RouterSpec* rt = &existingRouter(s, id);
         json b = parseBody(req, nullptr);
         std::string sub = str(b, "subnet_id"), port = str(b, "port_id");
         if (sub.empty() == port.empty()) {
@@ -820,9 +823,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
           };
         }
       } else if (m == "DELETE") {
-        RouterSpec* rt = findRouter(s, id);
-        if (!rt)
-          throw notFound("Router " + id + " could not be found", "RouterNotFound");
+        RouterSpec* rt = &existingRouter(s, id);
         if (!rt->interfaces.empty()) {
           std::string ports;
           for (const auto& itf : rt->interfaces)
