@@ -3,9 +3,13 @@
 # prototype (shared/design/prototypes/fip-path.sh), built with ip and nft by hand in
 # namespaces named dvrref-*. It is what the kernel can do for this path with nothing of
 # dvr's in it, measured in the same rounds as dvr's lab path.
-#   bench/reference_fip_path.sh up | down
+#   bench/reference_fip_path.sh up | down [MTU]
+# Without MTU it is the prototype as written (every device at 1500). With MTU, the VM and
+# every device of the path get that MTU, as in the seed, where the VM sits on a VXLAN tenant
+# network (1450) and qr-, rfp-, fpr- and fg- show the same; its namespaces are dvrref<MTU>-*.
 set -e
-P=dvrref
+MTU=${2:-}
+P=dvrref$MTU
 if [ "${1:-up}" = down ]; then
   for n in host vm qr fip gw inet; do
     ip netns pids $P-$n 2>/dev/null | xargs -r kill 2>/dev/null || true
@@ -57,3 +61,9 @@ ip link add eth1 netns $P-gw type veth peer name eth0 netns $P-inet
 ip -n $P-gw addr add 8.8.8.1/24 dev eth1; ip -n $P-gw link set eth1 up
 ip netns exec $P-gw sysctl -qw net.ipv4.ip_forward=1
 ip -n $P-inet addr add 8.8.8.8/24 dev eth0; ip -n $P-inet link set eth0 up; ip -n $P-inet route add default via 8.8.8.1
+if [ -n "$MTU" ]; then
+  ip -n $P-vm link set eth0 mtu "$MTU"
+  for d in tapvm qrtap fgtap; do $H link set $d mtu "$MTU"; done
+  ip -n $P-qr link set qr-1 mtu "$MTU"; ip -n $P-qr link set rfp-1 mtu "$MTU"
+  ip -n $P-fip link set fpr-1 mtu "$MTU"; ip -n $P-fip link set fg-1 mtu "$MTU"
+fi
