@@ -338,6 +338,12 @@ TEST_P(Api, BadInputGetsNeutronsErrorAndChangesNothing) {
        json{{"router", {{"external_gateway_info", {{"network_id", c.net}}}}}}.dump(), 400,
        "BadRequest"},
       {"router with interfaces", "DELETE", "/v2.0/routers/" + c.router, "", 409, "RouterInUse"},
+      {"unknown router action", "PUT", "/v2.0/routers/" + c.router + "/add_gateway_router",
+       json{{"subnet_id", c.sub}}.dump(), 404, "HTTPNotFound"},
+      {"router interface by POST", "POST", "/v2.0/routers/" + c.router + "/add_router_interface",
+       json{{"subnet_id", c.sub}}.dump(), 404, "HTTPNotFound"},
+      {"router interface with neither subnet nor port", "PUT",
+       "/v2.0/routers/" + c.router + "/add_router_interface", "{}", 400, "HTTPBadRequest"},
       {"router-owned port", "DELETE",
        "/v2.0/ports/" +
            std::string(call("GET", "/v2.0/ports?device_owner=network:router_interface_distributed",

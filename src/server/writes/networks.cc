@@ -1,0 +1,78 @@
+// POST/PUT/DELETE /v2.0/networks
+#include "server/api_error.h"
+#include "server/request_args.h"
+#include "server/resource_writes.h"
+#include "server/state_edit.h"
+
+namespace dvr::server {
+
+using namespace dvr::model;
+
+namespace {
+
+std::string create(ApiState& s, const WriteRequest& w) {
+  json b = parseBody(w.http, "network");
+  allowOnly(b,
+            with(kCommonAttrs, {"admin_state_up", "router:external", "mtu", "provider:network_type",
+                                "provider:physical_network", "provider:segmentation_id", "shared",
+                                "port_security_enabled", "availability_zone_hints", "dns_domain",
+                                "qos_policy_id", "is_default"}));
+  std::string id = newId(s, "network");
+  NetworkSpec n;
+  n.name = id;
+  n.id = id;
+  n.external = boolean(b, "router:external", false);
+  if (auto vni = integer(b, "provider:segmentation_id"))
+    n.vni = uint32_t(*vni);
+  if (auto mtu = integer(b, "mtu"))
+    n.mtu = int(*mtu);
+  s.topo.networks.push_back(n);
+  setAttrs(s, "networks", id, b, with(kCommonAttrs, {"admin_state_up"}), true);
+  return id;
+}
+
+void update(ApiState& s, const WriteRequest& w) {
+  existingNetwork(s, w.id);
+  json b = parseBody(w.http, "network");
+  allowOnly(b,
+            with(kCommonAttrs,
+                 {"admin_state_up", "port_security_enabled", "qos_policy_id", "dns_domain"}),
+            {"router:external", "provider:segmentation_id", "id"});
+  setAttrs(s, "networks", w.id, b, with(kCommonAttrs, {"admin_state_up"}), false);
+}
+
+void remove(ApiState& s, const std::string& id) {
+  existingNetwork(s, id);
+  std::string users;
+  for (const auto& v : s.topo.vms) {
+    if (v.network == id)
+      users += (users.empty() ? "" : ", ") + v.name;
+  }
+  for (const auto& rt : s.topo.routers) {
+    if (rt.gateway_network == id)
+      users += (users.empty() ? "" : ", ") + *rt.gateway_port.id;
+  }
+  if (!users.empty()) {
+    throw conflict("Unable to complete operation on network " + id +
+                       ". There are one or more ports still in use on the network, id for "
+                       "these ports is: " +
+                       users + ".",
+                   "NetworkInUse");
+  }
+  std::erase_if(s.topo.subnets, [&](const SubnetSpec& sn) { return sn.network == id; });
+  std::erase_if(s.topo.networks, [&](const NetworkSpec& n) { return n.name == id; });
+  std::erase_if(s.topo.floating_ips, [&](const FloatingIpSpec& f) { return f.network == id; });
+  s.eraseAttrs("networks", id);
+}
+
+}  // namespace
+
+WriteOutcome writeNetwork(ApiState& s, const WriteRequest& w) {
+  return write({create, update, remove,
+                [](const View& v, const std::string& id) {
+                  return json{{"network", v.network(*v.c.findNetwork(id))}};
+                }},
+               s, w);
+}
+
+}  // namespace dvr::server
