@@ -230,6 +230,51 @@ TEST_P(Api, AnAgentGetsOnlyItsHostsPartOfTheCloud) {
   EXPECT_TRUE(names(slice["hosts"]).count("controller01"));  // r1's SNAT is there
 }
 
+// An agent that sends the digest of the slice it holds is not woken by writes elsewhere in
+// the cloud (its poll runs to the deadline and answers without a topology), and is woken by
+// a write that changes its host's slice.
+TEST_P(Api, AnAgentHoldingItsSliceSleepsThroughWritesElsewhere) {
+  Cloud c = basicCloud();
+  registerAgent("compute02", "dvr", "172.16.0.12");
+  json held = call("GET", "/dvr/v1/topology?since=0&host=compute02", "", 200);
+  std::string digest = held["digest"];
+  uint64_t since = held["revision"];
+  auto poll = [&](int wait_ms) {
+    httplib::Client agent(server.url());
+    agent.set_read_timeout(60);
+    auto res = agent.Get("/dvr/v1/topology?since=" + std::to_string(since) +
+                         "&wait=" + std::to_string(wait_ms) + "&host=compute02&digest=" + digest);
+    EXPECT_TRUE(res && res->status == 200);
+    return res ? json::parse(res->body) : json();
+  };
+
+  json quiet;
+  std::thread elsewhere([&] { quiet = poll(1500); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the poll is waiting
+  call("POST", "/v2.0/networks", R"({"network":{"name":"not-on-compute02"}})", 201);
+  call("POST", "/v2.0/ports",
+       json{{"port", {{"network_id", c.net}, {"binding:host_id", "compute01"}}}}.dump(), 201);
+  elsewhere.join();
+  EXPECT_FALSE(quiet.contains("topology")) << quiet.dump();
+  EXPECT_EQ(quiet["digest"], digest);
+  EXPECT_GT(quiet["revision"].get<uint64_t>(), since);  // it saw the writes, and slept on
+
+  json woken;
+  std::thread mine([&] { woken = poll(30000); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string port = id(
+      call("POST", "/v2.0/ports",
+           json{{"port", {{"network_id", c.net}, {"binding:host_id", "compute02"}}}}.dump(), 201),
+      "port");
+  mine.join();
+  ASSERT_TRUE(woken.contains("topology")) << woken.dump();
+  EXPECT_NE(woken["digest"], digest);
+  bool has_port = false;
+  for (const auto& vm : woken["topology"]["vms"])
+    has_port = has_port || vm["name"] == port;
+  EXPECT_TRUE(has_port);
+}
+
 TEST_P(Api, VersionDocumentAndExtensions) {
   json v = call("GET", "/", "", 200);
   EXPECT_EQ(v["versions"][0]["status"], "CURRENT");

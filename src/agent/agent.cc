@@ -68,7 +68,7 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       if (options.once)
         std::cout << result.changes << " changes\n";
       if (!options.ready_file.empty() && !waiting) {  // ready: applied with nothing pending
-        // "<changes> <version>": the lab waits for the version it last wrote to be applied.
+        // "<changes> <version>": the lab waits for the slice it expects to be applied.
         std::string tmp = options.ready_file + ".new";
         std::ofstream(tmp) << result.changes << " " << source.version() << "\n";
         std::rename(tmp.c_str(), options.ready_file.c_str());

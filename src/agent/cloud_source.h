@@ -18,7 +18,8 @@ class CloudSource {
   // Blocks until the source may have changed (no fixed polling delay), `timeout_ms`
   // passed (-1: no timeout), or `stop_fd` became readable. Returns false when stopped.
   virtual bool waitForChange(int stop_fd, int timeout_ms) = 0;
-  // Which version of the cloud load() returned last (the server's revision), or "".
+  // Which version of the cloud load() returned last (the digest of the server's slice for
+  // this host), or "".
   virtual std::string version() const { return ""; }
 };
 

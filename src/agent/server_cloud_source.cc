@@ -1,6 +1,8 @@
 // The agent's view of a dvr server: registers the host (and so reports liveness) and
-// long-polls the topology, which only changes when the server's revision does. While the
-// server is down the agent keeps the data path as it is and retries.
+// long-polls its host's slice of the topology, sending the digest of the slice it holds so
+// that the server answers only when that slice changes (writes elsewhere in the cloud do
+// not wake it). While the server is down the agent keeps the data path as it is and
+// retries.
 #include <httplib.h>
 #include <poll.h>
 
@@ -34,7 +36,8 @@ class ServerCloudSource : public CloudSource {
     return ipam::resolve(*topology_, o_.url);
   }
 
-  std::string version() const override { return std::to_string(revision_); }
+  // The digest of the slice last loaded: the lab compares it with the server's.
+  std::string version() const override { return digest_; }
 
   bool waitForChange(int stop_fd, int timeout_ms) override {
     auto deadline = std::chrono::steady_clock::now() +
@@ -77,8 +80,9 @@ class ServerCloudSource : public CloudSource {
       registered_ = true;
     }
     // Only this host's part of the cloud travels (server/host_slice.h).
+    std::string held = topology_ ? "&digest=" + digest_ : "";
     auto res = client_.Get("/dvr/v1/topology?since=" + std::to_string(since) +
-                           "&wait=" + std::to_string(wait_ms) + "&host=" + o_.host);
+                           "&wait=" + std::to_string(wait_ms) + "&host=" + o_.host + held);
     if (!res || res->status != 200) {
       if (!topology_)
         throw std::runtime_error("cannot read the topology from " + o_.url);
@@ -86,11 +90,12 @@ class ServerCloudSource : public CloudSource {
       return false;
     }
     json j = json::parse(res->body);
-    uint64_t rev = j.at("revision").get<uint64_t>();
-    if (topology_ && rev == revision_)
-      return false;
+    revision_ = std::max(revision_, j.at("revision").get<uint64_t>());
+    std::string digest = j.at("digest").get<std::string>();
+    if (topology_ && (!j.contains("topology") || digest == digest_))
+      return false;  // the slice this host holds is still current
     topology_ = model::topologyFromJson(j.at("topology"));
-    revision_ = rev;
+    digest_ = digest;
     return true;
   }
 
@@ -98,6 +103,7 @@ class ServerCloudSource : public CloudSource {
   httplib::Client client_;
   std::optional<model::Topology> topology_;
   uint64_t revision_ = 0;
+  std::string digest_;
   bool registered_ = false, warned_ = false;
 };
 

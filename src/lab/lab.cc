@@ -528,23 +528,24 @@ void startApiLab(const model::Cloud& file, const std::string& dvr_binary) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   auto vms = createThroughApi(file);
-  HttpResult topo = hostHttp(serverHost(), "GET", "/dvr/v1/topology?since=0");
-  uint64_t revision = nlohmann::json::parse(topo.body).at("revision").get<uint64_t>();
   model::Cloud now = serverCloud();
   for (const auto& [name, port_id] : vms)
     createVm(now, *now.findVm(port_id), name);
   std::ofstream(labFile("api")) << "1\n";
-  // Ready means every agent has applied the cloud just made, not an earlier state of it.
+  // Ready means every agent has applied the cloud just made, not an earlier state of it:
+  // its ready file names the digest of the slice it applied, which must be the server's.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (const auto& h : file.hosts) {
+    HttpResult slice = hostHttp(serverHost(), "GET", "/dvr/v1/topology?since=0&host=" + h.name);
+    std::string digest = nlohmann::json::parse(slice.body).at("digest").get<std::string>();
     for (;;) {
       std::ifstream in(labFile(h.name + ".ready"));
-      uint64_t changes = 0, seen = 0;
-      if (in >> changes >> seen && seen >= revision)
+      std::string changes, applied;
+      if (in >> changes >> applied && applied == digest)
         break;
       if (std::chrono::steady_clock::now() > deadline)
-        throw std::runtime_error("the agent of " + h.name + " did not apply revision " +
-                                 std::to_string(revision));
+        throw std::runtime_error("the agent of " + h.name + " did not apply the server's slice " +
+                                 digest);
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }

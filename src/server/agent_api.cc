@@ -2,6 +2,8 @@
 // and the long-polled topology (each agent gets its host's slice). Neutron's own
 // resources are in neutron_api.cc.
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <set>
 
@@ -151,18 +153,49 @@ ApiResponse NeutronApi::hostMacs() {
   return {200, json{{"dvr_host_macs", rows}}.dump()};
 }
 
-ApiResponse NeutronApi::topology(uint64_t since, int timeout_ms, const std::string& host) {
-  waitForRevision(since, timeout_ms);
+namespace {
+
+// FNV-1a over the slice's JSON text: the same slice gives the same digest on every server.
+std::string digestOf(const std::string& text) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char ch : text)
+    h = (h ^ ch) * 1099511628211ull;
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+}  // namespace
+
+ApiResponse NeutronApi::topology(uint64_t since, int timeout_ms, const std::string& host,
+                                 const std::string& held_digest) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   try {
-    std::shared_ptr<const Cached> snap = current();
-    Cached::ForAgents& all = *snap->for_agents;
-    std::call_once(all.once, [&] {
-      all.topology = snap->state.topologyForResolve();
-      all.index = std::make_unique<plan::CloudIndex>(snap->cloud);
-    });
-    json topology =
-        host.empty() ? toJson(all.topology) : toJson(hostSlice(all.topology, *all.index, host));
-    return {200, json{{"revision", snap->revision}, {"topology", std::move(topology)}}.dump()};
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      waitForRevision(since, int(std::max<long>(0, left.count())));
+      std::shared_ptr<const Cached> snap = current();
+      Cached::ForAgents& all = *snap->for_agents;
+      std::call_once(all.once, [&] {
+        all.topology = snap->state.topologyForResolve();
+        all.index = std::make_unique<plan::CloudIndex>(snap->cloud);
+      });
+      std::string text =
+          toJson(host.empty() ? all.topology : hostSlice(all.topology, *all.index, host)).dump();
+      std::string digest = digestOf(text);
+      json head{{"revision", snap->revision}, {"digest", digest}};
+      if (held_digest.empty() || digest != held_digest) {
+        std::string body = head.dump();  // {"revision":..,"digest":..} + ,"topology":..}
+        body.pop_back();
+        return {200, body + ",\"topology\":" + text + "}"};
+      }
+      // The agent holds this slice already: writes that do not touch its host keep the
+      // poll waiting; at the deadline the answer carries no topology.
+      if (std::chrono::steady_clock::now() >= deadline)
+        return {200, head.dump()};
+      since = std::max(since, snap->revision);
+    }
   } catch (const ApiError& e) {
     return {e.status(), errorBody(e).dump()};
   }

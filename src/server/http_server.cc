@@ -57,7 +57,8 @@ int runServer(const ServerOptions& options) {
     uint64_t since = req.has_param("since") ? std::stoull(req.get_param_value("since")) : 0;
     int wait = req.has_param("wait") ? std::stoi(req.get_param_value("wait")) : 0;
     std::string host = req.has_param("host") ? req.get_param_value("host") : "";
-    reply(res, api.topology(since, std::min(wait, 30000), host));
+    std::string digest = req.has_param("digest") ? req.get_param_value("digest") : "";
+    reply(res, api.topology(since, std::min(wait, 30000), host, digest));
   });
   server.Get("/dvr/v1/host-macs",
              [&](const httplib::Request&, httplib::Response& res) { reply(res, api.hostMacs()); });

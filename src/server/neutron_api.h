@@ -49,9 +49,12 @@ class NeutronApi {
   ApiResponse registerAgent(const std::string& host, const std::string& body);
   // GET /dvr/v1/host-macs: the dvr_host_macs table, {"dvr_host_macs": [{host, mac_address}]}.
   ApiResponse hostMacs();
-  // GET /dvr/v1/topology?since=N[&host=H]: the pinned topology once its revision exceeds
-  // N; with a host, only the part its plan depends on (server/host_slice.h).
-  ApiResponse topology(uint64_t since, int timeout_ms, const std::string& host = "");
+  // GET /dvr/v1/topology?since=N[&host=H][&digest=D]: {revision, digest, topology} once
+  // the revision exceeds N; with a host, only the part its plan depends on
+  // (server/host_slice.h). With the digest of the slice the agent holds, the poll waits on
+  // until that slice changes, and at the deadline answers {revision, digest} only.
+  ApiResponse topology(uint64_t since, int timeout_ms, const std::string& host = "",
+                       const std::string& held_digest = "");
 
  private:
   ApiResponse dispatch(const ApiRequest& request);
