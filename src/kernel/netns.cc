@@ -6,8 +6,15 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <exception>
+#include <mutex>
 #include <thread>
 
 namespace dvr::kernel {
@@ -42,15 +49,24 @@ void bindNamespace(int ns_fd, const std::string& path) {
   }
 }
 
+namespace {
+
+// Moves the calling thread into a new network namespace and binds that at `path`.
+void unshareAndBind(const std::string& path) {
+  checkErrno(::unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET)");
+  UniqueFd self(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  checkErrno(bool(self), "open own netns");
+  bindNamespace(self.get(), path);
+}
+
+}  // namespace
+
 void createNetnsAt(const std::string& path) {
   std::exception_ptr failure;
   // unshare() moves only this helper thread; the process stays where it is.
   std::thread([&] {
     try {
-      checkErrno(::unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET)");
-      UniqueFd self(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-      checkErrno(bool(self), "open own netns");
-      bindNamespace(self.get(), path);
+      unshareAndBind(path);
     } catch (...) {
       failure = std::current_exception();
     }
@@ -59,9 +75,54 @@ void createNetnsAt(const std::string& path) {
     std::rethrow_exception(failure);
 }
 
+namespace {
+
+// Brings the loopback of the calling thread's namespace up.
+void loopbackUp() {
+  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  checkErrno(bool(sock), "socket for lo");
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  checkErrno(::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) == 0, "ip link show lo");
+  ifr.ifr_flags |= IFF_UP;
+  checkErrno(::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) == 0, "ip link set lo up");
+}
+
+}  // namespace
+
 void createNetns(const std::string& name) {
+  createNetnses({name}, 1);
+}
+
+void createNetnses(const std::vector<std::string>& names, unsigned threads) {
+  if (names.empty())
+    return;
   ::mkdir(kNetnsDir, 0755);
-  createNetnsAt(std::string(kNetnsDir) + "/" + name);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex failure_mu;
+  std::exception_ptr failure;
+  // Each helper unshares into one new namespace after another; only it moves.
+  auto helper = [&] {
+    try {
+      for (size_t i = next++; i < names.size() && !failed; i = next++) {
+        unshareAndBind(std::string(kNetnsDir) + "/" + names[i]);
+        loopbackUp();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(failure_mu);
+      if (!failure)
+        failure = std::current_exception();
+      failed = true;
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (unsigned t = 0; t < std::max(1u, std::min<unsigned>(threads, names.size())); ++t)
+    helpers.emplace_back(helper);
+  for (auto& h : helpers)
+    h.join();
+  if (failure)
+    std::rethrow_exception(failure);
 }
 
 void deleteNetns(const std::string& name) {

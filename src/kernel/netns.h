@@ -27,6 +27,11 @@ class ScopedNetns {
 UniqueFd openNetns(const std::string& name);
 // Creates /run/netns/NAME holding a new, empty network namespace (loopback up).
 void createNetns(const std::string& name);
+// The same for many names, on `threads` helper threads: a namespace's setup runs mostly
+// outside global locks, so two cores make them nearly twice as fast. The caller's thread
+// stays where it is. Throws the first failure once the helpers are done; namespaces
+// already made stay (a reconcile that follows finds them).
+void createNetnses(const std::vector<std::string>& names, unsigned threads = 2);
 // Unmounts and removes /run/netns/NAME; the namespace dies with its last user.
 void deleteNetns(const std::string& name);
 std::vector<std::string> listNetns();

@@ -114,11 +114,13 @@ void Reconciler::namespaces(const plan::HostPlan& p, ReconcileResult& r) {
     deleteNetns(ns);  // its links go with it, and so do the host-side ends of its veths
     change(r, "ip netns del " + ns);
   }
+  std::vector<std::string> missing;
   for (const auto& ns : want) {
-    if (have.count(ns))
-      continue;
-    createNetns(ns);
-    handles(ns).rtnl->setLink("lo", plan::Link{}, true);
+    if (!have.count(ns))
+      missing.push_back(ns);
+  }
+  createNetnses(missing);  // with lo up
+  for (const auto& ns : missing) {
     created_.insert(ns);
     change(r, "ip netns add " + ns);
   }
