@@ -180,6 +180,23 @@ TEST_F(SeedLab, Compute01ShowsTheSeedsListings) {
   EXPECT_NE(qr_link.find("link/ether fa:16:3e:ac:30:ff"), std::string::npos) << qr_link;
 }
 
+// Every namespace dvr made has its loopback up: a router answers its own addresses.
+TEST_F(SeedLab, DvrNamespacesHaveTheirLoopbackUp) {
+  for (const char* host : {"controller01", "compute01", "compute02"}) {
+    auto names = inLab(host, "ip netns | cut -d' ' -f1").out;
+    std::istringstream in(names);
+    int seen = 0;
+    for (std::string ns; in >> ns; ++seen) {
+      auto lo = inLab(host, "ip -n " + ns + " -o link show lo").out;
+      EXPECT_TRUE(std::regex_search(lo, std::regex("<[^>]*\\bUP\\b[^>]*>")))
+          << host << " " << ns << ": " << lo;
+    }
+    EXPECT_GT(seen, 0) << host;
+  }
+  auto own = inLab("compute01", "ip netns exec " + kQrouter2 + " ping -c1 -W1 192.168.111.1");
+  EXPECT_EQ(own.rc, 0) << own.out;
+}
+
 TEST_P(SeedPaths, NoDistributedGatewayMacEverOnTheUnderlay) {
   std::set<std::string> qr_macs;
   for (const auto& p : live.ports) {
