@@ -2,13 +2,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sched.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-
 #include <net/if.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -59,6 +58,17 @@ void unshareAndBind(const std::string& path) {
   bindNamespace(self.get(), path);
 }
 
+// Brings the loopback of the calling thread's namespace up.
+void loopbackUp() {
+  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  checkErrno(bool(sock), "socket for lo");
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  checkErrno(::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) == 0, "ip link show lo");
+  ifr.ifr_flags |= IFF_UP;
+  checkErrno(::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) == 0, "ip link set lo up");
+}
+
 }  // namespace
 
 void createNetnsAt(const std::string& path) {
@@ -74,21 +84,6 @@ void createNetnsAt(const std::string& path) {
   if (failure)
     std::rethrow_exception(failure);
 }
-
-namespace {
-
-// Brings the loopback of the calling thread's namespace up.
-void loopbackUp() {
-  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  checkErrno(bool(sock), "socket for lo");
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  checkErrno(::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) == 0, "ip link show lo");
-  ifr.ifr_flags |= IFF_UP;
-  checkErrno(::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) == 0, "ip link set lo up");
-}
-
-}  // namespace
 
 void createNetns(const std::string& name) {
   createNetnses({name}, 1);
