@@ -8,6 +8,7 @@
 #    prototype) in the same rounds, so dvr's path is also compared with it: once as the
 #    prototype is written (every device at 1500) and once with the MTU of vm2's network
 #    (1450 in the seed: a VXLAN tenant network), which is the like-for-like comparison;
+#    and a second veth pair at that MTU, the machine's limit for such an endpoint;
 #  - the time from a floating IP's association (the topology change the agents follow)
 #    to its first packet leaving compute01's uplink, over 5 associations.
 # Removes everything it made when it ends.
@@ -45,18 +46,25 @@ bash bench/reference_fip_path.sh up >/dev/null
 ip netns exec dvrref-inet iperf3 -s -D -p 5201
 vm_mtu=$($dvr lab exec vm2 -- ip -o link show eth0 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
 bash bench/reference_fip_path.sh up "$vm_mtu" >/dev/null
+# The same limit for an endpoint at the VM's MTU: a second veth pair at that MTU.
+ip link add veth-c mtu "$vm_mtu" netns dvrbench-a type veth peer name veth-d mtu "$vm_mtu" netns dvrbench-b
+ip -n dvrbench-a addr add 10.254.1.1/30 dev veth-c
+ip -n dvrbench-b addr add 10.254.1.2/30 dev veth-d
+ip -n dvrbench-a link set veth-c up
+ip -n dvrbench-b link set veth-d up
 ip netns exec "dvrref$vm_mtu-inet" iperf3 -s -D -p 5201
 $dvr lab exec internet -- iperf3 -s -D -p 5201
 sleep 0.5
 
 gbps() { python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'; }
 echo "TCP throughput, Gbit/s (iperf3 -t $secs), ratio to the veth pair of the same round"
-# The five runs of a round start one place later each round: a run right after the veth
+# The six runs of a round start one place later each round: a run right after the veth
 # pair's was seen to lose a few percent, so no path may always take that place.
-paths=(veth fip snat ref ref_mtu)
+paths=(veth veth_mtu fip snat ref ref_mtu)
 run() {
   case $1 in
     veth) ip netns exec dvrbench-a iperf3 -J -t "$secs" -c 10.254.0.2 ;;
+    veth_mtu) ip netns exec dvrbench-a iperf3 -J -t "$secs" -c 10.254.1.2 ;;
     fip) $dvr lab exec vm2 -- iperf3 -J -t "$secs" -c 8.8.8.8 ;;
     snat) $dvr lab exec vm1 -- iperf3 -J -t "$secs" -c 8.8.8.8 ;;
     ref) ip netns exec dvrref-vm iperf3 -J -t "$secs" -c 8.8.8.8 ;;
@@ -71,23 +79,26 @@ for round in $(seq "$rounds"); do
     got[$path]=$(run "$path")
   done
   veth=${got[veth]} fip=${got[fip]} snat=${got[snat]} ref=${got[ref]} ref_mtu=${got[ref_mtu]}
-  ratios+=("$veth $fip $snat $ref $ref_mtu")
-  python3 - "$round" "$vm_mtu" "$veth" "$fip" "$snat" "$ref" "$ref_mtu" <<'PY'
+  veth_mtu=${got[veth_mtu]}
+  ratios+=("$veth $fip $snat $ref $ref_mtu $veth_mtu")
+  python3 - "$round" "$vm_mtu" "$veth" "$fip" "$snat" "$ref" "$ref_mtu" "$veth_mtu" <<'PY'
 import sys
-r, mtu, (veth, fip, snat, ref, ref_mtu) = sys.argv[1], sys.argv[2], map(float, sys.argv[3:])
-print(f"  round {r}: veth {veth:.2f}  FIP path {fip:.2f} ({fip/veth:.2f})  SNAT path {snat:.2f} ({snat/veth:.2f})"
-      f"  reference {ref:.2f} ({ref/veth:.2f})  reference at MTU {mtu} {ref_mtu:.2f} ({ref_mtu/veth:.2f})")
+r, mtu, (veth, fip, snat, ref, ref_mtu, veth_mtu) = sys.argv[1], sys.argv[2], map(float, sys.argv[3:])
+print(f"  round {r}: veth {veth:.2f} (at MTU {mtu}: {veth_mtu:.2f})  FIP path {fip:.2f} ({fip/veth:.2f})"
+      f"  SNAT path {snat:.2f} ({snat/veth:.2f})  reference {ref:.2f} ({ref/veth:.2f})"
+      f"  reference at MTU {mtu} {ref_mtu:.2f} ({ref_mtu/veth:.2f})")
 PY
 done
 printf '%s\n' "${ratios[@]}" | python3 -c '
 import statistics, sys
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
 def med(f): return statistics.median(f(*row) for row in rows)
-print(f"  median over {len(rows)} rounds, as a ratio to veth: FIP path {med(lambda v, f, s, r, m: f / v):.2f},"
-      f" SNAT path {med(lambda v, f, s, r, m: s / v):.2f}, reference FIP path {med(lambda v, f, s, r, m: r / v):.2f},"
-      f" reference at the VM MTU {med(lambda v, f, s, r, m: m / v):.2f}")
-print(f"  dvr FIP path: {med(lambda v, f, s, r, m: f / m):.2f} of the reference at the same MTU,"
-      f" {med(lambda v, f, s, r, m: f / r):.2f} of the reference at 1500")'
+print(f"  median over {len(rows)} rounds, as a ratio to veth: FIP path {med(lambda v, f, s, r, m, vm: f / v):.2f},"
+      f" SNAT path {med(lambda v, f, s, r, m, vm: s / v):.2f}, reference FIP path {med(lambda v, f, s, r, m, vm: r / v):.2f},"
+      f" reference at the VM MTU {med(lambda v, f, s, r, m, vm: m / v):.2f}, veth at the VM MTU {med(lambda v, f, s, r, m, vm: vm / v):.2f}")
+print(f"  dvr FIP path: {med(lambda v, f, s, r, m, vm: f / m):.2f} of the reference at the same MTU,"
+      f" {med(lambda v, f, s, r, m, vm: f / r):.2f} of the reference at 1500,"
+      f" {med(lambda v, f, s, r, m, vm: f / vm):.2f} of the veth pair at the VM MTU")'
 
 echo "Floating IP association -> first packet through it (5 runs)"
 with_fip=/tmp/dvrbench-fip.yaml
