@@ -3,13 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <ctime>
 #include <iostream>
 #include <set>
 
-#include "ipam/ids.h"
 #include "ipam/resolve.h"
 #include "model/error.h"
 #include "model/topology_json.h"
