@@ -49,7 +49,6 @@ Reconciler::Handles& Reconciler::handles(const std::string& ns) {
   Handles h;
   h.ns = ns;
   h.fd = openNetns(ns);
-  h.rtnl = std::make_unique<Rtnl>(h.fd.get(), ns);
   handles_.emplace_front(ns, std::move(h));
   handle_index_[ns] = handles_.begin();
   if (handles_.size() > kMaxOpenNamespaces) {
@@ -140,7 +139,7 @@ void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
     for (const auto& ns : allNamespaces(p)) {
       if (fresh(ns))
         continue;  // only lo, which no plan names
-      for (auto& l : handles(ns).rtnl->links())
+      for (auto& l : handles(ns).rtnl().links())
         have[{ns, l.link.name}] = std::move(l);
     }
   };
@@ -158,7 +157,7 @@ void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
     bool wrong_peer = want && want->kind == plan::LinkKind::Veth && !fresh(want->peer_ns) &&
                       !have.count({want->peer_ns, want->peer});
     if (!want || wrong_kind || wrong_vxlan || wrong_peer) {
-      if (handles(ns).rtnl->deleteLink(name))
+      if (handles(ns).rtnl().deleteLink(name))
         change(r, nsCommandPrefix(ns) + "ip link del " + name);
     }
   }
@@ -203,7 +202,7 @@ void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
                 o.link.master == l.master;
     if (same)
       continue;
-    handles(l.ns).rtnl->setLink(l.name, l, true);
+    handles(l.ns).rtnl().setLink(l.name, l, true);
     change(r, nsCommandPrefix(l.ns) + "ip link set " + l.name +
                   (l.mac ? " address " + l.mac->str() : "") +
                   (l.mtu ? " mtu " + std::to_string(l.mtu) : "") +
@@ -217,18 +216,18 @@ void Reconciler::createLink(const plan::Link& l, const plan::Link* peer) {
   const plan::Link* first = &l;
   switch (l.kind) {
     case plan::LinkKind::Bridge:
-      handles(l.ns).rtnl->addBridge(l, up(l));
+      handles(l.ns).rtnl().addBridge(l, up(l));
       break;
     case plan::LinkKind::Vxlan:
-      handles(l.ns).rtnl->addVxlan(l, up(l));
+      handles(l.ns).rtnl().addVxlan(l, up(l));
       break;
     case plan::LinkKind::Veth: {
       // The end that can come up at once is made first; the kernel leaves the other down.
       if (!up(l) && up(*peer))
         first = peer;
       const plan::Link* second = first == &l ? peer : &l;
-      handles(first->ns).rtnl->addVethPair(*first, up(*first), *second,
-                                           handles(second->ns).fd.get());
+      handles(first->ns).rtnl().addVethPair(*first, up(*first), *second,
+                                            handles(second->ns).fd.get());
       to_raise_.push_back(second);
       break;
     }
@@ -241,7 +240,7 @@ void Reconciler::createLink(const plan::Link& l, const plan::Link* peer) {
 
 void Reconciler::raiseLinks() {
   for (const plan::Link* l : to_raise_)
-    handles(l->ns).rtnl->setLink(l->name, *l, true);
+    handles(l->ns).rtnl().setLink(l->name, *l, true);
   to_raise_.clear();
 }
 
@@ -266,12 +265,12 @@ void Reconciler::addresses(const plan::HostPlan& p, ReconcileResult& r) {
     for (const auto* a : planned[ns])
       want.emplace(a->dev, a->cidr.addr.value(), a->cidr.len);
     if (!fresh(ns)) {
-      for (const auto& a : handles(ns).rtnl->addresses()) {
+      for (const auto& a : handles(ns).rtnl().addresses()) {
         if (a.dev == "lo")
           continue;
         have.emplace(a.dev, a.cidr.addr.value(), a.cidr.len);
         if (!want.count({a.dev, a.cidr.addr.value(), a.cidr.len})) {
-          handles(ns).rtnl->deleteAddress(a);
+          handles(ns).rtnl().deleteAddress(a);
           change(r, nsCommandPrefix(ns) + "ip addr del " + plan::addressLine(a));
         }
       }
@@ -279,7 +278,7 @@ void Reconciler::addresses(const plan::HostPlan& p, ReconcileResult& r) {
     for (const auto* a : planned[ns]) {
       if (have.count({a->dev, a->cidr.addr.value(), a->cidr.len}))
         continue;
-      handles(ns).rtnl->addAddress(*a);
+      handles(ns).rtnl().addAddress(*a);
       change(r, nsCommandPrefix(ns) + "ip addr add " + plan::addressLine(*a));
     }
   }
@@ -318,7 +317,7 @@ void Reconciler::neighbours(const plan::HostPlan& p, ReconcileResult& r) {
     for (const auto* n : planned[ns])
       want.emplace(n->dev, n->proxy, n->ip.value());
     if (!fresh(ns)) {
-      Rtnl& rt = *handles(ns).rtnl;
+      Rtnl& rt = handles(ns).rtnl();
       for (const auto& n : rt.neighbours()) {
         Key key{n.dev, n.proxy, n.ip.value()};
         if (want.count(key)) {
@@ -333,7 +332,7 @@ void Reconciler::neighbours(const plan::HostPlan& p, ReconcileResult& r) {
       auto it = have.find({n->dev, n->proxy, n->ip.value()});
       if (it != have.end() && (n->proxy || it->second == n->mac))
         continue;
-      handles(ns).rtnl->replaceNeighbour(*n);
+      handles(ns).rtnl().replaceNeighbour(*n);
       change(r, nsCommandPrefix(ns) + "ip neigh replace " + plan::neighbourLine(*n));
     }
   }
@@ -347,7 +346,7 @@ void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
                            x.from ? int(x.from->len) : -1);
   };
   for (const auto& ns : p.namespaces) {
-    Rtnl& rt = *handles(ns).rtnl;
+    Rtnl& rt = handles(ns).rtnl();
     using RouteKey = std::tuple<uint32_t, uint32_t, uint8_t>;
     auto routeKey = [](const plan::Route& x) {
       return RouteKey(x.table, x.dst.addr.value(), x.dst.len);
@@ -394,7 +393,7 @@ void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
 }
 
 void Reconciler::fdb(const plan::HostPlan& p, ReconcileResult& r) {
-  Rtnl& rt = *handles("").rtnl;
+  Rtnl& rt = handles("").rtnl();
   auto key = [](const plan::FdbEntry& f) {
     return std::make_tuple(f.dev, f.mac.value(), f.dst.value());
   };

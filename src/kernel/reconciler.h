@@ -57,8 +57,13 @@ class Reconciler {
   struct Handles {
     std::string ns;
     UniqueFd fd;
-    std::unique_ptr<Rtnl> rtnl;
-    // Made on first use: most passes over a thousand namespaces need no nftables.
+    // Both made on first use: a step that only writes sysctls needs neither, and most
+    // passes over a thousand namespaces need no nftables.
+    Rtnl& rtnl() {
+      if (!rtnl_)
+        rtnl_ = std::make_unique<Rtnl>(fd.get(), ns);
+      return *rtnl_;
+    }
     Nft& nft() {
       if (!nft_)
         nft_ = std::make_unique<Nft>(fd.get(), ns);
@@ -66,6 +71,7 @@ class Reconciler {
     }
 
    private:
+    std::unique_ptr<Rtnl> rtnl_;
     std::unique_ptr<Nft> nft_;
   };
   static constexpr size_t kMaxOpenNamespaces = 64;

@@ -208,8 +208,7 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
   for (const auto& ns : now_ns) {
     if (old_ns.count(ns))
       continue;
-    createNetns(ns);
-    handles(ns).rtnl->setLink("lo", plan::Link{}, true);
+    createNetns(ns);  // with lo up
     change(r, "ip netns add " + ns);
   }
 
@@ -238,7 +237,7 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
                     now->local_ip == l->local_ip;
     if (gone(l->ns) || settable || l->kind == plan::LinkKind::Adopted)
       continue;
-    if (tolerant([&] { handles(l->ns).rtnl->deleteLink(l->name); })) {
+    if (tolerant([&] { handles(l->ns).rtnl().deleteLink(l->name); })) {
       change(r, nsCommandPrefix(l->ns) + "ip link del " + l->name);
     }
   }
@@ -262,7 +261,7 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
       change(r, nsCommandPrefix(l->ns) + "ip link add " + plan::linkLine(*l));
       continue;
     }
-    if (tolerant([&] { handles(l->ns).rtnl->setLink(l->name, *l, true); })) {
+    if (tolerant([&] { handles(l->ns).rtnl().setLink(l->name, *l, true); })) {
       if (l->kind != plan::LinkKind::Adopted)
         change(r, nsCommandPrefix(l->ns) + "ip link set " + plan::linkLine(*l));
     } else {
@@ -277,51 +276,51 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
   diff(
       prev.addresses, p.addresses,
       [&](const plan::Address& a, bool) {
-        if (!gone(a.ns) && tolerant([&] { handles(a.ns).rtnl->deleteAddress(a); }))
+        if (!gone(a.ns) && tolerant([&] { handles(a.ns).rtnl().deleteAddress(a); }))
           change(r, nsCommandPrefix(a.ns) + "ip addr del " + plan::addressLine(a));
       },
       [&](const plan::Address& a) {
-        if (tolerant([&] { handles(a.ns).rtnl->addAddress(a); }))
+        if (tolerant([&] { handles(a.ns).rtnl().addAddress(a); }))
           change(r, nsCommandPrefix(a.ns) + "ip addr add " + plan::addressLine(a));
       });
   diff(
       prev.neighbours, p.neighbours,
       [&](const plan::Neighbour& n, bool still) {
-        if (!gone(n.ns) && !still && tolerant([&] { handles(n.ns).rtnl->deleteNeighbour(n); }))
+        if (!gone(n.ns) && !still && tolerant([&] { handles(n.ns).rtnl().deleteNeighbour(n); }))
           change(r, nsCommandPrefix(n.ns) + "ip neigh del " + plan::neighbourLine(n));
       },
       [&](const plan::Neighbour& n) {
-        handles(n.ns).rtnl->replaceNeighbour(n);
+        handles(n.ns).rtnl().replaceNeighbour(n);
         change(r, nsCommandPrefix(n.ns) + "ip neigh replace " + plan::neighbourLine(n));
       });
   diff(
       prev.routes, p.routes,
       [&](const plan::Route& x, bool still) {
-        if (!gone(x.ns) && !still && tolerant([&] { handles(x.ns).rtnl->deleteRoute(x); }))
+        if (!gone(x.ns) && !still && tolerant([&] { handles(x.ns).rtnl().deleteRoute(x); }))
           change(r, nsCommandPrefix(x.ns) + "ip route del " + plan::routeLine(x));
       },
       [&](const plan::Route& x) {
-        handles(x.ns).rtnl->replaceRoute(x);
+        handles(x.ns).rtnl().replaceRoute(x);
         change(r, nsCommandPrefix(x.ns) + "ip route replace " + plan::routeLine(x));
       });
   diff(
       prev.rules, p.rules,
       [&](const plan::Rule& x, bool) {
-        if (!gone(x.ns) && tolerant([&] { handles(x.ns).rtnl->deleteRule(x); }))
+        if (!gone(x.ns) && tolerant([&] { handles(x.ns).rtnl().deleteRule(x); }))
           change(r, nsCommandPrefix(x.ns) + "ip rule del " + plan::ruleLine(x));
       },
       [&](const plan::Rule& x) {
-        if (tolerant([&] { handles(x.ns).rtnl->addRule(x); }))
+        if (tolerant([&] { handles(x.ns).rtnl().addRule(x); }))
           change(r, nsCommandPrefix(x.ns) + "ip rule add " + plan::ruleLine(x));
       });
   diff(
       prev.fdb, p.fdb,
       [&](const plan::FdbEntry& f, bool) {
-        if (tolerant([&] { handles("").rtnl->deleteFdb(f); }))
+        if (tolerant([&] { handles("").rtnl().deleteFdb(f); }))
           change(r, "bridge fdb del " + plan::fdbLine(f));
       },
       [&](const plan::FdbEntry& f) {
-        if (tolerant([&] { handles("").rtnl->appendFdb(f); }))
+        if (tolerant([&] { handles("").rtnl().appendFdb(f); }))
           change(r, "bridge fdb append " + plan::fdbLine(f));
       });
 
