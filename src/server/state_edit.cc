@@ -21,6 +21,14 @@ T* byName(std::vector<T>& items, const std::string& id) {
   return it == items.end() ? nullptr : &*it;
 }
 
+// The resource, or Neutron's 404 with its message and type.
+template <class T>
+T& found(T* resource, const std::string& message, const char* type) {
+  if (!resource)
+    throw notFound(message, type);
+  return *resource;
+}
+
 std::string now() {
   std::time_t t = std::time(nullptr);
   char buf[32];
@@ -49,24 +57,19 @@ FloatingIpSpec* findFip(ApiState& s, const std::string& id) {
 }
 
 NetworkSpec& existingNetwork(ApiState& s, const std::string& id) {
-  if (NetworkSpec* n = findNetwork(s, id))
-    return *n;
-  throw notFound("Network " + id + " could not be found.", "NetworkNotFound");
+  return found(findNetwork(s, id), "Network " + id + " could not be found.", "NetworkNotFound");
 }
 SubnetSpec& existingSubnet(ApiState& s, const std::string& id) {
-  if (SubnetSpec* sn = findSubnet(s, id))
-    return *sn;
-  throw notFound("Subnet " + id + " could not be found.", "SubnetNotFound");
+  return found(findSubnet(s, id), "Subnet " + id + " could not be found.", "SubnetNotFound");
 }
 RouterSpec& existingRouter(ApiState& s, const std::string& id) {
-  if (RouterSpec* rt = findRouter(s, id))
-    return *rt;
-  throw notFound("Router " + id + " could not be found", "RouterNotFound");
+  return found(findRouter(s, id), "Router " + id + " could not be found", "RouterNotFound");
 }
 VmSpec& existingPort(ApiState& s, const std::string& id) {
-  if (VmSpec* v = findPort(s, id))
-    return *v;
-  throw notFound("Port " + id + " could not be found.", "PortNotFound");
+  return found(findPort(s, id), "Port " + id + " could not be found.", "PortNotFound");
+}
+FloatingIpSpec& existingFip(ApiState& s, const std::string& id) {
+  return found(findFip(s, id), "Floating IP " + id + " could not be found", "FloatingIPNotFound");
 }
 
 std::string newId(const ApiState& s, const char* kind) {

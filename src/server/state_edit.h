@@ -22,6 +22,7 @@ model::NetworkSpec& existingNetwork(ApiState& s, const std::string& id);
 model::SubnetSpec& existingSubnet(ApiState& s, const std::string& id);
 model::RouterSpec& existingRouter(ApiState& s, const std::string& id);
 model::VmSpec& existingPort(ApiState& s, const std::string& id);
+model::FloatingIpSpec& existingFip(ApiState& s, const std::string& id);
 
 // A new resource id (a UUID).
 std::string newId(const ApiState& s, const char* kind);

@@ -10,12 +10,6 @@ using namespace dvr::model;
 
 namespace {
 
-FloatingIpSpec& existingFip(ApiState& s, const std::string& id) {
-  if (FloatingIpSpec* f = findFip(s, id))
-    return *f;
-  throw notFound("Floating IP " + id + " could not be found", "FloatingIPNotFound");
-}
-
 // port_id: associate with a port, or (null) disassociate.
 void associate(ApiState& s, FloatingIpSpec& f, const json& b) {
   if (!b.contains("port_id"))
