@@ -197,6 +197,21 @@ TEST_F(SeedLab, DvrNamespacesHaveTheirLoopbackUp) {
   EXPECT_EQ(own.rc, 0) << own.out;
 }
 
+TEST_F(SeedLab, HostBridgesSwitchWithoutIpHooks) {
+  // vm2's frames cross compute01's brq- bridges; with br_netfilter loaded (as on the CI
+  // machine) and left on, they would also run through compute01's own IPv4 forward hook.
+  // The probe table goes with the lab.
+  for (const char* step :
+       {"nft add table ip probe",
+        "nft add chain ip probe forward '{ type filter hook forward priority 0; }'",
+        "nft add rule ip probe forward counter"}) {
+    ASSERT_EQ(inLab("compute01", step).rc, 0) << step;
+  }
+  EXPECT_EQ(inLab("vm2", "ping -c 3 -i 0.2 -W 2 8.8.8.8").rc, 0);
+  auto counter = inLab("compute01", "nft list chain ip probe forward").out;
+  EXPECT_NE(counter.find("counter packets 0 bytes 0"), std::string::npos) << counter;
+}
+
 TEST_P(SeedPaths, NoDistributedGatewayMacEverOnTheUnderlay) {
   std::set<std::string> qr_macs;
   for (const auto& p : live.ports) {

@@ -162,6 +162,19 @@ void configure(int fd, const std::string& dev_name, std::optional<Cidr> addr,
     rt.replaceRoute({"", plan::kMainTable, Cidr{Ipv4(0), 0}, gateway, dev_name});
 }
 
+// A lab namespace's bridges switch frames without passing them through IPv4/IPv6/ARP
+// netfilter hooks. br_netfilter, when the machine has it loaded, turns that on in every
+// namespace; a hypervisor's bridges (Neutron's br-int / br-tun are Open vSwitch) do not
+// do it, dvr's rules on bridges are in the bridge family, and it costs each bridged frame.
+void bridgesSkipIpHooks(int fd) {
+  for (const char* key :
+       {"net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables",
+        "net.bridge.bridge-nf-call-arptables"}) {
+    if (!kernel::readSysctl(fd, key).empty())  // "": br_netfilter is not loaded
+      kernel::writeSysctl(fd, key, "0");
+  }
+}
+
 Cidr underlayPrefix(const model::Cloud& c) {
   for (uint8_t len = 24; len > 0; len -= 8) {
     bool all = true;
@@ -284,6 +297,7 @@ void writeTopology(const std::string& source) {
 void build(const model::Cloud& c, bool with_vms) {
   kernel::createNetnsAt(nsPath("fabric"));
   UniqueFd fabric = openPath(nsPath("fabric"));
+  bridgesSkipIpHooks(fabric.get());
   {
     kernel::Rtnl rt(fabric.get(), "fabric");
     rt.setLink("lo", plan::Link{}, true);
@@ -315,6 +329,7 @@ void build(const model::Cloud& c, bool with_vms) {
       rt.addBridge(dev("eth0", 0, s->gateway_mac), true);
       configure(gw.get(), "eth0", Cidr{*s->gateway, s->cidr.len}, std::nullopt);
       kernel::writeSysctl(gw.get(), "net.ipv4.ip_forward", "1");
+      bridgesSkipIpHooks(gw.get());
       ext_l2[n.id] = {gw.get(), "eth0", ext_l2.size()};
     } else {
       std::string br = "ext" + std::to_string(ext_l2.size());
@@ -327,6 +342,7 @@ void build(const model::Cloud& c, bool with_vms) {
   for (const auto& h : c.hosts) {
     createHost(h.name);
     UniqueFd net = openPath(hostNsPath(h.name, "net"));
+    bridgesSkipIpHooks(net.get());
     wire(fabric.get(), dev(trimName("u-" + h.name), c.settings.underlay_mtu), net.get(),
          dev("eth0", c.settings.underlay_mtu), "underlay");
     configure(net.get(), "eth0", Cidr{h.tunnel_ip, ul.len}, std::nullopt);
