@@ -22,6 +22,12 @@ H="ip -n $P-host"
 # bridges in host
 $H link add brq type bridge; $H link set brq up
 $H link add brex type bridge; $H link set brex up
+# bridges switch without IP netfilter hooks, as in dvr's lab (br_netfilter, if loaded,
+# turns them on in every namespace)
+for k in iptables ip6tables arptables; do
+  f=/proc/sys/net/bridge/bridge-nf-call-$k
+  if [ -e $f ]; then ip netns exec $P-host sh -c "echo 0 > $f"; fi
+done
 # vm <-> brq
 ip link add tapvm netns $P-host type veth peer name eth0 netns $P-vm
 $H link set tapvm master brq up
