@@ -140,17 +140,22 @@ class LabTest : public ::testing::Test {
     if (::geteuid() == 0)
       sh(kDvr + " lab down");
   }
-  // Applies the seed plus `extra` YAML appended to it.
-  Result applySeedWith(const std::string& replace_from, const std::string& replace_to) {
+  // Applies the seed with each (from, to) edit made to its text (the first occurrence).
+  Result applySeedWith(const std::vector<std::pair<std::string, std::string>>& edits) {
     std::string text = slurp(kSeed);
-    auto at = text.find(replace_from);
-    if (at != std::string::npos)
-      text.replace(at, replace_from.size(), replace_to);
+    for (const auto& [from, to] : edits) {
+      auto at = text.find(from);
+      if (at != std::string::npos)
+        text.replace(at, from.size(), to);
+    }
     std::string path = "/tmp/dvr-topology-" + std::to_string(::getpid()) + ".yaml";
     std::ofstream(path) << text;
     auto r = sh(kDvr + " lab apply " + path);
     ::unlink(path.c_str());
     return r;
+  }
+  Result applySeedWith(const std::string& replace_from, const std::string& replace_to) {
+    return applySeedWith({{replace_from, replace_to}});
   }
   Result applySeed() { return sh(kDvr + " lab apply " + kSeed); }
   // Waits until `node` can ping `ip` (after a change the agents are applying).
