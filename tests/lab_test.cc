@@ -367,6 +367,31 @@ TEST_F(SeedLab, DriftIsRepairedExactly) {
   EXPECT_EQ(inLab("vm3", "ping -c 1 -W 2 8.8.8.8").rc, 0);
 }
 
+TEST_F(SeedLab, AKernelRefusalNamesTheObjectAndTheNextRunCompletes) {
+  // A foreign VXLAN device holding VNI 1001 (vm1's network) where dvr's vxlan-1001 was:
+  // the kernel refuses dvr's device. The run fails naming what it did where, leaves the
+  // foreign device alone, and once it is gone the next run makes exactly what is missing.
+  ASSERT_EQ(inLab("compute01", "ip link del vxlan-1001").rc, 0);
+  ASSERT_EQ(
+      inLab("compute01", "ip link add vxf type vxlan id 1001 dstport 4789 local 172.16.0.11").rc,
+      0);
+  const std::string once =
+      kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml";
+  auto failed = inLab("compute01", once);
+  EXPECT_NE(failed.rc, 0);
+  EXPECT_TRUE(std::regex_search(
+      failed.out, std::regex("reconcile failed: ip link add vxlan-1001: .*type vxlan id 1001.* "
+                             "\\(host namespace\\): Object exists")))
+      << failed.out;
+  EXPECT_EQ(inLab("compute01", "ip link show vxf").rc, 0);
+  ASSERT_EQ(inLab("compute01", "ip link del vxf").rc, 0);
+  auto next = inLab("compute01", once);
+  EXPECT_EQ(next.rc, 0) << next.out;
+  EXPECT_NE(next.out.find("ip link add vxlan-1001"), std::string::npos) << next.out;
+  EXPECT_NE(inLab("compute01", once).out.find("\n0 changes"), std::string::npos);
+  EXPECT_TRUE(waitPing("vm1", "8.8.8.8"));  // through the SNAT node, over vxlan-1001
+}
+
 TEST_F(SeedLab, ForeignObjectsAreLeftAlone) {
   std::string q = "ip netns exec " + kQrouter2 + " ";
   ASSERT_EQ(inLab("compute01", "ip link add foreign0 type bridge").rc, 0);
