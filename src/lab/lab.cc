@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "ipam/resolve.h"
+#include "kernel/features.h"
 #include "kernel/netns.h"
 #include "kernel/rtnl.h"
 #include "kernel/sysctl.h"
@@ -650,6 +651,12 @@ void up(const std::string& topology_path, const std::string& dvr_binary, bool ap
       throw InputError(topology_path,
                        {{"vm '" + p.name + "'", "its name is taken by a lab host", 0}});
     }
+  }
+  if (auto missing = kernel::missingKernelFeatures(); !missing.empty()) {
+    std::string msg = "this kernel lacks what the lab needs (nothing was made):";
+    for (const auto& m : missing)
+      msg += "\n  " + m.feature + ": " + m.error;
+    throw std::runtime_error(msg);
   }
   try {
     fs::create_directories(kLabFiles);
