@@ -408,26 +408,41 @@ TEST_F(SeedLab, ForeignObjectsAreLeftAlone) {
 }
 
 TEST_F(SeedLab, ChangesAndAgentRestartLoseNoPacketsOfOtherVms) {
-  // vm2 pings every 10 ms while vm1 gains and loses a floating IP and compute01's agent restarts.
-  Background ping(kDvr + " lab exec vm2 -- ping -i 0.01 -c 400 -W 1 8.8.8.8");
+  // vm2 (router2) and vm3 (router3, through its own floating IP) ping every 10 ms while
+  // compute01's part of the cloud changes around them: vm1 gains and loses a floating IP
+  // (router1's rfp-/fpr- pair comes and goes in the fip- they share), a VM is added beside
+  // vm1 and removed, router1 loses its subnet-b interface and gets it back; then
+  // compute01's agent restarts.
+  const std::string count = "900";
+  Background ping2(kDvr + " lab exec vm2 -- ping -i 0.01 -c " + count + " -W 1 8.8.8.8");
+  Background ping3(kDvr + " lab exec vm3 -- ping -i 0.01 -c " + count + " -W 1 8.8.8.8");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  ASSERT_EQ(
-      applySeedWith("floating_ips:\n",
-                    "floating_ips:\n  - {network: ext-net, address: 192.168.74.150, vm: vm1}\n")
-          .rc,
-      0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  ASSERT_EQ(applySeed().rc, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  using Edits = std::vector<std::pair<std::string, std::string>>;
+  const Edits seed = {};
+  for (const Edits& step : std::vector<Edits>{
+           {{"floating_ips:\n",
+             "floating_ips:\n  - {network: ext-net, address: 192.168.74.150, vm: vm1}\n"}},
+           seed,
+           {{"  - {name: vm4,",
+             "  - {name: vm5, network: net-a, host: compute01, ip: 10.16.0.5}\n  - {name: vm4,"}},
+           seed,
+           {{"      - subnet: subnet-b\n", ""}},
+           seed}) {
+    auto r = applySeedWith(step);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  }
+  EXPECT_TRUE(waitPing("vm4", "10.16.0.3"));  // router1's subnet-b interface is back
   auto pid = testing::slurp("/run/dvr-lab.d/compute01.pid");
   sh("kill -TERM " + pid);
   auto again = inLab(
       "compute01", kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
   EXPECT_NE(again.out.find("\n0 changes"), std::string::npos)
       << again.out;  // a restart changes nothing
-  std::string out = ping.stop(15000);
-  EXPECT_NE(out.find("400 packets transmitted, 400 received, 0% packet loss"), std::string::npos)
-      << out;
+  const std::string all = count + " packets transmitted, " + count + " received, 0% packet loss";
+  std::string out2 = ping2.stop(15000), out3 = ping3.stop(15000);
+  EXPECT_NE(out2.find(all), std::string::npos) << out2;
+  EXPECT_NE(out3.find(all), std::string::npos) << out3;
 }
 
 TEST_F(SeedLab, TraceAgreesWithTheCaptures) {
