@@ -3,6 +3,8 @@
 // and the agent's reconcile behaviour (idempotence, drift repair, loss-free changes).
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "lab_support.h"
@@ -446,33 +448,62 @@ TEST_F(SeedLab, ChangesAndAgentRestartLoseNoPacketsOfOtherVms) {
 }
 
 TEST_F(SeedLab, TraceAgreesWithTheCaptures) {
-  for (const std::string vm : {"vm1", "vm2"}) {
-    auto t =
-        sh(kDvr + " trace " + testing::kSeed + " --from " + vm + " --to 8.8.8.8 --json --no-reply");
-    ASSERT_EQ(t.rc, 0) << t.out;
+  // For each case, dvr trace's hops against tcpdump wherever a hop can be seen: compute01's
+  // underlay port, both hosts' uplinks, and the VMs' own eth0.
+  struct Case {
+    std::string from, to;   // as dvr trace takes them
+    std::string node, dst;  // who pings what in the lab
+    bool delivered;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"vm1", "8.8.8.8", "vm1", "8.8.8.8", true},  // case 1: SNAT on controller01
+           {"vm2", "8.8.8.8", "vm2", "8.8.8.8", true},  // case 2: floating IP from compute01
+           {"vm1", "vm4", "vm1", "10.16.1.3", true},    // east-west, over VXLAN to compute02
+           {"8.8.8.8", "192.168.74.104", "internet", "192.168.74.104", true},  // inbound
+           {"vm3", "10.16.1.3", "vm3", "10.16.1.3", false}}) {  // behind another router
+    SCOPED_TRACE(c.from + " -> " + c.to);
+    auto t = sh(kDvr + " trace " + testing::kSeed + " --from " + c.from + " --to " + c.to +
+                " --json --no-reply");
+    ASSERT_EQ(t.rc, c.delivered ? 0 : 3) << t.out;
     auto hops = nlohmann::json::parse(t.out)["forward"]["hops"];
+    const auto& last = hops.back();
     Capture ul_cmp("fabric", "u-compute01", "udp port 4789");
     Capture up_ctl("controller01", "eth1", "icmp"), up_cmp("compute01", "eth1", "icmp");
-    ASSERT_EQ(inLab(vm, "ping -c 1 -W 2 8.8.8.8").rc, 0);
+    // A VM's own eth0, where it sends and where it is delivered (the trace ends at the
+    // external gateway for destinations beyond it).
+    const auto& first = hops.front();
+    std::optional<Capture> at_src, at_dst;
+    if (first["out"] == "eth0")
+      at_src.emplace(first["host"].get<std::string>(), "eth0", "icmp");
+    if (c.delivered && last["in"] == "eth0")
+      at_dst.emplace(last["host"].get<std::string>(), "eth0", "icmp");
+    auto ping = inLab(c.node, "ping -c 1 -W 2 " + c.dst);
+    EXPECT_EQ(ping.rc == 0, c.delivered) << ping.out;
     std::string seen_ul = ul_cmp.stop(), seen_ctl = up_ctl.stop(), seen_cmp = up_cmp.stop();
-    for (const auto& h : hops) {
+    std::string seen_src = at_src ? at_src->stop() : "", seen_dst = at_dst ? at_dst->stop() : "";
+    int checked = 0;
+    auto expectSeen = [&](const nlohmann::json& h, const std::string& seen, const char* where) {
       const auto& p = h["packet"];
       std::string frame = p["src_mac"].get<std::string>() + " > " + p["dst_mac"].get<std::string>();
       std::string ips = p["src_ip"].get<std::string>() + " > " + p["dst_ip"].get<std::string>();
-      if (h.contains("vxlan")) {
-        EXPECT_NE(seen_ul.find(frame), std::string::npos)
-            << vm << " predicted on the underlay: " << frame << "\n"
-            << seen_ul;
-        EXPECT_NE(seen_ul.find(ips), std::string::npos) << ips;
-      }
-      if (h["out"] == "eth1") {
-        const std::string& seen = h["host"] == "controller01" ? seen_ctl : seen_cmp;
-        EXPECT_NE(seen.find(frame), std::string::npos)
-            << vm << " predicted on " << h["host"] << " eth1: " << frame << "\n"
-            << seen;
-        EXPECT_NE(seen.find(ips), std::string::npos) << ips;
-      }
+      EXPECT_NE(seen.find(frame), std::string::npos)
+          << "predicted " << where << ": " << frame << "\n"
+          << seen;
+      EXPECT_NE(seen.find(ips), std::string::npos) << "predicted " << where << ": " << ips;
+      ++checked;
+    };
+    for (const auto& h : hops) {
+      std::string host = h["host"];
+      if (h.contains("vxlan"))
+        expectSeen(h, seen_ul, "on compute01's underlay port");
+      if (h["out"] == "eth1" || h["in"] == "eth1")
+        expectSeen(h, host == "controller01" ? seen_ctl : seen_cmp, "on an uplink");
     }
+    if (at_src)
+      expectSeen(first, seen_src, "as the VM sends it");
+    if (at_dst)
+      expectSeen(last, seen_dst, "where it is delivered");
+    EXPECT_GE(checked, 2);
   }
 }
 
