@@ -145,8 +145,9 @@ class LabTest : public ::testing::Test {
     std::string text = slurp(kSeed);
     for (const auto& [from, to] : edits) {
       auto at = text.find(from);
-      if (at != std::string::npos)
-        text.replace(at, from.size(), to);
+      if (at == std::string::npos)  // the seed changed under the test: say so, apply nothing
+        return {-1, "the seed has no '" + from + "' to edit"};
+      text.replace(at, from.size(), to);
     }
     std::string path = "/tmp/dvr-topology-" + std::to_string(::getpid()) + ".yaml";
     std::ofstream(path) << text;
