@@ -10,6 +10,7 @@
 #include <iostream>
 #include <optional>
 
+#include "kernel/features.h"
 #include "kernel/reconciler.h"
 #include "model/error.h"
 #include "plan/cloud_index.h"
@@ -29,6 +30,7 @@ void onSignal(int) {
 
 int runAgent(const AgentOptions& options, CloudSource& source) {
   const std::string me = "dvr agent " + options.host + ": ";
+  kernel::requireKernelFeatures("dvr agent");  // before it changes anything
   kernel::Reconciler reconciler([&](const std::string& line) { std::cerr << me << line << "\n"; });
   kernel::UniqueFd stop(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   g_stop_fd = stop.get();

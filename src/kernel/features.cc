@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <stdexcept>
 #include <thread>
 
 #include "kernel/nft.h"
@@ -85,6 +86,16 @@ std::vector<MissingFeature> missingKernelFeatures() {
     }
   }).join();
   return missing;
+}
+
+void requireKernelFeatures(const std::string& who) {
+  auto missing = missingKernelFeatures();
+  if (missing.empty())
+    return;
+  std::string msg = "this kernel lacks what " + who + " needs (nothing was changed):";
+  for (const auto& m : missing)
+    msg += "\n  " + m.feature + ": " + m.error;
+  throw std::runtime_error(msg);
 }
 
 }  // namespace dvr::kernel

@@ -15,4 +15,8 @@ struct MissingFeature {
 // Empty when everything is there. Needs CAP_SYS_ADMIN (a new network namespace).
 std::vector<MissingFeature> missingKernelFeatures();
 
+// Throws "this kernel lacks what <who> needs (nothing was changed):" and each missing
+// feature with the kernel's answer, one a line.
+void requireKernelFeatures(const std::string& who);
+
 }  // namespace dvr::kernel

@@ -652,12 +652,7 @@ void up(const std::string& topology_path, const std::string& dvr_binary, bool ap
                        {{"vm '" + p.name + "'", "its name is taken by a lab host", 0}});
     }
   }
-  if (auto missing = kernel::missingKernelFeatures(); !missing.empty()) {
-    std::string msg = "this kernel lacks what the lab needs (nothing was made):";
-    for (const auto& m : missing)
-      msg += "\n  " + m.feature + ": " + m.error;
-    throw std::runtime_error(msg);
-  }
+  kernel::requireKernelFeatures("dvr lab");
   try {
     fs::create_directories(kLabFiles);
     ::mkdir(kLabRoot, 0755);
