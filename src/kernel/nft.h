@@ -4,20 +4,13 @@
 #pragma once
 
 #include <map>
-#include <optional>
-#include <set>
 #include <string>
+
+#include "kernel/nft_listing.h"
 
 struct nft_ctx;
 
 namespace dvr::kernel {
-
-struct ObservedNftTable {
-  std::string family;
-  std::string tag;  // the table's comment ("dvr:<hash of its structure>")
-  std::map<std::string, std::set<std::string>>
-      elements;  // set/map name -> elements, rendered as dvr renders them
-};
 
 class Nft {
  public:
