@@ -1,11 +1,14 @@
 #include "kernel/nft.h"
 
 #include <nftables/libnftables.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "kernel/netns.h"
+#include "kernel/unique_fd.h"
 
 namespace dvr::kernel {
 
@@ -24,8 +27,20 @@ Nft::~Nft() {
 
 void Nft::run(const std::string& script) {
   nft_ctx_output_set_flags(ctx_, 0);
-  if (nft_run_cmd_from_buffer(ctx_, script.c_str()) != 0) {
+  // Read from a file, not a buffer: under each error nft 1.0.6 shows a buffer's first
+  // line, but a file's failing line, with its number.
+  UniqueFd file(::memfd_create("dvr-nft", MFD_CLOEXEC));
+  checkErrno(bool(file), "memfd_create");
+  for (size_t off = 0; off < script.size();) {
+    ssize_t n = ::write(file.get(), script.data() + off, script.size() - off);
+    checkErrno(n > 0, "write nft script");
+    off += size_t(n);
+  }
+  const std::string path = "/proc/self/fd/" + std::to_string(file.get());
+  if (nft_run_cmd_from_filename(ctx_, path.c_str()) != 0) {
     std::string err = nft_ctx_get_error_buffer(ctx_);
+    for (size_t at; (at = err.find(path + ":")) != std::string::npos;)
+      err.replace(at, path.size() + 1, "line ");
     throw std::runtime_error("nft transaction in " + label_ + " failed: " + err);
   }
 }
