@@ -1,0 +1,43 @@
+// Inside the lab (not part of its interface): where a lab keeps its namespaces and
+// files, and how code gets into a lab host (its network and mount namespaces).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernel/unique_fd.h"
+#include "model/cloud.h"
+
+namespace dvr::lab {
+
+std::string nsPath(const std::string& name);  // a node's network namespace bind
+std::string hostNsPath(const std::string& host, const char* kind);  // kind: "net" | "mnt"
+std::string labFile(const std::string& name);                       // under kLabFiles
+std::string topologyCopy();  // the topology the agents follow
+kernel::UniqueFd openPath(const std::string& path);
+std::string trimName(std::string name);  // to IFNAMSIZ - 1
+void requireRoot();
+model::Cloud loadCloud(const std::string& path);
+// Replaces the topology the agents follow, atomically: they never read half a file.
+void writeTopology(const std::string& source);
+
+// Runs `fn` in a forked child that first enters `host`; returns the child's exit status.
+int inHost(const std::string& host, const std::function<int()>& fn);
+// Runs `fn` in a forked child inside `host` and returns what it returned.
+std::string inHostOutput(const std::string& host, const std::function<std::string()>& fn);
+// A host: new network + mount namespaces, with a private /run/netns and its own /sys.
+void createHost(const std::string& host);
+// Starts argv inside `host`, logging to <name>.log; the pid goes to <name>.pid so that
+// `down` finds it.
+pid_t startInHost(const std::string& host, const std::string& name,
+                  const std::vector<std::string>& argv);
+
+// Running (a zombie whose parent never reaps it counts as gone).
+bool alive(pid_t pid);
+pid_t readPid(const std::string& name);  // from <name>.pid
+std::string tail(const std::string& path, size_t lines);
+
+}  // namespace dvr::lab
