@@ -298,18 +298,30 @@ TEST_F(SeedLab, AFloatingIpChangeMovesAVmsOngoingFlowWithoutStaleNat) {
   ASSERT_TRUE(waitPing("vm5", "8.8.8.8"));
   Background ping(kDvr + " lab exec vm1 -- ping -i 0.02 -c 400 -W 1 8.8.8.8");
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-  Capture cmp_uplink("compute01", "eth1", "icmp");
+  // Each change is captured once it has been applied (the agent takes milliseconds; a
+  // packet in flight while it runs may still take the old way): from then on the flow
+  // must take the new path, which a tracked entry from the old one would prevent.
+  const auto settle = std::chrono::milliseconds(500);
   ASSERT_EQ(applySeedWith({vm5,
                            {"floating_ips:\n",
                             fips + "  - {network: ext-net, address: 192.168.74.150, vm: vm1}\n"}})
                 .rc,
             0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  std::string fip_path = cmp_uplink.stop();
-  Capture ctl_uplink("controller01", "eth1", "icmp");
+  std::this_thread::sleep_for(settle);
+  std::string fip_path;
+  {
+    Capture cmp_uplink("compute01", "eth1", "icmp");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+    fip_path = cmp_uplink.stop();
+  }
   ASSERT_EQ(applySeedWith({vm5, {"floating_ips:\n", fips}}).rc, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  std::string snat_path = ctl_uplink.stop();
+  std::this_thread::sleep_for(settle);
+  std::string snat_path;
+  {
+    Capture ctl_uplink("controller01", "eth1", "icmp");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+    snat_path = ctl_uplink.stop();
+  }
   std::string out = ping.stop(15000);
   EXPECT_NE(fip_path.find("192.168.74.150 > 8.8.8.8: ICMP echo request"), std::string::npos)
       << fip_path;

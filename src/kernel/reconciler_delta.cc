@@ -304,16 +304,6 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
         change(r, nsCommandPrefix(x.ns) + "ip route replace " + plan::routeLine(x));
       });
   diff(
-      prev.rules, p.rules,
-      [&](const plan::Rule& x, bool) {
-        if (!gone(x.ns) && tolerant([&] { handles(x.ns).rtnl().deleteRule(x); }))
-          change(r, nsCommandPrefix(x.ns) + "ip rule del " + plan::ruleLine(x));
-      },
-      [&](const plan::Rule& x) {
-        if (tolerant([&] { handles(x.ns).rtnl().addRule(x); }))
-          change(r, nsCommandPrefix(x.ns) + "ip rule add " + plan::ruleLine(x));
-      });
-  diff(
       prev.fdb, p.fdb,
       [&](const plan::FdbEntry& f, bool) {
         if (tolerant([&] { handles("").rtnl().deleteFdb(f); }))
@@ -420,6 +410,19 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
     for (auto& l : lines[ns])
       change(r, nsCommandPrefix(ns) + l);
   }
+  // Policy rules last, just before the conntrack flush: a new rule is what moves a VM's
+  // traffic onto (or off) its floating IP's path, and the flows tracked on the old path
+  // keep their old NAT until they are flushed, so the two stay as close as they can.
+  diff(
+      prev.rules, p.rules,
+      [&](const plan::Rule& x, bool) {
+        if (!gone(x.ns) && tolerant([&] { handles(x.ns).rtnl().deleteRule(x); }))
+          change(r, nsCommandPrefix(x.ns) + "ip rule del " + plan::ruleLine(x));
+      },
+      [&](const plan::Rule& x) {
+        if (tolerant([&] { handles(x.ns).rtnl().addRule(x); }))
+          change(r, nsCommandPrefix(x.ns) + "ip rule add " + plan::ruleLine(x));
+      });
   std::set<std::string> flush_in;
   for (const auto& [ns, ips] : removed_fips)
     flush_in.insert(ns);
