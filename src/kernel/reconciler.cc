@@ -93,9 +93,11 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
   step("links up", [&] { raiseLinks(); });
   step("addresses", [&] { addresses(p, r); });
   step("neighbours", [&] { neighbours(p, r); });
-  step("routes+rules", [&] { routesAndRules(p, r); });
+  step("routes", [&] { routes(p, r); });
   step("fdb", [&] { fdb(p, r); });
   step("nftables", [&] { nftables(p, r); });
+  step("rules", [&] { rules(p, r); });
+  step("conntrack", [&] { flushMovedFlows(p, r); });
   return r;
 }
 
@@ -338,13 +340,8 @@ void Reconciler::neighbours(const plan::HostPlan& p, ReconcileResult& r) {
   }
 }
 
-void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
+void Reconciler::routes(const plan::HostPlan& p, ReconcileResult& r) {
   auto planned_routes = byNamespace(p.routes);
-  auto planned_rules = byNamespace(p.rules);
-  auto ruleKey = [](const plan::Rule& x) {
-    return std::make_tuple(x.priority, x.table, x.iif, x.from ? x.from->addr.value() : 0u,
-                           x.from ? int(x.from->len) : -1);
-  };
   for (const auto& ns : p.namespaces) {
     Rtnl& rt = handles(ns).rtnl();
     using RouteKey = std::tuple<uint32_t, uint32_t, uint8_t>;
@@ -371,6 +368,17 @@ void Reconciler::routesAndRules(const plan::HostPlan& p, ReconcileResult& r) {
       rt.deleteRoute(x);
       change(r, nsCommandPrefix(ns) + "ip route del " + plan::routeLine(x));
     }
+  }
+}
+
+void Reconciler::rules(const plan::HostPlan& p, ReconcileResult& r) {
+  auto planned_rules = byNamespace(p.rules);
+  auto ruleKey = [](const plan::Rule& x) {
+    return std::make_tuple(x.priority, x.table, x.iif, x.from ? x.from->addr.value() : 0u,
+                           x.from ? int(x.from->len) : -1);
+  };
+  for (const auto& ns : p.namespaces) {
+    Rtnl& rt = handles(ns).rtnl();
     std::set<decltype(ruleKey(plan::Rule{}))> wanted_rules, present_rules;
     for (const auto* x : planned_rules[ns])
       wanted_rules.insert(ruleKey(*x));
@@ -498,8 +506,27 @@ void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
       if (!still)
         gone.push_back(fip);
     }
-    if (!fresh(ns))
-      flushConntrackOf(ns, gone, new_fixed, r);  // a new namespace tracks nothing yet
+    if (!fresh(ns))  // a new namespace tracks nothing yet
+      noteMovedFlows(ns, gone, new_fixed);
+  }
+}
+
+void Reconciler::noteMovedFlows(const std::string& ns, const std::vector<Ipv4>& removed_fips,
+                                const std::vector<Ipv4>& new_fixed_ips) {
+  // Added to what a run that failed before its flush left: the flows it moved are
+  // flushed by the next run, which finds the tables already right.
+  MovedFlows& m = to_flush_[ns];
+  m.removed_fips.insert(m.removed_fips.end(), removed_fips.begin(), removed_fips.end());
+  m.new_fixed_ips.insert(m.new_fixed_ips.end(), new_fixed_ips.begin(), new_fixed_ips.end());
+}
+
+void Reconciler::flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r) {
+  std::set<std::string> planned(p.namespaces.begin(), p.namespaces.end());
+  while (!to_flush_.empty()) {
+    auto it = to_flush_.begin();
+    if (planned.count(it->first))  // else gone since, and its flows with it
+      flushConntrackOf(it->first, it->second.removed_fips, it->second.new_fixed_ips, r);
+    to_flush_.erase(it);  // only once done: a failure leaves it for the next run
   }
 }
 

@@ -93,9 +93,18 @@ class Reconciler {
   void sysctls(const plan::HostPlan& p, ReconcileResult& r, bool namespace_wide);
   void writeSysctlOf(const plan::Sysctl& s, ReconcileResult& r);
   void neighbours(const plan::HostPlan& p, ReconcileResult& r);
-  void routesAndRules(const plan::HostPlan& p, ReconcileResult& r);
+  void routes(const plan::HostPlan& p, ReconcileResult& r);
   void fdb(const plan::HostPlan& p, ReconcileResult& r);
+  // Also notes, per namespace, the floating IPs gone and the fixed IPs that gained one.
   void nftables(const plan::HostPlan& p, ReconcileResult& r);
+  // Last but the flush: a rule is what moves a VM's traffic onto (or off) its floating
+  // IP's path, and flows tracked on the old path keep their old NAT until flushed.
+  void rules(const plan::HostPlan& p, ReconcileResult& r);
+  // Flows a floating IP change moves, noted once its nftables change is made and flushed
+  // after the rules (both reconcile paths).
+  void noteMovedFlows(const std::string& ns, const std::vector<Ipv4>& removed_fips,
+                      const std::vector<Ipv4>& new_fixed_ips);
+  void flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r);
 
   ReconcileResult applyDelta(const plan::HostPlan& p,
                              const plan::HostPlan& previous);  // reconciler_delta.cc
@@ -109,6 +118,10 @@ class Reconciler {
   std::set<std::string> created_;
   bool fresh(const std::string& ns) const { return created_.count(ns) != 0; }
   std::vector<const plan::Link*> to_raise_;  // into the plan being applied
+  struct MovedFlows {
+    std::vector<Ipv4> removed_fips, new_fixed_ips;
+  };
+  std::map<std::string, MovedFlows> to_flush_;  // namespace -> what nftables() saw change
 
   std::list<std::pair<std::string, Handles>> handles_;  // most recently used first
   std::map<std::string, std::list<std::pair<std::string, Handles>>::iterator> handle_index_;

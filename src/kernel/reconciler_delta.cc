@@ -410,6 +410,14 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
     for (auto& l : lines[ns])
       change(r, nsCommandPrefix(ns) + l);
   }
+  for (const auto& [ns, ips] : removed_fips) {
+    if (!fresh(ns) && !gone(ns))  // a new namespace tracks nothing yet
+      noteMovedFlows(ns, ips, {});
+  }
+  for (const auto& [ns, ips] : new_fixed) {
+    if (!fresh(ns) && !gone(ns))
+      noteMovedFlows(ns, {}, ips);
+  }
   // Policy rules last, just before the conntrack flush: a new rule is what moves a VM's
   // traffic onto (or off) its floating IP's path, and the flows tracked on the old path
   // keep their old NAT until they are flushed, so the two stay as close as they can.
@@ -423,15 +431,7 @@ ReconcileResult Reconciler::applyDelta(const plan::HostPlan& p, const plan::Host
         if (tolerant([&] { handles(x.ns).rtnl().addRule(x); }))
           change(r, nsCommandPrefix(x.ns) + "ip rule add " + plan::ruleLine(x));
       });
-  std::set<std::string> flush_in;
-  for (const auto& [ns, ips] : removed_fips)
-    flush_in.insert(ns);
-  for (const auto& [ns, ips] : new_fixed)
-    flush_in.insert(ns);
-  for (const auto& ns : flush_in) {
-    if (!fresh(ns) && !gone(ns))
-      flushConntrackOf(ns, removed_fips[ns], new_fixed[ns], r);
-  }
+  flushMovedFlows(p, r);
   return r;
 }
 
