@@ -18,8 +18,6 @@
 namespace dvr::lab {
 namespace {
 
-using kernel::checkErrno;
-
 struct HttpResult {
   int status = 0;
   std::string body;
