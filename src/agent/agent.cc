@@ -12,6 +12,7 @@
 
 #include "kernel/features.h"
 #include "kernel/reconciler.h"
+#include "kernel/unique_fd.h"
 #include "model/error.h"
 #include "plan/cloud_index.h"
 #include "plan/planner.h"

@@ -6,23 +6,24 @@
 #include <map>
 #include <string>
 
+#include "kernel/kernel_ops.h"
 #include "kernel/nft_listing.h"
 
 struct nft_ctx;
 
 namespace dvr::kernel {
 
-class Nft {
+class Nft : public NftOps {
  public:
   Nft(int netns_fd, std::string ns_label);
-  ~Nft();
+  ~Nft() override;
   Nft(const Nft&) = delete;
   Nft& operator=(const Nft&) = delete;
 
   // Runs `script` as one transaction; throws naming the namespace and nft's error.
-  void run(const std::string& script);
+  void run(const std::string& script) override;
   // The table `name` of each family that has one.
-  std::map<std::string, ObservedNftTable> listTables(const std::string& name);
+  std::map<std::string, ObservedNftTable> listTables(const std::string& name) override;
 
  private:
   std::string runCapture(const std::string& cmd, bool json);

@@ -1,16 +1,14 @@
 #include "kernel/reconciler.h"
 
-#include <fcntl.h>
-
 #include <algorithm>
 #include <chrono>
-#include <set>
+#include <stdexcept>
+#include <unordered_map>
 
-#include "kernel/conntrack.h"
-#include "kernel/netns.h"
-#include "kernel/sysctl.h"
+#include "kernel/object_kinds.h"
+#include "kernel/state_before.h"
+#include "kernel/system_kernel.h"
 #include "plan/nft_tables.h"
-#include "plan/render.h"
 
 namespace dvr::kernel {
 
@@ -19,16 +17,8 @@ bool isOwnedNamespace(const std::string& name) {
          name.rfind("snat-", 0) == 0;
 }
 
-namespace {
-
-bool ownedHostLink(const std::string& name) {
-  return name.rfind("brq", 0) == 0 || name.rfind("vxlan-", 0) == 0;
-}
-
-}  // namespace
-
-std::string nsCommandPrefix(const std::string& ns) {
-  return ns.empty() ? "" : "ip -n " + ns + " ";
+bool isNamespaceWideSysctl(const std::string& key) {
+  return ObjectKind<plan::Sysctl>::namespaceWide(key);
 }
 
 std::vector<std::string> allNamespaces(const plan::HostPlan& p) {
@@ -37,34 +27,15 @@ std::vector<std::string> allNamespaces(const plan::HostPlan& p) {
   return all;
 }
 
-Reconciler::Reconciler(std::function<void(const std::string&)> log) : log_(std::move(log)) {}
+Reconciler::Reconciler(std::function<void(const std::string&)> log)
+    : owned_kernel_(std::make_unique<SystemKernel>()),
+      kernel_(*owned_kernel_),
+      log_(std::move(log)) {}
+
+Reconciler::Reconciler(KernelOps& kernel, std::function<void(const std::string&)> log)
+    : kernel_(kernel), log_(std::move(log)) {}
+
 Reconciler::~Reconciler() = default;
-
-Reconciler::Handles& Reconciler::handles(const std::string& ns) {
-  auto it = handle_index_.find(ns);
-  if (it != handle_index_.end()) {
-    handles_.splice(handles_.begin(), handles_, it->second);
-    return it->second->second;
-  }
-  Handles h;
-  h.ns = ns;
-  h.fd = openNetns(ns);
-  handles_.emplace_front(ns, std::move(h));
-  handle_index_[ns] = handles_.begin();
-  if (handles_.size() > kMaxOpenNamespaces) {
-    handle_index_.erase(handles_.back().first);
-    handles_.pop_back();
-  }
-  return handles_.front().second;
-}
-
-void Reconciler::forget(const std::string& ns) {
-  auto it = handle_index_.find(ns);
-  if (it == handle_index_.end())
-    return;
-  handles_.erase(it->second);
-  handle_index_.erase(it);
-}
 
 void Reconciler::change(ReconcileResult& r, std::string line) {
   ++r.changes;
@@ -74,11 +45,15 @@ void Reconciler::change(ReconcileResult& r, std::string line) {
 }
 
 ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan* previous) {
-  if (previous)
-    return applyDelta(p, *previous);
   ReconcileResult r;
-  created_.clear();
+  created_ns_.clear();
+  removed_ns_.clear();
+  created_links_.clear();
   to_raise_.clear();
+  device_sysctls_.clear();
+  incremental_ = previous != nullptr;
+  std::unique_ptr<StateBefore> before =
+      previous ? previousPlanState(*previous, p) : observedState(kernel_, p);
   auto t = std::chrono::steady_clock::now();
   auto step = [&](const char* name, auto&& run) {
     run();
@@ -86,463 +61,315 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
     r.step_ms.emplace_back(name, std::chrono::duration<double, std::milli>(now - t).count());
     t = now;
   };
-  step("namespaces", [&] { namespaces(p, r); });
-  step("sysctls", [&] { sysctls(p, r, true); });
-  step("links", [&] { links(p, r); });
-  step("device sysctls", [&] { sysctls(p, r, false); });
+  // The order carries knowledge:
+  // - namespaces first: everything else lives in one;
+  // - namespace-wide sysctls before links, so new devices inherit them (no IPv6 setup
+  //   on devices that never use it);
+  // - links (bridges before their ports: a port names its master), then each device's
+  //   own sysctls, then the links creation left down are raised;
+  // - what hangs on a device (addresses, neighbours, routes, FDB entries) once it exists;
+  // - nftables, then policy rules last: a rule is what moves a VM's traffic onto (or off)
+  //   its floating IP's path, so it comes once that path's NAT is in place;
+  // - then the conntrack flush, right after the rules: flows tracked on the old path
+  //   keep their old NAT until flushed, so the two stay as close as they can.
+  step("namespaces", [&] { namespaces(*before, p, r); });
+  step("sysctls", [&] { sysctls(*before, p, r); });
+  step("links", [&] { links(*before, p, r); });
+  step("device sysctls", [&] { writeDeviceSysctls(p, r); });
   step("links up", [&] { raiseLinks(); });
-  step("addresses", [&] { addresses(p, r); });
-  step("neighbours", [&] { neighbours(p, r); });
-  step("routes", [&] { routes(p, r); });
-  step("fdb", [&] { fdb(p, r); });
-  step("nftables", [&] { nftables(p, r); });
-  step("rules", [&] { rules(p, r); });
+  before->linksMade(created_links_);
+  step("addresses", [&] { objects(before->addresses(), p.addresses, r); });
+  step("neighbours", [&] { objects(before->neighbours(), p.neighbours, r); });
+  step("routes", [&] { objects(before->routes(), p.routes, r); });
+  step("fdb", [&] { objects(before->fdb(), p.fdb, r); });
+  step("nftables", [&] { nftables(*before, p, r); });
+  step("rules", [&] { objects(before->rules(), p.rules, r); });
   step("conntrack", [&] { flushMovedFlows(p, r); });
   return r;
 }
 
-void Reconciler::namespaces(const plan::HostPlan& p, ReconcileResult& r) {
+void Reconciler::namespaces(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r) {
   std::set<std::string> want(p.namespaces.begin(), p.namespaces.end());
-  std::set<std::string> have;
-  for (const auto& ns : listNetns()) {
-    if (isOwnedNamespace(ns))
-      have.insert(ns);
-  }
+  auto had = before.namespaces();
+  std::set<std::string> have(had.begin(), had.end());
   for (const auto& ns : have) {
     if (want.count(ns))
       continue;
-    forget(ns);
-    deleteNetns(ns);  // its links go with it, and so do the host-side ends of its veths
-    change(r, "ip netns del " + ns);
+    // Its links go with it, and the other ends of its veths.
+    bool deleted = changed([&] { kernel_.deleteNamespace(ns); }, isGone);
+    removed_ns_.insert(ns);
+    if (deleted)
+      change(r, "ip netns del " + ns);
   }
   std::vector<std::string> missing;
   for (const auto& ns : want) {
     if (!have.count(ns))
       missing.push_back(ns);
   }
-  createNetnses(missing);  // with lo up
+  try {
+    kernel_.createNamespaces(missing);  // with lo up, on helper threads
+  } catch (const KernelError& e) {
+    if (!isExists(e.err()))
+      throw;
+    // One was there already (the previous plan was not the kernel's last word): the
+    // rest one by one, the ones there kept as they are.
+    std::vector<std::string> made;
+    for (const auto& ns : missing) {
+      if (changed([&] { kernel_.createNamespaces({ns}); }, isExists))
+        made.push_back(ns);
+    }
+    missing = std::move(made);
+  }
   for (const auto& ns : missing) {
-    created_.insert(ns);
+    created_ns_.insert(ns);
     change(r, "ip netns add " + ns);
   }
+  before.namespacesMade(created_ns_);
 }
 
-void Reconciler::links(const plan::HostPlan& p, ReconcileResult& r) {
-  std::map<std::pair<std::string, std::string>, const plan::Link*> planned;
-  for (const auto& l : p.links)
-    planned[{l.ns, l.name}] = &l;
-  auto find = [&](const std::string& ns, const std::string& name) -> const plan::Link* {
-    auto it = planned.find({ns, name});
-    return it == planned.end() ? nullptr : it->second;
+void Reconciler::sysctls(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r) {
+  using K = ObjectKind<plan::Sysctl>;
+  std::map<std::string, std::vector<const plan::Sysctl*>> wide;
+  diff(
+      before.sysctls(), p.sysctls, [](const plan::Sysctl&, bool) {},  // never removed
+      [&](const plan::Sysctl& s) {
+        (K::namespaceWide(s.key) ? wide : device_sysctls_)[s.ns].push_back(&s);
+      });
+  for (const auto& [ns, values] : wide) {
+    kernel_.ns(ns).writeSysctls(values);
+    for (const plan::Sysctl* s : values)
+      change(r, K::addLine(*s));
+  }
+}
+
+void Reconciler::links(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r) {
+  using K = ObjectKind<plan::Link>;
+  using Key = std::pair<std::string, std::string>;
+  std::vector<const plan::Link*> removed, added;
+  diff(
+      before.links(), p.links, [&](const plan::Link& l, bool) { removed.push_back(&l); },
+      [&](const plan::Link& l) { added.push_back(&l); });
+  // A changed link is in both lists: its old content removed, its new one added.
+  std::map<Key, const plan::Link*> old;
+  for (const plan::Link* l : removed)
+    old[{l->ns, l->name}] = l;
+  // The plan's links by name, indexed only when many are looked up (a cold start).
+  std::map<Key, const plan::Link*> index;
+  if (removed.size() + added.size() > 32) {
+    for (const auto& l : p.links)
+      index[{l.ns, l.name}] = &l;
+  }
+  auto planned = [&](const std::string& ns, const std::string& name) -> const plan::Link* {
+    if (index.empty())
+      return p.findLink(ns, name);
+    auto it = index.find({ns, name});
+    return it == index.end() ? nullptr : it->second;
   };
-  std::map<std::pair<std::string, std::string>, ObservedLink> have;
-  auto observeAll = [&] {
-    have.clear();
-    for (const auto& ns : allNamespaces(p)) {
-      if (fresh(ns))
-        continue;  // only lo, which no plan names
-      for (auto& l : handles(ns).rtnl().links())
-        have[{ns, l.link.name}] = std::move(l);
-    }
-  };
-  observeAll();
   // Stale first: a name may be reused by a link of another kind.
-  for (const auto& [key, l] : have) {
-    const auto& [ns, name] = key;
-    bool owned = ns.empty() ? ownedHostLink(name) : name != "lo";
-    if (!owned)
+  for (const plan::Link* l : removed) {
+    const plan::Link* want = planned(l->ns, l->name);
+    bool settable = want && !K::needsRecreate(*l, *want);
+    if (gone(l->ns) || settable || l->kind == plan::LinkKind::Adopted)
       continue;
-    const plan::Link* want = find(ns, name);
-    bool wrong_kind = want && want->kind != l.link.kind;
-    bool wrong_vxlan = want && want->kind == plan::LinkKind::Vxlan &&
-                       (want->vni != l.link.vni || want->local_ip != l.link.local_ip);
-    bool wrong_peer = want && want->kind == plan::LinkKind::Veth && !fresh(want->peer_ns) &&
-                      !have.count({want->peer_ns, want->peer});
-    if (!want || wrong_kind || wrong_vxlan || wrong_peer) {
-      if (handles(ns).rtnl().deleteLink(name))
-        change(r, nsCommandPrefix(ns) + "ip link del " + name);
-    }
+    bool deleted = false;
+    if (changed([&] { deleted = kernel_.ns(l->ns).netlink().deleteLink(l->name); }, isGone) &&
+        deleted)
+      change(r, K::removeLine(l->ns, l->name));
   }
-  observeAll();
-  // Created links carry their attributes. Bridges first: they are masters. Left for
-  // raiseLinks: veth peers (the kernel neither brings them up nor sets their master) and
-  // links in the host namespace (their per-device sysctls first).
-  std::set<std::pair<std::string, std::string>> made;
-  std::vector<const plan::Link*> to_make;
-  for (const auto& l : p.links)
-    to_make.push_back(&l);
-  std::stable_partition(to_make.begin(), to_make.end(),
+  std::stable_partition(added.begin(), added.end(),
                         [](const plan::Link* l) { return l->kind == plan::LinkKind::Bridge; });
-  for (const plan::Link* lp : to_make) {
-    const plan::Link& l = *lp;
-    if (have.count({l.ns, l.name}) || made.count({l.ns, l.name}))
+  for (const plan::Link* l : added) {
+    if (created_links_.count({l->ns, l->name}))
+      continue;  // made with its veth peer
+    auto it = old.find({l->ns, l->name});
+    bool exists = l->kind == plan::LinkKind::Adopted ||
+                  (it != old.end() && !K::needsRecreate(*it->second, *l));
+    if (!exists) {
+      const plan::Link* peer = nullptr;
+      if (l->kind == plan::LinkKind::Veth) {
+        peer = planned(l->peer_ns, l->peer);
+        if (!peer)
+          throw std::invalid_argument("plan: veth " + l->name + " has no peer " + l->peer);
+      }
+      createLink(*l, peer, r);
       continue;
-    const plan::Link* peer = nullptr;
-    if (l.kind == plan::LinkKind::Veth) {
-      peer = find(l.peer_ns, l.peer);
-      if (!peer || have.count({l.peer_ns, l.peer}))
-        continue;  // a stale peer was deleted above
     }
-    if (l.kind == plan::LinkKind::Adopted) {
-      r.waiting.push_back(l.name);
-      continue;
-    }
-    createLink(l, peer);
-    made.emplace(l.ns, l.name);
-    if (peer)
-      made.emplace(peer->ns, peer->name);
-    change(r, nsCommandPrefix(l.ns) + "ip link add " + plan::linkLine(l));
-  }
-  // Attributes of links that were there already: MAC, MTU, master, up.
-  for (const plan::Link* lp : to_make) {
-    const plan::Link& l = *lp;
-    auto it = have.find({l.ns, l.name});
-    if (made.count({l.ns, l.name}) || it == have.end())
-      continue;
-    const ObservedLink& o = it->second;
-    bool same = o.up && (!l.mac || o.link.mac == l.mac) && (!l.mtu || o.link.mtu == l.mtu) &&
-                o.link.master == l.master;
-    if (same)
-      continue;
-    handles(l.ns).rtnl().setLink(l.name, l, true);
-    change(r, nsCommandPrefix(l.ns) + "ip link set " + l.name +
-                  (l.mac ? " address " + l.mac->str() : "") +
-                  (l.mtu ? " mtu " + std::to_string(l.mtu) : "") +
-                  (l.master.empty() ? "" : " master " + l.master) + " up");
+    if (changed([&] { kernel_.ns(l->ns).netlink().setLink(l->name, *l, true); }, isGone))
+      change(r, K::setLine(*l));
+    else
+      r.waiting.push_back(l->name);  // an adopted device not there (yet)
   }
 }
 
-void Reconciler::createLink(const plan::Link& l, const plan::Link* peer) {
+bool Reconciler::alreadyMade(const plan::Link& l, const plan::Link* peer) {
+  auto has = [&](const plan::Link& want) {
+    for (const auto& o : kernel_.ns(want.ns).netlink().links()) {
+      if (o.link.name == want.name)
+        return o.link.kind == want.kind && o.link.vni == want.vni &&
+               o.link.local_ip == want.local_ip;
+    }
+    return false;
+  };
+  return has(l) && (!peer || has(*peer));
+}
+
+void Reconciler::createLink(const plan::Link& l, const plan::Link* peer, ReconcileResult& r) {
+  try {
+    makeLink(l, peer, r);
+  } catch (const KernelError& e) {
+    // "Exists" is "already done" only if the link of that name is the one planned (a
+    // vxlan device is refused with EEXIST too when another device holds its VNI).
+    if (!isExists(e.err()) || !alreadyMade(l, peer))
+      throw;
+    for (const plan::Link* end : {&l, peer}) {
+      if (end)
+        to_raise_.push_back(end);
+    }
+  }
+}
+
+void Reconciler::makeLink(const plan::Link& l, const plan::Link* peer, ReconcileResult& r) {
   // Up at once, except in the host namespace, where per-device sysctls come first.
   auto up = [](const plan::Link& x) { return !x.ns.empty(); };
   const plan::Link* first = &l;
+  const plan::Link* second = nullptr;
+  NetlinkOps& nl = kernel_.ns(l.ns).netlink();
   switch (l.kind) {
     case plan::LinkKind::Bridge:
-      handles(l.ns).rtnl().addBridge(l, up(l));
+      nl.addBridge(l, up(l));
       break;
     case plan::LinkKind::Vxlan:
-      handles(l.ns).rtnl().addVxlan(l, up(l));
+      nl.addVxlan(l, up(l));
       break;
-    case plan::LinkKind::Veth: {
+    case plan::LinkKind::Veth:
       // The end that can come up at once is made first; the kernel leaves the other down.
       if (!up(l) && up(*peer))
         first = peer;
-      const plan::Link* second = first == &l ? peer : &l;
-      handles(first->ns).rtnl().addVethPair(*first, up(*first), *second,
-                                            handles(second->ns).fd.get());
+      second = first == &l ? peer : &l;
+      kernel_.addVethPair(*first, up(*first), *second);
       to_raise_.push_back(second);
+      created_links_.emplace(second->ns, second->name);
       break;
-    }
     case plan::LinkKind::Adopted:
       return;  // the hypervisor's or the operator's
   }
   if (!up(*first))
     to_raise_.push_back(first);
+  created_links_.emplace(first->ns, first->name);
+  change(r, ObjectKind<plan::Link>::addLine(*first));
 }
 
 void Reconciler::raiseLinks() {
   for (const plan::Link* l : to_raise_)
-    handles(l->ns).rtnl().setLink(l->name, *l, true);
+    kernel_.ns(l->ns).netlink().setLink(l->name, *l, true);
   to_raise_.clear();
 }
 
-namespace {
+void Reconciler::writeDeviceSysctls(const plan::HostPlan& p, ReconcileResult& r) {
+  using K = ObjectKind<plan::Sysctl>;
+  if (!created_links_.empty()) {
+    // A device made this run starts from the namespace's defaults, whatever was before.
+    std::set<const plan::Sysctl*> queued;
+    for (const auto& [ns, values] : device_sysctls_)
+      queued.insert(values.begin(), values.end());
+    for (const auto& s : p.sysctls) {
+      if (!K::namespaceWide(s.key) && !queued.count(&s) &&
+          created_links_.count({s.ns, K::device(s)}))
+        device_sysctls_[s.ns].push_back(&s);
+    }
+  }
+  for (const auto& [ns, values] : device_sysctls_) {
+    kernel_.ns(ns).writeSysctls(values);
+    for (const plan::Sysctl* s : values)
+      change(r, K::addLine(*s));
+  }
+  device_sysctls_.clear();
+}
 
-// A plan's objects of one kind, grouped by namespace in one pass.
 template <class T>
-std::map<std::string, std::vector<const T*>> byNamespace(const std::vector<T>& items) {
-  std::map<std::string, std::vector<const T*>> out;
-  for (const auto& i : items)
-    out[i.ns].push_back(&i);
-  return out;
-}
-
-}  // namespace
-
-void Reconciler::addresses(const plan::HostPlan& p, ReconcileResult& r) {
-  auto planned = byNamespace(p.addresses);
-  for (const auto& ns : p.namespaces) {
-    using Key = std::tuple<std::string, uint32_t, uint8_t>;
-    std::set<Key> want, have;
-    for (const auto* a : planned[ns])
-      want.emplace(a->dev, a->cidr.addr.value(), a->cidr.len);
-    if (!fresh(ns)) {
-      for (const auto& a : handles(ns).rtnl().addresses()) {
-        if (a.dev == "lo")
-          continue;
-        have.emplace(a.dev, a.cidr.addr.value(), a.cidr.len);
-        if (!want.count({a.dev, a.cidr.addr.value(), a.cidr.len})) {
-          handles(ns).rtnl().deleteAddress(a);
-          change(r, nsCommandPrefix(ns) + "ip addr del " + plan::addressLine(a));
-        }
-      }
-    }
-    for (const auto* a : planned[ns]) {
-      if (have.count({a->dev, a->cidr.addr.value(), a->cidr.len}))
-        continue;
-      handles(ns).rtnl().addAddress(*a);
-      change(r, nsCommandPrefix(ns) + "ip addr add " + plan::addressLine(*a));
-    }
-  }
-}
-
-bool isNamespaceWideSysctl(const std::string& key) {
-  bool per_device =
-      key.find(".conf.") != std::string::npos || key.find(".neigh.") != std::string::npos;
-  return !per_device || key.find(".all.") != std::string::npos ||
-         key.find(".default.") != std::string::npos;
-}
-
-void Reconciler::writeSysctlOf(const plan::Sysctl& s, ReconcileResult& r) {
-  writeSysctl(handles(s.ns).fd.get(), s.key, s.value);
-  change(r, nsCommandPrefix(s.ns) + "sysctl -w " + s.key + "=" + s.value);
-}
-
-void Reconciler::sysctls(const plan::HostPlan& p, ReconcileResult& r, bool namespace_wide) {
-  std::map<std::string, std::vector<const plan::Sysctl*>> by_ns;
-  for (const auto& s : p.sysctls) {
-    if (isNamespaceWideSysctl(s.key) == namespace_wide)
-      by_ns[s.ns].push_back(&s);
-  }
-  for (const auto& [ns, want] : by_ns) {
-    for (const plan::Sysctl* s : syncSysctls(handles(ns).fd.get(), want, !fresh(ns)))
-      change(r, nsCommandPrefix(ns) + "sysctl -w " + s->key + "=" + s->value);
-  }
-}
-
-void Reconciler::neighbours(const plan::HostPlan& p, ReconcileResult& r) {
-  auto planned = byNamespace(p.neighbours);
-  for (const auto& ns : p.namespaces) {
-    using Key = std::tuple<std::string, bool, uint32_t>;
-    std::map<Key, Mac> have;
-    std::set<Key> want;
-    for (const auto* n : planned[ns])
-      want.emplace(n->dev, n->proxy, n->ip.value());
-    if (!fresh(ns)) {
-      Rtnl& rt = handles(ns).rtnl();
-      for (const auto& n : rt.neighbours()) {
-        Key key{n.dev, n.proxy, n.ip.value()};
-        if (want.count(key)) {
-          have[key] = n.mac;
-          continue;
-        }
-        rt.deleteNeighbour(n);
-        change(r, nsCommandPrefix(ns) + "ip neigh del " + plan::neighbourLine(n));
-      }
-    }
-    for (const auto* n : planned[ns]) {
-      auto it = have.find({n->dev, n->proxy, n->ip.value()});
-      if (it != have.end() && (n->proxy || it->second == n->mac))
-        continue;
-      handles(ns).rtnl().replaceNeighbour(*n);
-      change(r, nsCommandPrefix(ns) + "ip neigh replace " + plan::neighbourLine(*n));
-    }
-  }
-}
-
-void Reconciler::routes(const plan::HostPlan& p, ReconcileResult& r) {
-  auto planned_routes = byNamespace(p.routes);
-  for (const auto& ns : p.namespaces) {
-    Rtnl& rt = handles(ns).rtnl();
-    using RouteKey = std::tuple<uint32_t, uint32_t, uint8_t>;
-    auto routeKey = [](const plan::Route& x) {
-      return RouteKey(x.table, x.dst.addr.value(), x.dst.len);
-    };
-    std::map<RouteKey, plan::Route> have;
-    if (!fresh(ns)) {
-      for (auto& x : rt.routes())
-        have[routeKey(x)] = x;
-    }
-    std::set<RouteKey> want;
-    for (const auto* x : planned_routes[ns]) {
-      want.insert(routeKey(*x));
-      auto it = have.find(routeKey(*x));
-      if (it != have.end() && it->second.via == x->via && it->second.dev == x->dev)
-        continue;
-      rt.replaceRoute(*x);
-      change(r, nsCommandPrefix(ns) + "ip route replace " + plan::routeLine(*x));
-    }
-    for (const auto& [key, x] : have) {
-      if (want.count(key))
-        continue;
-      rt.deleteRoute(x);
-      change(r, nsCommandPrefix(ns) + "ip route del " + plan::routeLine(x));
-    }
-  }
-}
-
-void Reconciler::rules(const plan::HostPlan& p, ReconcileResult& r) {
-  auto planned_rules = byNamespace(p.rules);
-  auto ruleKey = [](const plan::Rule& x) {
-    return std::make_tuple(x.priority, x.table, x.iif, x.from ? x.from->addr.value() : 0u,
-                           x.from ? int(x.from->len) : -1);
+void Reconciler::objects(const std::vector<T>& before, const std::vector<T>& want,
+                         ReconcileResult& r) {
+  using K = ObjectKind<T>;
+  auto nsOf = [](const T& x) -> std::string {
+    if constexpr (requires { x.ns; })
+      return x.ns;
+    else
+      return "";  // FDB entries live in the host namespace
   };
-  for (const auto& ns : p.namespaces) {
-    Rtnl& rt = handles(ns).rtnl();
-    std::set<decltype(ruleKey(plan::Rule{}))> wanted_rules, present_rules;
-    for (const auto* x : planned_rules[ns])
-      wanted_rules.insert(ruleKey(*x));
-    if (!fresh(ns)) {
-      for (const auto& x : rt.rules()) {
-        present_rules.insert(ruleKey(x));
-        if (wanted_rules.count(ruleKey(x)))
-          continue;
-        rt.deleteRule(x);
-        change(r, nsCommandPrefix(ns) + "ip rule del " + plan::ruleLine(x));
-      }
-    }
-    for (const auto* x : planned_rules[ns]) {
-      if (present_rules.count(ruleKey(*x)))
-        continue;
-      rt.addRule(*x);
-      change(r, nsCommandPrefix(ns) + "ip rule add " + plan::ruleLine(*x));
-    }
-  }
+  diff(
+      before, want,
+      [&](const T& x, bool still_wanted) {
+        // One whose identity stays is replaced by its add; one in a namespace that went
+        // went with it.
+        if (still_wanted || gone(nsOf(x)))
+          return;
+        if (changed([&] { K::remove(kernel_.ns(nsOf(x)).netlink(), x); }, isGone))
+          change(r, K::removeLine(x));
+      },
+      [&](const T& x) {
+        if (changed([&] { K::add(kernel_.ns(nsOf(x)).netlink(), x); }, K::addedAlready))
+          change(r, K::addLine(x));
+      });
 }
 
-void Reconciler::fdb(const plan::HostPlan& p, ReconcileResult& r) {
-  Rtnl& rt = handles("").rtnl();
-  auto key = [](const plan::FdbEntry& f) {
-    return std::make_tuple(f.dev, f.mac.value(), f.dst.value());
-  };
-  std::set<std::tuple<std::string, uint64_t, uint32_t>> want, have;
-  for (const auto& f : p.fdb)
-    want.insert(key(f));
-  for (const auto& f : rt.fdb()) {
-    if (f.dev.rfind("vxlan-", 0) != 0)
-      continue;
-    have.insert(key(f));
-    if (!want.count(key(f))) {
-      rt.deleteFdb(f);
-      change(r, "bridge fdb del " + plan::fdbLine(f));
-    }
+void Reconciler::nftables(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r) {
+  auto have = before.nftTables();
+  std::set<std::string> namespaces;
+  for (const auto& [ns, tables] : have) {
+    if (!gone(ns))
+      namespaces.insert(ns);
   }
-  for (const auto& f : p.fdb) {
-    if (have.count(key(f)))
+  std::map<std::string, std::vector<const plan::NftTable*>> want;
+  auto rendered = plan::nftTables(p, namespaces);
+  for (const auto& t : rendered)
+    want[t.ns].push_back(&t);
+  for (const auto& ns : namespaces) {
+    NftChange c = nftChange(have[ns], want[ns]);
+    if (c.script.empty())
       continue;
-    rt.appendFdb(f);
-    change(r, "bridge fdb append " + plan::fdbLine(f));
-  }
-}
-
-void Reconciler::nftables(const plan::HostPlan& p, ReconcileResult& r) {
-  std::map<std::string, std::vector<plan::NftTable>> want;
-  for (auto& t : plan::nftTables(p))
-    want[t.ns].push_back(std::move(t));
-  for (const auto& ns : allNamespaces(p)) {
-    Handles& h = handles(ns);
-    auto have = fresh(ns) ? std::map<std::string, ObservedNftTable>{}
-                          : h.nft().listTables(plan::kNftTableName);
-    std::string script;
-    std::vector<std::string> lines;
-    std::vector<Ipv4> dropped_fips, new_fixed;
-    for (const auto& t : want[ns]) {
-      auto it = have.find(t.family);
-      if (it == have.end() || it->second.tag != t.structureTag()) {
-        for (const auto& f : p.floating_nat) {
-          bool had = it != have.end() &&
-                     it->second.elements["fip_snat"].count(plan::nft_element::fipSnat(f));
-          if (f.ns == ns && !had)
-            new_fixed.push_back(f.fixed);
-        }
-        if (it != have.end())
-          script += "delete table " + t.family + " " + t.name + "\n";
-        script += t.text();
-        lines.push_back("nft -f (table " + t.family + " " + t.name + ", " +
-                        std::to_string(t.sets.size()) + " sets)");
-        if (it != have.end()) {
-          for (const auto& e : it->second.elements["fip_dnat"])
-            dropped_fips.push_back(*Ipv4::parse(e.substr(0, e.find(' '))));
-        }
+    try {
+      kernel_.ns(ns).nft().run(c.script);
+    } catch (const std::exception&) {
+      if (!incremental_)
+        throw;
+      // The previous plan was not what the kernel holds (an element already gone, a
+      // table made behind our back): read this namespace's tables, and try once more.
+      c = nftChange(kernel_.ns(ns).nft().listTables(plan::kNftTableName), want[ns]);
+      if (c.script.empty())
         continue;
-      }
-      for (const auto& set : t.sets) {
-        const auto& actual = it->second.elements[set.name];
-        std::set<std::string> desired(set.elements.begin(), set.elements.end());
-        for (const auto& e : desired) {
-          if (actual.count(e))
-            continue;
-          script += "add element " + t.family + " " + t.name + " " + set.name + " { " + e + " }\n";
-          if (set.name == "fip_snat")
-            new_fixed.push_back(*Ipv4::parse(e.substr(0, e.find(' '))));
-          lines.push_back("nft add element " + t.family + " " + t.name + " " + set.name + " { " +
-                          e + " }");
-        }
-        for (const auto& e : actual) {
-          if (desired.count(e))
-            continue;
-          std::string key = set.is_map ? e.substr(0, e.find(" : ")) : e;
-          script +=
-              "delete element " + t.family + " " + t.name + " " + set.name + " { " + key + " }\n";
-          lines.push_back("nft delete element " + t.family + " " + t.name + " " + set.name + " { " +
-                          key + " }");
-          if (set.name == "fip_dnat")
-            dropped_fips.push_back(*Ipv4::parse(key));
-        }
-      }
+      kernel_.ns(ns).nft().run(c.script);
     }
-    for (const auto& [family, t] : have) {
-      bool wanted = std::any_of(want[ns].begin(), want[ns].end(),
-                                [&](const plan::NftTable& w) { return w.family == family; });
-      if (wanted)
-        continue;
-      script += "delete table " + family + " " + plan::kNftTableName + "\n";
-      lines.push_back("nft delete table " + family + " " + plan::kNftTableName);
-      for (const auto& e :
-           t.elements.count("fip_dnat") ? t.elements.at("fip_dnat") : std::set<std::string>{}) {
-        dropped_fips.push_back(*Ipv4::parse(e.substr(0, e.find(' '))));
-      }
-    }
-    if (script.empty())
-      continue;
-    h.nft().run(script);
-    for (auto& l : lines)
-      change(r, nsCommandPrefix(ns) + l);
-    std::vector<Ipv4> gone;
-    for (Ipv4 fip : dropped_fips) {
-      bool still = std::any_of(
-          p.floating_nat.begin(), p.floating_nat.end(),
-          [&](const plan::FloatingIpNat& f) { return f.ns == ns && f.floating == fip; });
-      if (!still)
-        gone.push_back(fip);
-    }
-    if (!fresh(ns))  // a new namespace tracks nothing yet
-      noteMovedFlows(ns, gone, new_fixed);
+    for (auto& line : c.lines)
+      change(r, inNamespace(ns) + line);
+    if (fresh(ns))
+      continue;  // a new namespace tracks nothing yet
+    // Added to what a run that failed before its flush left: the flows it moved are
+    // flushed by this run, which may find the tables already right.
+    MovedFlows& m = to_flush_[ns];
+    m.removed_fips.insert(m.removed_fips.end(), c.removed_fips.begin(), c.removed_fips.end());
+    m.new_fixed_ips.insert(m.new_fixed_ips.end(), c.new_fixed_ips.begin(), c.new_fixed_ips.end());
   }
-}
-
-void Reconciler::noteMovedFlows(const std::string& ns, const std::vector<Ipv4>& removed_fips,
-                                const std::vector<Ipv4>& new_fixed_ips) {
-  // Added to what a run that failed before its flush left: the flows it moved are
-  // flushed by the next run, which finds the tables already right.
-  MovedFlows& m = to_flush_[ns];
-  m.removed_fips.insert(m.removed_fips.end(), removed_fips.begin(), removed_fips.end());
-  m.new_fixed_ips.insert(m.new_fixed_ips.end(), new_fixed_ips.begin(), new_fixed_ips.end());
 }
 
 void Reconciler::flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r) {
   std::set<std::string> planned(p.namespaces.begin(), p.namespaces.end());
   while (!to_flush_.empty()) {
     auto it = to_flush_.begin();
-    if (planned.count(it->first))  // else gone since, and its flows with it
-      flushConntrackOf(it->first, it->second.removed_fips, it->second.new_fixed_ips, r);
+    const auto& [ns, m] = *it;
+    if (planned.count(ns) && (!m.removed_fips.empty() || !m.new_fixed_ips.empty())) {
+      // else gone since, and its flows with it
+      int n = kernel_.ns(ns).flushConntrack(m.removed_fips, m.new_fixed_ips);
+      if (n > 0) {
+        std::string what;
+        for (Ipv4 ip : m.removed_fips)
+          what += " -d " + ip.str();
+        for (Ipv4 ip : m.new_fixed_ips)
+          what += " -s " + ip.str();
+        change(r, inNamespace(ns) + "conntrack -D" + what + " (" + std::to_string(n) + " flows)");
+      }
+    }
     to_flush_.erase(it);  // only once done: a failure leaves it for the next run
   }
-}
-
-void Reconciler::flushConntrackOf(const std::string& ns, const std::vector<Ipv4>& removed_fips,
-                                  const std::vector<Ipv4>& new_fixed_ips, ReconcileResult& r) {
-  if (removed_fips.empty() && new_fixed_ips.empty())
-    return;
-  int n = flushConntrack(handles(ns).fd.get(), removed_fips, new_fixed_ips);
-  if (n == 0)
-    return;
-  std::string what;
-  for (Ipv4 ip : removed_fips)
-    what += " -d " + ip.str();
-  for (Ipv4 ip : new_fixed_ips)
-    what += " -s " + ip.str();
-  change(r, nsCommandPrefix(ns) + "conntrack -D" + what + " (" + std::to_string(n) + " flows)");
 }
 
 }  // namespace dvr::kernel

@@ -1,28 +1,31 @@
-// Makes a host's kernel match its plan: reads the actual state of every namespace the
-// plan names (and of the dvr-owned ones it does not), and applies only the difference,
-// through netlink (kernel/rtnl.h) and nftables transactions (kernel/nft.h).
+// Makes a host's kernel match its plan, applying only the difference, through KernelOps
+// (kernel/kernel_ops.h): the system's kernel by default, a fake one in tests.
+//
+// One algorithm, two sources of "before": a full reconcile reads the kernel (repairs any
+// drift); an incremental one takes the plan it applied last and reads nothing, so one
+// more floating IP costs the same however many exist. Each object kind is described
+// once (kernel/object_kinds.h); the order of the steps is written once, in apply().
 //
 // Owned objects: namespaces named qrouter-/fip-/snat-; every link, address, permanent or
-// proxy neighbour inside them; brq*/vxlan-* links and their FDB entries in the host
-// namespace; routes and rules with protocol plan::kRouteProtocol; nftables tables named
-// "dvr". Anything else is never touched, except that adopted devices (uplinks, VM taps)
-// are enslaved to their bridge and set up.
+// proxy neighbour inside them; brq*/vxlan-* links, the links the plan names and their FDB
+// entries in the host namespace; routes and rules with protocol plan::kRouteProtocol;
+// nftables tables named "dvr". Anything else is never touched, except that adopted
+// devices (uplinks, VM taps) are enslaved to their bridge and set up.
 //
-// Errors: a kernel refusal throws, naming the operation and namespace. The state it
-// leaves is consistent (no half-made veth pairs); the next run completes the rest.
+// Errors: a kernel refusal throws KernelError, naming the operation, the object and the
+// namespace. Refusals that mean the kernel already matches ("exists" on an add, "gone" on
+// a removal, by errno) are neither errors nor changes. The state a failure leaves is
+// consistent (no half-made veth pairs); the next full run completes the rest.
 #pragma once
 
 #include <functional>
-#include <list>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "kernel/nft.h"
-#include "kernel/rtnl.h"
-#include "kernel/unique_fd.h"
+#include "kernel/kernel_ops.h"
 #include "plan/host_plan.h"
 
 namespace dvr::kernel {
@@ -31,108 +34,75 @@ struct ReconcileResult {
   int changes = 0;                   // kernel objects created, changed or deleted
   std::vector<std::string> log;      // one line per change, in ip/bridge/nft syntax
   std::vector<std::string> waiting;  // adopted devices not present yet (e.g. a VM not plugged)
-  // Wall time of each step of a full reconcile, in order, for benchmarks and slow-start
-  // diagnosis: ("links", 812.4) …
+  // Wall time of each step, in order, for benchmarks and slow-start diagnosis:
+  // ("links", 812.4) …
   std::vector<std::pair<std::string, double>> step_ms;
 };
 
+class StateBefore;  // kernel/reconciler.cc: the observed kernel, or the previous plan
+
 class Reconciler {
  public:
-  // `log` receives each change as it is made (may be empty).
+  // On this system's kernel; `log` receives each change as it is made (may be empty).
   explicit Reconciler(std::function<void(const std::string&)> log = {});
+  // On `kernel`, which must outlive the reconciler.
+  explicit Reconciler(KernelOps& kernel, std::function<void(const std::string&)> log = {});
   ~Reconciler();
 
-  // Full reconcile: every namespace is read and compared (repairs any drift).
+  // Full reconcile: every namespace is read and compared.
   ReconcileResult apply(const plan::HostPlan& plan) { return apply(plan, nullptr); }
   // Incremental: `previous` is the plan applied last (by this reconciler, successfully).
-  // Only the difference between the two plans is applied, without reading the kernel,
-  // so one more floating IP costs the same however many exist. Drift is left for the
-  // next full reconcile. Removing what is already gone is not an error.
+  // Drift is left for the next full reconcile.
   ReconcileResult apply(const plan::HostPlan& plan, const plan::HostPlan* previous);
 
  private:
-  // Per-namespace handles, created inside the namespace. Kept for the most recently used
-  // namespaces only: libnftables waits on its socket with select(), so descriptors must
-  // stay below FD_SETSIZE however many namespaces a host has.
-  struct Handles {
-    std::string ns;
-    UniqueFd fd;
-    // Both made on first use: a step that only writes sysctls needs neither, and most
-    // passes over a thousand namespaces need no nftables.
-    Rtnl& rtnl() {
-      if (!rtnl_)
-        rtnl_ = std::make_unique<Rtnl>(fd.get(), ns);
-      return *rtnl_;
-    }
-    Nft& nft() {
-      if (!nft_)
-        nft_ = std::make_unique<Nft>(fd.get(), ns);
-      return *nft_;
-    }
-
-   private:
-    std::unique_ptr<Rtnl> rtnl_;
-    std::unique_ptr<Nft> nft_;
-  };
-  static constexpr size_t kMaxOpenNamespaces = 64;
-  Handles& handles(const std::string& ns);
-  void forget(const std::string& ns);
   void change(ReconcileResult& r, std::string line);
+  bool gone(const std::string& ns) const { return removed_ns_.count(ns) != 0; }
+  bool fresh(const std::string& ns) const { return created_ns_.count(ns) != 0; }
 
-  void namespaces(const plan::HostPlan& p, ReconcileResult& r);
-  void links(const plan::HostPlan& p, ReconcileResult& r);
-  // Creates l (with its peer, for a veth) with all the attributes the kernel takes at
-  // creation; what must wait for per-device sysctls or for the peer to exist is queued
-  // for raiseLinks().
-  void createLink(const plan::Link& l, const plan::Link* peer);
-  // Sets up (MAC, MTU, master, up) the links creation left down.
+  void namespaces(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r);
+  // Namespace-wide sysctls are written at once (new devices inherit them); a device's
+  // own are queued for writeDeviceSysctls, once its device exists.
+  void sysctls(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r);
+  void links(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r);
+  // Creates l (with its peer, for a veth) with the attributes the kernel takes at
+  // creation; what must wait for device sysctls or for the peer is queued for raiseLinks.
+  // One made by an earlier run this reconciler did not see is set instead.
+  void createLink(const plan::Link& l, const plan::Link* peer, ReconcileResult& r);
+  void makeLink(const plan::Link& l, const plan::Link* peer, ReconcileResult& r);
+  bool alreadyMade(const plan::Link& l, const plan::Link* peer);
   void raiseLinks();
-  void addresses(const plan::HostPlan& p, ReconcileResult& r);
-  // Namespace-wide keys (all./default., ip_forward) go before links, so new devices
-  // inherit them (no IPv6 setup on devices that never use it); per-device keys after.
-  void sysctls(const plan::HostPlan& p, ReconcileResult& r, bool namespace_wide);
-  void writeSysctlOf(const plan::Sysctl& s, ReconcileResult& r);
-  void neighbours(const plan::HostPlan& p, ReconcileResult& r);
-  void routes(const plan::HostPlan& p, ReconcileResult& r);
-  void fdb(const plan::HostPlan& p, ReconcileResult& r);
-  // Also notes, per namespace, the floating IPs gone and the fixed IPs that gained one.
-  void nftables(const plan::HostPlan& p, ReconcileResult& r);
-  // Last but the flush: a rule is what moves a VM's traffic onto (or off) its floating
-  // IP's path, and flows tracked on the old path keep their old NAT until flushed.
-  void rules(const plan::HostPlan& p, ReconcileResult& r);
-  // Flows a floating IP change moves, noted once its nftables change is made and flushed
-  // after the rules (both reconcile paths).
-  void noteMovedFlows(const std::string& ns, const std::vector<Ipv4>& removed_fips,
-                      const std::vector<Ipv4>& new_fixed_ips);
+  void writeDeviceSysctls(const plan::HostPlan& p, ReconcileResult& r);
+  // Addresses, neighbours, routes, FDB entries and rules: one diff each, same rules.
+  template <class T>
+  void objects(const std::vector<T>& before, const std::vector<T>& want, ReconcileResult& r);
+  // Also notes, per namespace, the flows a floating IP change moves.
+  void nftables(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r);
   void flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r);
 
-  ReconcileResult applyDelta(const plan::HostPlan& p,
-                             const plan::HostPlan& previous);  // reconciler_delta.cc
-  // Conntrack around floating IP changes in a qrouter-: flows to a removed floating IP
-  // go; flows from a fixed IP that just got one go too, so they restart NATed.
-  void flushConntrackOf(const std::string& ns, const std::vector<Ipv4>& removed_fips,
-                        const std::vector<Ipv4>& new_fixed_ips, ReconcileResult& r);
+  std::unique_ptr<KernelOps> owned_kernel_;
+  KernelOps& kernel_;
+  std::function<void(const std::string&)> log_;
 
-  // Namespaces this full reconcile created: they hold nothing but lo, so reading them
-  // back is skipped (the cold start of a host with a thousand routers).
-  std::set<std::string> created_;
-  bool fresh(const std::string& ns) const { return created_.count(ns) != 0; }
-  std::vector<const plan::Link*> to_raise_;  // into the plan being applied
+  // State of one apply().
+  bool incremental_ = false;
+  std::set<std::string> created_ns_, removed_ns_;
+  std::set<std::pair<std::string, std::string>> created_links_;  // (ns, name), this run
+  std::vector<const plan::Link*> to_raise_;                      // into the plan being applied
+  std::map<std::string, std::vector<const plan::Sysctl*>> device_sysctls_;  // ns -> queued
+
+  // Flows a floating IP change moves, noted once its nftables change is made, flushed
+  // after the rules. Kept across runs: a run that fails before its flush leaves them to
+  // the next, which finds the tables already right.
   struct MovedFlows {
     std::vector<Ipv4> removed_fips, new_fixed_ips;
   };
-  std::map<std::string, MovedFlows> to_flush_;  // namespace -> what nftables() saw change
-
-  std::list<std::pair<std::string, Handles>> handles_;  // most recently used first
-  std::map<std::string, std::list<std::pair<std::string, Handles>>::iterator> handle_index_;
-  std::function<void(const std::string&)> log_;
+  std::map<std::string, MovedFlows> to_flush_;
 };
 
 bool isOwnedNamespace(const std::string& name);
 // all./default. keys and keys of no device (ip_forward), as opposed to a device's own.
 bool isNamespaceWideSysctl(const std::string& key);
-// "ip -n NS " for log lines about NS ("" for the host's own namespace).
-std::string nsCommandPrefix(const std::string& ns);
 // "" (the host's own namespace) followed by the plan's namespaces.
 std::vector<std::string> allNamespaces(const plan::HostPlan& p);
 

@@ -86,6 +86,49 @@ void forEach(nl_cache* cache, F f) {
     f(o);
 }
 
+// libnl reports the kernel's errno as its own code (nl_syserr2nlerr); this is the way
+// back, for the codes a refusal of dvr's requests can carry.
+int errnoOf(int nl_rc) {
+  switch (-nl_rc) {
+    case NLE_EXIST:
+      return EEXIST;
+    case NLE_OBJ_NOTFOUND:
+      return ENOENT;
+    case NLE_NODEV:
+      return ENODEV;
+    case NLE_NOADDR:
+      return EADDRNOTAVAIL;
+    case NLE_PERM:
+      return EPERM;
+    case NLE_NOACCESS:
+      return EACCES;
+    case NLE_NOMEM:
+      return ENOMEM;
+    case NLE_INVAL:
+      return EINVAL;
+    case NLE_RANGE:
+      return ERANGE;
+    case NLE_BUSY:
+      return EBUSY;
+    case NLE_AGAIN:
+      return EAGAIN;
+    case NLE_OPNOTSUPP:
+      return EOPNOTSUPP;
+    case NLE_AF_NOSUPPORT:
+      return EAFNOSUPPORT;
+    case NLE_MSGSIZE:
+      return EMSGSIZE;
+    case NLE_MSG_TOOSHORT:
+      return EMSGSIZE;
+    case NLE_INTR:
+      return EINTR;
+    case NLE_BAD_SOCK:
+      return EBADF;
+    default:
+      return EIO;
+  }
+}
+
 std::string nameOf(const std::map<int, std::string>& names, int ifindex) {
   auto it = names.find(ifindex);
   return it == names.end() ? std::string() : it->second;
@@ -158,8 +201,7 @@ Rtnl::Rtnl(int netns_fd, std::string ns_label) : label_(std::move(ns_label)) {
   int rc = nl_connect(sock_, NETLINK_ROUTE);
   if (rc < 0) {
     nl_socket_free(sock_);
-    throw std::runtime_error("netlink connect in " + plan::nsLabel(label_) + ": " +
-                             nl_geterror(rc));
+    throw KernelError("netlink connect in " + plan::nsLabel(label_), errnoOf(rc), nl_geterror(rc));
   }
   nl_socket_set_buffer_size(sock_, 4 << 20, 4 << 20);
   raw_ = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -173,7 +215,7 @@ Rtnl::~Rtnl() {
 
 void Rtnl::check(int rc, const std::string& what) {
   if (rc < 0)
-    throw std::runtime_error(what + " (" + plan::nsLabel(label_) + "): " + nl_geterror(rc));
+    throw KernelError(what + " (" + plan::nsLabel(label_) + ")", errnoOf(rc), nl_geterror(rc));
 }
 
 int Rtnl::ifindex(const std::string& name) {
@@ -422,7 +464,7 @@ void Rtnl::addAddress(const plan::Address& a) {
   AddrObj addr(rtnl_addr_alloc());
   rtnl_addr_set_ifindex(addr.get(), ifindex(a.dev));
   rtnl_addr_set_local(addr.get(), ipAddr(a.cidr.addr, a.cidr.len).get());
-  check(rtnl_addr_add(sock_, addr.get(), NLM_F_CREATE | NLM_F_REPLACE),
+  check(rtnl_addr_add(sock_, addr.get(), NLM_F_CREATE | NLM_F_EXCL),
         "ip addr add " + plan::addressLine(a));
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel/kernel_ops.h"
 #include "plan/host_plan.h"
 
 struct nl_sock;
@@ -18,49 +19,41 @@ struct rtnl_link;
 
 namespace dvr::kernel {
 
-struct ObservedLink {
-  plan::Link link;  // ns, name, kind (Adopted for kinds dvr does not make), mac, mtu, master, vni,
-                    // local_ip
-  int ifindex = 0;
-  bool up = false;
-  std::string kind;  // as the kernel says: "veth", "bridge", "vxlan", "" ...
-};
-
-class Rtnl {
+class Rtnl : public NetlinkOps {
  public:
   Rtnl(int netns_fd, std::string ns_label);
-  ~Rtnl();
+  ~Rtnl() override;
   Rtnl(const Rtnl&) = delete;
   Rtnl& operator=(const Rtnl&) = delete;
 
-  std::vector<ObservedLink> links();
-  std::vector<plan::Address> addresses();
-  std::vector<plan::Route> routes();
-  std::vector<plan::Rule> rules();
-  std::vector<plan::Neighbour> neighbours();  // permanent entries and proxy entries
-  std::vector<plan::FdbEntry> fdb();          // static entries with a remote dst on VXLAN devices
+  std::vector<ObservedLink> links() override;
+  std::vector<plan::Address> addresses() override;
+  std::vector<plan::Route> routes() override;
+  std::vector<plan::Rule> rules() override;
+  std::vector<plan::Neighbour> neighbours() override;  // permanent entries and proxy entries
+  std::vector<plan::FdbEntry> fdb() override;  // static entries with a remote dst on VXLAN devices
 
   // Links are created with their MAC, MTU and master, and up if asked, in one request each
   // (as `ip link add … up`): at scale every round trip counts.
-  void addBridge(const plan::Link& l, bool up);
-  void addVxlan(const plan::Link& l, bool up);
+  void addBridge(const plan::Link& l, bool up) override;
+  void addVxlan(const plan::Link& l, bool up) override;
   // Creates l in this namespace and its peer in the namespace `peer_netns_fd`. The kernel
   // neither brings a peer up (its end is not yet joined) nor sets its master: the caller
   // sets the peer once it exists.
   void addVethPair(const plan::Link& l, bool up, const plan::Link& peer, int peer_netns_fd);
-  void setLink(const std::string& name, const plan::Link& want, bool up);
+  void setLink(const std::string& name, const plan::Link& want, bool up) override;
   // False when the link was already gone (a veth goes with its peer).
-  bool deleteLink(const std::string& name);
-  void addAddress(const plan::Address& a);
-  void deleteAddress(const plan::Address& a);
-  void replaceRoute(const plan::Route& r);
-  void deleteRoute(const plan::Route& r);
-  void addRule(const plan::Rule& r);
-  void deleteRule(const plan::Rule& r);
-  void replaceNeighbour(const plan::Neighbour& n);
-  void deleteNeighbour(const plan::Neighbour& n);
-  void appendFdb(const plan::FdbEntry& f);
-  void deleteFdb(const plan::FdbEntry& f);
+  bool deleteLink(const std::string& name) override;
+  void addAddress(const plan::Address& a) override;
+  void deleteAddress(const plan::Address& a) override;
+  void replaceRoute(const plan::Route& r) override;
+  void deleteRoute(const plan::Route& r) override;
+  void addRule(const plan::Rule& r) override;
+  void deleteRule(const plan::Rule& r) override;
+  void replaceNeighbour(const plan::Neighbour& n) override;
+  void deleteNeighbour(const plan::Neighbour& n) override;
+  void appendFdb(const plan::FdbEntry& f) override;
+  void deleteFdb(const plan::FdbEntry& f) override;
 
   int ifindex(const std::string& name);
 

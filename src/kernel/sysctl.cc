@@ -30,11 +30,11 @@ std::string readHere(const std::string& key) {
   return value;
 }
 
-void writeHere(const std::string& key, const std::string& value) {
+void writeHere(const std::string& key, const std::string& value, const std::string& where = "") {
+  std::string what = "sysctl -w " + key + "=" + value + where;
   UniqueFd fd(::open(pathOf(key).c_str(), O_WRONLY | O_CLOEXEC));
-  checkErrno(bool(fd), "sysctl " + key);
-  checkErrno(::write(fd.get(), value.data(), value.size()) == ssize_t(value.size()),
-             "sysctl -w " + key + "=" + value);
+  checkErrno(bool(fd), what);
+  checkErrno(::write(fd.get(), value.data(), value.size()) == ssize_t(value.size()), what);
 }
 
 }  // namespace
@@ -49,20 +49,24 @@ void writeSysctl(int netns_fd, const std::string& key, const std::string& value)
   writeHere(key, value);
 }
 
-std::vector<const plan::Sysctl*> syncSysctls(int netns_fd,
-                                             const std::vector<const plan::Sysctl*>& want,
-                                             bool read_first) {
-  std::vector<const plan::Sysctl*> written;
-  if (want.empty())
-    return written;
+std::vector<std::string> readSysctls(int netns_fd, const std::vector<const plan::Sysctl*>& keys) {
+  std::vector<std::string> out;
+  if (keys.empty())
+    return out;
   ScopedNetns in(netns_fd);
-  for (const plan::Sysctl* s : want) {
-    if (read_first && readHere(s->key) == s->value)
-      continue;
-    writeHere(s->key, s->value);
-    written.push_back(s);
-  }
-  return written;
+  out.reserve(keys.size());
+  for (const plan::Sysctl* s : keys)
+    out.push_back(readHere(s->key));
+  return out;
+}
+
+void writeSysctls(int netns_fd, const std::vector<const plan::Sysctl*>& values,
+                  const std::string& ns_label) {
+  if (values.empty())
+    return;
+  ScopedNetns in(netns_fd);
+  for (const plan::Sysctl* s : values)
+    writeHere(s->key, s->value, " (" + ns_label + ")");
 }
 
 }  // namespace dvr::kernel

@@ -13,11 +13,11 @@ namespace dvr::kernel {
 std::string readSysctl(int netns_fd, const std::string& key);
 void writeSysctl(int netns_fd, const std::string& key, const std::string& value);
 
-// Brings keys of one namespace to their values with a single namespace switch (a
-// thousand namespaces hold ten thousand keys): reads each first unless `read_first` is
-// false (a namespace just made), writes those that differ. Returns the ones written.
-std::vector<const plan::Sysctl*> syncSysctls(int netns_fd,
-                                             const std::vector<const plan::Sysctl*>& want,
-                                             bool read_first);
+// Many keys of one namespace with a single namespace switch (a thousand namespaces hold
+// ten thousand keys). Reading gives "" for a key that does not exist.
+std::vector<std::string> readSysctls(int netns_fd, const std::vector<const plan::Sysctl*>& keys);
+// A refusal names the key and `ns_label` ("netns qrouter-…").
+void writeSysctls(int netns_fd, const std::vector<const plan::Sysctl*>& values,
+                  const std::string& ns_label);
 
 }  // namespace dvr::kernel

@@ -16,6 +16,9 @@ class KernelError : public std::runtime_error {
  public:
   KernelError(const std::string& what, int err)
       : std::runtime_error(what + ": " + std::strerror(err)), err_(err) {}
+  // `detail` is the library's own wording of the refusal (libnl's "Object exists").
+  KernelError(const std::string& what, int err, const std::string& detail)
+      : std::runtime_error(what + ": " + detail), err_(err) {}
   int err() const { return err_; }
 
  private:

@@ -38,6 +38,7 @@ struct Link {
   std::string peer_ns;
   uint32_t vni = 0;  // vxlan
   Ipv4 local_ip;     // vxlan source (the host's tunnel IP)
+  bool up = true;    // always in a plan; false where the kernel was seen to hold it down
   auto key() const { return std::tie(ns, name); }
 };
 

@@ -77,12 +77,22 @@ NftTable& tableFor(std::map<std::string, NftTable>& tables, const std::string& n
   return it->second;
 }
 
+// Every namespace, or only those in `only`.
+bool wanted(const std::set<std::string>* only, const std::string& ns) {
+  return !only || only->count(ns) != 0;
+}
+
 void floatingIpTables(const HostPlan& plan, std::map<std::string, NftTable>& tables,
-                      bool with_elements) {
+                      bool with_elements, const std::set<std::string>* only) {
   // floating_nat is sorted by namespace: one pass, one table per qrouter-.
   for (size_t i = 0; i < plan.floating_nat.size();) {
     const std::string& ns = plan.floating_nat[i].ns;
     const std::string& rfp = plan.floating_nat[i].rfp_dev;
+    if (!wanted(only, ns)) {
+      while (i < plan.floating_nat.size() && plan.floating_nat[i].ns == ns)
+        ++i;
+      continue;
+    }
     NftTable& t = tableFor(tables, ns, "ip");
     NftSet dnat{"fip_dnat", "ipv4_addr : ipv4_addr", true, {}};
     NftSet snat{"fip_snat", "ipv4_addr : ipv4_addr", true, {}};
@@ -143,13 +153,15 @@ void dvrMacTable(const HostPlan& plan, std::map<std::string, NftTable>& tables,
       "  }\n");
 }
 
-}  // namespace
-
-std::vector<NftTable> nftTables(const HostPlan& plan, bool with_elements) {
+std::vector<NftTable> render(const HostPlan& plan, bool with_elements,
+                             const std::set<std::string>* only) {
   std::map<std::string, NftTable> tables;
-  dvrMacTable(plan, tables, with_elements);
-  floatingIpTables(plan, tables, with_elements);
+  if (wanted(only, ""))
+    dvrMacTable(plan, tables, with_elements);
+  floatingIpTables(plan, tables, with_elements, only);
   for (const auto& s : plan.source_nat) {
+    if (!wanted(only, s.ns))
+      continue;
     tableFor(tables, s.ns, "ip")
         .chains.push_back(
             "  chain snat_postrouting {\n    type nat hook postrouting priority srcnat; policy "
@@ -161,6 +173,16 @@ std::vector<NftTable> nftTables(const HostPlan& plan, bool with_elements) {
   for (auto& [ns, t] : tables)
     out.push_back(std::move(t));
   return out;
+}
+
+}  // namespace
+
+std::vector<NftTable> nftTables(const HostPlan& plan, bool with_elements) {
+  return render(plan, with_elements, nullptr);
+}
+
+std::vector<NftTable> nftTables(const HostPlan& plan, const std::set<std::string>& namespaces) {
+  return render(plan, true, &namespaces);
 }
 
 }  // namespace dvr::plan

@@ -1,0 +1,68 @@
+// A stateful fake of a host's kernel for the reconciler (kernel::KernelOps), in the spirit
+// of Open/R's MockNetlinkProtocolSocket: per-namespace links, addresses, routes, rules,
+// neighbours, FDB entries, sysctls, nftables tables and conntrack flows. It refuses as
+// the kernel does — EEXIST on a duplicate, ENOENT/ENODEV/ESRCH/EADDRNOTAVAIL on what is
+// missing, a veth peer's namespace and a master bridge that must exist, a VNI taken — and
+// objects go with their device and namespace. Every change is recorded, in order.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kernel/kernel_ops.h"
+
+namespace dvr::test {
+
+class FakeKernel : public kernel::KernelOps {
+ public:
+  FakeKernel();
+  ~FakeKernel() override;
+
+  std::vector<std::string> listNamespaces() override;
+  void createNamespaces(const std::vector<std::string>& names) override;
+  void deleteNamespace(const std::string& name) override;
+  kernel::NamespaceOps& ns(const std::string& name) override;
+  void addVethPair(const plan::Link& first, bool up, const plan::Link& second) override;
+
+  // A device dvr did not make (a VM's tap, an uplink), down and without master.
+  void addDevice(const std::string& ns, const std::string& name);
+  void removeDevice(const std::string& ns, const std::string& name);
+  bool hasLink(const std::string& ns, const std::string& name) const;
+  // A tracked connection in `ns`, for the flush after floating IP changes.
+  void addFlow(const std::string& ns, Ipv4 src, Ipv4 dst);
+  size_t flows(const std::string& ns) const;
+
+  // The whole state, one sorted line per object: equal dumps are equal kernels.
+  std::vector<std::string> dump() const;
+
+  // Each change, in order: "<op> <ns>|<object>", e.g. "link add qrouter-x|qr-1 master=".
+  const std::vector<std::string>& ops() const { return ops_; }
+  void clearOps() { ops_.clear(); }
+  // Refuses the n-th change from now (1-based) with `err`; 0 turns it off.
+  void refuseChange(int n, int err = EPERM) {
+    refuse_at_ = n;
+    refuse_err_ = err;
+  }
+
+  struct State;  // fake_kernel.cc
+  class Namespace;
+
+ private:
+  friend class Namespace;
+  // Counts a change; throws the refusal when it is the one chosen.
+  void record(const std::string& op, const std::string& what);
+  std::unique_ptr<State> state_;
+  std::map<std::string, std::unique_ptr<Namespace>> handles_;
+  std::vector<std::string> ops_;
+  int refuse_at_ = 0, refuse_err_ = 0;
+};
+
+// What FakeKernel::dump() gives for a kernel that holds exactly `p` (and the devices
+// the test added with addDevice), for comparing a reconcile's result with its plan.
+std::vector<std::string> expectedDump(const plan::HostPlan& p);
+
+}  // namespace dvr::test
