@@ -360,17 +360,20 @@ TEST_F(SeedLab, DriftIsRepairedExactly) {
                  kDvr + " agent --once --host compute01 --topology /run/dvr-lab.d/topology.yaml");
   EXPECT_EQ(r.rc, 0) << r.out;
   // Each removed object comes back; the veth brings its addresses, route, rule and neighbours.
-  EXPECT_NE(r.out.find("ip route replace 192.168.74.104 via 169.254.31.74 dev fpr-242fcb80-e"),
+  EXPECT_NE(r.out.find("ip -n " + kFip +
+                       " route replace 192.168.74.104 via 169.254.31.74 dev fpr-242fcb80-e"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("ip neigh replace 192.168.111.5 dev qr-b4b97d8a-7c"), std::string::npos)
+  EXPECT_NE(r.out.find("ip -n " + kQrouter2 + " neigh replace 192.168.111.5 dev qr-b4b97d8a-7c"),
+            std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("add element ip dvr fip_snat { 192.168.111.5 : 192.168.74.104 }"),
             std::string::npos)
       << r.out;
   EXPECT_TRUE(std::regex_search(
       r.out,
-      std::regex("ip link add (rfp-703db450-5@fpr-703db450-5|fpr-703db450-5@rfp-703db450-5)")))
+      std::regex("link add (rfp-703db450-5 .*peer name fpr-703db450-5|fpr-703db450-5 .*peer name "
+                 "rfp-703db450-5)")))
       << r.out;  // the pair is made from either end
   EXPECT_EQ(r.out.find("qrouter-13fe8525"), std::string::npos) << "touched an unrelated router:\n"
                                                                << r.out;
