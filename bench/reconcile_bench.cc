@@ -107,5 +107,7 @@ int main(int argc, char** argv) {
   std::printf("resolve+plan with one more FIP        %9.1f ms\n", plan2_ms);
   std::printf("reconcile one more FIP (incremental)  %9.1f ms  (%d changes)\n", one_ms,
               one.changes);
+  for (const auto& [name, ms] : one.step_ms)
+    std::printf("  one more FIP: %-8s %9.2f ms\n", name.c_str(), ms);
   return 0;
 }

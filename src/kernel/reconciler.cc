@@ -49,6 +49,7 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
   created_ns_.clear();
   removed_ns_.clear();
   created_links_.clear();
+  recreated_links_.clear();
   to_raise_.clear();
   device_sysctls_.clear();
   incremental_ = previous != nullptr;
@@ -77,7 +78,7 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
   step("links", [&] { links(*before, p, r); });
   step("device sysctls", [&] { writeDeviceSysctls(p, r); });
   step("links up", [&] { raiseLinks(); });
-  before->linksMade(created_links_);
+  before->linksRecreated(recreated_links_);
   step("addresses", [&] { objects(before->addresses(), p.addresses, r); });
   step("neighbours", [&] { objects(before->neighbours(), p.neighbours, r); });
   step("routes", [&] { objects(before->routes(), p.routes, r); });
@@ -199,6 +200,15 @@ void Reconciler::links(StateBefore& before, const plan::HostPlan& p, ReconcileRe
     else
       r.waiting.push_back(l->name);  // an adopted device not there (yet)
   }
+  // Made again under a name "before" had: what hung on the old device went with it.
+  if (old.empty())
+    return;
+  for (const auto& key : created_links_) {
+    const plan::Link* l = planned(key.first, key.second);
+    bool peer_was_there = l && l->kind == plan::LinkKind::Veth && old.count({l->peer_ns, l->peer});
+    if (old.count(key) || peer_was_there)
+      recreated_links_.insert(key);
+  }
 }
 
 bool Reconciler::alreadyMade(const plan::Link& l, const plan::Link* peer) {
@@ -267,14 +277,14 @@ void Reconciler::raiseLinks() {
 
 void Reconciler::writeDeviceSysctls(const plan::HostPlan& p, ReconcileResult& r) {
   using K = ObjectKind<plan::Sysctl>;
-  if (!created_links_.empty()) {
-    // A device made this run starts from the namespace's defaults, whatever was before.
+  if (!recreated_links_.empty()) {
+    // A device made again starts from the namespace's defaults, whatever was before.
     std::set<const plan::Sysctl*> queued;
     for (const auto& [ns, values] : device_sysctls_)
       queued.insert(values.begin(), values.end());
     for (const auto& s : p.sysctls) {
       if (!K::namespaceWide(s.key) && !queued.count(&s) &&
-          created_links_.count({s.ns, K::device(s)}))
+          recreated_links_.count({s.ns, K::device(s)}))
         device_sysctls_[s.ns].push_back(&s);
     }
   }
@@ -313,18 +323,13 @@ void Reconciler::objects(const std::vector<T>& before, const std::vector<T>& wan
 }
 
 void Reconciler::nftables(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r) {
-  auto have = before.nftTables();
-  std::set<std::string> namespaces;
-  for (const auto& [ns, tables] : have) {
-    if (!gone(ns))
-      namespaces.insert(ns);
-  }
-  std::map<std::string, std::vector<const plan::NftTable*>> want;
-  auto rendered = plan::nftTables(p, namespaces);
-  for (const auto& t : rendered)
-    want[t.ns].push_back(&t);
-  for (const auto& ns : namespaces) {
-    NftChange c = nftChange(have[ns], want[ns]);
+  for (auto& [ns, tables] : before.nftTables()) {
+    if (gone(ns))
+      continue;
+    std::vector<const plan::NftTable*> want;
+    for (const auto& t : tables.want)
+      want.push_back(&t);
+    NftChange c = nftChange(tables.have, want);
     if (c.script.empty())
       continue;
     try {
@@ -333,8 +338,13 @@ void Reconciler::nftables(StateBefore& before, const plan::HostPlan& p, Reconcil
       if (!incremental_)
         throw;
       // The previous plan was not what the kernel holds (an element already gone, a
-      // table made behind our back): read this namespace's tables, and try once more.
-      c = nftChange(kernel_.ns(ns).nft().listTables(plan::kNftTableName), want[ns]);
+      // table made behind our back): read this namespace's tables, and try once more
+      // against the plan's whole tables.
+      auto whole = plan::nftTables(p, std::set<std::string>{ns});
+      want.clear();
+      for (const auto& t : whole)
+        want.push_back(&t);
+      c = nftChange(kernel_.ns(ns).nft().listTables(plan::kNftTableName), want);
       if (c.script.empty())
         continue;
       kernel_.ns(ns).nft().run(c.script);

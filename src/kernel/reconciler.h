@@ -88,7 +88,10 @@ class Reconciler {
   bool incremental_ = false;
   std::set<std::string> created_ns_, removed_ns_;
   std::set<std::pair<std::string, std::string>> created_links_;  // (ns, name), this run
-  std::vector<const plan::Link*> to_raise_;                      // into the plan being applied
+  // Those of created_links_ that "before" had under the same name (or whose veth peer
+  // it had): recreated, so what hung on them is gone.
+  std::set<std::pair<std::string, std::string>> recreated_links_;
+  std::vector<const plan::Link*> to_raise_;  // into the plan being applied
   std::map<std::string, std::vector<const plan::Sysctl*>> device_sysctls_;  // ns -> queued
 
   // Flows a floating IP change moves, noted once its nftables change is made, flushed

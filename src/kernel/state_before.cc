@@ -106,10 +106,14 @@ class ObservedState : public StateBefore {
     return fdb_;
   }
 
-  std::map<std::string, NftTablesByFamily> nftTables() override {
-    std::map<std::string, NftTablesByFamily> out;
-    for (const auto& ns : allNamespaces(p_))
-      out[ns] = fresh(ns) ? NftTablesByFamily{} : k_.ns(ns).nft().listTables(plan::kNftTableName);
+  std::map<std::string, NftTables> nftTables() override {
+    std::map<std::string, NftTables> out;
+    for (const auto& ns : allNamespaces(p_)) {
+      if (!fresh(ns))
+        out[ns].have = k_.ns(ns).nft().listTables(plan::kNftTableName);
+    }
+    for (auto& t : plan::nftTables(p_))
+      out[t.ns].want.push_back(std::move(t));
     return out;
   }
 
@@ -142,6 +146,21 @@ class ObservedState : public StateBefore {
   std::vector<plan::Rule> rules_;
   std::vector<plan::FdbEntry> fdb_;
 };
+
+// Walks two sorted containers together: removed(e) for each element only in `before`,
+// added(e) for each only in `after`.
+template <class C, class Removed, class Added>
+void sortedDiff(const C& before, const C& after, Removed removed, Added added) {
+  auto b = before.begin(), a = after.begin();
+  while (b != before.end() || a != after.end()) {
+    if (a == after.end() || (b != before.end() && *b < *a))
+      removed(*b++);
+    else if (b == before.end() || *a < *b)
+      added(*a++);
+    else
+      ++a, ++b;
+  }
+}
 
 bool sameDvrMac(const plan::DvrMacRewrite& a, const plan::DvrMacRewrite& b) {
   return a.host_mac == b.host_mac && a.tunnel_devs == b.tunnel_devs &&
@@ -177,23 +196,24 @@ class PreviousPlanState : public StateBefore {
                        [](const plan::Rule& r) { return LinkKey(r.ns, r.iif); });
   }
 
-  // Only where the typed nftables intent changed: one more floating IP renders one table.
-  std::map<std::string, NftTablesByFamily> nftTables() override {
+  // Only where the typed nftables intent changed: one more floating IP renders one
+  // qrouter- table, one more port only the bridge table's elements that changed.
+  std::map<std::string, NftTables> nftTables() override {
     std::set<std::string> touched;
     auto note = [&](const auto& x, auto&&...) { touched.insert(x.ns); };
     diff(prev_.floating_nat, p_.floating_nat, note, note);
     diff(prev_.source_nat, p_.source_nat, note, note);
-    if (!sameDvrMac(prev_.dvr_mac, p_.dvr_mac))
+    std::map<std::string, NftTables> out;
+    if (!sameDvrMac(prev_.dvr_mac, p_.dvr_mac) && !bridgeElementsOnly(out[""]))
       touched.insert("");
-    std::map<std::string, NftTablesByFamily> out;
+    for (auto& t : plan::nftTables(prev_, touched)) {
+      plan::NftTable* table = &t;
+      out[t.ns].have.merge(asListed({table}));
+    }
+    for (auto& t : plan::nftTables(p_, touched))
+      out[t.ns].want.push_back(std::move(t));
     for (const auto& ns : touched)
       out[ns];
-    std::map<std::string, std::vector<const plan::NftTable*>> by_ns;
-    tables_ = plan::nftTables(prev_, touched);
-    for (const auto& t : tables_)
-      by_ns[t.ns].push_back(&t);
-    for (const auto& [ns, tables] : by_ns)
-      out[ns] = asListed(tables);
     return out;
   }
 
@@ -210,6 +230,45 @@ class PreviousPlanState : public StateBefore {
     return kept;
   }
 
+  // The bridge table when only its elements changed: each side holds just the elements
+  // the other lacks, rendered from the typed sets (a host has thousands of ports).
+  // False when its structure changed, and it must be rendered whole.
+  bool bridgeElementsOnly(NftTables& out) {
+    auto was = plan::nftTables(prev_, false), is = plan::nftTables(p_, false);
+    auto bridge = [](std::vector<plan::NftTable>& ts) -> plan::NftTable* {
+      for (auto& t : ts) {
+        if (t.family == "bridge")
+          return &t;
+      }
+      return nullptr;
+    };
+    plan::NftTable *before = bridge(was), *after = bridge(is);
+    if (!before || !after || before->structureTag() != after->structureTag())
+      return false;
+    ObservedNftTable& have = out.have["bridge"] = asListed({before}).at("bridge");
+    const plan::DvrMacRewrite &w = prev_.dvr_mac, &n = p_.dvr_mac;
+    auto set = [&](const std::string& name, const auto& old_set, const auto& new_set, auto render) {
+      auto it = std::find_if(after->sets.begin(), after->sets.end(),
+                             [&](const plan::NftSet& s) { return s.name == name; });
+      sortedDiff(
+          old_set, new_set, [&](const auto& e) { have.elements[name].insert(render(e)); },
+          [&](const auto& e) { it->elements.push_back(render(e)); });
+    };
+    auto mac = [](Mac m) { return m.str(); };
+    set("tunnel_devs", w.tunnel_devs, n.tunnel_devs, plan::nft_element::ifname);
+    set("gateway_macs", w.gateway_macs, n.gateway_macs, mac);
+    set("gateway_arp", w.gateway_arp, n.gateway_arp, [](const std::pair<std::string, Ipv4>& a) {
+      return plan::nft_element::gatewayArp(a.first, a.second);
+    });
+    set("remote_dvr_macs", w.remote_dvr_macs, n.remote_dvr_macs, mac);
+    set("gateway_mac_of_port", w.gateway_mac_of_port, n.gateway_mac_of_port,
+        [](const std::pair<const Mac, Mac>& e) {
+          return plan::nft_element::macToMac(e.first, e.second);
+        });
+    out.want.push_back(std::move(*after));
+    return true;
+  }
+
   const plan::HostPlan& prev_;
   const plan::HostPlan& p_;
   std::vector<plan::Address> addresses_;
@@ -217,7 +276,6 @@ class PreviousPlanState : public StateBefore {
   std::vector<plan::Route> routes_;
   std::vector<plan::FdbEntry> fdb_;
   std::vector<plan::Rule> rules_;
-  std::vector<plan::NftTable> tables_;
 };
 
 }  // namespace

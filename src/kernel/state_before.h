@@ -26,15 +26,21 @@ class StateBefore {
   void namespacesMade(const std::set<std::string>& made) { fresh_ = made; }
   virtual const std::vector<plan::Sysctl>& sysctls() = 0;
   virtual const std::vector<plan::Link>& links() = 0;
-  // Links made this run, (ns, name): whatever hung on a link of that name went with it.
-  void linksMade(const std::set<std::pair<std::string, std::string>>& made) { made_ = &made; }
+  // Links made again this run, (ns, name): whatever hung on the old device went with it.
+  void linksRecreated(const std::set<std::pair<std::string, std::string>>& made) { made_ = &made; }
   virtual const std::vector<plan::Address>& addresses() = 0;
   virtual const std::vector<plan::Neighbour>& neighbours() = 0;
   virtual const std::vector<plan::Route>& routes() = 0;
   virtual const std::vector<plan::FdbEntry>& fdb() = 0;
   virtual const std::vector<plan::Rule>& rules() = 0;
-  // The nftables tables of each namespace whose tables may differ from the plan's.
-  virtual std::map<std::string, NftTablesByFamily> nftTables() = 0;
+  // For each namespace whose nftables tables may differ from the plan's: what it holds,
+  // and the plan's tables. Both may leave out elements they have in common (an
+  // incremental change of a table whose structure stays renders only what changed).
+  struct NftTables {
+    NftTablesByFamily have;
+    std::vector<plan::NftTable> want;
+  };
+  virtual std::map<std::string, NftTables> nftTables() = 0;
 
  protected:
   bool fresh(const std::string& ns) const { return fresh_.count(ns) != 0; }
