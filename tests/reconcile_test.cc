@@ -259,6 +259,57 @@ TEST(ReconcileIncremental, EqualsFullOverRandomEditsOfGeneratedClouds) {
   }
 }
 
+TEST(ReconcileIncremental, ALinkMadeAgainGetsBackWhatHungOnIt) {
+  // vxlan-1001 keeps its name but not its VNI: it is deleted and made again, and its FDB
+  // entries, its sysctl and its bridge port go with the old device and must come back.
+  plan::HostPlan p0 = planOf(seedTopology(), "compute01");
+  plan::HostPlan p1 = p0;
+  for (auto& l : p1.links) {
+    if (l.name == "vxlan-1001")
+      l.vni = 4001;
+  }
+  ASSERT_TRUE(std::any_of(p1.fdb.begin(), p1.fdb.end(),
+                          [](const auto& f) { return f.dev == "vxlan-1001"; }));
+  FakeKernel k;
+  plug(k, p0);
+  kernel::Reconciler rec(k);
+  rec.apply(p0);
+  auto r = rec.apply(p1, &p0);
+  EXPECT_NE(joined(r.log).find("ip link del vxlan-1001"), std::string::npos) << joined(r.log);
+  EXPECT_EQ(joined(k.dump()), joined(fullOnEmpty(p1))) << joined(r.log);
+  EXPECT_EQ(kernel::Reconciler(k).apply(p1).changes, 0);
+}
+
+TEST(ReconcileIncremental, AVethWhosePeerChangesNamespaceIsMadeAgain) {
+  plan::Link a{.ns = "",
+               .name = "tap1",
+               .kind = plan::LinkKind::Veth,
+               .mtu = 1450,
+               .peer = "qr-1",
+               .peer_ns = "qrouter-a"};
+  plan::Link b{.ns = "qrouter-a",
+               .name = "qr-1",
+               .kind = plan::LinkKind::Veth,
+               .mtu = 1450,
+               .peer = "tap1",
+               .peer_ns = ""};
+  plan::Link moved = b;
+  moved.ns = "qrouter-b";
+  plan::Link a2 = a;
+  a2.peer_ns = "qrouter-b";
+  EXPECT_TRUE(kernel::ObjectKind<plan::Link>::needsRecreate(a, a2));
+  plan::HostPlan p0, p1;
+  p0.namespaces = {"qrouter-a", "qrouter-b"};
+  p1.namespaces = p0.namespaces;
+  p0.links = {a, b};
+  p1.links = {a2, moved};
+  FakeKernel k;
+  kernel::Reconciler rec(k);
+  rec.apply(p0);
+  rec.apply(p1, &p0);
+  EXPECT_EQ(joined(k.dump()), joined(fullOnEmpty(p1)));
+}
+
 // ---- tolerance ----
 
 // compute01's plan with and without vm2's floating IP (a veth pair, rules, routes,
