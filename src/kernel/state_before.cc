@@ -234,7 +234,8 @@ class PreviousPlanState : public StateBefore {
   // the other lacks, rendered from the typed sets (a host has thousands of ports).
   // False when its structure changed, and it must be rendered whole.
   bool bridgeElementsOnly(NftTables& out) {
-    auto was = plan::nftTables(prev_, false), is = plan::nftTables(p_, false);
+    const std::set<std::string> host{""};
+    auto was = plan::nftTables(prev_, host, false), is = plan::nftTables(p_, host, false);
     auto bridge = [](std::vector<plan::NftTable>& ts) -> plan::NftTable* {
       for (auto& t : ts) {
         if (t.family == "bridge")

@@ -181,8 +181,9 @@ std::vector<NftTable> nftTables(const HostPlan& plan, bool with_elements) {
   return render(plan, with_elements, nullptr);
 }
 
-std::vector<NftTable> nftTables(const HostPlan& plan, const std::set<std::string>& namespaces) {
-  return render(plan, true, &namespaces);
+std::vector<NftTable> nftTables(const HostPlan& plan, const std::set<std::string>& namespaces,
+                                bool with_elements) {
+  return render(plan, with_elements, &namespaces);
 }
 
 }  // namespace dvr::plan

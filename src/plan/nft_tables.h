@@ -39,7 +39,8 @@ struct NftTable {
 // `with_elements` false leaves sets empty: enough for structure tags, and cheap.
 std::vector<NftTable> nftTables(const HostPlan& plan, bool with_elements = true);
 // Only the tables of `namespaces` (an incremental change renders what it touches).
-std::vector<NftTable> nftTables(const HostPlan& plan, const std::set<std::string>& namespaces);
+std::vector<NftTable> nftTables(const HostPlan& plan, const std::set<std::string>& namespaces,
+                                bool with_elements = true);
 
 // Set elements as nftTables renders them, for element-wise changes.
 namespace nft_element {
