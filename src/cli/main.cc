@@ -10,6 +10,8 @@
 
 #include "agent/agent.h"
 #include "agent/cloud_source.h"
+#include "cli/pictures.h"
+#include "draw/dot.h"
 #include "ipam/resolve.h"
 #include "lab/lab.h"
 #include "model/error.h"
@@ -49,13 +51,33 @@ int plan(const std::string& file, const std::string& host, bool json) {
   return 0;
 }
 
-int trace(const std::string& file, const dvr::trace::TraceRequest& req, bool json) {
+int trace(const std::string& file, const dvr::trace::TraceRequest& req, bool json,
+          const dvr::cli::PictureFiles& pictures) {
   auto cloud = loadCloud(file);
   dvr::plan::CloudIndex index(cloud);
   auto plans = dvr::plan::planAll(index);
   auto result = dvr::trace::tracePacket(cloud, plans, req);
   std::cout << (json ? dvr::trace::renderJson(result) : dvr::trace::renderText(result));
+  if (pictures.any())
+    dvr::cli::writePictures(dvr::draw::traceDot(result, plans, {.with_reply = req.with_reply}),
+                            pictures);
   return result.forward.delivered ? 0 : 3;
+}
+
+// One host's plan, or the whole cloud without a host.
+int draw(const std::string& file, const std::string& host, const dvr::cli::PictureFiles& pictures) {
+  if (!pictures.any())
+    throw dvr::InputError("dvr draw", {{"--svg/--png", "name at least one file to write", 0}});
+  auto cloud = loadCloud(file);
+  dvr::plan::CloudIndex index(cloud);
+  if (!host.empty()) {
+    if (!cloud.findHost(host))
+      throw dvr::InputError(file, {{"--host", "no host named '" + host + "' in the topology", 0}});
+    dvr::cli::writePictures(dvr::draw::hostPlanDot(dvr::plan::planHost(index, host)), pictures);
+  } else {
+    dvr::cli::writePictures(dvr::draw::cloudDot(cloud, dvr::plan::planAll(index)), pictures);
+  }
+  return 0;
 }
 
 // The server's dvr_host_macs table, printed as the seed shows Neutron's.
@@ -109,6 +131,15 @@ int main(int argc, char** argv) {
   trace_cmd->add_option("--dport", req.dport, "destination port (tcp/udp)");
   trace_cmd->add_flag("--no-reply", no_reply, "do not trace the reply");
   trace_cmd->add_flag("--json", json, "JSON output");
+  dvr::cli::PictureFiles pictures;
+  trace_cmd->add_option("--svg", pictures.svg, "also draw the trace as SVG into this file");
+  trace_cmd->add_option("--png", pictures.png, "also draw the trace as PNG into this file");
+
+  auto* draw_cmd = app.add_subcommand("draw", "draw one host's plan, or the whole cloud");
+  draw_cmd->add_option("file", file, "topology (YAML)")->required();
+  draw_cmd->add_option("--host", host, "the host to draw (default: the whole cloud)");
+  draw_cmd->add_option("--svg", pictures.svg, "SVG file to write");
+  draw_cmd->add_option("--png", pictures.png, "PNG file to write");
 
   dvr::agent::AgentOptions agent_opts;
   auto* agent_cmd =
@@ -222,8 +253,10 @@ int main(int argc, char** argv) {
                   : proto == "udp" ? dvr::trace::Proto::Udp
                                    : dvr::trace::Proto::Icmp;
       req.with_reply = !no_reply;
-      return trace(file, req, json);
+      return trace(file, req, json, pictures);
     }
+    if (*draw_cmd)
+      return draw(file, host, pictures);
   } catch (const dvr::InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
