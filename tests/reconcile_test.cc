@@ -441,7 +441,7 @@ TEST(ReconcileOrdering, StepsComeInTheirOrder) {
     if (op.rfind("link add ", 0) == 0 && master != std::string::npos && master + 8 < op.size()) {
       EXPECT_GT(i, made(ns, op.substr(master + 8))) << op << ": after its bridge";
     }
-    for (const char* hanging : {"addr add ", "route replace ", "neigh replace "}) {
+    for (const char* hanging : {"addr add ", "route replace ", "neigh replace ", "fdb append "}) {
       if (op.rfind(hanging, 0) != 0)
         continue;
       std::string dev = object.substr(object.find(" dev ") + 5);

@@ -17,10 +17,6 @@ bool isOwnedNamespace(const std::string& name) {
          name.rfind("snat-", 0) == 0;
 }
 
-bool isNamespaceWideSysctl(const std::string& key) {
-  return ObjectKind<plan::Sysctl>::namespaceWide(key);
-}
-
 std::vector<std::string> allNamespaces(const plan::HostPlan& p) {
   std::vector<std::string> all{""};
   all.insert(all.end(), p.namespaces.begin(), p.namespaces.end());

@@ -104,8 +104,6 @@ class Reconciler {
 };
 
 bool isOwnedNamespace(const std::string& name);
-// all./default. keys and keys of no device (ip_forward), as opposed to a device's own.
-bool isNamespaceWideSysctl(const std::string& key);
 // "" (the host's own namespace) followed by the plan's namespaces.
 std::vector<std::string> allNamespaces(const plan::HostPlan& p);
 
