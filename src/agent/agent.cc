@@ -10,6 +10,7 @@
 #include <iostream>
 #include <optional>
 
+#include "agent/agent_metrics.h"
 #include "kernel/features.h"
 #include "kernel/reconciler.h"
 #include "kernel/unique_fd.h"
@@ -41,13 +42,19 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
     ::sigaction(SIGTERM, &sa, nullptr);
     ::sigaction(SIGINT, &sa, nullptr);
   }
+  AgentMetrics metrics;
+  if (!options.metrics_bind.empty())
+    metrics.serve(options.metrics_bind);
   int last_rc = 0;
   bool waiting = false;
   std::optional<plan::HostPlan> applied;
   do {
     auto t0 = std::chrono::steady_clock::now();
+    bool incremental = applied.has_value();
+    const char* failing = "source";  // what a failure is counted as, by the step it hits
     try {
       model::Cloud cloud = source.load();
+      failing = "other";
       if (!cloud.findHost(options.host)) {
         throw InputError("topology",
                          {{"host '" + options.host + "'", "is not in the topology", 0}});
@@ -56,7 +63,10 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       plan::HostPlan next = plan::planHost(index, options.host);
       // The first reconcile (and one after a failure) reads everything; later ones only
       // the namespaces whose plan changed.
+      failing = "kernel";
       kernel::ReconcileResult result = reconciler.apply(next, applied ? &*applied : nullptr);
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      metrics.reconciled(incremental, seconds, result, next);
       applied = std::move(next);
       // Devices not there yet (a VM being plugged) are retried soon, by a full reconcile.
       waiting = !result.waiting.empty();
@@ -81,9 +91,11 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       // (a rejected input leaves `applied` as it was: the kernel still matches it)
       // Bad input changes nothing: the data path stays as it is until the input is fixed.
       std::cerr << me << "rejected input, keeping the current state:\n" << e.what() << "\n";
+      metrics.failed(incremental, "input");
       last_rc = 2;
     } catch (const std::exception& e) {
       std::cerr << me << "reconcile failed: " << e.what() << "\n";
+      metrics.failed(incremental, failing);
       applied.reset();  // the kernel is somewhere in between: read everything next time
       last_rc = 1;
     }

@@ -10,8 +10,9 @@ namespace dvr::agent {
 
 struct AgentOptions {
   std::string host;
-  bool once = false;       // reconcile once, print the number of changes, exit
-  std::string ready_file;  // touched after each successful reconcile (the lab waits on it)
+  bool once = false;         // reconcile once, print the number of changes, exit
+  std::string ready_file;    // touched after each successful reconcile (the lab waits on it)
+  std::string metrics_bind;  // ADDR:PORT serving /metrics (agent/agent_metrics.h); "" for none
 };
 
 // Returns the process exit code. SIGTERM/SIGINT stop it between reconciles.

@@ -172,6 +172,8 @@ int main(int argc, char** argv) {
                       "reconcile once, print the number of changes, exit");
   agent_cmd->add_option("--ready-file", agent_opts.ready_file,
                         "written after each successful reconcile");
+  agent_cmd->add_option("--metrics-bind", agent_opts.metrics_bind,
+                        "serve Prometheus metrics at http://ADDR:PORT/metrics");
 
   auto* lab_cmd =
       app.add_subcommand("lab", "a multi-host cloud on this machine (hosts are namespaces)");

@@ -13,6 +13,10 @@
 
 namespace dvr::lab {
 
+// Where each host's agent serves its metrics, inside the host's own network namespace
+// (`dvr lab exec HOST -- curl -s http://127.0.0.1:9697/metrics`).
+inline constexpr const char* kAgentMetricsBind = "127.0.0.1:9697";
+
 std::string nsPath(const std::string& name);  // a node's network namespace bind
 std::string hostNsPath(const std::string& host, const char* kind);  // kind: "net" | "mnt"
 std::string labFile(const std::string& name);                       // under kLabFiles
