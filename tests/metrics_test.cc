@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "exposition.h"
+#include "observe/log.h"
 #include "observe/metrics.h"
 
 namespace dvr {
@@ -42,6 +43,21 @@ TEST(Metrics, ANameIsOneType) {
   observe::Registry r;
   r.counter("x_total", "x");
   EXPECT_THROW(r.gauge("x_total", "x"), std::logic_error);
+}
+
+TEST(Log, AReconcileLineNamesItsNamespace) {
+  EXPECT_EQ(observe::namespaceOfCommand("ip -n qrouter-1 route replace default dev qr-1"),
+            "qrouter-1");
+  EXPECT_EQ(observe::namespaceOfCommand("ip netns exec fip-2 nft add element ip dvr x { 1 }"),
+            "fip-2");
+  EXPECT_EQ(observe::namespaceOfCommand("ip netns add snat-3"), "snat-3");
+  EXPECT_EQ(observe::namespaceOfCommand("bridge fdb append 00:00:00:00:00:00 dev vxlan-1"), "");
+}
+
+TEST(Log, AnUnknownLevelIsRefused) {
+  EXPECT_THROW(observe::setLogLevel("loud"), std::invalid_argument);
+  EXPECT_NO_THROW(observe::setLogLevel("off"));
+  EXPECT_NO_THROW(observe::setLogLevel("info"));
 }
 
 }  // namespace

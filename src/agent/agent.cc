@@ -15,6 +15,7 @@
 #include "kernel/reconciler.h"
 #include "kernel/unique_fd.h"
 #include "model/error.h"
+#include "observe/log.h"
 #include "plan/cloud_index.h"
 #include "plan/planner.h"
 
@@ -31,9 +32,12 @@ void onSignal(int) {
 }  // namespace
 
 int runAgent(const AgentOptions& options, CloudSource& source) {
-  const std::string me = "dvr agent " + options.host + ": ";
+  const std::string& me = options.host;
   kernel::requireKernelFeatures("dvr agent");  // before it changes anything
-  kernel::Reconciler reconciler([&](const std::string& line) { std::cerr << me << line << "\n"; });
+  kernel::Reconciler reconciler([&](const std::string& line) {
+    std::string ns = observe::namespaceOfCommand(line);
+    spdlog::info("host={} ns={} change: {}", me, ns.empty() ? "-" : ns, line);
+  });
   kernel::UniqueFd stop(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   g_stop_fd = stop.get();
   if (!options.once) {
@@ -74,10 +78,8 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
         applied.reset();
       double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      std::cerr << me << "reconciled: " << result.changes << " changes in " << ms << " ms";
-      if (!result.waiting.empty())
-        std::cerr << " (" << result.waiting.size() << " devices not present yet)";
-      std::cerr << "\n";
+      spdlog::info("host={} reconciled kind={} changes={} ms={:.1f} waiting={}", me,
+                   incremental ? "incremental" : "full", result.changes, ms, result.waiting.size());
       if (options.once)
         std::cout << result.changes << " changes\n";
       if (!options.ready_file.empty() && !waiting) {  // ready: applied with nothing pending
@@ -90,11 +92,11 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
     } catch (const InputError& e) {
       // (a rejected input leaves `applied` as it was: the kernel still matches it)
       // Bad input changes nothing: the data path stays as it is until the input is fixed.
-      std::cerr << me << "rejected input, keeping the current state:\n" << e.what() << "\n";
+      spdlog::error("host={} rejected input, keeping the current state: {}", me, e.what());
       metrics.failed(incremental, "input");
       last_rc = 2;
     } catch (const std::exception& e) {
-      std::cerr << me << "reconcile failed: " << e.what() << "\n";
+      spdlog::error("host={} reconcile failed: {}", me, e.what());
       metrics.failed(incremental, failing);
       applied.reset();  // the kernel is somewhere in between: read everything next time
       last_rc = 1;
@@ -105,7 +107,7 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
                                                              : waiting    ? 200
                                                                           : -1));
   if (!options.once)
-    std::cerr << me << "stopped; the data path is left as it is\n";
+    spdlog::info("host={} stopped; the data path is left as it is", me);
   return options.once ? last_rc : 0;
 }
 

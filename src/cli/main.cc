@@ -16,6 +16,7 @@
 #include "lab/lab.h"
 #include "model/error.h"
 #include "model/topology_yaml.h"
+#include "observe/log.h"
 #include "plan/cloud_index.h"
 #include "plan/planner.h"
 #include "plan/render.h"
@@ -106,6 +107,9 @@ int hostMacs(const std::string& url) {
 
 int main(int argc, char** argv) {
   CLI::App app{"dvr: a distributed virtual router (OpenStack Neutron DVR) on the Linux kernel"};
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.require_subcommand(1);
   std::string file, host;
   bool json = false;
@@ -202,6 +206,7 @@ int main(int argc, char** argv) {
   lab_exec->add_option("command", lab_argv, "command and arguments (after --)")->required();
 
   CLI11_PARSE(app, argc, argv);
+  dvr::observe::setLogLevel(log_level);
   try {
     if (*validate_cmd)
       return validate(file);
