@@ -453,6 +453,21 @@ TEST(ReconcileOrdering, StepsComeInTheirOrder) {
   EXPECT_GT(firstIndex(ops, "rule add"), lastIndex(ops, "nft"));
 }
 
+TEST(ReconcileOrdering, ProgressIsReportedStepByStepInOrder) {
+  plan::HostPlan p = planOf(seedTopology(), "compute01");
+  FakeKernel k;
+  plug(k, p);
+  kernel::Reconciler rec(k);
+  std::vector<std::string> steps;
+  rec.onStep([&](const std::string& step, double) { steps.push_back(step); });
+  auto r = rec.apply(p);
+  ASSERT_EQ(steps.size(), r.step_ms.size());
+  for (size_t i = 0; i < steps.size(); ++i)
+    EXPECT_EQ(steps[i], r.step_ms[i].first);
+  EXPECT_EQ(steps.front(), "namespaces");
+  EXPECT_EQ(steps.back(), "conntrack");
+}
+
 TEST(ReconcileOrdering, RulesComeAfterNftablesAndTheFlushAfterTheRules) {
   auto [with, without] = seedWithAndWithout();
   FakeKernel k;

@@ -38,6 +38,12 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
     std::string ns = observe::namespaceOfCommand(line);
     spdlog::info("host={} ns={} change: {}", me, ns.empty() ? "-" : ns, line);
   });
+  if (::isatty(STDERR_FILENO)) {  // someone is watching: say how far a long pass got
+    reconciler.onStep([&](const std::string& step, double ms) {
+      if (ms >= 100)
+        spdlog::info("host={} step {} done in {:.0f} ms", me, step, ms);
+    });
+  }
   kernel::UniqueFd stop(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   g_stop_fd = stop.get();
   if (!options.once) {

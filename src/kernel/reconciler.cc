@@ -57,6 +57,8 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
     auto now = std::chrono::steady_clock::now();
     r.step_ms.emplace_back(name, std::chrono::duration<double, std::milli>(now - t).count());
     t = now;
+    if (progress_)
+      progress_(name, r.step_ms.back().second);
   };
   // The order carries knowledge:
   // - namespaces first: everything else lives in one;

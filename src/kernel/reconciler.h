@@ -49,6 +49,12 @@ class Reconciler {
   explicit Reconciler(KernelOps& kernel, std::function<void(const std::string&)> log = {});
   ~Reconciler();
 
+  // Called after each step with its name and wall time: a long cold start reports its
+  // progress as it goes (the agent does on a terminal).
+  void onStep(std::function<void(const std::string& step, double ms)> progress) {
+    progress_ = std::move(progress);
+  }
+
   // Full reconcile: every namespace is read and compared.
   ReconcileResult apply(const plan::HostPlan& plan) { return apply(plan, nullptr); }
   // Incremental: `previous` is the plan applied last (by this reconciler, successfully).
@@ -83,6 +89,7 @@ class Reconciler {
   std::unique_ptr<KernelOps> owned_kernel_;
   KernelOps& kernel_;
   std::function<void(const std::string&)> log_;
+  std::function<void(const std::string&, double)> progress_;
 
   // State of one apply().
   bool incremental_ = false;
