@@ -19,7 +19,6 @@ class IpPool {
  public:
   IpPool(Cidr cidr, std::vector<model::PoolSpec> pools) : cidr_(cidr), pools_(std::move(pools)) {}
   bool take(Ipv4 ip) { return used_.insert(ip.value()).second; }
-  bool isTaken(Ipv4 ip) const { return used_.count(ip.value()) != 0; }
   std::optional<Ipv4> allocate();
   // A slot from a hash of `key`, probing upward: the address does not depend on what
   // else was allocated before it (external networks: qg-, fg-, floating IPs).
