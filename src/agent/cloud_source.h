@@ -1,5 +1,5 @@
-// Where an agent learns the cloud from. Today a topology file; the API server (a later
-// issue) is another implementation of the same seam.
+// Where an agent learns the cloud from: a topology file, or a dvr server (its host's
+// slice of the server's cloud). Both implement the same seam.
 #pragma once
 
 #include <map>
@@ -26,7 +26,9 @@ class CloudSource {
 // Follows a topology file with inotify: a write or an atomic rename both count.
 std::unique_ptr<CloudSource> topologyFileSource(const std::string& path);
 
-struct ServerOptions {
+// The agent's settings for following a server: where it is, and what this host
+// registers as.
+struct ServerSourceOptions {
   std::string url;   // http://127.0.0.1:9696
   std::string host;  // this host's name
   std::string mode = "dvr";
@@ -34,6 +36,6 @@ struct ServerOptions {
   std::map<std::string, std::string> uplinks;  // external network (id, or "*") -> device
 };
 // Follows a dvr server: registers this host, then long-polls its topology.
-std::unique_ptr<CloudSource> serverSource(const ServerOptions& options);
+std::unique_ptr<CloudSource> serverSource(const ServerSourceOptions& options);
 
 }  // namespace dvr::agent

@@ -23,7 +23,7 @@ using nlohmann::json;
 
 class ServerCloudSource : public CloudSource {
  public:
-  ServerCloudSource(ServerOptions o) : o_(std::move(o)), client_(o_.url) {
+  ServerCloudSource(ServerSourceOptions o) : o_(std::move(o)), client_(o_.url) {
     client_.set_connection_timeout(2);
     client_.set_read_timeout(40);
     client_.set_keep_alive(true);
@@ -99,7 +99,7 @@ class ServerCloudSource : public CloudSource {
     return true;
   }
 
-  ServerOptions o_;
+  ServerSourceOptions o_;
   httplib::Client client_;
   std::optional<model::Topology> topology_;
   uint64_t revision_ = 0;
@@ -109,7 +109,7 @@ class ServerCloudSource : public CloudSource {
 
 }  // namespace
 
-std::unique_ptr<CloudSource> serverSource(const ServerOptions& options) {
+std::unique_ptr<CloudSource> serverSource(const ServerSourceOptions& options) {
   return std::make_unique<ServerCloudSource>(options);
 }
 

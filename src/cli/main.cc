@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--host", agent_opts.host, "this host's name in the topology")->required();
   auto* topo_opt =
       agent_cmd->add_option("--topology", file, "topology (YAML), followed as it changes");
-  dvr::agent::ServerOptions agent_server;
+  dvr::agent::ServerSourceOptions agent_server;
   std::vector<std::string> uplinks;
   auto* server_opt = agent_cmd->add_option("--server", agent_server.url,
                                            "follow a dvr server instead (http://HOST:PORT)");
