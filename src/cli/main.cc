@@ -171,7 +171,8 @@ int main(int argc, char** argv) {
   server_cmd->add_option("--bind", server_opts.bind, "HOST:PORT (default 127.0.0.1:9696)");
   server_cmd->add_option("--db", server_opts.db, "sqlite:PATH (default sqlite:dvr.db)");
   server_cmd->add_option("--agent-down-time", server_opts.agent_down_time,
-                         "seconds without a heartbeat before an agent is down (default 75)");
+                         "seconds without a heartbeat before an agent is down (default " +
+                             std::to_string(dvr::server::kDefaultAgentDownTime) + ")");
   agent_cmd->add_flag("--once", agent_opts.once,
                       "reconcile once, print the number of changes, exit");
   agent_cmd->add_option("--ready-file", agent_opts.ready_file,

@@ -6,10 +6,13 @@
 
 namespace dvr::server {
 
+// Neutron's default agent_down_time, in seconds.
+inline constexpr int kDefaultAgentDownTime = 75;
+
 struct ServerOptions {
   std::string bind = "127.0.0.1:9696";
   std::string db = "sqlite:dvr.db";
-  int agent_down_time = 75;  // seconds, as Neutron's agent_down_time
+  int agent_down_time = kDefaultAgentDownTime;  // seconds, as Neutron's agent_down_time
 };
 
 // Serves until SIGTERM/SIGINT. Returns the exit code.

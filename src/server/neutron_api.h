@@ -38,7 +38,7 @@ class NeutronApi {
  public:
   // An agent is alive while its last heartbeat is at most `agent_down_seconds` old
   // (Neutron's agent_down_time); SNAT is placed only on alive dvr_snat agents.
-  explicit NeutronApi(store::Store& store, int agent_down_seconds = 75);
+  NeutronApi(store::Store& store, int agent_down_seconds);
   ApiResponse handle(const ApiRequest& request);
 
   // Blocks until the state's revision exceeds `since` or `timeout_ms` passes.
