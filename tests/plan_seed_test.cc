@@ -112,6 +112,7 @@ TEST_F(SeedPlan, DeviceNamesNeverExceedFourteenCharacters) {
 
 TEST_F(SeedPlan, SameInputGivesByteIdenticalPlans) {
   auto again = testing::planAllHosts(testing::seedCloud());
+  ASSERT_EQ(again.size(), plans.size());
   for (size_t i = 0; i < plans.size(); ++i)
     EXPECT_EQ(plan::renderJson(plans[i]), plan::renderJson(again[i]));
 }
