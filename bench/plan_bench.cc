@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "ipam/resolve.h"
-#include "model/synthetic.h"
+#include "ipam/synthetic.h"
 #include "plan/cloud_index.h"
 #include "plan/planner.h"
 
@@ -30,7 +30,7 @@ Scale& scale() {
     Scale out;
     auto t0 = std::chrono::steady_clock::now();
     out.cloud = ipam::resolve(
-        model::syntheticTopology(
+        ipam::syntheticTopology(
             {.hosts = 1000, .routers = 10000, .vms = 100000, .floating_ips = 20000, .seed = 1}),
         "synthetic");
     out.resolve_seconds =

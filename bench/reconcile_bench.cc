@@ -16,10 +16,10 @@
 #include <string>
 
 #include "ipam/resolve.h"
+#include "ipam/synthetic.h"
 #include "kernel/netns.h"
 #include "kernel/reconciler.h"
 #include "kernel/rtnl.h"
-#include "model/synthetic.h"
 #include "plan/cloud_index.h"
 #include "plan/planner.h"
 
@@ -57,9 +57,9 @@ int main(int argc, char** argv) {
   int fips = argc > 2 ? std::atoi(argv[2]) : 10000;
   isolate();
   // Two hosts: the network node and one compute host with every VM (one per floating IP).
-  model::SyntheticSize size{
+  ipam::SyntheticSize size{
       .hosts = 2, .routers = routers, .vms = fips, .floating_ips = fips, .seed = 1};
-  model::Topology topo = model::syntheticTopology(size);
+  model::Topology topo = ipam::syntheticTopology(size);
   std::string host = "compute1";
   for (auto& vm : topo.vms)
     vm.host = host;

@@ -8,7 +8,7 @@
 #include "draw/dot.h"
 #include "draw/graphviz.h"
 #include "ipam/resolve.h"
-#include "model/synthetic.h"
+#include "ipam/synthetic.h"
 #include "model/topology_yaml.h"
 #include "plan/cloud_index.h"
 #include "plan/planner.h"
@@ -222,8 +222,7 @@ TEST(DrawPlan, SeedHostAndCloudPicturesHoldTheirDevices) {
 
 TEST(DrawPlan, AFiftyHostCloudIsDrawn) {
   auto cloud = ipam::resolve(
-      model::syntheticTopology({.hosts = 50, .routers = 20, .vms = 200, .floating_ips = 40}),
-      "gen");
+      ipam::syntheticTopology({.hosts = 50, .routers = 20, .vms = 200, .floating_ips = 40}), "gen");
   plan::CloudIndex index(cloud);
   auto plans = plan::planAll(index);
   std::string svg = draw::render(draw::cloudDot(cloud, plans), draw::Format::Svg);

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "ipam/resolve.h"
-#include "model/synthetic.h"
+#include "ipam/synthetic.h"
 #include "plan/cloud_index.h"
 #include "plan/planner.h"
 #include "plan/render.h"
@@ -15,19 +15,19 @@ namespace dvr {
 namespace {
 
 struct Case {
-  model::SyntheticSize size;
+  ipam::SyntheticSize size;
 };
 
 class GeneratedCloud : public ::testing::TestWithParam<uint64_t> {
  protected:
-  model::SyntheticSize size() const {
+  ipam::SyntheticSize size() const {
     return {.hosts = 7, .routers = 9, .vms = 80, .floating_ips = 16, .seed = GetParam()};
   }
 };
 
 TEST_P(GeneratedCloud, PlansAreDeterministic) {
-  auto a = ipam::resolve(model::syntheticTopology(size()), "gen");
-  auto b = ipam::resolve(model::syntheticTopology(size()), "gen");
+  auto a = ipam::resolve(ipam::syntheticTopology(size()), "gen");
+  auto b = ipam::resolve(ipam::syntheticTopology(size()), "gen");
   plan::CloudIndex ia(a), ib(b);
   auto pa = plan::planAll(ia, 2), pb = plan::planAll(ib, 1);
   ASSERT_EQ(pa.size(), pb.size());
@@ -36,7 +36,7 @@ TEST_P(GeneratedCloud, PlansAreDeterministic) {
 }
 
 TEST_P(GeneratedCloud, NamesMacsAndLinkLocalPairsAreUniquePerHost) {
-  auto cloud = ipam::resolve(model::syntheticTopology(size()), "gen");
+  auto cloud = ipam::resolve(ipam::syntheticTopology(size()), "gen");
   std::set<Mac> macs;
   for (const auto& p : cloud.ports)
     EXPECT_TRUE(macs.insert(p.mac).second) << p.mac.str();
@@ -65,7 +65,7 @@ TEST_P(GeneratedCloud, NamesMacsAndLinkLocalPairsAreUniquePerHost) {
 }
 
 TEST_P(GeneratedCloud, EveryFloatingIpIsReachableBothWaysThroughItsHost) {
-  auto cloud = ipam::resolve(model::syntheticTopology(size()), "gen");
+  auto cloud = ipam::resolve(ipam::syntheticTopology(size()), "gen");
   plan::CloudIndex index(cloud);
   auto plans = plan::planAll(index);
   ASSERT_FALSE(cloud.floating_ips.empty());
@@ -88,7 +88,7 @@ TEST_P(GeneratedCloud, EveryFloatingIpIsReachableBothWaysThroughItsHost) {
 }
 
 TEST_P(GeneratedCloud, VmsWithoutFloatingIpLeaveThroughSnat) {
-  auto cloud = ipam::resolve(model::syntheticTopology(size()), "gen");
+  auto cloud = ipam::resolve(ipam::syntheticTopology(size()), "gen");
   plan::CloudIndex index(cloud);
   auto plans = plan::planAll(index);
   std::set<size_t> with_fip;

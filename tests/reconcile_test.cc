@@ -7,11 +7,11 @@
 
 #include "fake_kernel.h"
 #include "ipam/resolve.h"
+#include "ipam/synthetic.h"
 #include "kernel/object_kinds.h"
 #include "kernel/reconciler.h"
 #include "kernel/unique_fd.h"
 #include "model/error.h"
-#include "model/synthetic.h"
 #include "model/topology_yaml.h"
 #include "plan/cloud_index.h"
 #include "plan/planner.h"
@@ -252,7 +252,7 @@ TEST(ReconcileIncremental, EqualsFullOverRandomEditsOfTheSeed) {
 
 TEST(ReconcileIncremental, EqualsFullOverRandomEditsOfGeneratedClouds) {
   for (uint64_t seed = 1; seed <= 80; ++seed) {
-    model::Topology topo = model::syntheticTopology(
+    model::Topology topo = ipam::syntheticTopology(
         {.hosts = 4, .routers = 5, .vms = 24, .floating_ips = 6, .seed = seed});
     std::string host = topo.hosts[seed % topo.hosts.size()].name;
     expectIncrementalEqualsFull(topo, host, seed * 7919, 10);

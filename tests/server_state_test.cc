@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <set>
 
-#include "model/synthetic.h"
+#include "ipam/synthetic.h"
 #include "model/topology_json.h"
 #include "plan/render.h"
 #include "server/api_state.h"
@@ -96,10 +96,10 @@ TEST(HostSlice, SeedHostsPlanFromTheirSliceAsFromTheWhole) {
 class GeneratedSlices : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(GeneratedSlices, PlanAsFromTheWholeAndHoldLess) {
-  model::SyntheticSize size{
+  ipam::SyntheticSize size{
       .hosts = 12, .routers = 15, .vms = 120, .floating_ips = 30, .seed = GetParam()};
   // The network node holds every router's SNAT, so it needs every port; a compute host not.
-  EXPECT_LT(expectSlicesPlanLikeTheWhole(model::syntheticTopology(size)), 120u);
+  EXPECT_LT(expectSlicesPlanLikeTheWhole(ipam::syntheticTopology(size)), 120u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, GeneratedSlices, ::testing::Values(1, 2, 3, 4, 5));
@@ -136,7 +136,7 @@ void expectSameState(const server::ApiState& a, const server::ApiState& b) {
 
 TEST(StateRows, WritesOnlyWhatChangedAndLoadsBackInOrder) {
   server::ApiState s;
-  s.topo = pinnedLikeTheServer(model::syntheticTopology({.hosts = 4, .routers = 3, .vms = 20}));
+  s.topo = pinnedLikeTheServer(ipam::syntheticTopology({.hosts = 4, .routers = 3, .vms = 20}));
   for (const auto& v : s.topo.vms)
     s.attrs["ports"][v.name] = {{"name", "port of " + v.name}};
   s.agents["compute1"] = {{"agent_mode", "dvr"}};

@@ -1,13 +1,13 @@
 // Synthetic clouds for benchmarks and property tests: a given number of hosts,
 // routers (one internal network and subnet each), VMs and floating IPs, laid out
-// deterministically from `seed`.
+// deterministically from `seed` (with ipam's hash, so it lives above the model).
 #pragma once
 
 #include <cstdint>
 
 #include "model/topology.h"
 
-namespace dvr::model {
+namespace dvr::ipam {
 
 struct SyntheticSize {
   int hosts = 10;         // about 1 in 100 (at least one) is a dvr_snat network node
@@ -17,6 +17,6 @@ struct SyntheticSize {
   uint64_t seed = 1;
 };
 
-Topology syntheticTopology(const SyntheticSize& size);
+model::Topology syntheticTopology(const SyntheticSize& size);
 
-}  // namespace dvr::model
+}  // namespace dvr::ipam

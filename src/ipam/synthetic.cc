@@ -1,10 +1,12 @@
-#include "model/synthetic.h"
+#include "ipam/synthetic.h"
 
 #include <string>
 
 #include "ipam/ids.h"
 
-namespace dvr::model {
+namespace dvr::ipam {
+
+using namespace dvr::model;
 
 Topology syntheticTopology(const SyntheticSize& size) {
   Topology t;
@@ -43,11 +45,10 @@ Topology syntheticTopology(const SyntheticSize& size) {
   for (int v = 0; v < size.vms; ++v) {
     VmSpec vm;
     vm.name = "vm" + std::to_string(v);
-    int r = size.routers ? int(ipam::hash64(vm.name, size.seed) % uint64_t(size.routers)) : 0;
+    int r = size.routers ? int(hash64(vm.name, size.seed) % uint64_t(size.routers)) : 0;
     vm.network = "net" + std::to_string(r);
-    vm.host =
-        "compute" +
-        std::to_string(snat_hosts + int(ipam::hash64(vm.name, size.seed + 1) % uint64_t(computes)));
+    vm.host = "compute" +
+              std::to_string(snat_hosts + int(hash64(vm.name, size.seed + 1) % uint64_t(computes)));
     if (size.hosts == 1)
       vm.host = "network0";
     t.vms.push_back(std::move(vm));
@@ -61,4 +62,4 @@ Topology syntheticTopology(const SyntheticSize& size) {
   return t;
 }
 
-}  // namespace dvr::model
+}  // namespace dvr::ipam
