@@ -16,8 +16,7 @@ inline std::string sourcePath(const std::string& rel) {
 }
 
 inline model::Cloud seedCloud() {
-  auto path = sourcePath("examples/seed.yaml");
-  return ipam::resolve(model::loadTopologyFile(path), path);
+  return ipam::loadCloudFile(sourcePath("examples/seed.yaml"));
 }
 
 inline std::vector<plan::HostPlan> planAllHosts(const model::Cloud& cloud) {

@@ -7,7 +7,6 @@
 #include "agent/cloud_source.h"
 #include "ipam/resolve.h"
 #include "kernel/unique_fd.h"
-#include "model/topology_yaml.h"
 
 namespace dvr::agent {
 namespace {
@@ -26,7 +25,7 @@ class TopologyFileSource : public CloudSource {
         "inotify_add_watch " + dir_);
   }
 
-  model::Cloud load() override { return ipam::resolve(model::loadTopologyFile(path_), path_); }
+  model::Cloud load() override { return ipam::loadCloudFile(path_); }
 
   bool waitForChange(int stop_fd, int timeout_ms) override {
     for (;;) {

@@ -15,7 +15,6 @@
 #include "ipam/resolve.h"
 #include "lab/lab.h"
 #include "model/error.h"
-#include "model/topology_yaml.h"
 #include "observe/log.h"
 #include "plan/cloud_index.h"
 #include "plan/planner.h"
@@ -26,12 +25,8 @@
 
 namespace {
 
-dvr::model::Cloud loadCloud(const std::string& path) {
-  return dvr::ipam::resolve(dvr::model::loadTopologyFile(path), path);
-}
-
 int validate(const std::string& file) {
-  auto cloud = loadCloud(file);
+  auto cloud = dvr::ipam::loadCloudFile(file);
   size_t vms = 0;
   for (const auto& p : cloud.ports)
     vms += p.device_owner == dvr::model::kOwnerCompute;
@@ -42,7 +37,7 @@ int validate(const std::string& file) {
 }
 
 int plan(const std::string& file, const std::string& host, bool json) {
-  auto cloud = loadCloud(file);
+  auto cloud = dvr::ipam::loadCloudFile(file);
   if (!cloud.findHost(host)) {
     throw dvr::InputError(file, {{"--host", "no host named '" + host + "' in the topology", 0}});
   }
@@ -54,7 +49,7 @@ int plan(const std::string& file, const std::string& host, bool json) {
 
 int trace(const std::string& file, const dvr::trace::TraceRequest& req, bool json,
           const dvr::cli::PictureFiles& pictures) {
-  auto cloud = loadCloud(file);
+  auto cloud = dvr::ipam::loadCloudFile(file);
   dvr::plan::CloudIndex index(cloud);
   auto plans = dvr::plan::planAll(index);
   auto result = dvr::trace::tracePacket(cloud, plans, req);
@@ -69,7 +64,7 @@ int trace(const std::string& file, const dvr::trace::TraceRequest& req, bool jso
 int draw(const std::string& file, const std::string& host, const dvr::cli::PictureFiles& pictures) {
   if (!pictures.any())
     throw dvr::InputError("dvr draw", {{"--svg/--png", "name at least one file to write", 0}});
-  auto cloud = loadCloud(file);
+  auto cloud = dvr::ipam::loadCloudFile(file);
   dvr::plan::CloudIndex index(cloud);
   if (!host.empty()) {
     if (!cloud.findHost(host))

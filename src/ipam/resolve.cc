@@ -9,6 +9,7 @@
 #include "ipam/ids.h"
 #include "ipam/pools.h"
 #include "model/error.h"
+#include "model/topology_yaml.h"
 
 namespace dvr::ipam {
 namespace {
@@ -786,6 +787,10 @@ class Resolver {
 
 model::Cloud resolve(const model::Topology& topo, const std::string& source) {
   return Resolver(topo).run(source);
+}
+
+model::Cloud loadCloudFile(const std::string& path) {
+  return resolve(model::loadTopologyFile(path), path);
 }
 
 }  // namespace dvr::ipam

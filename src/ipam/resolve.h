@@ -13,5 +13,7 @@ namespace dvr::ipam {
 // Throws InputError (with `source` and YAML lines) naming every problem; returns a Cloud
 // only for input that is wholly valid.
 model::Cloud resolve(const model::Topology& topo, const std::string& source);
+// The topology file at `path`, read and resolved; its problems name the file and lines.
+model::Cloud loadCloudFile(const std::string& path);
 
 }  // namespace dvr::ipam

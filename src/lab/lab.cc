@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ipam/resolve.h"
 #include "kernel/features.h"
 #include "kernel/netns.h"
 #include "lab/api_lab.h"
@@ -91,7 +92,7 @@ bool isUp() {
 
 void up(const std::string& topology_path, const std::string& dvr_binary, bool api) {
   requireRoot();
-  model::Cloud cloud = loadCloud(topology_path);  // bad input: nothing is made
+  model::Cloud cloud = ipam::loadCloudFile(topology_path);  // bad input: nothing is made
   if (isUp() || fs::exists(kLabFiles))
     throw std::runtime_error("a lab is already up (or left over): run 'dvr lab down' first");
   for (const auto& p : cloud.ports) {
@@ -176,8 +177,8 @@ void apply(const std::string& topology_path) {
     throw std::runtime_error("no lab is up: run 'dvr lab up FILE' first");
   if (fs::exists(labFile("api")))
     throw std::runtime_error("this lab follows its API server: change the cloud through the API");
-  model::Cloud next = loadCloud(topology_path);  // bad input: nothing changes
-  model::Cloud now = loadCloud(topologyCopy());
+  model::Cloud next = ipam::loadCloudFile(topology_path);  // bad input: nothing changes
+  model::Cloud now = ipam::loadCloudFile(topologyCopy());
   auto hostsOf = [](const model::Cloud& c) {
     std::vector<std::string> out;
     for (const auto& h : c.hosts)
@@ -261,7 +262,7 @@ std::string status() {
   requireRoot();
   if (!isUp())
     return "no lab is up\n";
-  model::Cloud c = loadCloud(topologyCopy());
+  model::Cloud c = ipam::loadCloudFile(topologyCopy());
   std::ostringstream out;
   out << "lab: " << topologyCopy() << "\n\nhosts:\n";
   for (const auto& h : c.hosts) {

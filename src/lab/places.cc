@@ -11,10 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ipam/resolve.h"
 #include "kernel/netns.h"
 #include "lab/lab.h"
-#include "model/topology_yaml.h"
 
 namespace dvr::lab {
 
@@ -48,10 +46,6 @@ std::string trimName(std::string name) {
 void requireRoot() {
   if (::geteuid() != 0)
     throw std::runtime_error("dvr lab needs root (namespaces, links, mounts)");
-}
-
-model::Cloud loadCloud(const std::string& path) {
-  return ipam::resolve(model::loadTopologyFile(path), path);
 }
 
 void writeTopology(const std::string& source) {

@@ -24,7 +24,6 @@ std::string topologyCopy();  // the topology the agents follow
 kernel::UniqueFd openPath(const std::string& path);
 std::string trimName(std::string name);  // to IFNAMSIZ - 1
 void requireRoot();
-model::Cloud loadCloud(const std::string& path);
 // Replaces the topology the agents follow, atomically: they never read half a file.
 void writeTopology(const std::string& source);
 
