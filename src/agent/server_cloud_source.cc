@@ -3,7 +3,6 @@
 // that the server answers only when that slice changes (writes elsewhere in the cloud do
 // not wake it). While the server is down the agent keeps the data path as it is and
 // retries.
-#include <httplib.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "agent/api_client.h"
 #include "agent/cloud_source.h"
 #include "ipam/resolve.h"
 #include "model/topology_json.h"
@@ -23,12 +23,9 @@ using nlohmann::json;
 
 class ServerCloudSource : public CloudSource {
  public:
-  ServerCloudSource(ServerSourceOptions o) : o_(std::move(o)), client_(o_.url) {
-    client_.set_connection_timeout(2);
-    client_.set_read_timeout(40);
-    client_.set_keep_alive(true);
-    client_.set_tcp_nodelay(true);
-  }
+  // A long-poll waits at most 5 s (waitForChange): 40 s to read is ample.
+  ServerCloudSource(ServerSourceOptions o)
+      : o_(std::move(o)), client_(o_.url, {std::chrono::seconds(2), std::chrono::seconds(40)}) {}
 
   model::Cloud load() override {
     if (!topology_)
@@ -59,7 +56,7 @@ class ServerCloudSource : public CloudSource {
  private:
   void registerHost() {
     json body{{"agent_mode", o_.mode}, {"tunnel_ip", o_.tunnel_ip}, {"uplinks", o_.uplinks}};
-    auto res = client_.Put("/dvr/v1/agents/" + o_.host, body.dump(), "application/json");
+    auto res = client_.put("/dvr/v1/agents/" + o_.host, body.dump());
     if (!res) {
       if (!warned_)
         std::cerr << "dvr agent " << o_.host << ": server " << o_.url
@@ -81,7 +78,7 @@ class ServerCloudSource : public CloudSource {
     }
     // Only this host's part of the cloud travels (server/host_slice.h).
     std::string held = topology_ ? "&digest=" + digest_ : "";
-    auto res = client_.Get("/dvr/v1/topology?since=" + std::to_string(since) +
+    auto res = client_.get("/dvr/v1/topology?since=" + std::to_string(since) +
                            "&wait=" + std::to_string(wait_ms) + "&host=" + o_.host + held);
     if (!res || res->status != 200) {
       if (!topology_)
@@ -100,7 +97,7 @@ class ServerCloudSource : public CloudSource {
   }
 
   ServerSourceOptions o_;
-  httplib::Client client_;
+  ApiClient client_;
   std::optional<model::Topology> topology_;
   uint64_t revision_ = 0;
   std::string digest_;

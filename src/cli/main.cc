@@ -1,14 +1,13 @@
 // The `dvr` command. Subcommands are wired here; each one's work lives in its component.
 #include <CLI/CLI.hpp>
 
-#include <httplib.h>
-
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
+#include "agent/api_client.h"
 #include "agent/cloud_source.h"
 #include "cli/pictures.h"
 #include "draw/dot.h"
@@ -78,9 +77,8 @@ int draw(const std::string& file, const std::string& host, const dvr::cli::Pictu
 
 // The server's dvr_host_macs table, printed as the seed shows Neutron's.
 int hostMacs(const std::string& url) {
-  httplib::Client client(url);
-  client.set_connection_timeout(3);
-  auto res = client.Get("/dvr/v1/host-macs");
+  dvr::agent::ApiClient client(url, {std::chrono::seconds(3), std::chrono::seconds(30)});
+  auto res = client.get("/dvr/v1/host-macs");
   if (!res)
     throw std::runtime_error("cannot reach " + url);
   if (res->status != 200)

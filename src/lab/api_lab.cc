@@ -1,7 +1,6 @@
 #include "lab/api_lab.h"
 
 #include <fcntl.h>
-#include <httplib.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "agent/api_client.h"
 #include "ipam/resolve.h"
 #include "lab/nodes.h"
 #include "lab/places.h"
@@ -30,12 +30,10 @@ HttpResult hostHttp(const std::string& host, const std::string& method, const st
   while (!url.empty() && url.back() == '\n')
     url.pop_back();
   std::string text = inHostOutput(host, [&] {
-    httplib::Client c(url);
-    c.set_connection_timeout(2);
-    c.set_read_timeout(30);
-    httplib::Result res = method == "GET"    ? c.Get(path)
-                          : method == "POST" ? c.Post(path, body, "application/json")
-                                             : c.Put(path, body, "application/json");
+    agent::ApiClient c(url, {std::chrono::seconds(2), std::chrono::seconds(30)});
+    auto res = method == "GET"    ? c.get(path)
+               : method == "POST" ? c.post(path, body)
+                                  : c.put(path, body);
     return res ? std::to_string(res->status) + "\n" + res->body : std::string("0\n");
   });
   auto nl = text.find('\n');
