@@ -48,6 +48,23 @@ void bindNamespace(int ns_fd, const std::string& path) {
   }
 }
 
+void unbindNamespace(const std::string& path) {
+  ::umount2(path.c_str(), MNT_DETACH);
+  ::unlink(path.c_str());
+}
+
+void mountBindDirectory(const std::string& path) {
+  ::mkdir(path.c_str(), 0755);
+  checkErrno(::mount("tmpfs", path.c_str(), "tmpfs", 0, "mode=755") == 0, "mount tmpfs on " + path);
+  checkErrno(::mount(nullptr, path.c_str(), nullptr, MS_PRIVATE, nullptr) == 0,
+             "make " + path + " private");
+}
+
+void unmountBindDirectory(const std::string& path) {
+  ::umount2(path.c_str(), MNT_DETACH);
+  ::rmdir(path.c_str());
+}
+
 namespace {
 
 // Moves the calling thread into a new network namespace and binds that at `path`.

@@ -40,6 +40,12 @@ std::vector<std::string> listDirectory(const std::string& path);
 
 // Binds the network namespace `ns_fd` at `path` (an empty file is created).
 void bindNamespace(int ns_fd, const std::string& path);
+// Undoes bindNamespace, best effort: a bind or file already gone is skipped.
+void unbindNamespace(const std::string& path);
+// A tmpfs at `path` (made if missing) to hold namespace binds, private: binds made under
+// it do not propagate into other mount namespaces. unmountBindDirectory removes it.
+void mountBindDirectory(const std::string& path);
+void unmountBindDirectory(const std::string& path);
 // Creates a new network namespace on a helper thread and binds it at `path`.
 void createNetnsAt(const std::string& path);
 

@@ -1,12 +1,5 @@
 #include "lab/lab.h"
 
-#include <sched.h>
-#include <signal.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -18,6 +11,7 @@
 
 #include "ipam/resolve.h"
 #include "kernel/features.h"
+#include "kernel/host_process.h"
 #include "kernel/netns.h"
 #include "lab/api_lab.h"
 #include "lab/nodes.h"
@@ -28,17 +22,7 @@ namespace dvr::lab {
 namespace {
 
 namespace fs = std::filesystem;
-using kernel::checkErrno;
-using kernel::UniqueFd;
-
-using NsId = std::pair<dev_t, ino_t>;
-
-std::optional<NsId> nsId(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    return std::nullopt;
-  return NsId{st.st_dev, st.st_ino};
-}
+using kernel::NamespaceId;
 
 // The namespaces a lab host's agent made, seen from inside the host.
 std::vector<std::string> hostNamespaces(const std::string& host) {
@@ -56,14 +40,14 @@ std::vector<std::string> hostNamespaces(const std::string& host) {
 }
 
 // Network namespace ids of everything the lab made, including the agents' namespaces.
-std::set<NsId> labNamespaceIds() {
-  std::set<NsId> ids;
+std::set<NamespaceId> labNamespaceIds() {
+  std::set<NamespaceId> ids;
   for (const auto& f : kernel::listDirectory(std::string(kLabRoot) + "/ns")) {
-    if (auto id = nsId(nsPath(f)))
+    if (auto id = kernel::namespaceId(nsPath(f)))
       ids.insert(*id);
   }
   for (const auto& f : kernel::listDirectory(std::string(kLabRoot) + "/hosts")) {
-    if (auto id = nsId(std::string(kLabRoot) + "/hosts/" + f))
+    if (auto id = kernel::namespaceId(std::string(kLabRoot) + "/hosts/" + f))
       ids.insert(*id);
     if (f.size() > 4 && f.substr(f.size() - 4) == ".mnt") {
       std::string host = f.substr(0, f.size() - 4);
@@ -71,12 +55,12 @@ std::set<NsId> labNamespaceIds() {
       std::istringstream in(inHostOutput(host, [] {
         std::string out;
         for (const auto& ns : kernel::listDirectory(kernel::kNetnsDir)) {
-          if (auto id = nsId(std::string(kernel::kNetnsDir) + "/" + ns))
+          if (auto id = kernel::namespaceId(std::string(kernel::kNetnsDir) + "/" + ns))
             out += std::to_string(id->first) + " " + std::to_string(id->second) + "\n";
         }
         return out;
       }));
-      NsId id;
+      NamespaceId id;
       while (in >> id.first >> id.second)
         ids.insert(id);
     }
@@ -105,11 +89,7 @@ void up(const std::string& topology_path, const std::string& dvr_binary, bool ap
   kernel::requireKernelFeatures("dvr lab");
   try {
     fs::create_directories(kLabFiles);
-    ::mkdir(kLabRoot, 0755);
-    checkErrno(::mount("tmpfs", kLabRoot, "tmpfs", 0, "mode=755") == 0,
-               std::string("mount tmpfs on ") + kLabRoot);
-    checkErrno(::mount(nullptr, kLabRoot, nullptr, MS_PRIVATE, nullptr) == 0,
-               "make lab root private");
+    kernel::mountBindDirectory(kLabRoot);
     fs::create_directories(std::string(kLabRoot) + "/ns");
     fs::create_directories(std::string(kLabRoot) + "/hosts");
     writeTopology(topology_path);
@@ -133,40 +113,26 @@ void down() {
   for (const auto& f : kernel::listDirectory(kLabFiles)) {
     if (f.size() > 4 && f.substr(f.size() - 4) == ".pid") {
       pid_t pid = readPid(f.substr(0, f.size() - 4));
-      if (alive(pid)) {
-        ::kill(pid, SIGTERM);
+      if (kernel::alive(pid)) {
+        kernel::terminate(pid);
         agents.push_back(pid);
       }
     }
   }
-  for (int i = 0; i < 100 && std::any_of(agents.begin(), agents.end(), alive); ++i) {
+  for (int i = 0; i < 100 && std::any_of(agents.begin(), agents.end(), kernel::alive); ++i) {
     for (pid_t p : agents)
-      ::waitpid(p, nullptr, WNOHANG);
+      kernel::reap(p);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   // Anything still running inside a lab namespace (agents, tcpdump, iperf3 ...) goes.
-  std::set<NsId> ids =
-      isUp() || fs::exists(std::string(kLabRoot) + "/hosts") ? labNamespaceIds() : std::set<NsId>{};
-  if (!ids.empty()) {
-    for (const auto& pid : kernel::listDirectory("/proc")) {
-      if (pid.find_first_not_of("0123456789") != std::string::npos || std::stoi(pid) == ::getpid())
-        continue;
-      auto net = nsId("/proc/" + pid + "/ns/net");
-      auto mnt = nsId("/proc/" + pid + "/ns/mnt");
-      if ((net && ids.count(*net)) || (mnt && ids.count(*mnt)))
-        ::kill(std::stoi(pid), SIGKILL);
-    }
-  }
+  if (isUp() || fs::exists(std::string(kLabRoot) + "/hosts"))
+    kernel::killProcessesIn(labNamespaceIds());
   for (const char* sub : {"/ns", "/hosts"}) {
     std::string dir = std::string(kLabRoot) + sub;
-    for (const auto& f : kernel::listDirectory(dir)) {
-      std::string path = dir + "/" + f;
-      ::umount2(path.c_str(), MNT_DETACH);
-      ::unlink(path.c_str());
-    }
+    for (const auto& f : kernel::listDirectory(dir))
+      kernel::unbindNamespace(dir + "/" + f);
   }
-  ::umount2(kLabRoot, MNT_DETACH);
-  ::rmdir(kLabRoot);
+  kernel::unmountBindDirectory(kLabRoot);
   std::error_code ec;
   fs::remove_all(kLabFiles, ec);
 }
@@ -232,30 +198,11 @@ int exec(const std::string& name, const std::vector<std::string>& argv) {
   requireRoot();
   if (argv.empty())
     throw std::runtime_error("dvr lab exec: no command given");
-  std::vector<char*> args;
-  for (const auto& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  if (fs::exists(hostNsPath(name, "mnt"))) {
-    return inHost(name, [&] {
-      ::execvp(args[0], args.data());
-      return 127;
-    });
-  }
+  if (fs::exists(hostNsPath(name, "mnt")))
+    return kernel::runProgramIn(labHost(name), argv);
   if (!fs::exists(nsPath(name)))
     throw std::runtime_error("no lab host, VM or node named '" + name + "'");
-  UniqueFd net = openPath(nsPath(name));
-  pid_t pid = ::fork();
-  checkErrno(pid >= 0, "fork");
-  if (pid == 0) {
-    if (::setns(net.get(), CLONE_NEWNET) != 0)
-      _exit(126);
-    ::execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return kernel::runProgramIn({nsPath(name), ""}, argv);  // a VM or node: its network only
 }
 
 std::string status() {
@@ -269,7 +216,7 @@ std::string status() {
     pid_t pid = readPid(h.name);
     out << "  " << h.name << " (" << model::agentModeName(h.mode) << ", tunnel "
         << h.tunnel_ip.str() << ", DVR MAC " << h.dvr_mac.str() << ")  agent "
-        << (alive(pid) ? "running, pid " + std::to_string(pid) : std::string("NOT RUNNING"))
+        << (kernel::alive(pid) ? "running, pid " + std::to_string(pid) : std::string("NOT RUNNING"))
         << "\n";
     for (const auto& ns : hostNamespaces(h.name))
       out << "    netns " << ns << "\n";

@@ -1,14 +1,12 @@
 #include "lab/nodes.h"
 
-#include <sys/mount.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <thread>
 
+#include "kernel/host_process.h"
 #include "kernel/netns.h"
 #include "kernel/rtnl.h"
 #include "kernel/sysctl.h"
@@ -96,9 +94,7 @@ void createVm(const model::Cloud& c, const model::Port& vm, const std::string& n
 }
 
 void removeVm(const std::string& name) {
-  std::string path = nsPath(name);
-  ::umount2(path.c_str(), MNT_DETACH);
-  ::unlink(path.c_str());
+  kernel::unbindNamespace(nsPath(name));
 }
 
 void build(const model::Cloud& c, bool with_vms) {
@@ -190,7 +186,7 @@ void waitReady(const model::Cloud& c) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (const auto& h : c.hosts) {
     while (!fs::exists(labFile(h.name + ".ready"))) {
-      if (!alive(readPid(h.name))) {
+      if (!kernel::alive(readPid(h.name))) {
         throw std::runtime_error("the agent of " + h.name + " stopped:\n" +
                                  tail(labFile(h.name + ".log"), 10));
       }

@@ -1,5 +1,6 @@
 // Inside the lab (not part of its interface): where a lab keeps its namespaces and
-// files, and how code gets into a lab host (its network and mount namespaces).
+// files, and a lab host by name for kernel/host_process.h (which enters it, makes it and
+// starts programs in it).
 #pragma once
 
 #include <sys/types.h>
@@ -8,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "kernel/host_process.h"
 #include "kernel/unique_fd.h"
-#include "model/cloud.h"
 
 namespace dvr::lab {
 
@@ -27,19 +28,19 @@ void requireRoot();
 // Replaces the topology the agents follow, atomically: they never read half a file.
 void writeTopology(const std::string& source);
 
+// A lab host's network and mount namespaces.
+kernel::HostNamespaces labHost(const std::string& host);
 // Runs `fn` in a forked child that first enters `host`; returns the child's exit status.
 int inHost(const std::string& host, const std::function<int()>& fn);
 // Runs `fn` in a forked child inside `host` and returns what it returned.
 std::string inHostOutput(const std::string& host, const std::function<std::string()>& fn);
-// A host: new network + mount namespaces, with a private /run/netns and its own /sys.
+// A host (kernel::createHost) that does not see the lab's other namespaces.
 void createHost(const std::string& host);
 // Starts argv inside `host`, logging to <name>.log; the pid goes to <name>.pid so that
 // `down` finds it.
 pid_t startInHost(const std::string& host, const std::string& name,
                   const std::vector<std::string>& argv);
 
-// Running (a zombie whose parent never reaps it counts as gone).
-bool alive(pid_t pid);
 pid_t readPid(const std::string& name);  // from <name>.pid
 std::string tail(const std::string& path, size_t lines);
 
