@@ -96,8 +96,8 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       }
       last_rc = 0;
     } catch (const InputError& e) {
-      // (a rejected input leaves `applied` as it was: the kernel still matches it)
-      // Bad input changes nothing: the data path stays as it is until the input is fixed.
+      // Bad input changes nothing: the data path, and `applied`, stay as they are until the
+      // input is fixed.
       spdlog::error("host={} rejected input, keeping the current state: {}", me, e.what());
       metrics.failed(incremental, "input");
       last_rc = 2;
