@@ -1,5 +1,5 @@
 // Every kind of bad input is rejected with a message that names the object, what is
-// wrong and the line; nothing is produced from it.
+// wrong and the line, and with the problem's kind; nothing is produced from it.
 #include <gtest/gtest.h>
 
 #include "ipam/resolve.h"
@@ -30,9 +30,9 @@ model::Cloud load(const std::string& yaml) {
   return ipam::resolve(model::parseTopology(yaml, "t.yaml"), "t.yaml");
 }
 
-// Expects rejection naming `object` with `message`, on `line` if given.
+// Expects rejection naming `object` with `message`, on `line` if given, of `kind`.
 void expectRejected(const std::string& yaml, const std::string& object, const std::string& message,
-                    int line = 0) {
+                    int line = 0, ProblemKind kind = ProblemKind::Invalid) {
   try {
     load(yaml);
     FAIL() << "accepted:\n" << yaml;
@@ -40,12 +40,13 @@ void expectRejected(const std::string& yaml, const std::string& object, const st
     bool found = false;
     for (const auto& p : e.problems()) {
       if (p.object.find(object) != std::string::npos &&
-          p.message.find(message) != std::string::npos && (line == 0 || p.line == line)) {
+          p.message.find(message) != std::string::npos && (line == 0 || p.line == line) &&
+          p.kind == kind) {
         found = true;
       }
     }
     EXPECT_TRUE(found) << "expected [" << object << "] [" << message << "] line " << line
-                       << ", got:\n"
+                       << " kind " << int(kind) << ", got:\n"
                        << e.what();
   }
 }
@@ -88,26 +89,29 @@ TEST(TopologyErrors, GatewayOutsideSubnet) {
   expectRejected(kHosts +
                      "networks:\n  - name: a\n    subnets: [{name: s, cidr: 10.0.0.0/24, gateway: "
                      "10.0.1.1}]\n",
-                 "subnet 's'", "gateway 10.0.1.1 is outside subnet 10.0.0.0/24", 6);
+                 "subnet 's'", "gateway 10.0.1.1 is outside subnet 10.0.0.0/24", 6,
+                 ProblemKind::OutsideSubnet);
 }
 
 TEST(TopologyErrors, FixedIpOutsideSubnet) {
   expectRejected(kHosts + kNetworks + "vms: [{name: vm1, network: a, host: cmp1, ip: 10.0.9.5}]\n",
-                 "vm 'vm1'", "IP 10.0.9.5 is outside every subnet of network 'a'", 11);
+                 "vm 'vm1'", "IP 10.0.9.5 is outside every subnet of network 'a'", 11,
+                 ProblemKind::OutsideSubnet);
 }
 
 TEST(TopologyErrors, DuplicateIp) {
   expectRejected(kHosts + kNetworks +
                      "vms:\n  - {name: vm1, network: a, host: cmp1, ip: 10.0.0.9}\n  - {name: vm2, "
                      "network: a, host: cmp1, ip: 10.0.0.9}\n",
-                 "vm 'vm2'", "IP 10.0.0.9 is already in use in subnet 'a-sub'", 13);
+                 "vm 'vm2'", "IP 10.0.0.9 is already in use in subnet 'a-sub'", 13,
+                 ProblemKind::IpInUse);
 }
 
 TEST(TopologyErrors, DuplicateMac) {
   expectRejected(kHosts + kNetworks +
                      "vms:\n  - {name: vm1, network: a, host: cmp1, mac: 'fa:16:3e:00:00:01'}\n"
                      "  - {name: vm2, network: a, host: cmp1, mac: 'fa:16:3e:00:00:01'}\n",
-                 "vm 'vm2'", "MAC fa:16:3e:00:00:01 is already in use", 13);
+                 "vm 'vm2'", "MAC fa:16:3e:00:00:01 is already in use", 13, ProblemKind::MacInUse);
 }
 
 TEST(TopologyErrors, OverlappingSubnetsOnOneRouter) {
@@ -131,15 +135,33 @@ TEST(TopologyErrors, FloatingIpWithoutRouterPath) {
   expectRejected(
       kHosts + kNetworks +
           "vms: [{name: vm1, network: a, host: cmp1}]\nfloating_ips: [{network: ext, vm: vm1}]\n",
-      "floating IP #1",
-      "ExternalGatewayForFloatingIPNotFound: External network ext is not reachable from subnet "
-      "a-sub",
-      12);
+      "floating IP #1", "External network ext is not reachable from subnet a-sub", 12,
+      ProblemKind::NoExternalGateway);
+}
+
+TEST(TopologyErrors, SecondFloatingIpOfAVmOnOneNetwork) {
+  expectRejected(kHosts + kNetworks + kRouters +
+                     "vms: [{name: vm1, network: a, host: cmp1}]\n"
+                     "floating_ips:\n  - {network: ext, vm: vm1}\n  - {network: ext, vm: vm1}\n",
+                 "floating IP #2", "vm 'vm1' already has a floating IP on 'ext'", 16,
+                 ProblemKind::PortHasFloatingIp);
+}
+
+TEST(TopologyErrors, MessagesCarryNoNeutronTypeNames) {
+  try {
+    load(kHosts + kNetworks +
+         "vms: [{name: vm1, network: a, host: cmp1}]\nfloating_ips: [{network: ext, vm: vm1}]\n");
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.problems().front().message.find("ExternalGatewayForFloatingIPNotFound"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(TopologyErrors, FloatingIpOnInternalNetwork) {
   expectRejected(kHosts + kNetworks + "floating_ips: [{network: a}]\n", "floating IP #1",
-                 "Network a is not a valid external network", 11);
+                 "Network a is not a valid external network", 11, ProblemKind::NotExternalNetwork);
 }
 
 TEST(TopologyErrors, VniUsedTwice) {
@@ -152,7 +174,7 @@ TEST(TopologyErrors, PoolExhausted) {
                      "networks:\n  - name: a\n    subnets: [{name: s, cidr: 10.0.0.0/30}]\n"
                      "vms:\n  - {name: vm1, network: a, host: cmp1}\n  - {name: vm2, network: a, "
                      "host: cmp1}\n",
-                 "vm 'vm2'", "allocation pool exhausted", 9);
+                 "vm 'vm2'", "allocation pool exhausted", 9, ProblemKind::PoolExhausted);
 }
 
 TEST(TopologyErrors, VmOnUnknownHost) {

@@ -166,7 +166,7 @@ class Resolver {
         s.gateway = ss.gateway.value_or(first);
         if (!s.cidr.contains(*s.gateway) || *s.gateway < first || *s.gateway > last) {
           problems_.add(obj, "gateway " + s.gateway->str() + " is outside subnet " + s.cidr.str(),
-                        ss.line);
+                        ss.line, ProblemKind::OutsideSubnet);
         }
       }
       if (ss.pools.empty()) {
@@ -243,7 +243,7 @@ class Resolver {
     const Network* n = networkById(network_id);
     if (!s) {
       problems_.add(obj, "IP " + ip.str() + " is outside every subnet of network '" + n->name + "'",
-                    line);
+                    line, ProblemKind::OutsideSubnet);
       return;
     }
     if (ip == s->cidr.addr || ip == s->cidr.broadcast()) {
@@ -254,12 +254,13 @@ class Resolver {
       return;
     }
     if (!ip_pools_[indexOf(s)].take(ip)) {
-      problems_.add(obj, "IP " + ip.str() + " is already in use in subnet '" + s->name + "'", line);
+      problems_.add(obj, "IP " + ip.str() + " is already in use in subnet '" + s->name + "'", line,
+                    ProblemKind::IpInUse);
     }
   }
   void reserveMac(const std::string& obj, int line, const std::optional<Mac>& mac) {
     if (mac && !macs_.take(*mac)) {
-      problems_.add(obj, "MAC " + mac->str() + " is already in use", line);
+      problems_.add(obj, "MAC " + mac->str() + " is already in use", line, ProblemKind::MacInUse);
     }
   }
 
@@ -324,7 +325,8 @@ class Resolver {
       if (!n) {
         problems_.add(obj, "unknown network '" + f.network + "'", f.line);
       } else if (!n->external) {
-        problems_.add(obj, "Network " + n->name + " is not a valid external network", f.line);
+        problems_.add(obj, "Network " + n->name + " is not a valid external network", f.line,
+                      ProblemKind::NotExternalNetwork);
       } else if (f.address) {
         reserve(obj, f.line, n->id, *f.address);
       }
@@ -342,7 +344,7 @@ class Resolver {
       problems_.add(obj,
                     "no more IP addresses available in subnet '" + s.name + "' (" + s.cidr.str() +
                         "): allocation pool exhausted",
-                    line);
+                    line, ProblemKind::PoolExhausted);
     }
     return ip;
   }
@@ -593,7 +595,7 @@ class Resolver {
         problems_.add(obj,
                       "fixed IP " + vs.ip->str() + " is outside subnet '" + s->name + "' (" +
                           s->cidr.str() + ")",
-                      vs.line);
+                      vs.line, ProblemKind::OutsideSubnet);
       }
       Port p;
       p.id = idOr(vs.port_id, [&] { return "vm:" + vs.name; });
@@ -643,16 +645,13 @@ class Resolver {
           if (!router) {
             const Subnet* s = cloud_.findSubnet(p.subnet_id);
             problems_.add(obj,
-                          "ExternalGatewayForFloatingIPNotFound: External network " + n->name +
-                              " is not reachable from subnet " + (s ? s->name : "?") +
-                              ".  Therefore, cannot associate Port " + p.name +
-                              " with a Floating IP.",
-                          fs.line);
+                          "External network " + n->name + " is not reachable from subnet " +
+                              (s ? s->name : "?") + ".  Therefore, cannot associate Port " +
+                              p.name + " with a Floating IP.",
+                          fs.line, ProblemKind::NoExternalGateway);
           } else if (!associated.emplace(p.id, n->id).second) {
-            problems_.add(obj,
-                          "FloatingIPPortAlreadyAssociated: vm '" + p.name +
-                              "' already has a floating IP on '" + n->name + "'",
-                          fs.line);
+            problems_.add(obj, "vm '" + p.name + "' already has a floating IP on '" + n->name + "'",
+                          fs.line, ProblemKind::PortHasFloatingIp);
           } else {
             f.port = vi->second;
             f.router_id = router->id;
@@ -747,7 +746,8 @@ class Resolver {
         even = hp.allocate(router_id);
       }
       if (!even) {
-        problems_.add("host '" + host + "'", "link-local pool " + pool.str() + " is exhausted", 0);
+        problems_.add("host '" + host + "'", "link-local pool " + pool.str() + " is exhausted", 0,
+                      ProblemKind::PoolExhausted);
         continue;
       }
       LinkLocal ll{router_id, host, *even, Ipv4(even->value() + 1), {}, {}};

@@ -23,25 +23,35 @@ using namespace dvr::model;
 
 // ---- errors from resolve(), mapped to Neutron's types ----
 
+// Neutron's answer to each kind of problem. Its messages for the specific kinds are
+// sentences of their own; any other problem is a BadRequest that names the object.
+struct NeutronAnswer {
+  ProblemKind kind;
+  int status;
+  const char* type;
+  bool names_object;
+};
+constexpr NeutronAnswer kNeutronAnswers[] = {
+    {ProblemKind::Invalid, 400, "BadRequest", true},
+    {ProblemKind::IpInUse, 409, "IpAddressAlreadyAllocated", false},
+    {ProblemKind::MacInUse, 409, "MacAddressInUse", false},
+    {ProblemKind::PoolExhausted, 409, "IpAddressGenerationFailure", false},
+    {ProblemKind::OutsideSubnet, 400, "InvalidIpForSubnet", false},
+    {ProblemKind::NotExternalNetwork, 400, "BadRequest", false},
+    {ProblemKind::NoExternalGateway, 404, "ExternalGatewayForFloatingIPNotFound", false},
+    {ProblemKind::PortHasFloatingIp, 409, "FloatingIPPortAlreadyAssociated", false},
+};
+
+// Neutron answers one error: the first problem's.
 ApiError fromProblems(const InputError& e) {
   const Problem& p = e.problems().front();
-  const std::string& m = p.message;
-  auto has = [&](const char* s) { return m.find(s) != std::string::npos; };
-  if (has("ExternalGatewayForFloatingIPNotFound"))
-    return notFound(m.substr(m.find(": ") + 2), "ExternalGatewayForFloatingIPNotFound");
-  if (has("FloatingIPPortAlreadyAssociated"))
-    return conflict(m.substr(m.find(": ") + 2), "FloatingIPPortAlreadyAssociated");
-  if (has("is already in use in subnet"))
-    return conflict(m, "IpAddressAlreadyAllocated");
-  if (has("MAC") && has("already in use"))
-    return conflict(m, "MacAddressInUse");
-  if (has("exhausted"))
-    return conflict(m, "IpAddressGenerationFailure");
-  if (has("outside"))
-    return badRequest(m, "InvalidIpForSubnet");
-  if (has("not a valid external network"))
-    return badRequest(m, "BadRequest");
-  return badRequest(p.object + ": " + m, "BadRequest");
+  const NeutronAnswer* answer = &kNeutronAnswers[0];
+  for (const auto& a : kNeutronAnswers) {
+    if (a.kind == p.kind)
+      answer = &a;
+  }
+  return ApiError(answer->status, answer->type,
+                  answer->names_object ? p.object + ": " + p.message : p.message);
 }
 
 }  // namespace
