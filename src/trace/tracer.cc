@@ -83,7 +83,7 @@ class Walker {
   Path fromVm(const Port& vm, Packet p, std::string title) {
     path_ = Path{std::move(title), {}, false, ""};
     const Subnet* s = c_.findSubnet(vm.subnet_id);
-    Hop hop{vm.name, "eth0 (" + vm.ip.str() + ")", "", "eth0", {}, {}, 0, {}};
+    Hop hop{.host = vm.name, .where = "eth0 (" + vm.ip.str() + ")", .out_dev = "eth0"};
     p.src_mac = vm.mac;
     packet_ = p;
     if (s->cidr.contains(p.dst_ip)) {
@@ -113,9 +113,11 @@ class Walker {
   Path fromExternal(const ExternalHost& ext, Packet p, std::string title) {
     path_ = Path{std::move(title), {}, false, ""};
     const Subnet* s = externalSubnet(ext.network_id);
-    Hop hop{
-        ext.name, ext.ip.str(),    "", "", {"routed to the external gateway " + s->gateway->str()},
-        p,        kSrcIp | kDstIp, {}};
+    Hop hop{.host = ext.name,
+            .where = ext.ip.str(),
+            .decisions = {"routed to the external gateway " + s->gateway->str()},
+            .packet = p,
+            .changed = kSrcIp | kDstIp};
     path_.hops.push_back(hop);
     packet_ = p;
     walk(gatewayForward(ext.network_id));
@@ -189,9 +191,9 @@ class Walker {
     const HostView& v = hosts_.at(at.host);
     const DvrRewriteView rw(v.plan->dvr_mac);
     Packet before = packet_;
-    Hop hop{
-        at.host, "bridge " + at.bridge + " (" + plan::nsLabel("") + ")", at.in_dev, "", {}, {}, 0,
-        {}};
+    Hop hop{.host = at.host,
+            .where = "bridge " + at.bridge + " (" + plan::nsLabel("") + ")",
+            .in_dev = at.in_dev};
     const Link* out = nullptr;
     const Link* vxlan = nullptr;
     const Link* uplink = nullptr;
@@ -266,9 +268,11 @@ class Walker {
       if (hv.host && hv.host->tunnel_ip == remote_ip)
         remote = &hv;
     }
-    Hop hop{
-        "underlay", v.host->tunnel_ip.str() + " -> " + remote_ip.str(), vxlan.name, "", {}, packet_,
-        0,          Encap{v.host->tunnel_ip, remote_ip, vxlan.vni}};
+    Hop hop{.host = "underlay",
+            .where = v.host->tunnel_ip.str() + " -> " + remote_ip.str(),
+            .in_dev = vxlan.name,
+            .packet = packet_,
+            .encap = Encap{v.host->tunnel_ip, remote_ip, vxlan.vni}};
     hop.decisions.push_back("VXLAN encap: outer " + v.host->tunnel_ip.str() + " > " +
                             remote_ip.str() + " udp/" + std::to_string(plan::kVxlanPort) + " vni " +
                             std::to_string(vxlan.vni) + ", inner " + packet_.src_mac.str() + " > " +
@@ -326,7 +330,7 @@ class Walker {
   Location routeIn(const AtNamespace& at) {
     const HostView& v = hosts_.at(at.host);
     Packet before = packet_;
-    Hop hop{at.host, at.ns, at.in_dev, "", {}, {}, 0, {}};
+    Hop hop{.host = at.host, .where = at.ns, .in_dev = at.in_dev};
     const Link* in = v.links.at({at.ns, at.in_dev});
     if (in->mac && packet_.dst_mac != *in->mac)
       return dropAt(hop, "dst MAC " + packet_.dst_mac.str() + " is not " + at.in_dev + "'s");
@@ -505,8 +509,9 @@ class Walker {
     const Network* net = c_.findNetwork(at.network_id);
     const Subnet* s = externalSubnet(at.network_id);
     if (packet_.dst_mac == s->gateway_mac) {
-      Hop hop{net->name, "gateway " + s->gateway->str(), "uplink of " + at.from_host, "", {}, {}, 0,
-              {}};
+      Hop hop{.host = net->name,
+              .where = "gateway " + s->gateway->str(),
+              .in_dev = "uplink of " + at.from_host};
       for (const auto& e : c_.external_hosts) {
         if (e.network_id == at.network_id && e.ip == packet_.dst_ip) {
           hop.decisions.push_back("routed to " + e.name + " (" + e.ip.str() + ")");
@@ -529,7 +534,7 @@ class Walker {
         }
       }
     }
-    return dropAt(Hop{net->name, "external network", "", "", {}, {}, 0, {}},
+    return dropAt(Hop{.host = net->name, .where = "external network"},
                   "nobody on it has MAC " + packet_.dst_mac.str());
   }
 
@@ -538,7 +543,7 @@ class Walker {
     const Network* net = c_.findNetwork(network_id);
     const Subnet* s = externalSubnet(network_id);
     Packet before = packet_;
-    Hop hop{net->name, "gateway " + s->gateway->str(), "", "", {}, {}, 0, {}};
+    Hop hop{.host = net->name, .where = "gateway " + s->gateway->str()};
     if (!s->cidr.contains(packet_.dst_ip))
       return dropAt(hop, "no route to " + packet_.dst_ip.str());
     auto owner = arpExternal(network_id, packet_.dst_ip);
@@ -556,7 +561,7 @@ class Walker {
   }
 
   Location deliverToVm(const AtVm& at) {
-    Hop hop{at.port->name, "eth0 (" + at.port->ip.str() + ")", "eth0", "", {}, {}, 0, {}};
+    Hop hop{.host = at.port->name, .where = "eth0 (" + at.port->ip.str() + ")", .in_dev = "eth0"};
     if (packet_.dst_mac != at.port->mac || packet_.dst_ip != at.port->ip) {
       return dropAt(hop, "not addressed to " + at.port->name);
     }
