@@ -152,12 +152,12 @@ void startApiLab(const model::Cloud& file, const std::string& dvr_binary) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (const auto& h : file.hosts) {
-    std::vector<std::string> argv{dvr_binary,     "agent",
-                                  "--host",       h.name,
-                                  "--server",     url,
-                                  "--mode",       model::agentModeName(h.mode),
-                                  "--tunnel-ip",  h.tunnel_ip.str(),
-                                  "--ready-file", labFile(h.name + ".ready"),
+    std::vector<std::string> argv{dvr_binary,       "agent",
+                                  "--host",         h.name,
+                                  "--server",       url,
+                                  "--mode",         model::agentModeName(h.mode),
+                                  "--tunnel-ip",    h.tunnel_ip.str(),
+                                  "--ready-file",   labFile(h.name + ".ready"),
                                   "--metrics-bind", kAgentMetricsBind};
     if (!h.uplinks.empty()) {
       argv.push_back("--uplink");

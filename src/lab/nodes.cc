@@ -176,10 +176,10 @@ void build(const model::Cloud& c, bool with_vms) {
 }
 
 pid_t startAgent(const std::string& host, const std::string& dvr_binary) {
-  return startInHost(host, host,
-                     {dvr_binary, "agent", "--host", host, "--topology", topologyCopy(),
-                      "--ready-file", labFile(host + ".ready"), "--metrics-bind",
-                      kAgentMetricsBind});
+  return startInHost(
+      host, host,
+      {dvr_binary, "agent", "--host", host, "--topology", topologyCopy(), "--ready-file",
+       labFile(host + ".ready"), "--metrics-bind", kAgentMetricsBind});
 }
 
 void waitReady(const model::Cloud& c) {
