@@ -11,6 +11,7 @@
 #include "kernel/rtnl.h"
 #include "kernel/sysctl.h"
 #include "lab/places.h"
+#include "observe/log.h"
 #include "plan/names.h"
 
 namespace dvr::lab {
@@ -143,6 +144,8 @@ void build(const model::Cloud& c, bool with_vms) {
   }
   Cidr ul = underlayPrefix(c);
   for (const auto& h : c.hosts) {
+    spdlog::info("lab: building host {} ({}, tunnel {})", h.name, model::agentModeName(h.mode),
+                 h.tunnel_ip.str());
     createHost(h.name);
     UniqueFd net = openPath(hostNsPath(h.name, "net"));
     bridgesSkipIpHooks(net.get());
@@ -170,8 +173,10 @@ void build(const model::Cloud& c, bool with_vms) {
     }
   }
   for (const auto& p : c.ports) {
-    if (with_vms && p.device_owner == model::kOwnerCompute)
-      createVm(c, p, p.name);
+    if (!with_vms || p.device_owner != model::kOwnerCompute)
+      continue;
+    spdlog::info("lab: plugging vm {} ({}) into {}", p.name, p.ip.str(), p.host);
+    createVm(c, p, p.name);
   }
 }
 
@@ -185,6 +190,7 @@ pid_t startAgent(const std::string& host, const std::string& dvr_binary) {
 void waitReady(const model::Cloud& c) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (const auto& h : c.hosts) {
+    spdlog::info("lab: waiting for the agent of {} to reconcile", h.name);
     while (!fs::exists(labFile(h.name + ".ready"))) {
       if (!kernel::alive(readPid(h.name))) {
         throw std::runtime_error("the agent of " + h.name + " stopped:\n" +
