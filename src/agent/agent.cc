@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -23,6 +24,10 @@ namespace dvr::agent {
 namespace {
 
 int g_stop_fd = -1;
+
+std::string firstLine(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
 void onSignal(int) {
   uint64_t one = 1;
@@ -77,6 +82,12 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       kernel::ReconcileResult result = reconciler.apply(next, applied ? &*applied : nullptr);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       metrics.reconciled(incremental, seconds, result, next);
+      source.report({.result = "ok",
+                     .kind = incremental ? "incremental" : "full",
+                     .ms = seconds * 1000,
+                     .changes = result.changes,
+                     .version = source.version(),
+                     .at = long(std::time(nullptr))});
       applied = std::move(next);
       // Devices not there yet (a VM being plugged) are retried soon, by a full reconcile.
       waiting = !result.waiting.empty();
@@ -100,10 +111,18 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       // input is fixed.
       spdlog::error("host={} rejected input, keeping the current state: {}", me, e.what());
       metrics.failed(incremental, "input");
+      source.report({.result = "rejected",
+                     .kind = incremental ? "incremental" : "full",
+                     .at = long(std::time(nullptr)),
+                     .error = firstLine(e.what())});
       last_rc = 2;
     } catch (const std::exception& e) {
       spdlog::error("host={} reconcile failed: {}", me, e.what());
       metrics.failed(incremental, failing);
+      source.report({.result = "error",
+                     .kind = incremental ? "incremental" : "full",
+                     .at = long(std::time(nullptr)),
+                     .error = firstLine(e.what())});
       applied.reset();  // the kernel is somewhere in between: read everything next time
       last_rc = 1;
     }

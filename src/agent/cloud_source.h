@@ -10,6 +10,17 @@
 
 namespace dvr::agent {
 
+// How the agent's last reconcile went, for whoever follows the agents (`dvr status`).
+struct ReconcileReport {
+  std::string result;  // "ok", "rejected" (bad input, nothing changed) or "error"
+  std::string kind;    // "full" or "incremental"
+  double ms = 0;
+  int changes = 0;
+  std::string version;  // CloudSource::version() of what was applied ("" for a file)
+  long at = 0;          // Unix time
+  std::string error;    // the first line of what failed
+};
+
 class CloudSource {
  public:
   virtual ~CloudSource() = default;
@@ -21,6 +32,8 @@ class CloudSource {
   // Which version of the cloud load() returned last (the digest of the server's slice for
   // this host), or "".
   virtual std::string version() const { return ""; }
+  // The last reconcile's outcome; a server source sends it with its next heartbeat.
+  virtual void report(const ReconcileReport&) {}
 };
 
 // Follows a topology file with inotify: a write or an atomic rename both count.

@@ -53,9 +53,19 @@ class ServerCloudSource : public CloudSource {
     return true;
   }
 
+  void report(const ReconcileReport& r) override {
+    report_ = json{{"result", r.result},           {"kind", r.kind},       {"ms", r.ms},
+                   {"changes", r.changes},         {"applied", r.version}, {"at", r.at},
+                   {"applied_revision", revision_}};
+    if (!r.error.empty())
+      report_["error"] = r.error;
+  }
+
  private:
   void registerHost() {
     json body{{"agent_mode", o_.mode}, {"tunnel_ip", o_.tunnel_ip}, {"uplinks", o_.uplinks}};
+    if (!report_.is_null())
+      body["reconcile"] = report_;
     auto res = client_.put("/dvr/v1/agents/" + o_.host, body.dump());
     if (!res) {
       if (!warned_)
@@ -101,6 +111,7 @@ class ServerCloudSource : public CloudSource {
   std::optional<model::Topology> topology_;
   uint64_t revision_ = 0;
   std::string digest_;
+  json report_;  // the last reconcile, sent with each heartbeat
   bool registered_ = false, warned_ = false;
 };
 
