@@ -50,6 +50,25 @@ class ApiLab : public ::testing::Test {
   }
 };
 
+TEST_F(ApiLab, TheServersCloudIsTracedAndDrawn) {
+  const std::string server = " --server http://127.0.0.1:9696";
+  const std::string svg = "/tmp/dvr-api-trace-" + std::to_string(::getpid()) + ".svg";
+  // vm2 by its address (the server names VMs by port). The server knows nothing beyond
+  // the external gateway, so the trace ends there: out of compute01's fip- and fg-.
+  auto t = inLab("controller01",
+                 kDvr + " trace" + server + " --from 192.168.111.5 --to 8.8.8.8 --svg " + svg);
+  EXPECT_EQ(t.rc, 3) << t.out;
+  EXPECT_NE(t.out.find("gateway 192.168.74.1"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find(" compute01  fip-"), std::string::npos) << t.out;
+  auto picture = inLab("controller01", "cat " + svg + "; rm -f " + svg);
+  // The floating IP's way, through the fip- namespace the server's cloud gives compute01.
+  EXPECT_NE(picture.out.find("fip&#45;"), std::string::npos);
+  EXPECT_NE(picture.out.find("</svg>"), std::string::npos);
+  auto d = inLab("controller01", kDvr + " draw" + server + " --host compute01 --svg " + svg +
+                                     " && grep -c '<svg' " + svg + "; rm -f " + svg);
+  EXPECT_EQ(d.rc, 0) << d.out;
+}
+
 TEST_F(ApiLab, AgentsFollowTheServerAndBothPathsWork) {
   auto agents = openstack("network agent list -f json");
   ASSERT_EQ(agents.rc, 0) << agents.out;

@@ -14,6 +14,7 @@
 #include "ipam/resolve.h"
 #include "lab/lab.h"
 #include "model/error.h"
+#include "model/topology_json.h"
 #include "observe/log.h"
 #include "plan/cloud_index.h"
 #include "plan/planner.h"
@@ -46,9 +47,27 @@ int plan(const std::string& file, const std::string& host, bool json) {
   return 0;
 }
 
-int trace(const std::string& file, const dvr::trace::TraceRequest& req, bool json,
-          const dvr::cli::PictureFiles& pictures) {
-  auto cloud = dvr::ipam::loadCloudFile(file);
+// The cloud of a topology file, or the one a server holds (`--server URL`): its whole
+// topology with every allocation pinned, resolved as a file would be.
+dvr::model::Cloud cloudOf(const std::string& file, const std::string& server) {
+  if (file.empty() == server.empty())
+    throw dvr::InputError("dvr", {{"FILE / --server", "give a topology file or --server URL", 0}});
+  if (server.empty())
+    return dvr::ipam::loadCloudFile(file);
+  dvr::agent::ApiClient client(server, {std::chrono::seconds(3), std::chrono::seconds(30)});
+  auto res = client.get("/dvr/v1/topology?since=0");
+  if (!res)
+    throw std::runtime_error("cannot reach " + server);
+  if (res->status != 200)
+    throw std::runtime_error(server + " answered " + std::to_string(res->status) + ": " +
+                             res->body);
+  auto topo = dvr::model::topologyFromJson(nlohmann::json::parse(res->body).at("topology"));
+  return dvr::ipam::resolve(topo, server);
+}
+
+int trace(const std::string& file, const std::string& server, const dvr::trace::TraceRequest& req,
+          bool json, const dvr::cli::PictureFiles& pictures) {
+  auto cloud = cloudOf(file, server);
   dvr::plan::CloudIndex index(cloud);
   auto plans = dvr::plan::planAll(index);
   auto result = dvr::trace::tracePacket(cloud, plans, req);
@@ -60,10 +79,11 @@ int trace(const std::string& file, const dvr::trace::TraceRequest& req, bool jso
 }
 
 // One host's plan, or the whole cloud without a host.
-int draw(const std::string& file, const std::string& host, const dvr::cli::PictureFiles& pictures) {
+int draw(const std::string& file, const std::string& server, const std::string& host,
+         const dvr::cli::PictureFiles& pictures) {
   if (!pictures.any())
     throw dvr::InputError("dvr draw", {{"--svg/--png", "name at least one file to write", 0}});
-  auto cloud = dvr::ipam::loadCloudFile(file);
+  auto cloud = cloudOf(file, server);
   dvr::plan::CloudIndex index(cloud);
   if (!host.empty()) {
     if (!cloud.findHost(host))
@@ -120,7 +140,9 @@ int main(int argc, char** argv) {
   bool no_reply = false;
   auto* trace_cmd =
       app.add_subcommand("trace", "walk a packet through the hosts' plans, hop by hop");
-  trace_cmd->add_option("file", file, "topology (YAML)")->required();
+  std::string picture_server;
+  trace_cmd->add_option("file", file, "topology (YAML)");
+  trace_cmd->add_option("--server", picture_server, "trace the cloud a dvr server holds");
   trace_cmd->add_option("--from", req.from, "VM or external host (name or IP)")->required();
   trace_cmd->add_option("--to", req.to, "VM, external host or IP")->required();
   trace_cmd->add_option("--proto", proto, "icmp, tcp or udp")
@@ -133,7 +155,8 @@ int main(int argc, char** argv) {
   trace_cmd->add_option("--png", pictures.png, "also draw the trace as PNG into this file");
 
   auto* draw_cmd = app.add_subcommand("draw", "draw one host's plan, or the whole cloud");
-  draw_cmd->add_option("file", file, "topology (YAML)")->required();
+  draw_cmd->add_option("file", file, "topology (YAML)");
+  draw_cmd->add_option("--server", picture_server, "draw the cloud a dvr server holds");
   draw_cmd->add_option("--host", host, "the host to draw (default: the whole cloud)");
   draw_cmd->add_option("--svg", pictures.svg, "SVG file to write");
   draw_cmd->add_option("--png", pictures.png, "PNG file to write");
@@ -254,10 +277,10 @@ int main(int argc, char** argv) {
                   : proto == "udp" ? dvr::trace::Proto::Udp
                                    : dvr::trace::Proto::Icmp;
       req.with_reply = !no_reply;
-      return trace(file, req, json, pictures);
+      return trace(file, picture_server, req, json, pictures);
     }
     if (*draw_cmd)
-      return draw(file, host, pictures);
+      return draw(file, picture_server, host, pictures);
   } catch (const dvr::InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
