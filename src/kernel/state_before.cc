@@ -1,5 +1,7 @@
 #include "kernel/state_before.h"
 
+#include <optional>
+
 #include "kernel/object_kinds.h"
 #include "kernel/reconciler.h"
 #include "plan/nft_tables.h"
@@ -35,14 +37,24 @@ class ObservedState : public StateBefore {
     return out;
   }
 
-  // The planned keys' values; a key of a device not there yet reads "".
+  // The planned keys' values; a key of a device not there reads "" without asking
+  // /proc (on a cold start that is every device's key: the links come next).
   const std::vector<plan::Sysctl>& sysctls() override {
+    const auto& present = devices();
     for (const auto& [ns, keys] : byNamespace(p_.sysctls)) {
       if (fresh(ns))
         continue;
-      auto values = k_.ns(ns).readSysctls(keys);
-      for (size_t i = 0; i < keys.size(); ++i)
-        sysctls_.push_back({ns, keys[i]->key, values[i]});
+      std::vector<const plan::Sysctl*> there;
+      for (const plan::Sysctl* s : keys) {
+        std::string dev = ObjectKind<plan::Sysctl>::device(*s);
+        if (dev.empty() || present.count({ns, dev}))
+          there.push_back(s);
+        else
+          sysctls_.push_back({ns, s->key, ""});
+      }
+      auto values = k_.ns(ns).readSysctls(there);
+      for (size_t i = 0; i < there.size(); ++i)
+        sysctls_.push_back({ns, there[i]->key, values[i]});
     }
     return sysctls_;
   }
@@ -51,13 +63,7 @@ class ObservedState : public StateBefore {
     std::map<LinkKey, const plan::Link*> planned;
     for (const auto& l : p_.links)
       planned[{l.ns, l.name}] = &l;
-    std::map<LinkKey, ObservedLink> seen;
-    for (const auto& ns : allNamespaces(p_)) {
-      if (fresh(ns))
-        continue;  // only lo, which no plan names
-      for (auto& l : k_.ns(ns).netlink().links())
-        seen[{ns, l.link.name}] = std::move(l);
-    }
+    const auto& seen = observedLinks();
     for (const auto& [key, o] : seen) {
       auto it = planned.find(key);
       const plan::Link* want = it == planned.end() ? nullptr : it->second;
@@ -118,6 +124,27 @@ class ObservedState : public StateBefore {
   }
 
  private:
+  // Every link of the host's namespaces, read once (the sysctls' step needs to know which
+  // devices exist, the links' step compares them).
+  const std::map<LinkKey, ObservedLink>& observedLinks() {
+    if (!seen_) {
+      seen_.emplace();
+      for (const auto& ns : allNamespaces(p_)) {
+        if (fresh(ns))
+          continue;  // only lo, which no plan names
+        for (auto& l : k_.ns(ns).netlink().links())
+          (*seen_)[{ns, l.link.name}] = std::move(l);
+      }
+    }
+    return *seen_;
+  }
+  std::set<LinkKey> devices() {
+    std::set<LinkKey> out;
+    for (const auto& [key, l] : observedLinks())
+      out.insert(key);
+    return out;
+  }
+
   // Addresses, neighbours, routes and rules are dvr's in its own namespaces only.
   template <class T, class Read, class Keep>
   const std::vector<T>& perNamespace(std::vector<T>& out, Read read, Keep keep) {
@@ -138,6 +165,7 @@ class ObservedState : public StateBefore {
 
   KernelOps& k_;
   const plan::HostPlan& p_;
+  std::optional<std::map<LinkKey, ObservedLink>> seen_;
   std::vector<plan::Sysctl> sysctls_;
   std::vector<plan::Link> links_;
   std::vector<plan::Address> addresses_;
