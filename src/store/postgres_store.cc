@@ -38,12 +38,24 @@ class Pg {
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       std::string err = PQresultErrorMessage(r);
       PQclear(r);
-      throw std::runtime_error(std::string("PostgreSQL: ") + err);
+      throw StoreError(std::string("PostgreSQL: ") + err);
     }
     return r;
   }
   void run(const char* sql, std::initializer_list<std::string> params = {}) {
     PQclear(exec(sql, params));
+  }
+  // After a lost connection (a restarted or failed-over database), reconnects, so that
+  // one outage is not forever.
+  void reconnectIfLost() {
+    if (PQstatus(conn_) == CONNECTION_BAD)
+      PQreset(conn_);
+  }
+  // A ROLLBACK that cannot fail over the error being reported (the connection may be gone).
+  void rollbackQuietly() {
+    if (PQtransactionStatus(conn_) == PQTRANS_IDLE)
+      return;
+    PQclear(PQexec(conn_, "ROLLBACK"));
   }
   PGconn* conn() { return conn_; }
 
@@ -103,7 +115,7 @@ class PgTransaction : public Transaction {
       PQclear(r);
     } catch (...) {
       if (!lock)
-        pg.run("ROLLBACK");
+        pg.rollbackQuietly();
       throw;
     }
     if (!lock)
@@ -168,23 +180,26 @@ class PostgresStore : public Store {
 
   void transact(const std::function<void(Transaction&)>& fn) override {
     std::lock_guard<std::mutex> lock(mu_);  // one connection: one transaction at a time
+    pg_.reconnectIfLost();
     pg_.run("BEGIN");
     try {
       PgTransaction tx(pg_);
       fn(tx);
       pg_.run("COMMIT");
     } catch (...) {
-      pg_.run("ROLLBACK");
+      pg_.rollbackQuietly();
       throw;
     }
   }
 
   Snapshot read() override {
     std::lock_guard<std::mutex> lock(mu_);
+    pg_.reconnectIfLost();
     return PgTransaction::readRows(pg_, false);
   }
   uint64_t revision() override {
     std::lock_guard<std::mutex> lock(mu_);
+    pg_.reconnectIfLost();
     return PgTransaction::readRevision(pg_, false);
   }
   std::unique_ptr<Watch> watch(std::function<void()> changed) override {

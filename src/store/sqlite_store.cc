@@ -1,6 +1,7 @@
 // SQLite (WAL) through SQLiteCpp. BEGIN IMMEDIATE takes the write lock up front, so two
 // servers or threads never allocate from the same state.
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -124,40 +125,69 @@ class SqliteStore : public Store {
 
   void transact(const std::function<void(Transaction&)>& fn) override {
     std::lock_guard<std::mutex> lock(mu_);  // one connection: one transaction at a time
-    db_.exec("BEGIN IMMEDIATE");
-    try {
+    inTransaction("BEGIN IMMEDIATE", [&] {
       SqliteTransaction tx(db_);
       fn(tx);
-      db_.exec("COMMIT");
-    } catch (...) {
-      db_.exec("ROLLBACK");
-      throw;
-    }
+    });
   }
 
   Snapshot read() override {
     std::lock_guard<std::mutex> lock(mu_);
-    db_.exec("BEGIN");  // rows and revision from one snapshot
-    try {
+    Snapshot s;
+    inTransaction("BEGIN", [&] {  // rows and revision from one snapshot
       SqliteTransaction tx(db_);
-      Snapshot s = tx.read();
-      db_.exec("COMMIT");
-      return s;
-    } catch (...) {
-      db_.exec("ROLLBACK");
-      throw;
-    }
+      s = tx.read();
+    });
+    return s;
   }
   uint64_t revision() override {
     std::lock_guard<std::mutex> lock(mu_);
-    SqliteTransaction tx(db_);
-    return tx.revision();
+    try {
+      SqliteTransaction tx(db_);
+      return tx.revision();
+    } catch (const SQLite::Exception& e) {
+      throw failure(e);
+    }
   }
   std::unique_ptr<Watch> watch(std::function<void()> changed) override {
     return std::make_unique<SqliteWatch>(path_, std::move(changed));
   }
 
  private:
+  // SQLite's message ("database or disk is full", "disk I/O error") with its extended
+  // code, which tells a failed write from a failed read or fsync.
+  StoreError failure(const SQLite::Exception& e) {
+    std::string cause = e.what();
+    if (e.getExtendedErrorCode() != e.getErrorCode())
+      cause += " (SQLite extended code " + std::to_string(e.getExtendedErrorCode()) + ")";
+    return StoreError("SQLite " + path_ + ": " + cause);
+  }
+  // Runs `fn` between `begin` and COMMIT. On any failure the transaction is rolled back
+  // if it is still open (SQLite ends it by itself on a full disk, and a ROLLBACK then
+  // would hide the cause), and SQLite's own errors become StoreError naming the cause.
+  void inTransaction(const char* begin, const std::function<void()>& fn) {
+    try {
+      db_.exec(begin);
+      fn();
+      db_.exec("COMMIT");
+    } catch (const SQLite::Exception& e) {
+      StoreError cause = failure(e);  // before the rollback overwrites the OS's error
+      rollbackIfOpen();
+      throw cause;
+    } catch (...) {
+      rollbackIfOpen();
+      throw;
+    }
+  }
+  void rollbackIfOpen() {
+    if (sqlite3_get_autocommit(db_.getHandle()))
+      return;
+    try {
+      db_.exec("ROLLBACK");
+    } catch (const SQLite::Exception&) {
+      // the cause already being reported is the one that matters
+    }
+  }
   std::string path_;
   std::mutex mu_;
   SQLite::Database db_;

@@ -11,10 +11,19 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace dvr::store {
+
+// A failure of the database itself (disk full, I/O error, lost connection, a lock held
+// too long), as opposed to a request it refused: the message names the back end and its
+// cause. Every Store and Transaction call throws it for such failures.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct Row {
   std::string key, body;
