@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -71,8 +72,10 @@ class TestDatabase {
 class ServerProcess {
  public:
   // Starts nothing when `db_url` is empty (a skipped back end). `extra` are more
-  // `dvr server` options.
-  explicit ServerProcess(const std::string& db_url, std::vector<std::string> extra = {})
+  // `dvr server` options; `in_child` runs in the server's process before it starts (to
+  // set a resource limit, say); with `log`, the server's stderr goes to that file.
+  explicit ServerProcess(const std::string& db_url, std::vector<std::string> extra = {},
+                         std::function<void()> in_child = nullptr, std::string log = "")
       : port_(freePort()) {
     if (db_url.empty())
       return;
@@ -81,6 +84,10 @@ class ServerProcess {
       std::string bind = "127.0.0.1:" + std::to_string(port_);
       int null = ::open("/dev/null", O_WRONLY);
       ::dup2(null, 1);
+      if (!log.empty())
+        ::dup2(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
+      if (in_child)
+        in_child();
       std::vector<std::string> args{"dvr", "server", "--bind", bind, "--db", db_url};
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
@@ -101,6 +108,8 @@ class ServerProcess {
     ::waitpid(pid_, nullptr, 0);
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Whether the server process is still running (it has not crashed).
+  bool alive() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
   // The real client, without Keystone (../shared/reference/openstack-client.md).
   Result openstack(const std::string& args) const {
     return sh(

@@ -10,6 +10,7 @@
 #include "agent/api_client.h"
 #include "agent/cloud_source.h"
 #include "cli/pictures.h"
+#include "cli/server_limits.h"
 #include "draw/dot.h"
 #include "ipam/resolve.h"
 #include "lab/lab.h"
@@ -189,6 +190,7 @@ int main(int argc, char** argv) {
   server_cmd->add_option("--agent-down-time", server_opts.agent_down_time,
                          "seconds without a heartbeat before an agent is down (default " +
                              std::to_string(dvr::server::kDefaultAgentDownTime) + ")");
+  dvr::cli::addServerLimitOptions(*server_cmd, server_opts);
   agent_cmd->add_flag("--once", agent_opts.once,
                       "reconcile once, print the number of changes, exit");
   agent_cmd->add_option("--ready-file", agent_opts.ready_file,

@@ -2,6 +2,7 @@
 // and the long-polled topology (each agent gets its host's slice). Neutron's own
 // resources are in neutron_api.cc.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -12,11 +13,108 @@
 #include "model/topology_json.h"
 #include "server/api_error.h"
 #include "server/host_slice.h"
+#include "server/list_query.h"
 #include "server/neutron_api.h"
+#include "server/request_args.h"
+#include "server/validators.h"
 
 namespace dvr::server {
 
 using nlohmann::json;
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& what, const std::string& value,
+                          const std::string& reason) {
+  throw badRequest("Invalid input for " + what + ". Reason: '" + value + "' " + reason + ".");
+}
+
+// A host as agents name themselves: a hostname (letters, digits, '.', '-', '_').
+void checkHost(const std::string& host) {
+  bool ok =
+      !host.empty() && host.size() <= 255 && std::all_of(host.begin(), host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+      });
+  if (!ok)
+    invalid("host", host, "is not a valid host name");
+}
+
+// A registration body: {agent_mode, tunnel_ip, uplinks: {network or "*": device}}.
+void checkRegistration(const json& b) {
+  std::string unknown;
+  for (const auto& [k, item] : b.items()) {
+    if (k != "agent_mode" && k != "tunnel_ip" && k != "uplinks")
+      unknown += (unknown.empty() ? "" : ", ") + k;
+  }
+  if (!unknown.empty())
+    throw badRequest("Unrecognized attribute(s) '" + unknown + "'");
+  if (b.contains("agent_mode")) {
+    if (auto r = validators::values(b["agent_mode"], {"dvr", "dvr_snat"}))
+      throw badRequest("Invalid input for agent_mode. Reason: " + *r + ".");
+  }
+  if (auto r = validators::ipAddress(b.value("tunnel_ip", json(""))))
+    throw badRequest("Invalid input for tunnel_ip. Reason: " + *r + ".");
+  if (!b.contains("uplinks"))
+    return;
+  if (auto r = validators::dict(b["uplinks"]))
+    throw badRequest("Invalid input for uplinks. Reason: " + *r + ".");
+  for (const auto& [net, dev] : b["uplinks"].items()) {
+    // A Linux interface name: at most 15 bytes, no '/', no whitespace.
+    bool ok = dev.is_string() && !dev.get<std::string>().empty() &&
+              dev.get<std::string>().size() <= 15 &&
+              dev.get<std::string>().find_first_of("/ \t\n:") == std::string::npos;
+    if (!ok)
+      invalid("uplinks", validators::pyStr(dev), "is not a valid interface name");
+    if (auto r = validators::string(json(net), 255))
+      throw badRequest("Invalid input for uplinks. Reason: " + *r + ".");
+  }
+}
+
+// A decimal parameter of the agent endpoints; nullopt: absent. Values past `max` are
+// `max` (an agent asking to wait a year waits the longest the server allows).
+std::optional<uint64_t> decimal(const Query& query, const char* name, uint64_t max) {
+  auto it = query.find(name);
+  if (it == query.end())
+    return std::nullopt;
+  const std::string& text = it->second;
+  if (text.empty() || text.size() > 64 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    invalid(name, text, text.rfind('-', 0) == 0 ? "should be non-negative" : "is not an integer");
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc::result_out_of_range || value > max)
+    return max;
+  return value;
+}
+
+}  // namespace
+
+ApiResponse NeutronApi::topologyQuery(const Query& query) {
+  try {
+    for (const auto& [key, value] : query) {
+      if (key != "since" && key != "wait" && key != "host" && key != "digest")
+        throw badRequest("[" + key + "] is invalid attribute for filtering");
+    }
+    // A revision this server could have given: past the largest, it is not one.
+    uint64_t from = decimal(query, "since", UINT64_MAX).value_or(0);
+    if (from == UINT64_MAX)
+      invalid("since", query.find("since")->second, "is not a revision");
+    int wait = int(decimal(query, "wait", uint64_t(limits_.max_wait_ms)).value_or(0));
+    std::string host, digest;
+    if (auto it = query.find("host"); it != query.end()) {
+      host = it->second;
+      checkHost(host);
+    }
+    if (auto it = query.find("digest"); it != query.end()) {
+      digest = it->second;
+      if (digest.size() > 64 || !std::all_of(digest.begin(), digest.end(), ::isxdigit))
+        invalid("digest", digest, "is not a digest this server gave");
+    }
+    return topology(from, wait, host, digest);
+  } catch (const ApiError& e) {
+    return {e.status(), errorText(e)};
+  }
+}
 
 NeutronApi::NeutronApi(store::Store& store, int agent_down_seconds)
     : store_(store), agent_down_seconds_(agent_down_seconds) {
@@ -56,18 +154,43 @@ std::function<bool(const std::string&)> NeutronApi::schedulable(const ApiState& 
 
 ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string& body) {
   try {
+    checkHost(host);
+    if (nestedDeeperThan(body, limits_.max_depth))
+      throw badRequest("Malformed request body: nested deeper than " +
+                       std::to_string(limits_.max_depth) + " levels");
     json b = json::parse(body, nullptr, false);
     if (b.is_discarded() || !b.is_object())
       throw badRequest("malformed agent registration");
+    checkRegistration(b);
     std::string mode = b.value("agent_mode", "dvr");
     if (mode != "dvr" && mode != "dvr_snat")
       throw badRequest("agent_mode must be dvr or dvr_snat");
     Ipv4 tunnel = ipArg(b.value("tunnel_ip", ""), "tunnel_ip");
     long t = std::time(nullptr);
+    // The agent counts as alive while its own registration is placed (it may be the
+    // dvr_snat agent SNAT waits for); a refused registration leaves the last beat as it was.
+    std::optional<long> previous_beat;
     {
       std::lock_guard<std::mutex> lock(beats_mu_);
+      if (auto it = heartbeats_.find(host); it != heartbeats_.end())
+        previous_beat = it->second;
       heartbeats_[host] = t;
     }
+    struct RestoreBeat {
+      NeutronApi* api;
+      const std::string& host;
+      std::optional<long> previous;
+      bool committed = false;
+      ~RestoreBeat() {
+        if (committed)
+          return;
+        std::lock_guard<std::mutex> lock(api->beats_mu_);
+        if (previous)
+          api->heartbeats_[host] = *previous;
+        else
+          api->heartbeats_.erase(host);
+      }
+    } restore{this, host, previous_beat};
     // A heartbeat (the same registration again, every few seconds from every agent) is
     // answered from the cached state: no transaction, no write lock.
     if (auto snap = current(); snap->state.agents.contains(host)) {
@@ -75,6 +198,7 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       if (a.value("agent_mode", "") == mode && a.value("tunnel_ip", "") == tunnel.str() &&
           a.value("uplinks", json::object()) == b.value("uplinks", json::object()) &&
           a.contains("dvr_mac")) {
+        restore.committed = true;
         return {200, json{{"agent", {{"host", host}, {"dvr_mac", a["dvr_mac"]}}}}.dump()};
       }
     }
@@ -133,6 +257,7 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       }
       tx.write(s.changesSince(before));
     });
+    restore.committed = true;
     if (changed) {
       std::lock_guard<std::mutex> lock(mu_);
       revision_seen_++;
@@ -140,16 +265,22 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
     changed_.notify_all();
     return {200, json{{"agent", out}}.dump()};
   } catch (const ApiError& e) {
-    return {e.status(), errorBody(e).dump()};
+    return {e.status(), errorText(e)};
+  } catch (const store::StoreError& e) {
+    return storeUnavailable("PUT /dvr/v1/agents/" + host, e);
   }
 }
 
 ApiResponse NeutronApi::hostMacs() {
   json rows = json::array();
-  store_.transact([&](store::Transaction& tx) {
-    for (const auto& [host, mac] : tx.hostMacs())
-      rows.push_back({{"host", host}, {"mac_address", mac}});
-  });
+  try {
+    store_.transact([&](store::Transaction& tx) {
+      for (const auto& [host, mac] : tx.hostMacs())
+        rows.push_back({{"host", host}, {"mac_address", mac}});
+    });
+  } catch (const store::StoreError& e) {
+    return storeUnavailable("GET /dvr/v1/host-macs", e);
+  }
   return {200, json{{"dvr_host_macs", rows}}.dump()};
 }
 
@@ -197,7 +328,9 @@ ApiResponse NeutronApi::topology(uint64_t since, int timeout_ms, const std::stri
       since = std::max(since, snap->revision);
     }
   } catch (const ApiError& e) {
-    return {e.status(), errorBody(e).dump()};
+    return {e.status(), errorText(e)};
+  } catch (const store::StoreError& e) {
+    return storeUnavailable("GET /dvr/v1/topology", e);
   }
 }
 

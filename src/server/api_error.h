@@ -36,6 +36,12 @@ inline nlohmann::json errorBody(const ApiError& e) {
   return {{"NeutronError", {{"type", e.type()}, {"message", e.what()}, {"detail", ""}}}};
 }
 
+// The body as text. A message may quote what the client sent (a query value, a path) in
+// bytes that are not UTF-8; they are replaced rather than failing the answer.
+inline std::string errorText(const ApiError& e) {
+  return errorBody(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // An IP address argument, or Neutron's 400 for it.
 inline Ipv4 ipArg(const std::string& text, const char* what) {
   auto ip = Ipv4::parse(text);

@@ -4,7 +4,9 @@
 #include <signal.h>
 
 #include <iostream>
+#include <map>
 
+#include "server/api_error.h"
 #include "server/neutron_api.h"
 #include "store/store.h"
 
@@ -27,6 +29,10 @@ ApiRequest toRequest(const httplib::Request& req) {
   return r;
 }
 
+std::string errorJson(int status, const char* type, const std::string& message) {
+  return errorText(ApiError(status, type, message));
+}
+
 void reply(httplib::Response& res, const ApiResponse& a) {
   res.status = a.status;
   if (!a.body.empty())
@@ -45,8 +51,9 @@ int runServer(const ServerOptions& options) {
   int port = std::stoi(options.bind.substr(colon + 1));
   std::unique_ptr<store::Store> store = store::openStore(options.db);
   NeutronApi api(*store, options.agent_down_time);
+  api.setLimits(options.limits);
   httplib::Server server;
-  server.set_payload_max_length(2 << 20);
+  server.set_payload_max_length(options.limits.max_body_bytes);
   server.set_tcp_nodelay(true);  // no Nagle wait on small answers (40 ms with delayed ACKs)
   server.set_keep_alive_max_count(100000);
   // dvr's agent endpoints first, then the Neutron API for everything else.
@@ -54,11 +61,7 @@ int runServer(const ServerOptions& options) {
     reply(res, api.registerAgent(req.matches[1], req.body));
   });
   server.Get("/dvr/v1/topology", [&](const httplib::Request& req, httplib::Response& res) {
-    uint64_t since = req.has_param("since") ? std::stoull(req.get_param_value("since")) : 0;
-    int wait = req.has_param("wait") ? std::stoi(req.get_param_value("wait")) : 0;
-    std::string host = req.has_param("host") ? req.get_param_value("host") : "";
-    std::string digest = req.has_param("digest") ? req.get_param_value("digest") : "";
-    reply(res, api.topology(since, std::min(wait, 30000), host, digest));
+    reply(res, api.topologyQuery(toRequest(req).query));
   });
   server.Get("/dvr/v1/host-macs",
              [&](const httplib::Request&, httplib::Response& res) { reply(res, api.hostMacs()); });
@@ -69,6 +72,42 @@ int runServer(const ServerOptions& options) {
   server.Post(".*", neutron);
   server.Put(".*", neutron);
   server.Delete(".*", neutron);
+  server.Patch(".*", neutron);  // 405, as Neutron answers methods a resource lacks
+  server.Options(".*", neutron);
+  // httplib's own refusals (a malformed request line, a body over the limit) and a
+  // handler's failure get Neutron's error body too.
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty())
+      return;
+    static const std::map<int, std::pair<const char*, const char*>> kErrors{
+        {400, {"HTTPBadRequest", "Bad Request"}},
+        {404, {"HTTPNotFound", "The resource could not be found."}},
+        {405, {"HTTPMethodNotAllowed", "The method is not allowed for this resource."}},
+        {413, {"HTTPRequestEntityTooLarge", "Request body too large"}},
+        {414, {"HTTPRequestURITooLong", "Request-URI Too Long"}},
+        {503, {"ServiceUnavailable", "Service Unavailable"}}};
+    auto e = kErrors.find(res.status);
+    auto [type, message] =
+        e == kErrors.end() ? std::pair<const char*, const char*>{"HTTPError", "Error"} : e->second;
+    res.set_content(errorJson(res.status, type, message), "application/json");
+  });
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        std::cerr << "dvr server: " << req.method << " " << req.path << " failed: " << what
+                  << std::endl;
+        res.status = 500;
+        res.set_content(errorJson(500, "HTTPInternalServerError",
+                                  "Request Failed: internal server error while processing your "
+                                  "request."),
+                        "application/json");
+      });
   int bound =
       port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {

@@ -4,6 +4,8 @@
 #include <memory>
 #include <string>
 
+#include "server/limits.h"
+
 namespace dvr::server {
 
 // Neutron's default agent_down_time, in seconds.
@@ -13,6 +15,7 @@ struct ServerOptions {
   std::string bind = "127.0.0.1:9696";
   std::string db = "sqlite:dvr.db";
   int agent_down_time = kDefaultAgentDownTime;  // seconds, as Neutron's agent_down_time
+  ApiLimits limits;
 };
 
 // Serves until SIGTERM/SIGINT. Returns the exit code.

@@ -12,7 +12,9 @@
 #include "plan/cloud_index.h"
 #include "server/api_error.h"
 #include "server/api_state.h"
+#include "server/list_query.h"
 #include "server/neutron_views.h"
+#include "server/request_args.h"
 #include "server/resource_writes.h"
 
 namespace dvr::server {
@@ -60,9 +62,14 @@ ApiError fromProblems(const InputError& e) {
 
 ApiResponse NeutronApi::handle(const ApiRequest& req) {
   try {
+    if (nestedDeeperThan(req.body, limits_.max_depth))
+      throw badRequest("Malformed request body: nested deeper than " +
+                       std::to_string(limits_.max_depth) + " levels");
     return dispatch(req);
   } catch (const ApiError& e) {
-    return {e.status(), errorBody(e).dump()};
+    return {e.status(), errorText(e)};
+  } catch (const store::StoreError& e) {
+    return storeUnavailable(req.method + " " + req.path, e);
   } catch (const std::exception& e) {
     std::cerr << "dvr server: " << req.method << " " << req.path << " failed: " << e.what()
               << std::endl;
@@ -134,48 +141,26 @@ Route split(const std::string& path) {
   return r;
 }
 
-// Filters (?key=value, OR within a key) and fields= of a list.
-json filtered(const json& items, const std::multimap<std::string, std::string>& query) {
-  std::map<std::string, std::set<std::string>> filters;
-  std::set<std::string> fields;
-  for (const auto& [k, v] : query) {
-    if (k == "fields")
-      fields.insert(v);
-    else if (k != "limit" && k != "marker" && k != "sort_key" && k != "sort_dir" &&
-             k != "page_reverse")
-      filters[k].insert(v);
+}  // namespace
+
+ApiResponse storeUnavailable(const std::string& what, const store::StoreError& e) {
+  // The cause goes to the log; the client learns that nothing was done and may retry.
+  std::cerr << "dvr server: " << what << ": database error: " << e.what() << std::endl;
+  ApiError answer(503, "ServiceUnavailable",
+                  "The database is unavailable; the request was not carried out. Retry later.");
+  return {503, errorText(answer)};
+}
+
+namespace {
+
+// Neutron's answer (webob's) to a method the resource does not have.
+void allow(const std::string& method, std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed) {
+    if (method == a)
+      return;
   }
-  json out = json::array();
-  for (const auto& item : items) {
-    bool keep = true;
-    for (const auto& [k, values] : filters) {
-      if (!item.contains(k))
-        continue;  // unknown filters are ignored, as Neutron warns and ignores
-      std::string have = item[k].is_string() ? item[k].get<std::string>() : item[k].dump();
-      std::string lower = have;
-      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-      bool any = false;
-      for (auto v : values) {
-        std::string lv = v;
-        std::transform(lv.begin(), lv.end(), lv.begin(), ::tolower);
-        any = any || v == have || (item[k].is_boolean() && lv == lower);
-      }
-      keep = keep && any;
-    }
-    if (!keep)
-      continue;
-    if (fields.empty()) {
-      out.push_back(item);
-    } else {
-      json f = json::object();
-      for (const auto& name : fields) {
-        if (item.contains(name))
-          f[name] = item[name];
-      }
-      out.push_back(f);
-    }
-  }
-  return out;
+  throw ApiError(405, "HTTPMethodNotAllowed",
+                 "The method " + method + " is not allowed for this resource.");
 }
 
 }  // namespace
@@ -183,6 +168,7 @@ json filtered(const json& items, const std::multimap<std::string, std::string>& 
 ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
   const std::string& m = req.method;
   if (req.path == "/" || req.path.empty()) {
+    allow(m, {"GET"});
     json v{{"versions",
             {{{"id", "v2.0"},
               {"status", "CURRENT"},
@@ -194,6 +180,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
   Route r = split(req.path);
 
   if (r.collection == "extensions") {
+    allow(m, {"GET"});
     auto ext = [](const char* alias, const char* name, const char* desc) {
       return json{{"alias", alias},
                   {"name", name},
@@ -227,9 +214,16 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
   if (singular == kSingular.end())
     throw notFound("The resource could not be found.");
   const std::string& one = singular->second;
+  if (!r.action.empty() && r.collection != "routers")
+    throw notFound("The resource could not be found.");
+  if (r.action.empty())
+    allow(m, r.id.empty() ? std::initializer_list<const char*>{"GET", "POST"}
+                          : std::initializer_list<const char*>{"GET", "PUT", "DELETE"});
 
   // ---- reads ----
   if (m == "GET") {
+    if (!r.action.empty())
+      throw notFound("The resource could not be found.");
     std::shared_ptr<const Cached> snap = current();
     const ApiState& s = snap->state;
     const Cloud& c = snap->cloud;
@@ -257,13 +251,13 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
         items.push_back(v.agent(host, live));
       }
     }
-    if (r.id.empty())
-      return {200, json{{r.collection, filtered(items, req.query)}}.dump()};
+    if (r.id.empty()) {
+      checkListQuery(r.collection, req.query);
+      return {200, json{{r.collection, filtered(r.collection, items, req.query)}}.dump()};
+    }
     for (const auto& item : items) {
-      if (item["id"] == r.id) {
-        json one_item = filtered(json::array({item}), {}).at(0);
-        return {200, json{{one, one_item}}.dump()};
-      }
+      if (item["id"] == r.id)
+        return {200, json{{one, item}}.dump()};
     }
     throw notFound("The resource could not be found.");
   }

@@ -18,6 +18,7 @@
 #include "model/cloud.h"
 #include "plan/cloud_index.h"
 #include "server/api_state.h"
+#include "server/limits.h"
 #include "store/store.h"
 
 namespace dvr::server {
@@ -34,11 +35,17 @@ struct ApiResponse {
   std::string body;  // JSON, or empty (204)
 };
 
+// The answer to a request the database failed (disk full, connection lost): 503, with
+// the cause in the log.
+ApiResponse storeUnavailable(const std::string& what, const store::StoreError& e);
+
 class NeutronApi {
  public:
   // An agent is alive while its last heartbeat is at most `agent_down_seconds` old
   // (Neutron's agent_down_time); SNAT is placed only on alive dvr_snat agents.
   NeutronApi(store::Store& store, int agent_down_seconds);
+  void setLimits(const ApiLimits& limits) { limits_ = limits; }
+  const ApiLimits& limits() const { return limits_; }
   ApiResponse handle(const ApiRequest& request);
 
   // Blocks until the state's revision exceeds `since` or `timeout_ms` passes.
@@ -55,9 +62,13 @@ class NeutronApi {
   // until that slice changes, and at the deadline answers {revision, digest} only.
   ApiResponse topology(uint64_t since, int timeout_ms, const std::string& host = "",
                        const std::string& held_digest = "");
+  // The same with its query string checked: since, wait (ms; clamped to
+  // limits().max_wait_ms), host and digest; Neutron's 400 for a malformed one.
+  ApiResponse topologyQuery(const std::multimap<std::string, std::string>& query);
 
  private:
   ApiResponse dispatch(const ApiRequest& request);
+  ApiLimits limits_;
 
   // The last state seen, parsed and resolved: a request at the same revision (every read,
   // and a write when no other server wrote in between) skips parsing and resolving.

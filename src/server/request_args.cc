@@ -3,18 +3,13 @@
 #include <algorithm>
 
 #include "server/api_error.h"
+#include "server/attribute_map.h"
 
 namespace dvr::server {
 
 using nlohmann::json;
 
-namespace {
-constexpr size_t kMaxBody = 1 << 20;
-}
-
 json parseBody(const ApiRequest& req, const char* wrapper) {
-  if (req.body.size() > kMaxBody)
-    throw ApiError(413, "HTTPRequestEntityTooLarge", "Request body too large");
   if (req.body.empty())
     throw badRequest("Resource body required");
   json j = json::parse(req.body, nullptr, false);
@@ -25,7 +20,31 @@ json parseBody(const ApiRequest& req, const char* wrapper) {
   if (!j.contains(wrapper) || !j[wrapper].is_object()) {
     throw badRequest(std::string("Unable to find '") + wrapper + "' in request body");
   }
+  checkAttributes(wrapper, j[wrapper]);
   return j[wrapper];
+}
+
+bool nestedDeeperThan(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit)
+        return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
 }
 
 void allowOnly(const json& body, const std::set<std::string>& allowed,

@@ -3,6 +3,7 @@
 #include "server/request_args.h"
 #include "server/resource_writes.h"
 #include "server/state_edit.h"
+#include "server/validators.h"
 
 namespace dvr::server {
 
@@ -22,10 +23,19 @@ std::string create(ApiState& s, const WriteRequest& w) {
   n.name = id;
   n.id = id;
   n.external = boolean(b, "router:external", false);
-  if (auto vni = integer(b, "provider:segmentation_id"))
+  if (auto vni = integer(b, "provider:segmentation_id")) {
+    if (*vni < 1 || *vni > 16777215)  // VXLAN's 24 bits; 0 is not a segment
+      validators::invalidInput("segmentation_id out of range (1 through 16777215)");
     n.vni = uint32_t(*vni);
-  if (auto mtu = integer(b, "mtu"))
+  }
+  if (auto mtu = integer(b, "mtu")) {
+    // The network type's maximum: flat external networks take the underlay's MTU,
+    // VXLAN networks 50 bytes less (Neutron's ML2 answer names the maximum).
+    int max = s.topo.settings.underlay_mtu - (n.external ? 0 : 50);
+    if (*mtu > max)
+      validators::invalidInput("Requested MTU is too big, maximum is " + std::to_string(max));
     n.mtu = int(*mtu);
+  }
   s.topo.networks.push_back(n);
   setAttrs(s, "networks", id, b, with(kCommonAttrs, {"admin_state_up"}), true);
   return id;

@@ -7,6 +7,7 @@
 #include "server/request_args.h"
 #include "server/resource_writes.h"
 #include "server/state_edit.h"
+#include "server/validators.h"
 
 namespace dvr::server {
 
@@ -192,6 +193,12 @@ WriteOutcome removeInterface(ApiState& s, RouterSpec& rt, std::string sub,
 WriteOutcome changeInterface(ApiState& s, const WriteRequest& w) {
   RouterSpec& rt = existingRouter(s, w.id);
   json b = parseBody(w.http, nullptr);
+  for (const char* key : {"subnet_id", "port_id"}) {  // Neutron's _validate_interface_info
+    if (b.contains(key)) {
+      if (auto reason = validators::uuid(b[key]))
+        throw badRequest("Bad router request: " + *reason + ".", "BadRequest");
+    }
+  }
   std::string sub = str(b, "subnet_id"), port = str(b, "port_id");
   if (sub.empty() == port.empty()) {
     throw badRequest(sub.empty() ? "Either subnet_id or port_id must be specified"

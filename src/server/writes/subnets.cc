@@ -5,12 +5,67 @@
 #include "server/request_args.h"
 #include "server/resource_writes.h"
 #include "server/state_edit.h"
+#include "server/validators.h"
 
 namespace dvr::server {
 
 using namespace dvr::model;
 
 namespace {
+
+std::string range(const PoolSpec& p) {
+  return p.start.str() + "-" + p.end.str();
+}
+
+// What Neutron checks of a new subnet's cidr, gateway and pools (db_base_plugin_v2's
+// _validate_subnet, ipam_backend_mixin's validate_allocation_pools), with its errors.
+void checkSubnet(const SubnetSpec& sn, bool dhcp) {
+  const Cidr& c = sn.cidr;
+  uint32_t first = c.addr.value();
+  std::string if_dhcp = dhcp ? " if enable_dhcp is True" : "";
+  // A routed subnet can be none of these, with or without DHCP.
+  if ((first >> 28) == 0xe)
+    validators::invalidInput("Multicast IP subnet is not supported" + if_dhcp);
+  if ((first >> 24) == 127)
+    validators::invalidInput("Loopback IP subnet is not supported" + if_dhcp);
+  if ((first >> 24) == 0)
+    validators::invalidInput("First IP '0.0.0.0' of network is not supported" + if_dhcp);
+  if (dhcp && c.len > 30)
+    validators::invalidInput(
+        "Subnet has a prefix length that is incompatible with DHCP service enabled");
+  if (sn.gateway && (*sn.gateway == c.addr || *sn.gateway == c.broadcast()))
+    validators::invalidInput("Gateway is not valid on subnet");
+  Ipv4 lowest(first + 1), highest(c.broadcast().value() - 1);
+  for (const auto& p : sn.pools) {
+    if (p.end < p.start)
+      throw badRequest("The allocation pool " + range(p) + " is not valid.",
+                       "InvalidAllocationPool");
+    if (p.start < lowest || p.end > highest)
+      throw badRequest(
+          "The allocation pool " + range(p) + " spans beyond the subnet cidr " + c.str() + ".",
+          "OutOfBoundsAllocationPool");
+  }
+  for (size_t i = 0; i < sn.pools.size(); ++i) {
+    for (size_t j = i + 1; j < sn.pools.size(); ++j) {
+      const PoolSpec &a = sn.pools[i], &b = sn.pools[j];
+      if (a.start <= b.end && b.start <= a.end)
+        throw conflict("Found overlapping allocation pools: " + range(a) + " " + range(b) +
+                           " for subnet " + c.str() + ".",
+                       "OverlappingAllocationPools");
+    }
+  }
+  // Without gateway_ip the gateway is the subnet's first address, as in Neutron.
+  std::optional<Ipv4> gateway =
+      sn.no_gateway ? std::nullopt : std::optional(sn.gateway.value_or(lowest));
+  if (gateway) {
+    for (const auto& p : sn.pools) {
+      if (p.start <= *gateway && *gateway <= p.end)
+        throw conflict(
+            "Gateway ip " + gateway->str() + " conflicts with allocation pool " + range(p) + ".",
+            "GatewayConflictWithAllocationPools");
+    }
+  }
+}
 
 std::string create(ApiState& s, const WriteRequest& w) {
   json b = parseBody(w.http, "subnet");
@@ -22,6 +77,8 @@ std::string create(ApiState& s, const WriteRequest& w) {
   if (net.empty())
     throw badRequest("Failed to parse request. Required attribute 'network_id' not specified");
   existingNetwork(s, net);
+  if (!b.contains("ip_version"))
+    throw badRequest("Failed to parse request. Required attribute 'ip_version' not specified");
   if (integer(b, "ip_version").value_or(4) != 4)
     throw badRequest("dvr serves IPv4 subnets only (ip_version 4)");
   std::string cidr = str(b, "cidr");
@@ -35,7 +92,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
   sn.name = id;
   sn.id = id;
   sn.network = net;
-  sn.cidr = parsed->network();
+  sn.cidr = *parsed;  // canonical: the attribute map refused host bits
   if (b.contains("gateway_ip") && b["gateway_ip"].is_null())
     sn.no_gateway = true;
   else if (b.contains("gateway_ip"))
@@ -44,6 +101,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
     sn.pools.push_back(
         {ipArg(str(p, "start"), "allocation_pools"), ipArg(str(p, "end"), "allocation_pools")});
   }
+  checkSubnet(sn, boolean(b, "enable_dhcp", true));
   s.topo.subnets.push_back(sn);
   setAttrs(s, "subnets", id, b, with(kCommonAttrs, {"enable_dhcp", "dns_nameservers"}), true);
   return id;

@@ -1,0 +1,200 @@
+#include "server/list_query.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "model/cloud.h"
+#include "server/api_error.h"
+#include "server/neutron_views.h"
+#include "server/validators.h"
+
+namespace dvr::server {
+
+using nlohmann::json;
+namespace v = validators;
+
+namespace {
+
+const std::set<std::string> kParameters{"fields",   "limit",    "marker",
+                                        "sort_key", "sort_dir", "page_reverse"};
+const std::set<std::string> kTagFilters{"tags", "tags-any", "not-tags", "not-tags-any"};
+
+// One resource of the collection as the API shows it, with default values: its keys are
+// the attributes a client may filter and sort on, its values their types.
+const json& shape(const std::string& collection) {
+  static const std::map<std::string, json> shapes = [] {
+    ApiState s;
+    model::Cloud c;
+    View view{s, c};
+    std::map<std::string, json> m;
+    m["networks"] = view.network(model::Network{});
+    m["subnets"] = view.subnet(model::Subnet{});
+    m["ports"] = view.port(model::Port{});
+    m["routers"] = view.router(model::Router{});
+    m["floatingips"] = view.floatingIp(model::FloatingIp{});
+    m["agents"] = view.agent("", json::object());
+    return m;
+  }();
+  static const json none = json::object();
+  auto it = shapes.find(collection);
+  return it == shapes.end() ? none : it->second;
+}
+
+// Neutron's list_args: the non-empty values of a parameter.
+std::vector<std::string> values(const Query& query, const std::string& key) {
+  std::vector<std::string> out;
+  auto [from, to] = query.equal_range(key);
+  for (auto it = from; it != to; ++it) {
+    if (!it->second.empty())
+      out.push_back(it->second);
+  }
+  return out;
+}
+
+std::string pyList(const std::vector<std::string>& items) {
+  return v::pyStr(json(items));
+}
+
+std::vector<std::string> commaSeparated(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty())
+      out.push_back(item);
+  }
+  return out;
+}
+
+// A filter value as the attribute's type: Neutron converts booleans and integers.
+json filterValue(const json& like, const std::string& text) {
+  json value = text;
+  if (like.is_boolean())
+    v::toBoolean(value);
+  else if (like.is_number_integer())
+    v::toInt(value);
+  return value;
+}
+
+bool matches(const json& have, const json& want) {
+  if (have.is_string() && want.is_string())
+    return have == want;
+  if (have.is_boolean() || have.is_number_integer())
+    return have == want;
+  return have.dump() == (want.is_string() ? want.get<std::string>() : want.dump());
+}
+
+bool tagsPass(const json& item, const std::string& filter, const std::vector<std::string>& want) {
+  std::set<std::string> have;
+  for (const auto& t : item.value("tags", json::array()))
+    have.insert(t.get<std::string>());
+  size_t found =
+      std::count_if(want.begin(), want.end(), [&](const auto& t) { return have.count(t); });
+  if (filter == "tags")
+    return found == want.size();
+  if (filter == "tags-any")
+    return found > 0;
+  if (filter == "not-tags")
+    return found < want.size();
+  return found == 0;  // not-tags-any
+}
+
+}  // namespace
+
+void checkListQuery(const std::string& collection, const Query& query) {
+  const json& attrs = shape(collection);
+  std::vector<std::string> unknown;
+  for (const auto& [key, value] : query) {
+    if (kParameters.count(key) || kTagFilters.count(key))
+      continue;
+    if (!attrs.contains(key)) {
+      if (std::find(unknown.begin(), unknown.end(), key) == unknown.end())
+        unknown.push_back(key);
+      continue;
+    }
+    if (!value.empty())
+      filterValue(attrs[key], value);  // InvalidInput for a value of the wrong type
+  }
+  if (!unknown.empty()) {
+    std::string names;
+    for (const auto& k : unknown)
+      names += (names.empty() ? "" : ", ") + k;
+    throw badRequest("[" + names + "] is invalid attribute for filtering");
+  }
+  for (const auto& limit : values(query, "limit")) {
+    json n = limit;
+    bool ok = true;
+    try {
+      v::toInt(n);
+    } catch (const ApiError&) {
+      ok = false;
+    }
+    if (!ok || n.get<long>() < 0)
+      throw badRequest(
+          "Bad limit request: Limit must be an integer 0 or greater and not '" + limit + "'.",
+          "BadRequest");
+  }
+  for (const auto& marker : values(query, "marker")) {
+    if (auto r = v::uuid(marker))
+      throw badRequest("Bad marker request: " + *r + ".", "BadRequest");
+  }
+  std::vector<std::string> keys = values(query, "sort_key"), dirs = values(query, "sort_dir");
+  if (keys.size() != dirs.size())
+    throw badRequest("The number of sort_keys and sort_dirs must be same");
+  std::vector<std::string> absent, bad_dirs;
+  for (const auto& k : keys) {
+    if (!attrs.contains(k))
+      absent.push_back(k);
+  }
+  if (!absent.empty())
+    throw badRequest(pyList(absent) + " is invalid attribute for sort_keys");
+  for (const auto& d : dirs) {
+    if (d != "asc" && d != "desc")
+      bad_dirs.push_back(d);
+  }
+  if (!bad_dirs.empty())
+    throw badRequest(pyList(bad_dirs) +
+                     " is invalid value for sort_dirs, valid value is 'asc' and 'desc'");
+}
+
+json filtered(const std::string& collection, const json& items, const Query& query) {
+  const json& attrs = shape(collection);
+  std::map<std::string, std::vector<json>> filters;
+  std::map<std::string, std::vector<std::string>> tag_filters;
+  std::set<std::string> fields;
+  for (const auto& [k, value] : query) {
+    if (k == "fields")
+      fields.insert(value);
+    else if (kTagFilters.count(k))
+      for (const auto& t : commaSeparated(value))
+        tag_filters[k].push_back(t);
+    else if (!kParameters.count(k) && attrs.contains(k) && !value.empty())
+      filters[k].push_back(filterValue(attrs[k], value));
+  }
+  json out = json::array();
+  for (const auto& item : items) {
+    bool keep = true;
+    for (const auto& [k, wanted] : filters) {
+      keep = keep && item.contains(k) &&
+             std::any_of(wanted.begin(), wanted.end(),
+                         [&](const json& w) { return matches(item[k], w); });
+    }
+    for (const auto& [k, tags] : tag_filters)
+      keep = keep && tagsPass(item, k, tags);
+    if (!keep)
+      continue;
+    if (fields.empty()) {
+      out.push_back(item);
+      continue;
+    }
+    json f = json::object();
+    for (const auto& name : fields) {
+      if (item.contains(name))
+        f[name] = item[name];
+    }
+    out.push_back(f);
+  }
+  return out;
+}
+
+}  // namespace dvr::server
