@@ -89,31 +89,38 @@ std::optional<uint64_t> decimal(const Query& query, const char* name, uint64_t m
 
 }  // namespace
 
-ApiResponse NeutronApi::topologyQuery(const Query& query) {
+std::optional<ApiResponse> NeutronApi::parseTopologyQuery(const Query& query, TopologyPoll& poll) {
   try {
     for (const auto& [key, value] : query) {
       if (key != "since" && key != "wait" && key != "host" && key != "digest")
         throw badRequest("[" + key + "] is invalid attribute for filtering");
     }
     // A revision this server could have given: past the largest, it is not one.
-    uint64_t from = decimal(query, "since", UINT64_MAX).value_or(0);
-    if (from == UINT64_MAX)
+    poll.since = decimal(query, "since", UINT64_MAX).value_or(0);
+    if (poll.since == UINT64_MAX)
       invalid("since", query.find("since")->second, "is not a revision");
-    int wait = int(decimal(query, "wait", uint64_t(limits_.max_wait_ms)).value_or(0));
-    std::string host, digest;
+    poll.wait_ms = int(decimal(query, "wait", uint64_t(limits_.max_wait_ms)).value_or(0));
     if (auto it = query.find("host"); it != query.end()) {
-      host = it->second;
-      checkHost(host);
+      poll.host = it->second;
+      checkHost(poll.host);
     }
     if (auto it = query.find("digest"); it != query.end()) {
-      digest = it->second;
-      if (digest.size() > 64 || !std::all_of(digest.begin(), digest.end(), ::isxdigit))
-        invalid("digest", digest, "is not a digest this server gave");
+      poll.digest = it->second;
+      if (poll.digest.size() > 64 ||
+          !std::all_of(poll.digest.begin(), poll.digest.end(), ::isxdigit))
+        invalid("digest", poll.digest, "is not a digest this server gave");
     }
-    return topology(from, wait, host, digest);
+    return std::nullopt;
   } catch (const ApiError& e) {
-    return {e.status(), errorText(e)};
+    return ApiResponse{e.status(), errorText(e)};
   }
+}
+
+ApiResponse NeutronApi::topologyQuery(const Query& query) {
+  TopologyPoll poll;
+  if (auto refused = parseTopologyQuery(query, poll))
+    return *refused;
+  return topology(poll.since, poll.wait_ms, poll.host, poll.digest);
 }
 
 NeutronApi::NeutronApi(store::Store& store, int agent_down_seconds)
@@ -122,7 +129,7 @@ NeutronApi::NeutronApi(store::Store& store, int agent_down_seconds)
     uint64_t now = store_.revision();
     std::lock_guard<std::mutex> lock(mu_);
     revision_seen_ = std::max(revision_seen_, now);
-    changed_.notify_all();
+    notifyChanged();
   });
 }
 
@@ -262,7 +269,7 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       std::lock_guard<std::mutex> lock(mu_);
       revision_seen_++;
     }
-    changed_.notify_all();
+    notifyChanged();
     return {200, json{{"agent", out}}.dump()};
   } catch (const ApiError& e) {
     return {e.status(), errorText(e)};
@@ -298,40 +305,63 @@ std::string digestOf(const std::string& text) {
 
 }  // namespace
 
-ApiResponse NeutronApi::topology(uint64_t since, int timeout_ms, const std::string& host,
-                                 const std::string& held_digest) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+std::optional<ApiResponse> NeutronApi::topologyStep(TopologyPoll& poll, bool final) {
   try {
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      waitForRevision(since, int(std::max<long>(0, left.count())));
-      std::shared_ptr<const Cached> snap = current();
-      Cached::ForAgents& all = *snap->for_agents;
-      std::call_once(all.once, [&] {
-        all.topology = snap->state.topologyForResolve();
-        all.index = std::make_unique<plan::CloudIndex>(snap->cloud);
-      });
-      std::string text =
-          toJson(host.empty() ? all.topology : hostSlice(all.topology, *all.index, host)).dump();
-      std::string digest = digestOf(text);
-      json head{{"revision", snap->revision}, {"digest", digest}};
-      if (held_digest.empty() || digest != held_digest) {
-        std::string body = head.dump();  // {"revision":..,"digest":..} + ,"topology":..}
-        body.pop_back();
-        return {200, body + ",\"topology\":" + text + "}"};
-      }
-      // The agent holds this slice already: writes that do not touch its host keep the
-      // poll waiting; at the deadline the answer carries no topology.
-      if (std::chrono::steady_clock::now() >= deadline)
-        return {200, head.dump()};
-      since = std::max(since, snap->revision);
+    if (waitForRevision(poll.since, 0) <= poll.since && !final)
+      return std::nullopt;
+    std::shared_ptr<const Cached> snap = current();
+    Cached::ForAgents& all = *snap->for_agents;
+    std::call_once(all.once, [&] {
+      all.topology = snap->state.topologyForResolve();
+      all.index = std::make_unique<plan::CloudIndex>(snap->cloud);
+    });
+    std::string text =
+        toJson(poll.host.empty() ? all.topology : hostSlice(all.topology, *all.index, poll.host))
+            .dump();
+    std::string digest = digestOf(text);
+    json head{{"revision", snap->revision}, {"digest", digest}};
+    if (poll.digest.empty() || digest != poll.digest) {
+      std::string body = head.dump();  // {"revision":..,"digest":..} + ,"topology":..}
+      body.pop_back();
+      return ApiResponse{200, body + ",\"topology\":" + text + "}"};
     }
+    // The agent holds this slice already: writes that do not touch its host keep the
+    // poll waiting; at the deadline the answer carries no topology.
+    if (final)
+      return ApiResponse{200, head.dump()};
+    poll.since = std::max(poll.since, snap->revision);
+    return std::nullopt;
   } catch (const ApiError& e) {
-    return {e.status(), errorText(e)};
+    return ApiResponse{e.status(), errorText(e)};
   } catch (const store::StoreError& e) {
     return storeUnavailable("GET /dvr/v1/topology", e);
   }
+}
+
+ApiResponse NeutronApi::topology(uint64_t since, int timeout_ms, const std::string& host,
+                                 const std::string& held_digest) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  TopologyPoll poll{since, timeout_ms, host, held_digest};
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    bool final = left.count() <= 0;
+    if (!final)
+      waitForRevision(poll.since, int(left.count()));
+    if (auto answer = topologyStep(poll, final || std::chrono::steady_clock::now() >= deadline))
+      return *answer;
+  }
+}
+
+void NeutronApi::notifyChanged() {
+  changed_.notify_all();
+  std::function<void()> listener;
+  {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    listener = listener_;
+  }
+  if (listener)
+    listener();
 }
 
 }  // namespace dvr::server

@@ -305,7 +305,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     std::lock_guard<std::mutex> lock(mu_);
     revision_seen_++;
   }
-  changed_.notify_all();
+  notifyChanged();
   return {outcome.status, outcome.status == 204 ? "" : outcome.response.dump()};
 }
 

@@ -10,9 +10,11 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "model/cloud.h"
@@ -66,9 +68,32 @@ class NeutronApi {
   // limits().max_wait_ms), host and digest; Neutron's 400 for a malformed one.
   ApiResponse topologyQuery(const std::multimap<std::string, std::string>& query);
 
+  // The same long-poll without a thread waiting in it, for an event loop: parse the
+  // query (an answer: refused), then take a step now and after each change (see
+  // setChangeListener), and a final one at the deadline (poll.wait_ms).
+  struct TopologyPoll {
+    uint64_t since = 0;
+    int wait_ms = 0;
+    std::string host, digest;
+  };
+  std::optional<ApiResponse> parseTopologyQuery(
+      const std::multimap<std::string, std::string>& query, TopologyPoll& poll);
+  // The answer when there is one (a slice other than the one the agent holds or, when
+  // `final`, {revision, digest}); nothing: wait on.
+  std::optional<ApiResponse> topologyStep(TopologyPoll& poll, bool final);
+  // Called, from any thread, whenever the revision may have moved (a write here, or
+  // another server's seen through the store's watch).
+  void setChangeListener(std::function<void()> listener) {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    listener_ = std::move(listener);
+  }
+
  private:
   ApiResponse dispatch(const ApiRequest& request);
+  void notifyChanged();
   ApiLimits limits_;
+  std::mutex listener_mu_;
+  std::function<void()> listener_;
 
   // The last state seen, parsed and resolved: a request at the same revision (every read,
   // and a write when no other server wrote in between) skips parsing and resolving.
