@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/resource.h>
 #include <array>
 #include <atomic>
 #include <iostream>
@@ -360,6 +361,24 @@ int runServer(const ServerOptions& options) {
   NeutronApi api(*store, options.agent_down_time);
   api.setLimits(options.limits);
 
+  // Every connection is a descriptor: make room for the connection limit, or lower it
+  // to what the process may open (and say so).
+  ApiLimits limits = options.limits;
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    rlim_t want = rlim_t(limits.max_connections) + 64;
+    if (files.rlim_cur < want) {
+      files.rlim_cur = std::min(want, files.rlim_max);
+      ::setrlimit(RLIMIT_NOFILE, &files);
+    }
+    if (files.rlim_cur < want) {
+      limits.max_connections = int(files.rlim_cur) - 64;
+      std::cerr << "dvr server: the file limit allows " << limits.max_connections
+                << " connections (--max-connections " << options.limits.max_connections << ")"
+                << std::endl;
+    }
+  }
+
   asio::io_context ioc(1);
   tcp::acceptor acceptor(ioc);
   try {
@@ -374,7 +393,7 @@ int runServer(const ServerOptions& options) {
     return 1;
   }
   int bound = acceptor.local_endpoint().port();
-  Hub hub(api, options.limits, ioc);
+  Hub hub(api, limits, ioc);
   api.setChangeListener([&hub] { hub.changed(); });
   std::make_shared<Listener>(ioc, std::move(acceptor), hub)->accept();
 

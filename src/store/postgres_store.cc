@@ -165,17 +165,42 @@ class PgWatch : public Watch {
 
 class PostgresStore : public Store {
  public:
+  // Creates the tables of an empty database, records the version of one from before
+  // versions were recorded, or refuses one of a newer layout; all in one transaction,
+  // which an advisory lock keeps from running in two servers starting at once.
   explicit PostgresStore(const std::string& url) : url_(url), pg_(url) {
-    pg_.run(
-        "CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1),"
-        " value BIGINT NOT NULL)");
-    pg_.run("INSERT INTO revision (id, value) VALUES (1, 0) ON CONFLICT (id) DO NOTHING");
-    pg_.run(
-        "CREATE TABLE IF NOT EXISTS resources (seq BIGSERIAL PRIMARY KEY, key TEXT UNIQUE NOT "
-        "NULL, body TEXT NOT NULL)");
-    pg_.run(
-        "CREATE TABLE IF NOT EXISTS dvr_host_macs (host VARCHAR(255) PRIMARY KEY,"
-        " mac_address VARCHAR(32) UNIQUE NOT NULL)");
+    pg_.run("BEGIN");
+    try {
+      pg_.run("SELECT pg_advisory_xact_lock(7369647)");
+      pg_.run(
+          "CREATE TABLE IF NOT EXISTS dvr_schema (id INTEGER PRIMARY KEY CHECK (id = 1),"
+          " version BIGINT NOT NULL)");
+      PGresult* r = pg_.exec("SELECT version FROM dvr_schema WHERE id = 1");
+      long version = PQntuples(r) == 1 ? std::stol(PQgetvalue(r, 0, 0)) : 0;
+      PQclear(r);
+      if (version > kSchemaVersion)
+        throw std::runtime_error(newerSchemaMessage(url, version));
+      // Version 1: the layout the builds before versions had (0 here: none recorded).
+      pg_.run(
+          "CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1),"
+          " value BIGINT NOT NULL)");
+      pg_.run("INSERT INTO revision (id, value) VALUES (1, 0) ON CONFLICT (id) DO NOTHING");
+      pg_.run(
+          "CREATE TABLE IF NOT EXISTS resources (seq BIGSERIAL PRIMARY KEY, key TEXT UNIQUE NOT "
+          "NULL, body TEXT NOT NULL)");
+      pg_.run(
+          "CREATE TABLE IF NOT EXISTS dvr_host_macs (host VARCHAR(255) PRIMARY KEY,"
+          " mac_address VARCHAR(32) UNIQUE NOT NULL)");
+      // Later layouts migrate here, one step per version, before the version is set.
+      pg_.run(
+          "INSERT INTO dvr_schema (id, version) VALUES (1, $1)"
+          " ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+          {std::to_string(kSchemaVersion)});
+      pg_.run("COMMIT");
+    } catch (...) {
+      pg_.rollbackQuietly();
+      throw;
+    }
   }
 
   void transact(const std::function<void(Transaction&)>& fn) override {

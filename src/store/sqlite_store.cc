@@ -110,17 +110,10 @@ class SqliteStore : public Store {
   explicit SqliteStore(const std::string& path)
       : path_(path),
         db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX) {
+    db_.setBusyTimeout(10000);
+    migrate();  // first: a database this build refuses is left exactly as it was
     db_.exec("PRAGMA journal_mode=WAL");
     db_.exec("PRAGMA synchronous=NORMAL");
-    db_.setBusyTimeout(10000);
-    db_.exec(
-        "CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1),"
-        " value INTEGER NOT NULL);"
-        "INSERT OR IGNORE INTO revision (id, value) VALUES (1, 0);"
-        "CREATE TABLE IF NOT EXISTS resources (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-        " key TEXT UNIQUE NOT NULL, body TEXT NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS dvr_host_macs (host VARCHAR(255) PRIMARY KEY,"
-        " mac_address VARCHAR(32) UNIQUE NOT NULL);");
   }
 
   void transact(const std::function<void(Transaction&)>& fn) override {
@@ -154,6 +147,37 @@ class SqliteStore : public Store {
   }
 
  private:
+  // Creates the tables of an empty database, records the version of one from before
+  // versions were recorded, or refuses one of a newer layout; all in one transaction.
+  void migrate() {
+    db_.exec("BEGIN IMMEDIATE");
+    try {
+      db_.exec(
+          "CREATE TABLE IF NOT EXISTS dvr_schema (id INTEGER PRIMARY KEY CHECK (id = 1),"
+          " version INTEGER NOT NULL)");
+      SQLite::Statement q(db_, "SELECT version FROM dvr_schema WHERE id = 1");
+      long version = q.executeStep() ? long(q.getColumn(0).getInt64()) : 0;
+      q.reset();
+      if (version > kSchemaVersion)
+        throw std::runtime_error(newerSchemaMessage("sqlite:" + path_, version));
+      // Version 1: the layout the builds before versions had (0 here: none recorded).
+      db_.exec(
+          "CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1),"
+          " value INTEGER NOT NULL);"
+          "INSERT OR IGNORE INTO revision (id, value) VALUES (1, 0);"
+          "CREATE TABLE IF NOT EXISTS resources (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+          " key TEXT UNIQUE NOT NULL, body TEXT NOT NULL);"
+          "CREATE TABLE IF NOT EXISTS dvr_host_macs (host VARCHAR(255) PRIMARY KEY,"
+          " mac_address VARCHAR(32) UNIQUE NOT NULL);");
+      // Later layouts migrate here, one step per version, before the version is set.
+      db_.exec("INSERT INTO dvr_schema (id, version) VALUES (1, " + std::to_string(kSchemaVersion) +
+               ") ON CONFLICT (id) DO UPDATE SET version = excluded.version");
+      db_.exec("COMMIT");
+    } catch (...) {
+      rollbackIfOpen();
+      throw;
+    }
+  }
   // SQLite's message ("database or disk is full", "disk I/O error") with its extended
   // code, which tells a failed write from a failed read or fsync.
   StoreError failure(const SQLite::Exception& e) {

@@ -70,6 +70,16 @@ class Store {
   virtual uint64_t revision() = 0;
 };
 
+// The layout of the tables this build reads and writes, recorded in the database's
+// dvr_schema table. Opening a database migrates an older layout in place, in one
+// transaction, and refuses a newer one, naming both versions and changing nothing.
+// Version 1 is the layout of the builds before the version was recorded (revision,
+// resources, dvr_host_macs): such a database is version 1 once opened.
+inline constexpr int kSchemaVersion = 1;
+
+// The refusal of a database of a newer layout than this build's.
+std::string newerSchemaMessage(const std::string& url, long version);
+
 // "sqlite:PATH" (default "sqlite:dvr.db") or "postgresql://…". Throws naming what failed.
 std::unique_ptr<Store> openStore(const std::string& url);
 
