@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""API latency while agents long-poll: `longpoll_load.py DVR_BINARY [AGENTS] [REQUESTS]`.
+
+Starts `dvr server` on a fresh SQLite file, registers AGENTS agents (default 200), has
+each hold a long-poll (GET /dvr/v1/topology?wait=30000 with the digest of its slice),
+then times REQUESTS (default 100) `GET /v2.0/networks` from one client, each with a 10 s
+timeout. Prints the median and p99, and how many requests got no answer in time.
+"""
+import http.client, json, os, subprocess, sys, tempfile, threading, time
+
+dvr = sys.argv[1]
+agents = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+requests = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+port = 39000 + os.getpid() % 500
+db = tempfile.mktemp(prefix="dvr-longpoll-", suffix=".db")
+server = subprocess.Popen([dvr, "server", "--bind", f"127.0.0.1:{port}", "--db", "sqlite:" + db],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+def call(method, path, body=None, timeout=10):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.request(method, path, body=json.dumps(body) if body is not None else None,
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, json.loads(data) if data else None
+
+for _ in range(300):
+    try:
+        call("GET", "/")
+        break
+    except OSError:
+        time.sleep(0.01)
+held = []
+for i in range(agents):
+    call("PUT", f"/dvr/v1/agents/host-{i}",
+         {"agent_mode": "dvr", "tunnel_ip": f"172.17.{i // 250}.{1 + i % 250}", "uplinks": {"*": "eth1"}})
+for i in range(agents):
+    _, s = call("GET", f"/dvr/v1/topology?since=0&host=host-{i}")
+    held.append((s["revision"], s["digest"]))
+
+def poll(i):
+    try:
+        rev, digest = held[i]
+        call("GET", f"/dvr/v1/topology?since={rev}&wait=30000&host=host-{i}&digest={digest}",
+             timeout=40)
+    except OSError:
+        pass
+
+threads = [threading.Thread(target=poll, args=(i,), daemon=True) for i in range(agents)]
+for t in threads:
+    t.start()
+time.sleep(1)
+times, lost = [], 0
+for _ in range(requests):
+    start = time.monotonic()
+    try:
+        status, _ = call("GET", "/v2.0/networks")
+        times.append(time.monotonic() - start)
+    except OSError:
+        lost += 1
+server.terminate()
+server.wait()
+for suffix in ("", "-wal", "-shm"):
+    if os.path.exists(db + suffix):
+        os.unlink(db + suffix)
+times.sort()
+if times:
+    print(f"{agents} agents long-polling: GET /v2.0/networks median {times[len(times) // 2] * 1000:.1f} ms, "
+          f"p99 {times[min(len(times) - 1, int(len(times) * 0.99))] * 1000:.1f} ms, "
+          f"{lost} of {requests} without an answer in 10 s")
+else:
+    print(f"{agents} agents long-polling: none of {requests} requests answered within 10 s")
