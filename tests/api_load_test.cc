@@ -124,16 +124,18 @@ TEST_P(Api, TwoHundredAgentsLongPollWhileTheApiServesAndAWriteWakesOnlyItsHost) 
     json slice = call("GET", "/dvr/v1/topology?since=0&host=" + host(i), "", 200);
     held.push_back({slice["digest"], slice["revision"]});
   }
-  // Each agent waits up to 12 s for a slice other than the one it holds.
+  // Each agent waits up to 30 s for a slice other than the one it holds.
   std::vector<json> answers(kAgents);
+  std::vector<std::atomic<bool>> returned(kAgents);
   std::vector<std::thread> agents;
   for (int i = 0; i < kAgents; ++i) {
     agents.emplace_back([&, i] {
       httplib::Client agent(server.url());
       agent.set_read_timeout(60);
       httplib::Result r = agent.Get("/dvr/v1/topology?since=" + std::to_string(held[i].revision) +
-                                    "&wait=12000&host=" + host(i) + "&digest=" + held[i].digest);
+                                    "&wait=30000&host=" + host(i) + "&digest=" + held[i].digest);
       answers[i] = r && r->status == 200 ? json::parse(r->body) : json{{"failed", true}};
+      returned[i] = true;
     });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // all of them waiting
@@ -145,8 +147,17 @@ TEST_P(Api, TwoHundredAgentsLongPollWhileTheApiServesAndAWriteWakesOnlyItsHost) 
       id(call("POST", "/v2.0/ports",
               json{{"port", {{"network_id", c.net}, {"binding:host_id", host(7)}}}}.dump(), 201),
          "port");
-  for (auto& t : agents)
-    t.join();
+  // The write wakes host-007 at once; a second later every other agent still waits.
+  agents[7].join();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  int woken = 0;
+  for (int i = 0; i < kAgents; ++i)
+    woken += i != 7 && returned[i];
+  EXPECT_EQ(woken, 0) << "agents whose slice did not change were woken";
+  for (int i = 0; i < kAgents; ++i) {
+    if (i != 7)
+      agents[i].join();
+  }
   for (int i = 0; i < kAgents; ++i) {
     ASSERT_FALSE(answers[i].contains("failed")) << host(i) << " got no answer";
     if (i == 7) {
