@@ -340,6 +340,17 @@ TEST_P(ApiInput, AgentEndpointsCheckTheirParameters) {
       {"PUT", "/dvr/v1/agents/compute09", R"({"agent_mode":1,"tunnel_ip":"172.16.0.9"})", 400,
        "HTTPBadRequest", reason("agent_mode", "'1' is not in ['dvr', 'dvr_snat']")},
   });
+  // An agent's heartbeat carries its last reconcile's outcome.
+  call("PUT", "/dvr/v1/agents/compute01",
+       json{{"agent_mode", "dvr"},
+            {"tunnel_ip", "172.16.0.11"},
+            {"uplinks", {{"*", "eth1"}}},
+            {"reconcile", {{"result", "ok"}, {"changes", 3}}}}
+           .dump(),
+       200);
+  expectRefused({{"PUT", "/dvr/v1/agents/compute01",
+                  R"({"agent_mode":"dvr","tunnel_ip":"172.16.0.11","reconcile":"ok"})", 400,
+                  "HTTPBadRequest", reason("reconcile", "'ok' is not a dictionary")}});
   // An oversized wait is clamped to the server's longest (here --max-wait-ms's default,
   // 30 s): with a revision that exists the answer comes at once.
   httplib::Result res = http.Get("/dvr/v1/topology?since=0&wait=99999999999");

@@ -43,11 +43,16 @@ void checkHost(const std::string& host) {
 void checkRegistration(const json& b) {
   std::string unknown;
   for (const auto& [k, item] : b.items()) {
-    if (k != "agent_mode" && k != "tunnel_ip" && k != "uplinks")
+    // "reconcile": the agent's last reconcile's outcome, sent with each heartbeat.
+    if (k != "agent_mode" && k != "tunnel_ip" && k != "uplinks" && k != "reconcile")
       unknown += (unknown.empty() ? "" : ", ") + k;
   }
   if (!unknown.empty())
     throw badRequest("Unrecognized attribute(s) '" + unknown + "'");
+  if (b.contains("reconcile")) {
+    if (auto r = validators::dict(b["reconcile"]))
+      throw badRequest("Invalid input for reconcile. Reason: " + *r + ".");
+  }
   if (b.contains("agent_mode")) {
     if (auto r = validators::values(b["agent_mode"], {"dvr", "dvr_snat"}))
       throw badRequest("Invalid input for agent_mode. Reason: " + *r + ".");
