@@ -96,3 +96,37 @@ TEST(ApiSchema, ANewerSchemaIsRefusedNamingBothVersionsAndLeftAsItWas) {
 
 }  // namespace
 }  // namespace dvr
+
+namespace dvr {
+namespace {
+
+// The same refusal on PostgreSQL, with nothing created in the refused database.
+TEST(ApiSchema, ANewerPostgresqlSchemaIsRefusedAndLeftAsItWas) {
+  if (!std::getenv("DVR_TEST_PG"))
+    GTEST_SKIP() << "DVR_TEST_PG is not set";
+  testing::TestDatabase db("postgresql");
+  ASSERT_TRUE(db.ok());
+  std::string name = db.url().substr(db.url().find(":///") + 4);
+  name = name.substr(0, name.find('?'));
+  std::string psql = "psql -qtA -h /var/run/postgresql -d " + name + " -c ";
+  ASSERT_EQ(
+      testing::sh(psql + "\"CREATE TABLE dvr_schema (id INTEGER PRIMARY KEY, version BIGINT NOT "
+                         "NULL); INSERT INTO dvr_schema VALUES (1, 7)\"")
+          .rc,
+      0);
+  testing::Result r =
+      testing::sh(testing::kDvr + " server --bind 127.0.0.1:0 --db '" + db.url() + "' 2>&1");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.out.find("the database's schema version is 7, this dvr server knows versions up "
+                       "to 1"),
+            std::string::npos)
+      << r.out;
+  testing::Result tables =
+      testing::sh(psql +
+                  "\"SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE "
+                  "schemaname = 'public'\"");
+  EXPECT_EQ(tables.out, "dvr_schema\n") << "the refused database was changed";
+}
+
+}  // namespace
+}  // namespace dvr
