@@ -11,6 +11,7 @@
 #include "agent/cloud_source.h"
 #include "cli/pictures.h"
 #include "cli/server_limits.h"
+#include "cli/status.h"
 #include "draw/dot.h"
 #include "ipam/resolve.h"
 #include "lab/lab.h"
@@ -184,6 +185,9 @@ int main(int argc, char** argv) {
   auto* macs_cmd =
       app.add_subcommand("host-macs", "the server's dvr_host_macs table: each host's DVR MAC");
   macs_cmd->add_option("--server", macs_url, "the dvr server (default http://127.0.0.1:9696)");
+  auto* status_cmd = app.add_subcommand(
+      "status", "every agent: mode, liveness, revision applied, last reconcile, DVR MAC");
+  status_cmd->add_option("--server", macs_url, "the dvr server (default http://127.0.0.1:9696)");
   auto* server_cmd = app.add_subcommand("server", "serve the Neutron v2.0 API over a database");
   server_cmd->add_option("--bind", server_opts.bind, "HOST:PORT (default 127.0.0.1:9696)");
   server_cmd->add_option("--db", server_opts.db, "sqlite:PATH (default sqlite:dvr.db)");
@@ -252,6 +256,8 @@ int main(int argc, char** argv) {
       return dvr::server::runServer(server_opts);
     if (*macs_cmd)
       return hostMacs(macs_url);
+    if (*status_cmd)
+      return dvr::cli::status(macs_url);
     if (*agent_cmd) {
       if (agent_server.url.empty() && file.empty()) {
         throw dvr::InputError("dvr agent",

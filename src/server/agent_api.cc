@@ -187,6 +187,8 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       if (auto it = heartbeats_.find(host); it != heartbeats_.end())
         previous_beat = it->second;
       heartbeats_[host] = t;
+      if (b.contains("reconcile"))
+        reports_[host] = b["reconcile"];
     }
     struct RestoreBeat {
       NeutronApi* api;
@@ -280,6 +282,28 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
     return {e.status(), errorText(e)};
   } catch (const store::StoreError& e) {
     return storeUnavailable("PUT /dvr/v1/agents/" + host, e);
+  }
+}
+
+ApiResponse NeutronApi::agentStatus() {
+  try {
+    auto snap = current();
+    json agents = json::array();
+    for (const auto& [host, a] : snap->state.agents.items()) {
+      json row{{"host", host},
+               {"agent_mode", a.value("agent_mode", "")},
+               {"tunnel_ip", a.value("tunnel_ip", "")},
+               {"dvr_mac", a.value("dvr_mac", "")},
+               {"alive", agentAlive(host, a)},
+               {"heartbeat", lastHeartbeat(host, a)}};
+      std::lock_guard<std::mutex> lock(beats_mu_);
+      if (auto it = reports_.find(host); it != reports_.end())
+        row["reconcile"] = it->second;
+      agents.push_back(std::move(row));
+    }
+    return {200, json{{"revision", snap->revision}, {"agents", agents}}.dump()};
+  } catch (const store::StoreError& e) {
+    return storeUnavailable("GET /dvr/v1/agents", e);
   }
 }
 

@@ -23,6 +23,7 @@
 #include <map>
 #include <mutex>
 
+#include "observe/metrics.h"
 #include "server/api_error.h"
 #include "server/neutron_api.h"
 #include "store/store.h"
@@ -89,6 +90,49 @@ ApiRequest toRequest(const http::request<http::string_body>& req) {
   return r;
 }
 
+// A path as a metric label: ids become "{id}", so that routes, not resources, are counted.
+std::string routeOf(const std::string& path) {
+  static const char* kKnown[] = {"/",
+                                 "/v2.0",
+                                 "/v2.0/extensions",
+                                 "/dvr/v1/topology",
+                                 "/dvr/v1/host-macs",
+                                 "/dvr/v1/agents",
+                                 "/metrics"};
+  for (const char* k : kKnown) {
+    if (path == k)
+      return path;
+  }
+  std::vector<std::string> parts;
+  for (size_t at = 1; at <= path.size();) {
+    size_t end = path.find('/', at);
+    if (end == std::string::npos)
+      end = path.size();
+    parts.push_back(path.substr(at, end - at));
+    at = end + 1;
+  }
+  if (parts.size() >= 2 && parts.size() <= 4 && parts[0] == "v2.0") {
+    std::string collection = parts[1];
+    if (collection.size() > 5 && collection.ends_with(".json"))
+      collection.resize(collection.size() - 5);
+    static const char* kCollections[] = {"networks",    "subnets", "ports",      "routers",
+                                         "floatingips", "agents",  "extensions", "security-groups"};
+    for (const char* c : kCollections) {
+      if (collection == c) {
+        std::string out = "/v2.0/" + collection;
+        if (parts.size() >= 3)
+          out += "/{id}";
+        if (parts.size() == 4)
+          out += "/" + (parts[3].size() <= 32 ? parts[3] : std::string("{action}"));
+        return out;
+      }
+    }
+  }
+  if (parts.size() == 4 && parts[0] == "dvr" && parts[1] == "v1" && parts[2] == "agents")
+    return "/dvr/v1/agents/{host}";
+  return "other";
+}
+
 class Session;
 
 // What every connection shares: the API, the worker pool, the parked long-polls.
@@ -100,6 +144,38 @@ struct Hub {
   asio::io_context& ioc;
   asio::thread_pool pool;
   std::shared_ptr<std::atomic<int>> connections = std::make_shared<std::atomic<int>>(0);
+  observe::Registry metrics;
+
+  // GET /metrics: requests by method, route and status, their latency, what waits.
+  std::string exposition() {
+    size_t parked = 0;
+    {
+      std::lock_guard<std::mutex> lock(waiters_mu);
+      parked = waiters.size();
+    }
+    metrics.gauge("dvr_server_long_polls_waiting", "Agents' long-polls parked on the event loop.")
+        .set(double(parked));
+    metrics.gauge("dvr_server_connections", "Open client connections.")
+        .set(double(connections->load()));
+    metrics.gauge("dvr_server_revision", "The state's revision, as this server last saw it.")
+        .set(double(api.revisionSeen()));
+    metrics
+        .gauge("dvr_server_database_errors",
+               "Requests refused with 503 because the database failed.")
+        .set(double(databaseErrors()));
+    return metrics.exposition();
+  }
+  // One answered request.
+  void count(const std::string& method, const std::string& route, int status, double seconds) {
+    metrics
+        .counter("dvr_server_requests_total", "Requests answered, by method, route and status.",
+                 {{"method", method}, {"route", route}, {"status", std::to_string(status)}})
+        .inc();
+    metrics
+        .histogram("dvr_server_request_duration_seconds", "Time to answer, by route.",
+                   {{"route", route}})
+        .observe(seconds);
+  }
 
   // A parked long-poll. Steps run on the pool, one at a time per poll (`mu`).
   struct Waiter {
@@ -167,6 +243,15 @@ class Session : public std::enable_shared_from_this<Session> {
     http::request<http::string_body> req = parser_->release();
     bool keep_alive = req.keep_alive();
     ApiRequest r = toRequest(req);
+    method_ = r.method;
+    route_ = routeOf(r.path);
+    started_ = std::chrono::steady_clock::now();
+    if (r.method == "GET" && r.path == "/metrics") {
+      ApiResponse m{200, hub_.exposition()};
+      m.content_type = "text/plain; version=0.0.4";
+      write(m, keep_alive);
+      return;
+    }
     if (r.method == "GET" && r.path == "/dvr/v1/topology") {
       asio::post(hub_.pool, [self = shared_from_this(), r = std::move(r), keep_alive, &hub = hub_] {
         NeutronApi::TopologyPoll poll;
@@ -191,14 +276,22 @@ class Session : public std::enable_shared_from_this<Session> {
       return api.registerAgent(r.path.substr(kAgents.size()), r.body);
     if (r.method == "GET" && r.path == "/dvr/v1/host-macs")
       return api.hostMacs();
+    if (r.method == "GET" && r.path == "/dvr/v1/agents")
+      return api.agentStatus();
     return api.handle(r);
   }
 
   void write(const ApiResponse& a, bool keep_alive) {
+    if (!method_.empty()) {
+      hub_.count(
+          method_, route_, a.status,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+      method_.clear();
+    }
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(a.status), 11);
     if (!a.body.empty()) {
-      res->set(http::field::content_type, "application/json");
+      res->set(http::field::content_type, a.content_type);
       res->body() = a.body;
     }
     res->keep_alive(keep_alive);
@@ -237,6 +330,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   bool lingering_ = false;
   std::array<char, 16384> scratch_;
+  std::string method_, route_;  // of the request being answered, for its count
+  std::chrono::steady_clock::time_point started_;
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;

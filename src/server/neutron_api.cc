@@ -1,5 +1,7 @@
 #include "server/neutron_api.h"
 
+#include <atomic>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -143,7 +145,16 @@ Route split(const std::string& path) {
 
 }  // namespace
 
+namespace {
+std::atomic<uint64_t> g_database_errors{0};
+}  // namespace
+
+uint64_t databaseErrors() {
+  return g_database_errors.load();
+}
+
 ApiResponse storeUnavailable(const std::string& what, const store::StoreError& e) {
+  g_database_errors.fetch_add(1);
   // The cause goes to the log; the client learns that nothing was done and may retry.
   std::cerr << "dvr server: " << what << ": database error: " << e.what() << std::endl;
   ApiError answer(503, "ServiceUnavailable",

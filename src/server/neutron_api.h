@@ -35,11 +35,14 @@ struct ApiRequest {
 struct ApiResponse {
   int status = 200;
   std::string body;  // JSON, or empty (204)
+  std::string content_type = "application/json";
 };
 
 // The answer to a request the database failed (disk full, connection lost): 503, with
 // the cause in the log.
 ApiResponse storeUnavailable(const std::string& what, const store::StoreError& e);
+// How many answers storeUnavailable gave since the process started.
+uint64_t databaseErrors();
 
 class NeutronApi {
  public:
@@ -50,6 +53,12 @@ class NeutronApi {
   const ApiLimits& limits() const { return limits_; }
   ApiResponse handle(const ApiRequest& request);
 
+  // The revision this server saw last (for /metrics).
+  uint64_t revisionSeen() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return revision_seen_;
+  }
+
   // Blocks until the state's revision exceeds `since` or `timeout_ms` passes.
   uint64_t waitForRevision(uint64_t since, int timeout_ms);
 
@@ -58,6 +67,10 @@ class NeutronApi {
   ApiResponse registerAgent(const std::string& host, const std::string& body);
   // GET /dvr/v1/host-macs: the dvr_host_macs table, {"dvr_host_macs": [{host, mac_address}]}.
   ApiResponse hostMacs();
+  // GET /dvr/v1/agents: {revision, agents: [{host, agent_mode, tunnel_ip, dvr_mac, alive,
+  // heartbeat, reconcile}]}, where reconcile is the outcome of the agent's last reconcile
+  // as its last heartbeat reported it to this server (kept in memory, like liveness).
+  ApiResponse agentStatus();
   // GET /dvr/v1/topology?since=N[&host=H][&digest=D]: {revision, digest, topology} once
   // the revision exceeds N; with a host, only the part its plan depends on
   // (server/host_slice.h). With the digest of the slice the agent holds, the poll waits on
@@ -125,7 +138,8 @@ class NeutronApi {
   // Liveness does not bump the revision. Its own lock: it is read inside store
   // transactions, while mu_ is held around store reads (two orders would deadlock).
   std::mutex beats_mu_;
-  std::map<std::string, long> heartbeats_;  // host -> time
+  std::map<std::string, long> heartbeats_;         // host -> time
+  std::map<std::string, nlohmann::json> reports_;  // host -> its last reconcile
   int agent_down_seconds_;
   // Writes by other servers over the same database wake this server's long-polls.
   std::unique_ptr<store::Watch> watch_;
