@@ -15,6 +15,7 @@
 #include "agent/cloud_source.h"
 #include "ipam/resolve.h"
 #include "model/topology_json.h"
+#include "observe/log.h"
 
 namespace dvr::agent {
 namespace {
@@ -69,15 +70,15 @@ class ServerCloudSource : public CloudSource {
     auto res = client_.put("/dvr/v1/agents/" + o_.host, body.dump());
     if (!res) {
       if (!warned_)
-        std::cerr << "dvr agent " << o_.host << ": server " << o_.url
-                  << " unreachable; keeping the data path, retrying\n";
+        spdlog::warn("host={} server {} unreachable; keeping the data path, retrying", o_.host,
+                     o_.url);
       warned_ = true;
       std::this_thread::sleep_for(std::chrono::seconds(1));
       return;
     }
     warned_ = false;
     if (res->status != 200)
-      std::cerr << "dvr agent " << o_.host << ": registration refused: " << res->body << "\n";
+      spdlog::error("host={} registration refused: {}", o_.host, res->body);
   }
 
   // True when a newer topology arrived.

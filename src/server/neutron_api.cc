@@ -11,6 +11,7 @@
 #include "ipam/resolve.h"
 #include "model/error.h"
 #include "model/topology_json.h"
+#include "observe/log.h"
 #include "plan/cloud_index.h"
 #include "server/api_error.h"
 #include "server/api_state.h"
@@ -73,8 +74,7 @@ ApiResponse NeutronApi::handle(const ApiRequest& req) {
   } catch (const store::StoreError& e) {
     return storeUnavailable(req.method + " " + req.path, e);
   } catch (const std::exception& e) {
-    std::cerr << "dvr server: " << req.method << " " << req.path << " failed: " << e.what()
-              << std::endl;
+    spdlog::error("server {} {} failed: {}", req.method, req.path, e.what());
     json body{{"NeutronError",
                {{"type", "HTTPInternalServerError"},
                 {"message", "Request Failed: internal server error while processing your request."},
@@ -156,7 +156,7 @@ uint64_t databaseErrors() {
 ApiResponse storeUnavailable(const std::string& what, const store::StoreError& e) {
   g_database_errors.fetch_add(1);
   // The cause goes to the log; the client learns that nothing was done and may retry.
-  std::cerr << "dvr server: " << what << ": database error: " << e.what() << std::endl;
+  spdlog::error("server {}: database error: {}", what, e.what());
   ApiError answer(503, "ServiceUnavailable",
                   "The database is unavailable; the request was not carried out. Retry later.");
   return {503, errorText(answer)};
