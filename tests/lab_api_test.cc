@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "lab_support.h"
 
@@ -49,6 +50,20 @@ class ApiLab : public ::testing::Test {
     return out;
   }
 };
+
+TEST_F(ApiLab, DvrStatusShowsEveryAgentCurrentAndItsMetricsAgree) {
+  auto st = inLab("controller01", kDvr + " status");
+  EXPECT_EQ(st.rc, 0) << st.out;
+  for (const char* host : {"controller01", "compute01", "compute02"}) {
+    EXPECT_TRUE(std::regex_search(
+        st.out, std::regex(std::string(host) + R"re(\s+dvr(_snat)?\s+yes\s+\d+\s+\d+\s+ok\s)re")))
+        << host << ":\n"
+        << st.out;
+  }
+  auto m = inLab("compute01", "curl -sf http://127.0.0.1:9697/metrics");
+  ASSERT_EQ(m.rc, 0) << m.out;
+  EXPECT_NE(m.out.find("\ndvr_agent_revisions_behind 0\n"), std::string::npos) << m.out;
+}
 
 TEST_F(ApiLab, TheServersCloudIsTracedAndDrawn) {
   const std::string server = " --server http://127.0.0.1:9696";

@@ -126,6 +126,7 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       applied.reset();  // the kernel is somewhere in between: read everything next time
       last_rc = 1;
     }
+    metrics.behind(source.revisionsBehind());
     // After a failure, retry within a second even if nothing changes (the kernel may
     // have refused something transient); otherwise wait for the next change.
   } while (!options.once && source.waitForChange(stop.get(), last_rc == 1 ? 1000

@@ -84,6 +84,15 @@ void AgentMetrics::reconciled(bool incremental, double seconds,
   objects("floating_ip", applied.floating_nat.size());
 }
 
+void AgentMetrics::behind(std::optional<uint64_t> revisions) {
+  if (revisions)
+    registry_
+        .gauge("dvr_agent_revisions_behind",
+               "Revisions the server is past the one whose slice this host applied last, while "
+               "the slice it offers is another (0: current).")
+        .set(double(*revisions));
+}
+
 void AgentMetrics::failed(bool incremental, const std::string& error_kind) {
   registry_
       .counter(

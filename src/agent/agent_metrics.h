@@ -7,9 +7,12 @@
 //   dvr_agent_last_success_timestamp_seconds              Unix time of the last success
 //   dvr_agent_objects{kind=namespace|link|address|route|rule|neighbour|fdb|sysctl|floating_ip}
 //   dvr_agent_devices_waiting                             adopted devices not present yet
+//   dvr_agent_revisions_behind                            how far the applied slice is behind
+//                                                         the server's (following a server)
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -35,6 +38,8 @@ class AgentMetrics {
                   const plan::HostPlan& applied);
   // `error_kind`: input (rejected, nothing changed), kernel, source, other.
   void failed(bool incremental, const std::string& error_kind);
+
+  void behind(std::optional<uint64_t> revisions);
 
   observe::Registry& registry() { return registry_; }
 

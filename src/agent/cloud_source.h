@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "model/cloud.h"
@@ -34,6 +35,9 @@ class CloudSource {
   virtual std::string version() const { return ""; }
   // The last reconcile's outcome; a server source sends it with its next heartbeat.
   virtual void report(const ReconcileReport&) {}
+  // How many revisions the server is past the one whose slice was last applied, when the
+  // slice it offers now is not that one (0 when this host is current); nullopt for a file.
+  virtual std::optional<uint64_t> revisionsBehind() const { return std::nullopt; }
 };
 
 // Follows a topology file with inotify: a write or an atomic rename both count.

@@ -55,9 +55,17 @@ class ServerCloudSource : public CloudSource {
   }
 
   void report(const ReconcileReport& r) override {
-    report_ = json{{"result", r.result},           {"kind", r.kind},       {"ms", r.ms},
-                   {"changes", r.changes},         {"applied", r.version}, {"at", r.at},
-                   {"applied_revision", revision_}};
+    if (r.result == "ok") {
+      applied_revision_ = fetched_revision_;
+      applied_digest_ = digest_;
+    }
+    report_ = json{{"result", r.result},
+                   {"kind", r.kind},
+                   {"ms", r.ms},
+                   {"changes", r.changes},
+                   {"applied", r.version},
+                   {"at", r.at},
+                   {"applied_revision", applied_revision_}};
     if (!r.error.empty())
       report_["error"] = r.error;
   }
@@ -104,14 +112,23 @@ class ServerCloudSource : public CloudSource {
       return false;  // the slice this host holds is still current
     topology_ = model::topologyFromJson(j.at("topology"));
     digest_ = digest;
+    fetched_revision_ = revision_;
     return true;
   }
 
+ public:
+  std::optional<uint64_t> revisionsBehind() const override {
+    return digest_ == applied_digest_ ? 0 : revision_ - std::min(revision_, applied_revision_);
+  }
+
+ private:
   ServerSourceOptions o_;
   ApiClient client_;
   std::optional<model::Topology> topology_;
-  uint64_t revision_ = 0;
-  std::string digest_;
+  uint64_t revision_ = 0;          // the latest the server answered with
+  uint64_t fetched_revision_ = 0;  // when the slice held was fetched
+  uint64_t applied_revision_ = 0;  // when the slice last applied was fetched
+  std::string digest_, applied_digest_;
   json report_;  // the last reconcile, sent with each heartbeat
   bool registered_ = false, warned_ = false;
 };
