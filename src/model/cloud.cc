@@ -28,6 +28,10 @@ const Subnet* Cloud::findSubnet(const std::string& id) const {
 const Router* Cloud::findRouter(const std::string& id) const {
   return findIf(routers, [&](const Router& r) { return r.id == id || r.name == id; });
 }
+const SecurityGroup* Cloud::findSecurityGroup(const std::string& id) const {
+  return findIf(security_groups,
+                [&](const SecurityGroup& g) { return g.id == id || g.name == id; });
+}
 const Port* Cloud::findVm(const std::string& name_or_id) const {
   return findIf(ports, [&](const Port& p) {
     return p.device_owner == kOwnerCompute && (p.name == name_or_id || p.id == name_or_id);

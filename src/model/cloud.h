@@ -44,12 +44,36 @@ struct Subnet {
   Mac gateway_mac;
 };
 
+struct AddressPair {
+  Cidr ip;
+  Mac mac;  // the port's own when the pair named none
+};
+
 struct Port {
   std::string id, name, network_id, subnet_id;
   std::string device_owner, device_id;
   std::string host;  // binding:host_id; empty for qr- ports (bound on every host)
   Ipv4 ip;
   Mac mac;
+  // VM ports only (router, SNAT and gateway ports are never filtered, as in Neutron).
+  bool port_security = false;
+  std::vector<std::string> security_group_ids;
+  std::vector<AddressPair> allowed_address_pairs;
+};
+
+struct SecurityGroupRule {
+  std::string id;
+  bool ingress = true;
+  std::optional<int> protocol;            // none: any
+  std::optional<int> port_min, port_max;  // TCP/UDP/SCTP ports; ICMP: type, code
+  std::optional<Cidr> remote_ip_prefix;
+  std::string remote_group_id;  // empty: none
+};
+
+struct SecurityGroup {
+  std::string id, name;
+  bool stateful = true;
+  std::vector<SecurityGroupRule> rules;
 };
 
 struct Router {
@@ -91,11 +115,13 @@ struct Cloud {
   std::vector<FloatingIp> floating_ips;
   std::vector<LinkLocal> link_locals;
   std::vector<ExternalHost> external_hosts;
+  std::vector<SecurityGroup> security_groups;
 
   const Host* findHost(const std::string& name) const;
   const Network* findNetwork(const std::string& id) const;
   const Subnet* findSubnet(const std::string& id) const;
   const Router* findRouter(const std::string& id) const;
+  const SecurityGroup* findSecurityGroup(const std::string& id) const;
   // A VM port by name or id.
   const Port* findVm(const std::string& name_or_id) const;
 };

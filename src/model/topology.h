@@ -91,6 +91,37 @@ struct RouterSpec {
   int line = 0;
 };
 
+// Security groups (Neutron's security-groups and security-group-rules). IPv4 rules only:
+// dvr's data path is IPv4, so the server keeps IPv6 rules as attributes and does not
+// plan them.
+struct SecurityGroupRuleSpec {
+  bool operator==(const SecurityGroupRuleSpec&) const = default;
+  std::optional<std::string> id;
+  bool ingress = true;                    // direction: ingress (to the VM) or egress
+  std::optional<int> protocol;            // IP protocol number; none: any
+  std::optional<int> port_min, port_max;  // TCP/UDP/SCTP ports; ICMP: type (min), code (max)
+  std::optional<Cidr> remote_ip_prefix;
+  std::optional<std::string> remote_group;  // group name: the addresses of its members
+  int line = 0;
+};
+
+struct SecurityGroupSpec {
+  bool operator==(const SecurityGroupSpec&) const = default;
+  std::string name;
+  std::optional<std::string> id;
+  bool stateful = true;
+  std::vector<SecurityGroupRuleSpec> rules;
+  int line = 0;
+};
+
+// Neutron's allowed_address_pairs entry: the port may also send from `ip` (a host
+// address or a CIDR), with `mac` (the port's own MAC when none is given).
+struct AddressPairSpec {
+  bool operator==(const AddressPairSpec&) const = default;
+  Cidr ip;
+  std::optional<Mac> mac;
+};
+
 struct VmSpec {
   bool operator==(const VmSpec&) const = default;
   std::string name;
@@ -100,6 +131,12 @@ struct VmSpec {
   std::string host;
   std::optional<Ipv4> ip;
   std::optional<Mac> mac;
+  // Filtered (Neutron's port_security_enabled) by its groups' rules, with anti-spoofing.
+  // In a file it defaults to whether `security_groups` is given, so files written before
+  // groups keep an open data path; the server always says.
+  bool port_security = false;
+  std::vector<std::string> security_groups;  // group names
+  std::vector<AddressPairSpec> allowed_address_pairs;
   int line = 0;
 };
 
@@ -149,6 +186,7 @@ struct Topology {
   std::vector<FipGatewaySpec> fip_gateways;
   std::vector<LinkLocalSpec> link_locals;
   std::vector<ExternalHostSpec> external_hosts;
+  std::vector<SecurityGroupSpec> security_groups;
 };
 
 }  // namespace dvr::model

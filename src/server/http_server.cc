@@ -86,7 +86,14 @@ ApiRequest toRequest(const http::request<http::string_body>& req) {
       rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     }
   }
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (char& c : name)
+      c = char(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[name] = std::string(field.value());
+  }
   r.body = req.body();
+  r.context = noauthContext(r);
   return r;
 }
 

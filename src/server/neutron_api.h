@@ -21,6 +21,7 @@
 #include "plan/cloud_index.h"
 #include "server/api_state.h"
 #include "server/limits.h"
+#include "server/request_context.h"
 #include "store/store.h"
 
 namespace dvr::server {
@@ -29,7 +30,9 @@ struct ApiRequest {
   std::string method;
   std::string path;  // e.g. /v2.0/ports/<id>
   std::multimap<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
+  RequestContext context;  // set by the HTTP layer before handle()
 };
 
 struct ApiResponse {
