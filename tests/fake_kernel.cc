@@ -46,6 +46,10 @@ std::string tableText(const std::string& ns, const kernel::ObservedNftTable& t,
     for (const auto& e : elements)
       out.push_back("nft " + ns + "|" + t.family + " " + set + " " + e);
   }
+  for (const auto& [chain, tag] : t.chain_tags) {
+    if (!tag.empty())  // base chains are the table's structure
+      out.push_back("nft " + ns + "|" + t.family + " chain " + chain + " " + tag);
+  }
   return "";
 }
 
@@ -164,6 +168,8 @@ class FakeKernel::Namespace : public kernel::NamespaceOps,
       fl.link.mtu = want.mtu;
     if (!want.master.empty())
       fl.link.master = want.master;
+    if (want.kind == plan::LinkKind::Bridge && fl.link.kind == plan::LinkKind::Bridge)
+      fl.link.nf_call_iptables = want.nf_call_iptables;
     if (up)
       fl.up = true;
   }
@@ -341,12 +347,69 @@ void FakeKernel::Namespace::run(const std::string& script) {
       have.tag = t.tag;
       for (auto& [set, elements] : t.elements)
         have.elements[set].insert(elements.begin(), elements.end());
+      for (auto& [chain, tag] : t.chain_tags)
+        have.chain_tags[chain] = tag;
       continue;
     }
     words >> what >> family >> name;
     if (verb == "delete" && what == "table") {
       if (!tables.erase(family))
         fail(ENOENT, "no table " + family + " " + name);
+      continue;
+    }
+    if (what == "set" || what == "map" || what == "chain" || what == "rule") {
+      std::string object;
+      words >> object;
+      auto tb = tables.find(family);
+      if (tb == tables.end())
+        fail(ENOENT, "no table " + family + " " + name);
+      auto& table = tb->second;
+      bool is_chain = what != "set" && what != "map";
+      bool exists =
+          is_chain ? table.chain_tags.count(object) != 0 : table.elements.count(object) != 0;
+      if (verb == "add" && what == "rule") {
+        if (!exists)
+          fail(ENOENT, "no chain " + object);
+        std::string& tag = table.chain_tags[object];
+        size_t c = line.find("comment \"dvr:");
+        if (tag.empty() && c != std::string::npos && line.find(" counter ") != std::string::npos)
+          tag = line.substr(c + 9, line.find('"', c + 9) - c - 9);
+        // A jump names a chain that must exist.
+        size_t j = line.find(" jump ");
+        if (j != std::string::npos && !table.chain_tags.count(line.substr(j + 6)))
+          fail(ENOENT, "no chain " + line.substr(j + 6));
+      } else if (verb == "add") {
+        if (exists)
+          continue;  // nft's add is idempotent for sets and chains
+        if (is_chain)
+          table.chain_tags[object];
+        else
+          table.elements[object];
+      } else if (verb == "flush") {
+        if (!exists)
+          fail(ENOENT, "no chain " + object);
+        table.chain_tags[object].clear();
+      } else if (verb == "delete") {
+        if (!exists)
+          fail(ENOENT, "no " + what + " " + object);
+        if (is_chain) {
+          if (!table.chain_tags[object].empty())
+            fail(EBUSY, "chain " + object + " holds rules");
+          for (const auto& [set, elements] : table.elements) {
+            for (const auto& e : elements) {
+              if (e.size() > object.size() + 6 &&
+                  e.compare(e.size() - object.size() - 6, std::string::npos, " jump " + object) ==
+                      0)
+                fail(EBUSY, "chain " + object + " is jumped to from " + set);
+            }
+          }
+          table.chain_tags.erase(object);
+        } else {
+          table.elements.erase(object);
+        }
+      } else {
+        fail(EINVAL, "unknown command " + line);
+      }
       continue;
     }
     if (what != "element")
@@ -524,6 +587,8 @@ std::vector<std::string> expectedDump(const plan::HostPlan& p) {
     o.tag = t.structureTag();
     for (const auto& s : t.sets)
       o.elements[s.name].insert(s.elements.begin(), s.elements.end());
+    for (const auto& c : t.tagged_chains)
+      o.chain_tags[c.name] = c.tag();
     tableText(t.ns, o, out);
   }
   std::sort(out.begin(), out.end());

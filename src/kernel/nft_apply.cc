@@ -44,7 +44,62 @@ ObservedNftTable listed(const plan::NftTable& t) {
   o.tag = t.structureTag();
   for (const auto& s : t.sets)
     o.elements[s.name].insert(s.elements.begin(), s.elements.end());
+  for (const auto& c : t.tagged_chains)
+    o.chain_tags[c.name] = c.tag();
   return o;
+}
+
+bool isTagged(const std::string& tag) {
+  return tag.rfind("dvr:", 0) == 0;
+}
+
+// Within a table whose structure stays: dynamic sets and tagged chains made, refilled
+// and removed, around the element changes (`elements`), in the order nftables accepts
+// in one transaction: what is jumped to or looked up exists before what refers to it,
+// and goes after.
+void chainsAndSets(const plan::NftTable& t, const ObservedNftTable& before,
+                   const ObservedNftTable& after, const std::string& table,
+                   const std::string& elements, NftChange& c) {
+  auto emit = [&](const std::string& cmd) {
+    c.script += cmd + "\n";
+    c.lines.push_back("nft " + cmd);
+  };
+  for (const auto& s : t.sets) {
+    if (s.dynamic && !before.elements.count(s.name))
+      emit("add " + std::string(s.is_map ? "map " : "set ") + table + " " + s.name + " { " +
+           s.declaration() + "; }");
+  }
+  for (const auto& ch : t.tagged_chains) {
+    if (!before.chain_tags.count(ch.name))
+      emit("add chain " + table + " " + ch.name);
+  }
+  for (const auto& ch : t.tagged_chains) {
+    auto it = before.chain_tags.find(ch.name);
+    if (it != before.chain_tags.end() && it->second == ch.tag())
+      continue;
+    if (it != before.chain_tags.end())
+      emit("flush chain " + table + " " + ch.name);
+    emit("add rule " + table + " " + ch.name + " " + ch.tagRule());
+    size_t start = 0;
+    while (start < ch.rules.size()) {
+      size_t end = ch.rules.find('\n', start);
+      std::string rule = ch.rules.substr(start, end - start);
+      rule.erase(0, rule.find_first_not_of(' '));
+      c.script += "add rule " + table + " " + ch.name + " " + rule + "\n";
+      start = end == std::string::npos ? ch.rules.size() : end + 1;
+    }
+  }
+  c.script += elements;
+  for (const auto& [name, tag] : before.chain_tags) {
+    if (isTagged(tag) && !after.chain_tags.count(name)) {
+      emit("flush chain " + table + " " + name);
+      emit("delete chain " + table + " " + name);
+    }
+  }
+  for (const auto& [name, elems] : before.elements) {
+    if (!after.elements.count(name))
+      emit("delete set " + table + " " + name);
+  }
 }
 
 }  // namespace
@@ -76,6 +131,7 @@ NftChange nftChange(const NftTablesByFamily& have, const std::vector<const plan:
       continue;
     }
     // Deletions first: nftables refuses to add a map key that still holds another value.
+    std::string elements;
     for (const auto& s : t->sets) {
       const auto &b = elementsOf(*before, s.name), &a = after.elements[s.name];
       for (const auto& e : b) {
@@ -83,7 +139,7 @@ NftChange nftChange(const NftTablesByFamily& have, const std::vector<const plan:
           continue;
         std::string cmd =
             "delete element " + table + " " + s.name + " { " + (s.is_map ? keyOf(e) : e) + " }";
-        c.script += cmd + "\n";
+        elements += cmd + "\n";
         c.lines.push_back("nft " + cmd);
       }
     }
@@ -93,10 +149,11 @@ NftChange nftChange(const NftTablesByFamily& have, const std::vector<const plan:
         if (b.count(e))
           continue;
         std::string cmd = "add element " + table + " " + s.name + " { " + e + " }";
-        c.script += cmd + "\n";
+        elements += cmd + "\n";
         c.lines.push_back("nft " + cmd);
       }
     }
+    chainsAndSets(*t, *before, after, table, elements, c);
   }
   for (const auto& [family, t] : have) {
     if (wanted_families.count(family))

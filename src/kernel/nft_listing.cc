@@ -27,6 +27,7 @@ ObservedNftTable parseNftListing(const std::string& family, const std::string& t
   t.family = family;
   std::istringstream in(text);
   std::string current;   // the set or map being read
+  std::string chain;     // the chain being read
   std::string elements;  // its "elements = { … }" text, which nft wraps over lines
   bool in_elements = false;
   for (std::string raw; std::getline(in, raw);) {
@@ -34,7 +35,18 @@ ObservedNftTable parseNftListing(const std::string& family, const std::string& t
     if (in_elements) {
       elements += " " + line;
     } else if (startsWith(line, "comment \"", rest) && current.empty()) {
-      t.tag = rest.substr(0, rest.find('"'));
+      if (chain.empty())
+        t.tag = rest.substr(0, rest.find('"'));
+      continue;
+    } else if (!chain.empty() && startsWith(line, "counter ", rest) &&
+               rest.find("comment \"dvr:") != std::string::npos && t.chain_tags[chain].empty()) {
+      // A tagged chain's first rule (plan::NftChain::tagRule).
+      rest = rest.substr(rest.find("comment \"dvr:") + 9);
+      t.chain_tags[chain] = rest.substr(0, rest.find('"'));
+      continue;
+    } else if (startsWith(line, "chain ", rest)) {
+      chain = rest.substr(0, rest.find(' '));
+      t.chain_tags[chain];  // present, even without a comment
       continue;
     } else if (startsWith(line, "set ", rest) || startsWith(line, "map ", rest)) {
       current = rest.substr(0, rest.find(' '));
@@ -44,8 +56,10 @@ ObservedNftTable parseNftListing(const std::string& family, const std::string& t
       elements = rest;
       in_elements = true;
     } else {
-      if (line == "}")
+      if (line == "}") {
         current.clear();
+        chain.clear();
+      }
       continue;
     }
     if (elements.empty() || elements.back() != '}')

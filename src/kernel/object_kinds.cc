@@ -35,7 +35,7 @@ std::string linkAttributes(const plan::Link& l) {
 uint64_t ObjectKind<plan::Link>::content(const plan::Link& l) {
   return (FieldHash() << l.ns << l.name << uint64_t(l.kind) << (l.mac ? l.mac->value() : 1ULL << 60)
                       << uint64_t(l.mtu) << l.master << l.peer << l.peer_ns << l.vni
-                      << l.local_ip.value() << uint64_t(l.up))
+                      << l.local_ip.value() << uint64_t(l.up) << uint64_t(l.nf_call_iptables))
       .h;
 }
 
@@ -43,7 +43,7 @@ std::string ObjectKind<plan::Link>::addLine(const plan::Link& l) {
   std::string out = ipCommand(l.ns) + "link add " + l.name + linkAttributes(l);
   switch (l.kind) {
     case plan::LinkKind::Bridge:
-      return out + " type bridge";
+      return out + " type bridge" + (l.nf_call_iptables ? " nf_call_iptables 1" : "");
     case plan::LinkKind::Vxlan:
       return out + " type vxlan id " + std::to_string(l.vni) + " local " + l.local_ip.str() +
              " dstport " + std::to_string(plan::kVxlanPort) + " nolearning";
@@ -57,7 +57,10 @@ std::string ObjectKind<plan::Link>::addLine(const plan::Link& l) {
 }
 
 std::string ObjectKind<plan::Link>::setLine(const plan::Link& l) {
-  return ipCommand(l.ns) + "link set " + l.name + linkAttributes(l) + " up";
+  std::string out = ipCommand(l.ns) + "link set " + l.name + linkAttributes(l) + " up";
+  if (l.kind == plan::LinkKind::Bridge)
+    out += " type bridge nf_call_iptables " + std::string(l.nf_call_iptables ? "1" : "0");
+  return out;
 }
 
 std::string ObjectKind<plan::Link>::removeLine(const std::string& ns, const std::string& name) {

@@ -191,6 +191,107 @@ std::vector<RawNeigh> dumpNeighbours(int fd, uint8_t family, uint8_t ndm_flags) 
   }
 }
 
+// Bridges' br_netfilter switch (IFLA_BR_NF_CALL_IPTABLES), which libnl does not cover:
+// ifindex -> on, for every bridge.
+std::map<int, bool> dumpBridgeNfCall(int fd) {
+  struct {
+    nlmsghdr nh;
+    ifinfomsg ifi;
+  } req{};
+  req.nh.nlmsg_len = sizeof req;
+  req.nh.nlmsg_type = RTM_GETLINK;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.nh.nlmsg_seq = 2;
+  req.ifi.ifi_family = AF_UNSPEC;
+  checkErrno(::send(fd, &req, sizeof req, 0) == ssize_t(sizeof req), "send RTM_GETLINK");
+  std::map<int, bool> out;
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    checkErrno(n >= 0, "recv RTM_GETLINK");
+    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, size_t(n));
+         nh = NLMSG_NEXT(nh, n)) {
+      if (nh->nlmsg_type == NLMSG_DONE)
+        return out;
+      if (nh->nlmsg_type == NLMSG_ERROR) {
+        auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(nh));
+        throw KernelError("dump links", -err->error);
+      }
+      auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(nh));
+      int len = int(nh->nlmsg_len) - int(NLMSG_LENGTH(sizeof(ifinfomsg)));
+      for (auto* a = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(ifi) +
+                                               NLMSG_ALIGN(sizeof(ifinfomsg)));
+           RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (a->rta_type != IFLA_LINKINFO)
+          continue;
+        bool bridge = false;
+        int info_len = int(RTA_PAYLOAD(a));
+        for (auto* i = static_cast<rtattr*>(RTA_DATA(a)); RTA_OK(i, info_len);
+             i = RTA_NEXT(i, info_len)) {
+          if (i->rta_type == IFLA_INFO_KIND)
+            bridge = std::string(static_cast<const char*>(RTA_DATA(i))) == "bridge";
+          if (i->rta_type != IFLA_INFO_DATA || !bridge)
+            continue;
+          int data_len = int(RTA_PAYLOAD(i));
+          for (auto* d = static_cast<rtattr*>(RTA_DATA(i)); RTA_OK(d, data_len);
+               d = RTA_NEXT(d, data_len)) {
+            if (d->rta_type == IFLA_BR_NF_CALL_IPTABLES && RTA_PAYLOAD(d) >= 1)
+              out[ifi->ifi_index] = *static_cast<const uint8_t*>(RTA_DATA(d)) != 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+void addAttr(std::vector<char>& msg, uint16_t type, const void* data, size_t len) {
+  rtattr a{};
+  a.rta_type = type;
+  a.rta_len = uint16_t(RTA_LENGTH(len));
+  size_t at = msg.size();
+  msg.resize(at + RTA_SPACE(len));
+  std::memcpy(msg.data() + at, &a, sizeof a);
+  if (len)
+    std::memcpy(msg.data() + at + RTA_LENGTH(0), data, len);
+}
+
+// Ends a nested attribute begun at `at` (its length covers what was added since).
+void endNest(std::vector<char>& msg, size_t at) {
+  reinterpret_cast<rtattr*>(msg.data() + at)->rta_len = uint16_t(msg.size() - at);
+}
+
+// `ip link set NAME type bridge nf_call_iptables 0|1`, as one acknowledged request.
+void setBridgeNfCall(int fd, const std::string& name, bool on) {
+  std::vector<char> msg(NLMSG_SPACE(sizeof(ifinfomsg)));
+  auto* nh = reinterpret_cast<nlmsghdr*>(msg.data());
+  nh->nlmsg_type = RTM_NEWLINK;
+  nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  nh->nlmsg_seq = 3;
+  reinterpret_cast<ifinfomsg*>(NLMSG_DATA(nh))->ifi_family = AF_UNSPEC;
+  addAttr(msg, IFLA_IFNAME, name.c_str(), name.size() + 1);
+  size_t info = msg.size();
+  addAttr(msg, IFLA_LINKINFO, nullptr, 0);
+  addAttr(msg, IFLA_INFO_KIND, "bridge", 7);
+  size_t data = msg.size();
+  addAttr(msg, IFLA_INFO_DATA, nullptr, 0);
+  uint8_t v = on ? 1 : 0;
+  addAttr(msg, IFLA_BR_NF_CALL_IPTABLES, &v, 1);
+  endNest(msg, data);
+  endNest(msg, info);
+  reinterpret_cast<nlmsghdr*>(msg.data())->nlmsg_len = uint32_t(msg.size());
+  std::string what = "ip link set " + name + " type bridge nf_call_iptables " + (on ? "1" : "0");
+  checkErrno(::send(fd, msg.data(), msg.size(), 0) == ssize_t(msg.size()), what);
+  std::vector<char> buf(4096);
+  ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+  checkErrno(n >= 0, what);
+  auto* reply = reinterpret_cast<nlmsghdr*>(buf.data());
+  if (NLMSG_OK(reply, size_t(n)) && reply->nlmsg_type == NLMSG_ERROR) {
+    int err = -static_cast<nlmsgerr*>(NLMSG_DATA(reply))->error;
+    if (err)
+      throw KernelError(what, err);
+  }
+}
+
 }  // namespace
 
 Rtnl::Rtnl(int netns_fd, std::string ns_label) : label_(std::move(ns_label)) {
@@ -272,6 +373,16 @@ std::vector<ObservedLink> Rtnl::links() {
     }
     out.push_back(std::move(ol));
   });
+  bool bridges = false;
+  for (const auto& ol : out)
+    bridges = bridges || ol.kind == "bridge";
+  if (bridges) {
+    std::map<int, bool> nf_call = dumpBridgeNfCall(raw_);
+    for (auto& ol : out) {
+      auto it = nf_call.find(ol.ifindex);
+      ol.link.nf_call_iptables = it != nf_call.end() && it->second;
+    }
+  }
   return out;
 }
 
@@ -399,6 +510,8 @@ void Rtnl::addBridge(const plan::Link& l, bool up) {
   setCreationAttributes(link.get(), l, up);
   check(rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL),
         "ip link add " + l.name + " type bridge");
+  if (l.nf_call_iptables)
+    setBridgeNfCall(raw_, l.name, true);
 }
 
 void Rtnl::addVxlan(const plan::Link& l, bool up) {
@@ -446,6 +559,8 @@ void Rtnl::setLink(const std::string& name, const plan::Link& want, bool up) {
   if (up)
     rtnl_link_set_flags(change.get(), IFF_UP);
   check(rtnl_link_change(sock_, current.get(), change.get(), 0), "ip link set " + name);
+  if (want.kind == plan::LinkKind::Bridge)
+    setBridgeNfCall(raw_, name, want.nf_call_iptables);
 }
 
 bool Rtnl::deleteLink(const std::string& name) {

@@ -80,6 +80,23 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
     if (p.device_owner == kOwnerFipGateway)
       fg_port_[p.host + "@" + p.network_id] = &p;
   }
+  for (size_t i = 0; i < cloud.security_groups.size(); ++i)
+    group_[cloud.security_groups[i].id] = i;
+  for (size_t i = 0; i < cloud.ports.size(); ++i) {
+    const Port& p = cloud.ports[i];
+    if (p.device_owner != kOwnerCompute || !p.port_security)
+      continue;
+    for (const std::string& g : p.security_group_ids)
+      members_of_[g].push_back(i);
+  }
+}
+
+const std::vector<size_t>& CloudIndex::membersOf(const std::string& group_id) const {
+  return getOr(members_of_, group_id, kNone);
+}
+const SecurityGroup* CloudIndex::securityGroup(const std::string& id) const {
+  auto it = group_.find(id);
+  return it == group_.end() ? nullptr : &cloud_.security_groups[it->second];
 }
 
 const Host* CloudIndex::host(const std::string& name) const {

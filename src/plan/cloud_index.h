@@ -42,12 +42,16 @@ class CloudIndex {
   const std::vector<size_t>& floatingIpsOn(const std::string& host) const;
   const model::LinkLocal* linkLocal(const std::string& router_id, const std::string& host) const;
   const model::Port* fipGatewayPort(const std::string& host, const std::string& network_id) const;
+  // Filtered VM ports in a security group (its members, for remote-group rules).
+  const std::vector<size_t>& membersOf(const std::string& group_id) const;
+  const model::SecurityGroup* securityGroup(const std::string& id) const;
 
  private:
   const model::Cloud& cloud_;
   std::unordered_map<std::string, size_t> host_, network_, subnet_;
   std::unordered_map<std::string, std::vector<size_t>> routers_on_, ports_on_, endpoints_on_,
-      bound_on_network_, fips_on_;
+      bound_on_network_, fips_on_, members_of_;
+  std::unordered_map<std::string, size_t> group_;
   std::unordered_map<std::string, std::vector<std::string>> hosts_with_;
   std::unordered_map<std::string, long> router_of_subnet_;
   std::unordered_map<std::string, const model::LinkLocal*> link_local_;

@@ -39,6 +39,9 @@ struct Link {
   uint32_t vni = 0;  // vxlan
   Ipv4 local_ip;     // vxlan source (the host's tunnel IP)
   bool up = true;    // always in a plan; false where the kernel was seen to hold it down
+  // Bridges: br_netfilter's IP hooks (IFLA_BR_NF_CALL_IPTABLES), on for a bridge that holds
+  // a filtered VM port, so that its IPv4 traffic is connection-tracked and filtered.
+  bool nf_call_iptables = false;
   auto key() const { return std::tie(ns, name); }
 };
 
@@ -123,6 +126,56 @@ struct DvrMacRewrite {
   bool empty() const { return tunnel_devs.empty(); }
 };
 
+// Security groups on this host's filtered VM ports, in typed form: plan/port_filter.cc
+// renders it as nftables and the tracer evaluates it. Stateful, as Neutron's firewall
+// drivers: replies of allowed connections pass, everything else not allowed is dropped.
+struct FilterRule {
+  bool operator==(const FilterRule&) const = default;
+  std::string id;                         // the security group rule's id
+  std::optional<int> protocol;            // none: any
+  std::optional<int> port_min, port_max;  // destination ports; ICMP: type, code
+  std::optional<Cidr> remote_prefix;
+  std::string remote_group;  // group id: its members' addresses; empty: none
+};
+
+struct FilterGroup {
+  bool operator==(const FilterGroup&) const = default;
+  std::string id, name;
+  std::vector<FilterRule> ingress, egress;
+};
+
+// A source a filtered port may send from: its MAC with its fixed IP, or an allowed
+// address pair.
+struct AllowedSource {
+  bool operator==(const AllowedSource&) const = default;
+  Mac mac;
+  Cidr ip;
+  auto key() const { return std::tie(mac, ip); }
+};
+
+struct FilteredPort {
+  bool operator==(const FilteredPort&) const = default;
+  std::string port_id, dev;  // dev: the VM's tap on its network's bridge
+  std::string network_id;
+  uint32_t mark = 0;  // names the port as a frame's way out (bridge forward -> inet forward)
+  std::vector<AllowedSource> sources;
+  std::vector<std::string> groups;  // group ids, in the port's order
+};
+
+struct PortFilter {
+  std::vector<FilteredPort> ports;  // in the cloud's port order
+  std::vector<FilterGroup> groups;  // the groups those ports are in, by id
+  // Remote groups the groups' rules name: group id -> its members' addresses (fixed IPs
+  // and allowed address pairs of every filtered port in it, on any host).
+  std::map<std::string, std::set<Cidr>> remote_groups;
+  // Every port of a bridge with a filtered port -> the conntrack zone of its network, so
+  // that two networks' overlapping addresses are two sets of connections.
+  std::map<std::string, uint16_t> zones;
+  bool empty() const { return ports.empty(); }
+  const FilteredPort* findByDev(const std::string& dev) const;
+  const FilterGroup* findGroup(const std::string& id) const;
+};
+
 struct HostPlan {
   std::string host;
   std::vector<std::string> namespaces;  // excluding ""
@@ -136,6 +189,7 @@ struct HostPlan {
   std::vector<FloatingIpNat> floating_nat;
   std::vector<SourceNat> source_nat;
   DvrMacRewrite dvr_mac;
+  PortFilter port_filter;
 
   const Link* findLink(const std::string& ns, const std::string& name) const;
 };

@@ -3,14 +3,41 @@
 #include <cstdio>
 
 #include "ipam/ids.h"
+#include "plan/port_filter.h"
 
 namespace dvr::plan {
+
+std::string NftSet::declaration() const {
+  std::string out = type.rfind("typeof ", 0) == 0 ? type : "type " + type;
+  if (!flags.empty())
+    out += "\n    flags " + flags;
+  return out;
+}
+
+std::string NftChain::tag() const {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "dvr:%016llx",
+                static_cast<unsigned long long>(ipam::hash64(rules)));
+  return buf;
+}
+
+std::string NftChain::text() const {
+  return "  chain " + name + " {\n    " + tagRule() + "\n" + rules + "  }\n";
+}
+
+// A chain's comment cannot change while the chain lives (and a chain that is jumped to
+// cannot be deleted), so the tag rides on its first rule: a counter of the packets that
+// enter the chain, which an operator reads too.
+std::string NftChain::tagRule() const {
+  return "counter comment \"" + tag() + "\"";
+}
 
 std::string NftTable::structure() const {
   std::string out = "table " + family + " " + name + " {\n";
   for (const auto& s : sets) {
-    out += "  " + std::string(s.is_map ? "map " : "set ") + s.name + " {\n    type " + s.type +
-           "\n  }\n";
+    if (!s.dynamic)
+      out += "  " + std::string(s.is_map ? "map " : "set ") + s.name + " {\n    " +
+             s.declaration() + "\n  }\n";
   }
   for (const auto& c : chains)
     out += c;
@@ -27,8 +54,8 @@ std::string NftTable::structureTag() const {
 std::string NftTable::text() const {
   std::string out = "table " + family + " " + name + " {\n  comment \"" + structureTag() + "\"\n";
   for (const auto& s : sets) {
-    out +=
-        "  " + std::string(s.is_map ? "map " : "set ") + s.name + " {\n    type " + s.type + "\n";
+    out += "  " + std::string(s.is_map ? "map " : "set ") + s.name + " {\n    " + s.declaration() +
+           "\n";
     if (!s.elements.empty()) {
       out += "    elements = {\n";
       for (size_t i = 0; i < s.elements.size(); ++i) {
@@ -38,6 +65,8 @@ std::string NftTable::text() const {
     }
     out += "  }\n";
   }
+  for (const auto& c : tagged_chains)
+    out += c.text();
   for (const auto& c : chains)
     out += c;
   return out + "}\n";
@@ -59,6 +88,18 @@ std::string gatewayArp(const std::string& dev, Ipv4 ip) {
 std::string macToMac(Mac from, Mac to) {
   return from.str() + " : " + to.str();
 }
+std::string address(Cidr c) {
+  Ipv4 net(c.len == 0 ? 0 : c.addr.value() & (0xffffffffu << (32 - c.len)));
+  return c.len == 32 ? net.str() : net.str() + "/" + std::to_string(c.len);
+}
+std::string portSource(const std::string& dev, const AllowedSource& s) {
+  return ifname(dev) + " . " + s.mac.str() + " . " + address(s.ip);
+}
+std::string mark(uint32_t m) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", m);
+  return buf;
+}
 }  // namespace nft_element
 
 namespace {
@@ -67,9 +108,10 @@ std::string quote(const std::string& s) {
   return "\"" + s + "\"";
 }
 
-NftTable& tableFor(std::map<std::string, NftTable>& tables, const std::string& ns,
-                   const std::string& family) {
-  auto [it, fresh] = tables.try_emplace(ns);
+using Tables = std::map<std::pair<std::string, std::string>, NftTable>;  // (ns, family)
+
+NftTable& tableFor(Tables& tables, const std::string& ns, const std::string& family) {
+  auto [it, fresh] = tables.try_emplace({ns, family});
   if (fresh) {
     it->second.ns = ns;
     it->second.family = family;
@@ -82,8 +124,8 @@ bool wanted(const std::set<std::string>* only, const std::string& ns) {
   return !only || only->count(ns) != 0;
 }
 
-void floatingIpTables(const HostPlan& plan, std::map<std::string, NftTable>& tables,
-                      bool with_elements, const std::set<std::string>* only) {
+void floatingIpTables(const HostPlan& plan, Tables& tables, bool with_elements,
+                      const std::set<std::string>* only) {
   // floating_nat is sorted by namespace: one pass, one table per qrouter-.
   for (size_t i = 0; i < plan.floating_nat.size();) {
     const std::string& ns = plan.floating_nat[i].ns;
@@ -115,8 +157,7 @@ void floatingIpTables(const HostPlan& plan, std::map<std::string, NftTable>& tab
   }
 }
 
-void dvrMacTable(const HostPlan& plan, std::map<std::string, NftTable>& tables,
-                 bool with_elements) {
+void dvrMacTable(const HostPlan& plan, Tables& tables, bool with_elements) {
   const DvrMacRewrite& d = plan.dvr_mac;
   if (d.empty())
     return;
@@ -153,11 +194,110 @@ void dvrMacTable(const HostPlan& plan, std::map<std::string, NftTable>& tables,
       "  }\n");
 }
 
+// Security groups (plan/port_filter.h has the design): the bridge-family part joins
+// `bridge dvr` (anti-spoofing, the output port's mark), the stateful part is `inet dvr`.
+void portFilterTables(const PortFilter& f, Tables& tables, bool with_elements) {
+  if (f.empty())
+    return;
+  NftTable& bridge = tableFor(tables, "", "bridge");
+  size_t first = bridge.sets.size();
+  bridge.sets.push_back({"filtered_ports", "ifname", false, {}});
+  bridge.sets.push_back({"port_sources", "ifname . ether_addr . ipv4_addr", false, {}, "interval"});
+  bridge.sets.push_back({"port_marks", "ifname : mark", true, {}});
+  if (with_elements) {
+    for (const FilteredPort& p : f.ports) {
+      bridge.sets[first].elements.push_back(nft_element::ifname(p.dev));
+      for (const AllowedSource& s : p.sources)
+        bridge.sets[first + 1].elements.push_back(nft_element::portSource(p.dev, s));
+      bridge.sets[first + 2].elements.push_back(nft_element::ifname(p.dev) + " : " +
+                                                nft_element::mark(p.mark));
+    }
+  }
+  // A filtered port sends IPv4 and ARP from its own addresses only (Neutron's
+  // anti-spoofing): no other source, no IPv6 and so no router advertisements.
+  bridge.chains.push_back(
+      "  chain port_spoof {\n    type filter hook prerouting priority -200; policy accept;\n"
+      "    iifname != @filtered_ports accept\n"
+      "    ether type ip iifname . ether saddr . ip saddr @port_sources accept\n"
+      "    ether type arp iifname . ether saddr . arp saddr ip @port_sources iifname . arp "
+      "saddr ether . arp saddr ip @port_sources accept\n"
+      "    counter drop\n  }\n");
+  // br_netfilter shows the inet family only the bridge as the way out: name the port
+  // with its mark before it runs (priority -1). IPv6 is not filtered, so it never
+  // reaches a filtered port.
+  bridge.chains.push_back(
+      "  chain port_out {\n    type filter hook forward priority -300; policy accept;\n"
+      "    oifname @filtered_ports ether type ip6 drop\n"
+      "    meta mark set oifname map @port_marks\n  }\n");
+
+  NftTable& t = tableFor(tables, "", "inet");
+  t.sets.push_back({"zones", "typeof iifname : ct zone", true, {}});
+  t.sets.push_back({"egress_ports", "ifname : verdict", true, {}});
+  t.sets.push_back({"ingress_ports", "mark : verdict", true, {}});
+  for (const auto& [group, members] : f.remote_groups) {
+    NftSet s{filter_names::remoteGroupSet(group), "ipv4_addr", false, {}, "interval", true};
+    if (with_elements) {
+      for (const Cidr& m : members)
+        s.elements.push_back(nft_element::address(m));
+    }
+    t.sets.push_back(std::move(s));
+  }
+  if (with_elements) {
+    for (const auto& [dev, zone] : f.zones)
+      t.sets[0].elements.push_back(nft_element::ifname(dev) + " : " + std::to_string(zone));
+    for (const FilteredPort& p : f.ports) {
+      t.sets[1].elements.push_back(nft_element::ifname(p.dev) + " : jump " +
+                                   filter_names::egressChain(p));
+      t.sets[2].elements.push_back(nft_element::mark(p.mark) + " : jump " +
+                                   filter_names::ingressChain(p));
+    }
+  }
+  t.chains.push_back(
+      "  chain zone {\n    type filter hook prerouting priority raw; policy accept;\n"
+      "    ct zone set iifname map @zones\n  }\n");
+  t.chains.push_back(
+      "  chain egress {\n    type filter hook prerouting priority filter; policy accept;\n"
+      "    iifname vmap @egress_ports\n  }\n");
+  t.chains.push_back(
+      "  chain ingress {\n    type filter hook forward priority filter; policy accept;\n"
+      "    meta mark vmap @ingress_ports\n  }\n");
+  for (const FilteredPort& p : f.ports) {
+    // No DHCP server answers from a VM; replies of allowed connections pass; the
+    // groups' chains accept what a rule allows; nothing else passes.
+    std::string out = "    udp sport 67 udp dport 68 drop\n";
+    std::string in;
+    for (std::string* c : {&out, &in})
+      *c += "    ct state established,related accept\n    ct state invalid drop\n";
+    for (const std::string& g : p.groups) {
+      if (!f.findGroup(g))
+        continue;
+      out += "    jump " + filter_names::groupChain(g, false) + "\n";
+      in += "    jump " + filter_names::groupChain(g, true) + "\n";
+    }
+    out += "    counter drop\n";
+    in += "    counter drop\n";
+    t.tagged_chains.push_back({filter_names::egressChain(p), out});
+    t.tagged_chains.push_back({filter_names::ingressChain(p), in});
+  }
+  for (const FilterGroup& g : f.groups) {
+    for (bool ingress : {true, false}) {
+      std::string rules;
+      for (const FilterRule& r : ingress ? g.ingress : g.egress) {
+        std::string m = ruleMatch(r, ingress);
+        rules += "    " + (m.empty() ? "" : m + " ") + "accept comment \"" + r.id + "\"\n";
+      }
+      t.tagged_chains.push_back({filter_names::groupChain(g.id, ingress), rules});
+    }
+  }
+}
+
 std::vector<NftTable> render(const HostPlan& plan, bool with_elements,
                              const std::set<std::string>* only) {
-  std::map<std::string, NftTable> tables;
-  if (wanted(only, ""))
+  Tables tables;
+  if (wanted(only, "")) {
     dvrMacTable(plan, tables, with_elements);
+    portFilterTables(plan.port_filter, tables, with_elements);
+  }
   floatingIpTables(plan, tables, with_elements, only);
   for (const auto& s : plan.source_nat) {
     if (!wanted(only, s.ns))
@@ -170,7 +310,7 @@ std::vector<NftTable> render(const HostPlan& plan, bool with_elements,
             quote(s.out_dev) + " snat to " + s.to_source.str() + "\n  }\n");
   }
   std::vector<NftTable> out;
-  for (auto& [ns, t] : tables)
+  for (auto& [key, t] : tables)
     out.push_back(std::move(t));
   return out;
 }

@@ -17,17 +17,35 @@ inline constexpr const char* kNftTableName = "dvr";
 
 struct NftSet {
   std::string name;
-  std::string type;  // e.g. "ipv4_addr : ipv4_addr" (a map) or "ether_addr"
+  // e.g. "ipv4_addr : ipv4_addr" (a map) or "ether_addr"; "typeof …" as it is
+  std::string type;
   bool is_map = false;
   std::vector<std::string> elements;  // rendered, e.g. "192.168.74.104 : 192.168.111.5"
+  std::string flags;                  // e.g. "interval"
+  // Not part of the table's structure: added and deleted on its own (a remote group's
+  // set comes and goes with the first and last rule naming the group).
+  bool dynamic = false;
+  std::string declaration() const;  // "type …" / "typeof …", and flags
+};
+
+// A regular chain reconciled on its own: its tag (a hash of its rules, kept in the
+// comment of its first rule) says whether the kernel's is the plan's, so that one group's rule or
+// one port's groups change that chain alone.
+struct NftChain {
+  std::string name;
+  std::string rules;  // each "    <rule>\n"
+  std::string tag() const;
+  std::string tagRule() const;  // the chain's first rule, which carries the tag
+  std::string text() const;     // "  chain NAME { <tag rule>; rules }"
 };
 
 struct NftTable {
   std::string ns;
-  std::string family;  // "ip" or "bridge"
+  std::string family;  // "ip", "bridge" or "inet"
   std::string name = kNftTableName;
   std::vector<NftSet> sets;
   std::vector<std::string> chains;  // each a complete "chain NAME { ... }" block
+  std::vector<NftChain> tagged_chains;
 
   // The structure without elements; its hash tags the table (comment) in the kernel.
   std::string structure() const;
@@ -49,6 +67,9 @@ std::string fipSnat(const FloatingIpNat& f);  // map fip_snat
 std::string ifname(const std::string& dev);   // set tunnel_devs
 std::string gatewayArp(const std::string& dev, Ipv4 ip);
 std::string macToMac(Mac from, Mac to);  // map gateway_mac_of_port
+std::string address(Cidr c);             // 10.0.0.5 for a /32, 10.0.0.0/24 otherwise
+std::string portSource(const std::string& dev, const AllowedSource& s);  // set port_sources
+std::string mark(uint32_t m);                                            // 0x8000abcd
 }  // namespace nft_element
 
 }  // namespace dvr::plan

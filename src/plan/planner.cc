@@ -6,6 +6,7 @@
 
 #include "ipam/ids.h"
 #include "plan/names.h"
+#include "plan/port_filter.h"
 
 namespace dvr::plan {
 
@@ -56,6 +57,7 @@ class HostPlanner {
     }
     vmPorts();
     networks();
+    portFilter();
     hostLinksWithoutIpv6();
     sortAll();
     return std::move(plan_);
@@ -282,6 +284,19 @@ class HostPlanner {
         plan_.links.push_back(
             {.ns = "", .name = up->second, .kind = LinkKind::Adopted, .master = br});
       }
+    }
+  }
+
+  // Security groups: the filter of this host's VM ports, and br_netfilter on the
+  // bridges that hold one (only those: every other bridge keeps switching unhooked).
+  void portFilter() {
+    plan_.port_filter = planPortFilter(ix_, host_, plan_.links);
+    std::set<std::string> bridges;
+    for (const FilteredPort& p : plan_.port_filter.ports)
+      bridges.insert(names::bridge(p.network_id));
+    for (Link& l : plan_.links) {
+      if (l.ns.empty() && l.kind == LinkKind::Bridge && bridges.count(l.name))
+        l.nf_call_iptables = true;
     }
   }
 

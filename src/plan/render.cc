@@ -27,6 +27,8 @@ std::string linkLine(const Link& l) {
   switch (l.kind) {
     case LinkKind::Bridge:
       out += " type bridge";
+      if (l.nf_call_iptables)
+        out += " nf_call_iptables 1";  // as ip -d link shows it
       break;
     case LinkKind::Vxlan:
       out += " type vxlan id " + std::to_string(l.vni) + " local " + l.local_ip.str() +
