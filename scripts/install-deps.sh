@@ -22,3 +22,19 @@ if ((${#missing[@]})) || ((client_missing)); then
   if ((${#missing[@]})); then apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"; fi
   if ((client_missing)); then apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3-openstackclient; fi
 fi
+# Debian's real Keystone, for the tests with authentication (scripts/start-keystone.sh runs
+# it on loopback). Its postinst enables and starts keystone.service on port 5000 of every
+# address: a policy-rc.d answering 101 forbids that start, and is removed again unless it
+# was there before.
+if ! dpkg-query -W -f='${Status}' keystone 2>/dev/null | grep -q "install ok installed"; then
+  export DEBIAN_FRONTEND=noninteractive
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  apt-get update -q
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q keystone || { ((own_policy)) && rm -f /usr/sbin/policy-rc.d; exit 1; }
+  if ((own_policy)); then rm -f /usr/sbin/policy-rc.d; fi
+fi

@@ -9,6 +9,7 @@
 #include "ipam/ids.h"
 #include "ipam/pools.h"
 #include "model/error.h"
+#include "model/ip_protocols.h"
 #include "model/topology_yaml.h"
 
 namespace dvr::ipam {
@@ -42,6 +43,7 @@ class Resolver {
     subnets();
     reservePinnedAddresses();
     routers();
+    securityGroups();
     vms();
     floatingIps();
     fipGateways();
@@ -554,6 +556,111 @@ class Resolver {
     }
   }
 
+  // Groups and their rules, checked as Neutron checks a rule (its texts), before the VMs
+  // that name them.
+  void securityGroups() {
+    std::vector<const SecurityGroupSpec*> group_specs;  // parallel to cloud_.security_groups
+    for (const auto& gs : t_.security_groups) {
+      if (!group_index_.emplace(gs.name, cloud_.security_groups.size()).second) {
+        problems_.add(quoted("security group", gs.name), "defined twice", gs.line);
+        continue;
+      }
+      SecurityGroup g;
+      g.id = idOr(gs.id, [&] { return "security-group:" + gs.name; });
+      g.name = gs.name;
+      g.stateful = gs.stateful;
+      cloud_.security_groups.push_back(std::move(g));
+      group_specs.push_back(&gs);
+    }
+    for (size_t gi = 0; gi < cloud_.security_groups.size(); ++gi) {
+      const SecurityGroupSpec& gs = *group_specs[gi];
+      auto obj = quoted("security group", gs.name);
+      for (size_t k = 0; k < gs.rules.size(); ++k) {
+        const SecurityGroupRuleSpec& rs = gs.rules[k];
+        auto robj = obj + " rule #" + std::to_string(k + 1);
+        SecurityGroupRule r;
+        r.id =
+            idOr(rs.id, [&] { return "security-group-rule:" + gs.name + ":" + std::to_string(k); });
+        r.ingress = rs.ingress;
+        r.protocol = rs.protocol;
+        r.port_min = rs.port_min;
+        r.port_max = rs.port_max;
+        if (auto why = portRangeProblem(rs.protocol, rs.port_min, rs.port_max))
+          problems_.add(robj, why->message, rs.line);
+        if (rs.remote_ip_prefix && rs.remote_group) {
+          problems_.add(robj, "Only remote_ip_prefix or remote_group_id may be provided.", rs.line);
+        }
+        if (rs.remote_ip_prefix)
+          r.remote_ip_prefix = rs.remote_ip_prefix->network();  // Neutron's normalized_cidr
+        if (rs.remote_group) {
+          auto it = group_index_.find(*rs.remote_group);
+          if (it == group_index_.end()) {
+            problems_.add(robj, "remote_group: unknown security group '" + *rs.remote_group + "'",
+                          rs.line);
+          } else {
+            r.remote_group_id = cloud_.security_groups[it->second].id;
+          }
+        }
+        auto& rules = cloud_.security_groups[gi].rules;
+        for (size_t o = 0; o < rules.size(); ++o) {
+          const SecurityGroupRule& other = rules[o];
+          if (other.ingress == r.ingress && other.protocol == r.protocol &&
+              other.port_min == r.port_min && other.port_max == r.port_max &&
+              other.remote_ip_prefix == r.remote_ip_prefix &&
+              other.remote_group_id == r.remote_group_id) {
+            problems_.add(robj,
+                          "Security group rule already exists. Rule id is " + other.id +
+                              " (rule #" + std::to_string(o + 1) + ")",
+                          rs.line);
+          }
+        }
+        rules.push_back(std::move(r));
+      }
+    }
+  }
+
+  // A VM port's filtering: its groups by name, its address pairs (the port's MAC when a
+  // pair names none), refused on a port without port security as Neutron refuses them.
+  void portSecurity(const VmSpec& vs, const std::string& obj, Port& p) {
+    p.port_security = vs.port_security;
+    if (!vs.port_security && !vs.security_groups.empty()) {
+      problems_.add(obj,
+                    "Port security must be enabled and port must have an IP address in order "
+                    "to use security groups.",
+                    vs.line);
+    }
+    if (!vs.port_security && !vs.allowed_address_pairs.empty()) {
+      problems_.add(obj,
+                    "Port Security must be enabled in order to have allowed address pairs on a "
+                    "port.",
+                    vs.line);
+    }
+    for (const auto& name : vs.security_groups) {
+      auto it = group_index_.find(name);
+      if (it == group_index_.end()) {
+        problems_.add(obj, "unknown security group '" + name + "'", vs.line);
+        continue;
+      }
+      const std::string& id = cloud_.security_groups[it->second].id;
+      if (std::find(p.security_group_ids.begin(), p.security_group_ids.end(), id) ==
+          p.security_group_ids.end())
+        p.security_group_ids.push_back(id);
+    }
+    for (size_t k = 0; k < vs.allowed_address_pairs.size(); ++k) {
+      const auto& a = vs.allowed_address_pairs[k];
+      for (size_t o = 0; o < k; ++o) {
+        if (vs.allowed_address_pairs[o] == a) {
+          problems_.add(obj,
+                        "Request contains duplicate address pair: mac_address " +
+                            (a.mac ? a.mac->str() : std::string("None")) + " ip_address " +
+                            a.ip.str() + ".",
+                        vs.line);
+        }
+      }
+      p.allowed_address_pairs.push_back({a.ip, a.mac.value_or(Mac())});  // MAC: after addPort
+    }
+  }
+
   void vms() {
     for (const auto& vs : t_.vms) {
       auto obj = quoted("vm", vs.name);
@@ -609,7 +716,12 @@ class Resolver {
         auto ip = vs.ip ? vs.ip : allocateIp(*s, obj, vs.line);
         p.ip = ip.value_or(Ipv4());
       }
-      addPort(std::move(p), vs.mac);
+      portSecurity(vs, obj, p);
+      Port& added = cloud_.ports[addPort(std::move(p), vs.mac)];
+      for (auto& pair : added.allowed_address_pairs) {
+        if (pair.mac.isZero())
+          pair.mac = added.mac;
+      }
     }
   }
 
@@ -776,6 +888,7 @@ class Resolver {
   MacPool dvr_macs_;
   std::vector<IpPool> ip_pools_;  // parallel to cloud_.subnets
   std::map<std::string, size_t> host_index_, net_index_, subnet_index_, router_index_, vm_index_;
+  std::unordered_map<std::string, size_t> group_index_;
   std::map<std::string, size_t> snat_load_;
   std::unordered_set<std::string> unschedulable_;  // hosts whose agent is down
   std::unordered_map<std::string, size_t> network_by_id_, subnet_by_id_, router_of_subnet_;

@@ -107,7 +107,32 @@ json toJson(const Topology& t) {
     putOpt(o, "subnet", v.subnet);
     putOpt(o, "ip", v.ip);
     putOpt(o, "mac", v.mac);
+    // Written only when set, so documents of unfiltered VMs stay as they were.
+    if (v.port_security)
+      o["port_security"] = true;
+    if (!v.security_groups.empty())
+      o["security_groups"] = v.security_groups;
+    for (const auto& p : v.allowed_address_pairs) {
+      json pair{{"ip_address", p.ip.str()}};
+      putOpt(pair, "mac_address", p.mac);
+      o["allowed_address_pairs"].push_back(pair);
+    }
     j["vms"].push_back(o);
+  }
+  for (const auto& g : t.security_groups) {
+    json o{{"name", g.name}, {"stateful", g.stateful}, {"rules", json::array()}};
+    putOpt(o, "id", g.id);
+    for (const auto& r : g.rules) {
+      json rule{{"direction", r.ingress ? "ingress" : "egress"}};
+      putOpt(rule, "id", r.id);
+      putOpt(rule, "protocol", r.protocol);
+      putOpt(rule, "port_range_min", r.port_min);
+      putOpt(rule, "port_range_max", r.port_max);
+      putOpt(rule, "remote_ip_prefix", r.remote_ip_prefix);
+      putOpt(rule, "remote_group", r.remote_group);
+      o["rules"].push_back(rule);
+    }
+    j["security_groups"].push_back(o);
   }
   for (const auto& f : t.floating_ips) {
     json o{{"network", f.network}};
@@ -188,7 +213,30 @@ Topology topologyFromJson(const json& j) {
       v.host = o.value("host", "");
       v.ip = parseOpt<Ipv4>(o, "ip");
       v.mac = parseOpt<Mac>(o, "mac");
+      v.port_security = o.value("port_security", false);
+      v.security_groups = o.value("security_groups", std::vector<std::string>{});
+      for (const auto& p : o.value("allowed_address_pairs", json::array()))
+        v.allowed_address_pairs.push_back(
+            {parse<Cidr>(p, "ip_address"), parseOpt<Mac>(p, "mac_address")});
       t.vms.push_back(std::move(v));
+    }
+    for (const auto& o : j.value("security_groups", json::array())) {
+      SecurityGroupSpec g;
+      g.name = o.at("name");
+      g.id = parseOpt<std::string>(o, "id");
+      g.stateful = o.value("stateful", true);
+      for (const auto& r : o.value("rules", json::array())) {
+        SecurityGroupRuleSpec rule;
+        rule.id = parseOpt<std::string>(r, "id");
+        rule.ingress = r.value("direction", "ingress") == "ingress";
+        rule.protocol = parseOpt<int>(r, "protocol");
+        rule.port_min = parseOpt<int>(r, "port_range_min");
+        rule.port_max = parseOpt<int>(r, "port_range_max");
+        rule.remote_ip_prefix = parseOpt<Cidr>(r, "remote_ip_prefix");
+        rule.remote_group = parseOpt<std::string>(r, "remote_group");
+        g.rules.push_back(std::move(rule));
+      }
+      t.security_groups.push_back(std::move(g));
     }
     for (const auto& o : j.value("floating_ips", json::array())) {
       t.floating_ips.push_back({parseOpt<std::string>(o, "id"), o.at("network"),

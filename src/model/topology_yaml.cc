@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "model/error.h"
+#include "model/ip_protocols.h"
 
 namespace dvr::model {
 namespace {
@@ -77,6 +78,22 @@ class Reader {
   std::optional<Mac> mac(const char* key) { return parsed<Mac>(key, "MAC address"); }
   std::optional<Cidr> cidr(const char* key, bool required = false) {
     return parsed<Cidr>(key, "CIDR (a.b.c.d/len)", required);
+  }
+  // An address or a CIDR, as Neutron's remote_ip_prefix and allowed address pairs take
+  // them: a bare address is its /32.
+  std::optional<Cidr> prefix(const char* key, bool required = false) {
+    auto text = str(key, required);
+    if (!text)
+      return std::nullopt;
+    if (auto c = Cidr::parse(*text))
+      return c;
+    if (auto ip = Ipv4::parse(*text))
+      return Cidr{*ip, 32};
+    problems_.add(object_,
+                  std::string("'") + key + "': '" + *text +
+                      "' is not a valid IPv4 address or CIDR (a.b.c.d[/len])",
+                  lineOf(child(key)));
+    return std::nullopt;
   }
 
   std::optional<long long> integer(const char* key, long long min, long long max) {
@@ -273,9 +290,66 @@ void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& prob
   topo.routers.push_back(std::move(rt));
 }
 
+// A rule of a group; the checks that need the other groups (remote_group) are resolve's.
+void readRule(const YAML::Node& node, size_t j, const std::string& group, SecurityGroupSpec& sg,
+              Problems& problems) {
+  Reader r(node, group + " rule #" + std::to_string(j + 1), problems,
+           {"id", "direction", "ethertype", "protocol", "port_range_min", "port_range_max",
+            "remote_ip_prefix", "remote_group"});
+  if (!r.ok())
+    return;
+  SecurityGroupRuleSpec rule;
+  rule.line = r.line();
+  rule.id = r.str("id");
+  auto direction = r.str("direction", true).value_or("ingress");
+  if (direction == "egress") {
+    rule.ingress = false;
+  } else if (direction != "ingress") {
+    problems.add(r.object(), "direction '" + direction + "' must be ingress or egress",
+                 lineOf(r.child("direction")));
+  }
+  if (auto ethertype = r.str("ethertype"); ethertype && *ethertype != "IPv4") {
+    problems.add(r.object(),
+                 "ethertype '" + *ethertype +
+                     "' is not supported in a topology file (dvr's data path is IPv4: IPv4)",
+                 lineOf(r.child("ethertype")));
+  }
+  if (auto protocol = r.str("protocol")) {
+    bool any = false;
+    rule.protocol = ipProtocolNumber(*protocol, &any);
+    if (!rule.protocol && !any) {
+      problems.add(r.object(),
+                   "protocol '" + *protocol + "' is not one of " + ipProtocolNames() +
+                       ", any, or a number 0..255",
+                   lineOf(r.child("protocol")));
+    }
+  }
+  if (auto v = r.integer("port_range_min", 0, 65535))
+    rule.port_min = static_cast<int>(*v);
+  if (auto v = r.integer("port_range_max", 0, 65535))
+    rule.port_max = static_cast<int>(*v);
+  rule.remote_ip_prefix = r.prefix("remote_ip_prefix");
+  rule.remote_group = r.str("remote_group");
+  sg.rules.push_back(std::move(rule));
+}
+
+void readSecurityGroup(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
+  Reader r(node, nameOr(node, "security group", i), problems, {"name", "id", "stateful", "rules"});
+  if (!r.ok())
+    return;
+  SecurityGroupSpec sg;
+  sg.line = r.line();
+  sg.name = r.str("name", true).value_or("");
+  sg.id = r.str("id");
+  sg.stateful = r.boolean("stateful").value_or(true);
+  r.list("rules", [&](const YAML::Node& n, size_t j) { readRule(n, j, r.object(), sg, problems); });
+  topo.security_groups.push_back(std::move(sg));
+}
+
 void readVm(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
   Reader r(node, nameOr(node, "vm", i), problems,
-           {"name", "port_id", "network", "subnet", "host", "ip", "mac"});
+           {"name", "port_id", "network", "subnet", "host", "ip", "mac", "security_groups",
+            "port_security", "allowed_address_pairs"});
   if (!r.ok())
     return;
   VmSpec vm;
@@ -287,6 +361,27 @@ void readVm(const YAML::Node& node, size_t i, Topology& topo, Problems& problems
   vm.host = r.str("host", true).value_or("");
   vm.ip = r.ip("ip");
   vm.mac = r.mac("mac");
+  bool has_groups = r.child("security_groups") && !r.child("security_groups").IsNull();
+  r.list("security_groups", [&](const YAML::Node& g, size_t) {
+    if (!g.IsScalar()) {
+      problems.add(r.object(), "'security_groups' must list group names", lineOf(g));
+      return;
+    }
+    vm.security_groups.push_back(g.as<std::string>());
+  });
+  // Files written before security groups keep their open data path: no groups, no
+  // filtering, unless the file says so.
+  vm.port_security = r.boolean("port_security").value_or(has_groups);
+  r.list("allowed_address_pairs", [&](const YAML::Node& p, size_t j) {
+    Reader pr(p, r.object() + " allowed address pair #" + std::to_string(j + 1), problems,
+              {"ip_address", "mac_address"});
+    if (!pr.ok())
+      return;
+    auto ip = pr.prefix("ip_address", true);
+    auto mac = pr.mac("mac_address");
+    if (ip)
+      vm.allowed_address_pairs.push_back({*ip, mac});
+  });
   topo.vms.push_back(std::move(vm));
 }
 
@@ -318,13 +413,15 @@ Topology parseTopology(const std::string& yaml_text, const std::string& source) 
   Topology topo;
   Reader top(root, "topology", problems,
              {"settings", "hosts", "networks", "routers", "vms", "floating_ips", "fip_gateways",
-              "link_locals", "external_hosts"});
+              "link_locals", "external_hosts", "security_groups"});
   if (top.ok()) {
     if (auto s = top.child("settings"); s && !s.IsNull())
       readSettings(s, topo, problems);
     top.list("hosts", [&](const YAML::Node& n, size_t i) { readHost(n, i, topo, problems); });
     top.list("networks", [&](const YAML::Node& n, size_t i) { readNetwork(n, i, topo, problems); });
     top.list("routers", [&](const YAML::Node& n, size_t i) { readRouter(n, i, topo, problems); });
+    top.list("security_groups",
+             [&](const YAML::Node& n, size_t i) { readSecurityGroup(n, i, topo, problems); });
     top.list("vms", [&](const YAML::Node& n, size_t i) { readVm(n, i, topo, problems); });
     top.list("floating_ips",
              [&](const YAML::Node& n, size_t i) { readFloatingIp(n, i, topo, problems); });

@@ -31,6 +31,8 @@ void forEachSection(F&& f) {
     [](const LinkLocalSpec& l) { return l.router + "/" + l.host; });
   f("external_hosts", &Topology::external_hosts, [](const ExternalHostSpec& e) { return e.name; });
   f("hosts", &Topology::hosts, [](const HostSpec& h) { return h.name; });
+  f("security_groups", &Topology::security_groups,
+    [](const SecurityGroupSpec& g) { return g.name; });
 }
 
 // One item as the topology's JSON has it: the whole-topology serializer on a topology of

@@ -63,6 +63,37 @@ Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const 
   }
   for (size_t f : index.floatingIpsOn(host))
     fips.insert(c.floating_ips[f].id);
+  // Remote groups: the rules of the host's VMs' groups match the addresses of every
+  // member of the groups they name, wherever those members are.
+  std::set<std::string> remote_groups;
+  for (size_t p : index.portsOn(host)) {
+    for (const auto& gid : c.ports[p].security_group_ids) {
+      if (const SecurityGroup* g = c.findSecurityGroup(gid)) {
+        for (const auto& r : g->rules) {
+          if (!r.remote_group_id.empty())
+            remote_groups.insert(r.remote_group_id);
+        }
+      }
+    }
+  }
+  if (!remote_groups.empty()) {
+    for (const Port& p : c.ports) {
+      if (p.device_owner != kOwnerCompute || vms.count(p.name))
+        continue;
+      for (const auto& gid : p.security_group_ids) {
+        if (remote_groups.count(gid)) {
+          vms.insert(p.name);
+          if (!p.host.empty())
+            hosts.insert(p.host);
+          if (const Subnet* s = c.findSubnet(p.subnet_id)) {
+            subnets.insert(s->name);
+            network_names.insert(index.network(s->network_id).name);
+          }
+          break;
+        }
+      }
+    }
+  }
 
   Topology t;
   t.settings = pinned.settings;
@@ -99,6 +130,9 @@ Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const 
     if (ll.host == host)
       t.link_locals.push_back(ll);
   }
+  // Every group: the slice's VMs name theirs, and rules name their remote groups. They
+  // are few and small next to the ports.
+  t.security_groups = pinned.security_groups;
   return t;
 }
 

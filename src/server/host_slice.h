@@ -18,7 +18,9 @@ namespace dvr::server {
 //  - the networks and subnets of those routers and of the host's VMs, and every bound
 //    port on them (permanent neighbours, forwarding entries);
 //  - the floating IPs of the host's VMs, the host's fg- ports and link-local pairs;
-//  - the hosts all that names, and the settings and external hosts as they are.
+//  - the hosts all that names, and the settings and external hosts as they are;
+//  - every security group, and the VMs (with their subnets and networks) that are members
+//    of a remote group of a rule of the host's VMs' groups: their addresses are matched.
 // Planning `host` from the slice gives exactly the plan from the whole topology.
 model::Topology hostSlice(const model::Topology& pinned, const plan::CloudIndex& index,
                           const std::string& host);
