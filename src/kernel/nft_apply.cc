@@ -59,7 +59,8 @@ bool isTagged(const std::string& tag) {
 // and goes after.
 void chainsAndSets(const plan::NftTable& t, const ObservedNftTable& before,
                    const ObservedNftTable& after, const std::string& table,
-                   const std::string& elements, NftChange& c) {
+                   const std::string& elements, const std::vector<std::string>& element_lines,
+                   NftChange& c) {
   auto emit = [&](const std::string& cmd) {
     c.script += cmd + "\n";
     c.lines.push_back("nft " + cmd);
@@ -90,6 +91,7 @@ void chainsAndSets(const plan::NftTable& t, const ObservedNftTable& before,
     }
   }
   c.script += elements;
+  c.lines.insert(c.lines.end(), element_lines.begin(), element_lines.end());
   for (const auto& [name, tag] : before.chain_tags) {
     if (isTagged(tag) && !after.chain_tags.count(name)) {
       emit("flush chain " + table + " " + name);
@@ -132,6 +134,7 @@ NftChange nftChange(const NftTablesByFamily& have, const std::vector<const plan:
     }
     // Deletions first: nftables refuses to add a map key that still holds another value.
     std::string elements;
+    std::vector<std::string> element_lines;
     for (const auto& s : t->sets) {
       const auto &b = elementsOf(*before, s.name), &a = after.elements[s.name];
       for (const auto& e : b) {
@@ -140,7 +143,7 @@ NftChange nftChange(const NftTablesByFamily& have, const std::vector<const plan:
         std::string cmd =
             "delete element " + table + " " + s.name + " { " + (s.is_map ? keyOf(e) : e) + " }";
         elements += cmd + "\n";
-        c.lines.push_back("nft " + cmd);
+        element_lines.push_back("nft " + cmd);
       }
     }
     for (const auto& s : t->sets) {
@@ -150,10 +153,10 @@ NftChange nftChange(const NftTablesByFamily& have, const std::vector<const plan:
           continue;
         std::string cmd = "add element " + table + " " + s.name + " { " + e + " }";
         elements += cmd + "\n";
-        c.lines.push_back("nft " + cmd);
+        element_lines.push_back("nft " + cmd);
       }
     }
-    chainsAndSets(*t, *before, after, table, elements, c);
+    chainsAndSets(*t, *before, after, table, elements, element_lines, c);
   }
   for (const auto& [family, t] : have) {
     if (wanted_families.count(family))

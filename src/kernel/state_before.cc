@@ -232,7 +232,11 @@ class PreviousPlanState : public StateBefore {
     diff(prev_.floating_nat, p_.floating_nat, note, note);
     diff(prev_.source_nat, p_.source_nat, note, note);
     std::map<std::string, NftTables> out;
-    if (!sameDvrMac(prev_.dvr_mac, p_.dvr_mac) && !bridgeElementsOnly(out[""]))
+    // A security-group change renders the host namespace's tables whole on both sides,
+    // so that the diff finds its elements and tagged chains.
+    if (!(prev_.port_filter == p_.port_filter))
+      touched.insert("");
+    else if (!sameDvrMac(prev_.dvr_mac, p_.dvr_mac) && !bridgeElementsOnly(out[""]))
       touched.insert("");
     for (auto& t : plan::nftTables(prev_, touched)) {
       plan::NftTable* table = &t;

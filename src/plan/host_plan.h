@@ -163,6 +163,7 @@ struct FilteredPort {
 };
 
 struct PortFilter {
+  bool operator==(const PortFilter&) const = default;
   std::vector<FilteredPort> ports;  // in the cloud's port order
   std::vector<FilterGroup> groups;  // the groups those ports are in, by id
   // Remote groups the groups' rules name: group id -> its members' addresses (fixed IPs

@@ -5,6 +5,7 @@
 
 #include "ipam/ids.h"
 #include "plan/names.h"
+#include "plan/nft_tables.h"
 
 namespace dvr::plan {
 
@@ -60,8 +61,8 @@ FilterRule filterRule(const SecurityGroupRule& r) {
   return {r.id, r.protocol, r.port_min, r.port_max, r.remote_ip_prefix, r.remote_group_id};
 }
 
-// The zone of a network's connections: its VNI folded into conntrack's 16 bits (zone 0
-// is everything unzoned). VNIs that fold alike on one host take the next free zone, in
+// The zone of a network's connections: its VNI, folded into conntrack's 16 bits when
+// larger (zone 0 is everything unzoned). VNIs that fold alike on one host take the next free zone, in
 // VNI order, so the plan stays a function of the cloud.
 std::map<std::string, uint16_t> networkZones(const CloudIndex& ix,
                                              const std::set<std::string>& networks) {
@@ -72,7 +73,7 @@ std::map<std::string, uint16_t> networkZones(const CloudIndex& ix,
   std::set<uint16_t> used;
   std::map<std::string, uint16_t> zones;
   for (const auto& [vni, id] : by_vni) {
-    uint16_t z = uint16_t(vni % 65535 + 1);
+    uint16_t z = vni >= 1 && vni <= 65535 ? uint16_t(vni) : uint16_t(vni % 65535 + 1);
     while (used.count(z))
       z = uint16_t(z % 65535 + 1);
     used.insert(z);
@@ -127,7 +128,7 @@ std::string ruleMatch(const FilterRule& r, bool ingress) {
   }
   const char* dir = ingress ? "ip saddr " : "ip daddr ";
   if (r.remote_prefix && r.remote_prefix->len > 0)
-    add(dir + r.remote_prefix->str());
+    add(dir + nft_element::address(*r.remote_prefix));
   if (!r.remote_group.empty())
     add(dir + std::string("@") + filter_names::remoteGroupSet(r.remote_group));
   return out;
