@@ -157,7 +157,7 @@ struct FilteredPort {
   bool operator==(const FilteredPort&) const = default;
   std::string port_id, dev;  // dev: the VM's tap on its network's bridge
   std::string network_id;
-  uint32_t mark = 0;  // names the port as a frame's way out (bridge forward -> inet forward)
+  uint32_t mark = 0;  // its entry in PortFilter::marks
   std::vector<AllowedSource> sources;
   std::vector<std::string> groups;  // group ids, in the port's order
 };
@@ -172,6 +172,11 @@ struct PortFilter {
   // Every port of a bridge with a filtered port -> the conntrack zone of its network, so
   // that two networks' overlapping addresses are two sets of connections.
   std::map<std::string, uint16_t> zones;
+  // The same ports -> a packet mark naming the port. br_netfilter shows the inet family
+  // only the bridge as a packet's device, so the bridge family marks each frame with the
+  // port it came in by (prerouting: its zone, and a VM's egress) and then with the port
+  // it goes out by (forward: a VM's ingress).
+  std::map<std::string, uint32_t> marks;
   bool empty() const { return ports.empty(); }
   const FilteredPort* findByDev(const std::string& dev) const;
   const FilterGroup* findGroup(const std::string& id) const;

@@ -209,10 +209,16 @@ void portFilterTables(const PortFilter& f, Tables& tables, bool with_elements) {
       bridge.sets[first].elements.push_back(nft_element::ifname(p.dev));
       for (const AllowedSource& s : p.sources)
         bridge.sets[first + 1].elements.push_back(nft_element::portSource(p.dev, s));
-      bridge.sets[first + 2].elements.push_back(nft_element::ifname(p.dev) + " : " +
-                                                nft_element::mark(p.mark));
     }
+    for (const auto& [dev, mark] : f.marks)
+      bridge.sets[first + 2].elements.push_back(nft_element::ifname(dev) + " : " +
+                                                nft_element::mark(mark));
   }
+  // br_netfilter (priority 0) shows the inet family only the bridge as the device: each
+  // frame carries the port it came in by as its mark.
+  bridge.chains.push_back(
+      "  chain port_in {\n    type filter hook prerouting priority -250; policy accept;\n"
+      "    meta mark set iifname map @port_marks\n  }\n");
   // A filtered port sends IPv4 and ARP from its own addresses only (Neutron's
   // anti-spoofing): no other source, no IPv6 and so no router advertisements.
   bridge.chains.push_back(
@@ -222,17 +228,17 @@ void portFilterTables(const PortFilter& f, Tables& tables, bool with_elements) {
       "    ether type arp iifname . ether saddr . arp saddr ip @port_sources iifname . arp "
       "saddr ether . arp saddr ip @port_sources accept\n"
       "    counter drop\n  }\n");
-  // br_netfilter shows the inet family only the bridge as the way out: name the port
-  // with its mark before it runs (priority -1). IPv6 is not filtered, so it never
-  // reaches a filtered port.
+  // Then, before br_netfilter's forward (priority -1), the port it goes out by: a
+  // filtered one, or none. IPv6 is not filtered, so it never reaches a filtered port.
   bridge.chains.push_back(
       "  chain port_out {\n    type filter hook forward priority -300; policy accept;\n"
       "    oifname @filtered_ports ether type ip6 drop\n"
-      "    meta mark set oifname map @port_marks\n  }\n");
+      "    meta mark set 0\n"
+      "    oifname @filtered_ports meta mark set oifname map @port_marks\n  }\n");
 
   NftTable& t = tableFor(tables, "", "inet");
-  t.sets.push_back({"zones", "typeof iifname : ct zone", true, {}});
-  t.sets.push_back({"egress_ports", "ifname : verdict", true, {}});
+  t.sets.push_back({"zones", "typeof meta mark : ct zone", true, {}});
+  t.sets.push_back({"egress_ports", "mark : verdict", true, {}});
   t.sets.push_back({"ingress_ports", "mark : verdict", true, {}});
   for (const auto& [group, members] : f.remote_groups) {
     NftSet s{filter_names::remoteGroupSet(group), "ipv4_addr", false, {}, "interval", true};
@@ -244,9 +250,10 @@ void portFilterTables(const PortFilter& f, Tables& tables, bool with_elements) {
   }
   if (with_elements) {
     for (const auto& [dev, zone] : f.zones)
-      t.sets[0].elements.push_back(nft_element::ifname(dev) + " : " + std::to_string(zone));
+      t.sets[0].elements.push_back(nft_element::mark(f.marks.at(dev)) + " : " +
+                                   std::to_string(zone));
     for (const FilteredPort& p : f.ports) {
-      t.sets[1].elements.push_back(nft_element::ifname(p.dev) + " : jump " +
+      t.sets[1].elements.push_back(nft_element::mark(p.mark) + " : jump " +
                                    filter_names::egressChain(p));
       t.sets[2].elements.push_back(nft_element::mark(p.mark) + " : jump " +
                                    filter_names::ingressChain(p));
@@ -254,10 +261,10 @@ void portFilterTables(const PortFilter& f, Tables& tables, bool with_elements) {
   }
   t.chains.push_back(
       "  chain zone {\n    type filter hook prerouting priority raw; policy accept;\n"
-      "    ct zone set iifname map @zones\n  }\n");
+      "    ct zone set meta mark map @zones\n  }\n");
   t.chains.push_back(
       "  chain egress {\n    type filter hook prerouting priority filter; policy accept;\n"
-      "    iifname vmap @egress_ports\n  }\n");
+      "    meta mark vmap @egress_ports\n  }\n");
   t.chains.push_back(
       "  chain ingress {\n    type filter hook forward priority filter; policy accept;\n"
       "    meta mark vmap @ingress_ports\n  }\n");

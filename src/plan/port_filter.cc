@@ -138,19 +138,11 @@ PortFilter planPortFilter(const CloudIndex& ix, const Host& host, const std::vec
   const Cloud& c = ix.cloud();
   PortFilter f;
   std::set<std::string> group_ids, remote_ids, networks;
-  std::set<uint32_t> marks;
   for (size_t i : ix.portsOn(host.name)) {
     const Port& vm = c.ports[i];
     if (vm.device_owner != kOwnerCompute || !vm.port_security)
       continue;
     FilteredPort p{vm.id, names::tap(vm.id), vm.network_id, 0, {}, vm.security_group_ids};
-    // A mark of the port's own, stable while the port lives: from its id, the next free
-    // one on a clash.
-    uint32_t mark = uint32_t(ipam::hash64(vm.id)) | 0x80000000u;
-    while (marks.count(mark))
-      mark = mark == 0xffffffffu ? 0x80000000u : mark + 1;
-    marks.insert(mark);
-    p.mark = mark;
     p.sources.push_back({vm.mac, Cidr{vm.ip, 32}});
     for (const AddressPair& ap : vm.allowed_address_pairs)
       p.sources.push_back({ap.mac, ap.ip});
@@ -202,6 +194,18 @@ PortFilter planPortFilter(const CloudIndex& ix, const Host& host, const std::vec
     if (it != zone_of_bridge.end())
       f.zones[l.name] = it->second;
   }
+  // Each of those ports gets a mark of its own, from its name (the next free one on a
+  // clash), so that a port keeps its mark while it lives.
+  std::set<uint32_t> used;
+  for (const auto& [dev, zone] : f.zones) {
+    uint32_t mark = uint32_t(ipam::hash64(dev)) | 0x80000000u;
+    while (used.count(mark))
+      mark = mark == 0xffffffffu ? 0x80000000u : mark + 1;
+    used.insert(mark);
+    f.marks[dev] = mark;
+  }
+  for (FilteredPort& p : f.ports)
+    p.mark = f.marks.at(p.dev);
   return f;
 }
 

@@ -5,10 +5,11 @@
 //
 // The design (docs/design.md, "Security groups"): this kernel has no bridge-family
 // conntrack, so a bridge with a filtered port turns on br_netfilter's IP hooks for itself
-// only; connections are tracked in the inet family, in a zone per network. A VM's egress
-// is filtered at prerouting (the input device is its tap there); its ingress at forward,
-// where br_netfilter shows only the bridge, so a bridge-family forward chain first marks
-// the frame with its output port. Anti-spoofing (IP and ARP) is bridge-family. Each port
+// only; connections are tracked in the inet family, in a zone per network. br_netfilter
+// shows the inet family only the bridge as a packet's device, so bridge-family chains
+// mark each frame with the port it came in by (its zone, and a VM's egress, filtered at
+// prerouting) and then with the port it goes out by (a VM's ingress, filtered at
+// forward). Anti-spoofing (IP and ARP) is bridge-family. Each port
 // and each group has a chain of its own and each remote group a set: a rule added
 // rewrites one chain, a port joining a group adds set elements and its own chain.
 #pragma once
