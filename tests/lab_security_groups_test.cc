@@ -85,8 +85,9 @@ TEST_F(SecurityGroupLab, IngressTcp22IsAllowedThroughTheFloatingIpAndNothingElse
   // ICMP is allowed from 8.8.8.8 only (a remote-prefix rule): internet yes, gateway no.
   EXPECT_TRUE(pings("internet", kVm2Fip));
   EXPECT_FALSE(pings("gateway", kVm2Fip));
-  // vm2's own connections out pass, and their replies come back as established.
-  EXPECT_TRUE(pings("vm2", "8.8.8.8"));
+  // vm1's own connections out pass, and their replies come back as established: its
+  // group lets in nothing from 8.8.8.8.
+  EXPECT_TRUE(pings("vm1", "8.8.8.8"));
 }
 
 TEST_F(SecurityGroupLab, AnAddedRuleOpensPingWithinASecondWithoutLossForAnotherVm) {
