@@ -42,6 +42,12 @@ TEST(ApiSchema, ADatabaseFromBeforeSchemaVersionsKeepsEveryResource) {
   ASSERT_EQ(schemaVersion(old.path), 0);
   std::ifstream in(std::string(DVR_SOURCE_DIR) + "/tests/data/dvr-before-schema-version.json");
   json want = json::parse(in);
+  // That build showed every port with port security, but filtered none: its VM ports open
+  // unfiltered, as they ran, and say so.
+  for (auto& p : want["ports"]) {
+    if (p["device_owner"] == "compute:nova" || p["device_owner"] == "")
+      p["port_security_enabled"] = false;
+  }
   {
     testing::ServerProcess server("sqlite:" + old.path);
     httplib::Client http(server.url());

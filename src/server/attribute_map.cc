@@ -1,9 +1,11 @@
 #include "server/attribute_map.h"
 
+#include <cctype>
 #include <climits>
 #include <functional>
 #include <map>
 
+#include "model/ip_protocols.h"
 #include "server/api_error.h"
 #include "server/validators.h"
 
@@ -93,6 +95,87 @@ void gatewayInfo(json& g) {
   }
 }
 
+// ---- security group rules: neutron_lib.api.definitions.security_groups' converters ----
+
+// convert_protocol: a name (any case) of IP_PROTOCOL_MAP, a number 0..255 (kept as its
+// string, as Neutron stores it), or any / null for every protocol (null).
+void protocol(json& p) {
+  if (p.is_null())
+    return;
+  std::string text = p.is_string() ? p.get<std::string>() : v::pyStr(p);
+  if (p.is_number_integer())
+    text = std::to_string(p.get<long>());
+  std::string lower = text;
+  for (char& c : lower)
+    c = char(std::tolower(static_cast<unsigned char>(c)));
+  bool any = false;
+  auto number = model::ipProtocolNumber(lower, &any);
+  if (any && lower == "any") {
+    p = nullptr;
+    return;
+  }
+  if (number && !lower.empty() && std::isdigit(static_cast<unsigned char>(lower[0]))) {
+    p = std::to_string(*number);
+    return;
+  }
+  if (number) {
+    p = lower;
+    return;
+  }
+  std::string names = "[None";
+  for (const auto& name :
+       {"ah",     "dccp",       "egp",       "esp",        "gre",       "hopopt",
+        "icmp",   "igmp",       "ipip",      "ipv6-encap", "ipv6-frag", "ipv6-icmp",
+        "icmpv6", "ipv6-nonxt", "ipv6-opts", "ipv6-route", "ospf",      "pgm",
+        "rsvp",   "sctp",       "tcp",       "udp",        "udplite",   "vrrp"})
+    names += std::string(", '") + name + "'";
+  throw ApiError(400, "SecurityGroupRuleInvalidProtocol",
+                 "Security group rule protocol " + text + " not supported. Only protocol values " +
+                     names + "] and integer representations [0 to 255] are supported.");
+}
+
+// convert_validate_port_value: an integer (or its string) 0..65535, or null.
+void portValue(json& p) {
+  if (p.is_null())
+    return;
+  json n = p;
+  try {
+    v::toInt(n);
+  } catch (const ApiError&) {
+    n = nullptr;
+  }
+  if (!n.is_number_integer() || n.get<long>() < 0 || n.get<long>() > 65535)
+    throw ApiError(400, "SecurityGroupInvalidPortValue",
+                   "Invalid value for port " + v::pyStr(p) + ".");
+  p = n;
+}
+
+// convert_ip_prefix_to_cidr: netaddr's form of an address or prefix, or Neutron's
+// InvalidCIDR.
+void ipPrefix(json& p) {
+  if (p.is_null() || (p.is_string() && p.get<std::string>().empty())) {
+    p = nullptr;
+    return;
+  }
+  auto prefix = p.is_string() ? v::ipPrefix(p.get<std::string>()) : std::nullopt;
+  if (!prefix)
+    throw ApiError(400, "InvalidCIDR", "Invalid CIDR " + v::pyStr(p) + " given as IP prefix.");
+  p = prefix->cidr;
+}
+
+// convert_ethertype_to_case_insensitive
+void ethertype(json& e) {
+  if (!e.is_string())
+    return;
+  std::string lower = e.get<std::string>();
+  for (char& c : lower)
+    c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "ipv4")
+    e = "IPv4";
+  else if (lower == "ipv6")
+    e = "IPv6";
+}
+
 const std::map<std::string, Map>& attributeMap() {
   static const std::map<std::string, Map> map{
       {"network", common({{"admin_state_up", boolean()},
@@ -162,6 +245,27 @@ const std::map<std::string, Map>& attributeMap() {
                          {"flavor_id", check(v::uuidOrNone)},
                          {"service_type_id", check(v::uuidOrNone)},
                          {"routes", check(v::hostRoutes)}})},
+      {"security_group", common({{"stateful", boolean()}})},
+      {"security_group_rule",
+       {{"security_group_id", check(v::uuid)},
+        {"direction",
+         {nullptr,
+          [](const json& x) {
+            return v::values(x, {"ingress", "egress"});
+          }}},
+        {"ethertype",
+         {ethertype,
+          [](const json& x) {
+            return v::values(x, {"IPv4", "IPv6"});
+          }}},
+        {"protocol", {protocol, nullptr}},
+        {"port_range_min", {portValue, nullptr}},
+        {"port_range_max", {portValue, nullptr}},
+        {"remote_ip_prefix", {ipPrefix, nullptr}},
+        {"remote_group_id", check(v::uuidOrNone)},
+        {"description", str(kDescriptionMax)},
+        {"tenant_id", str(kProjectIdMax)},
+        {"project_id", str(kProjectIdMax)}}},
       {"floatingip", common({{"floating_network_id", check(v::uuid)},
                              {"floating_ip_address", check(v::ipAddressOrNone)},
                              {"port_id", check(v::uuidOrNone)},

@@ -130,9 +130,33 @@ Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const 
     if (ll.host == host)
       t.link_locals.push_back(ll);
   }
-  // Every group: the slice's VMs name theirs, and rules name their remote groups. They
-  // are few and small next to the ports.
-  t.security_groups = pinned.security_groups;
+  // The groups the slice's VMs name, and the remote groups their rules name, and theirs
+  // (resolving a rule needs its remote group): no more, so that a group elsewhere (a new
+  // project's default group) leaves this host's slice as it was.
+  std::set<std::string> groups;
+  std::vector<std::string> todo;
+  auto need = [&](const std::string& id) {
+    if (groups.insert(id).second)
+      todo.push_back(id);
+  };
+  for (const auto& v : t.vms) {
+    for (const auto& g : v.security_groups)
+      need(g);
+  }
+  while (!todo.empty()) {
+    std::string id = std::move(todo.back());
+    todo.pop_back();
+    if (const SecurityGroup* g = c.findSecurityGroup(id)) {
+      for (const auto& r : g->rules) {
+        if (!r.remote_group_id.empty())
+          need(r.remote_group_id);
+      }
+    }
+  }
+  for (const auto& g : pinned.security_groups) {
+    if (groups.count(g.name))
+      t.security_groups.push_back(g);
+  }
   return t;
 }
 

@@ -19,8 +19,9 @@ namespace dvr::server {
 //    port on them (permanent neighbours, forwarding entries);
 //  - the floating IPs of the host's VMs, the host's fg- ports and link-local pairs;
 //  - the hosts all that names, and the settings and external hosts as they are;
-//  - every security group, and the VMs (with their subnets and networks) that are members
-//    of a remote group of a rule of the host's VMs' groups: their addresses are matched.
+//  - the VMs (with their subnets and networks) that are members of a remote group of a
+//    rule of the host's VMs' groups: their addresses are matched; and the groups the
+//    slice's VMs and rules name.
 // Planning `host` from the slice gives exactly the plan from the whole topology.
 model::Topology hostSlice(const model::Topology& pinned, const plan::CloudIndex& index,
                           const std::string& host);

@@ -34,6 +34,11 @@ const json& shape(const std::string& collection) {
     m["routers"] = view.router(model::Router{});
     m["floatingips"] = view.floatingIp(model::FloatingIp{});
     m["agents"] = view.agent("", json::object());
+    m["security-groups"] = view.securityGroup(model::SecurityGroup{}, {});
+    json rule = view.securityGroupRule("");
+    rule["port_range_min"] = 0;  // integers, so that filters on them compare as integers
+    rule["port_range_max"] = 0;
+    m["security-group-rules"] = rule;
     return m;
   }();
   static const json none = json::object();

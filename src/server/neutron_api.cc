@@ -19,6 +19,7 @@
 #include "server/neutron_views.h"
 #include "server/request_args.h"
 #include "server/resource_writes.h"
+#include "server/security_group_state.h"
 
 namespace dvr::server {
 namespace {
@@ -208,7 +209,12 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
          ext("agent", "agent", "The agent management extension."),
          ext("binding", "Port Binding", "Expose port bindings of a virtual port"),
          ext("provider", "Provider Network",
-             "Expose mapping of virtual networks to physical networks")});
+             "Expose mapping of virtual networks to physical networks"),
+         ext("security-group", "security-group", "The security groups extension."),
+         ext("port-security", "Port Security",
+             "Provides port security: anti-spoofing and security groups on a port can be "
+             "turned off"),
+         ext("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs")});
     if (r.id.empty())
       return {200, json{{"extensions", all}}.dump()};
     for (const auto& e : all) {
@@ -219,12 +225,20 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
   }
 
   static const std::map<std::string, std::string> kSingular{
-      {"networks", "network"}, {"subnets", "subnet"},         {"ports", "port"},
-      {"routers", "router"},   {"floatingips", "floatingip"}, {"agents", "agent"}};
+      {"networks", "network"},
+      {"subnets", "subnet"},
+      {"ports", "port"},
+      {"routers", "router"},
+      {"floatingips", "floatingip"},
+      {"agents", "agent"},
+      {"security-groups", "security_group"},
+      {"security-group-rules", "security_group_rule"}};
   auto singular = kSingular.find(r.collection);
   if (singular == kSingular.end())
     throw notFound("The resource could not be found.");
   const std::string& one = singular->second;
+  std::string plural = r.collection;  // the body's key: security_groups for security-groups
+  std::replace(plural.begin(), plural.end(), '-', '_');
   if (!r.action.empty() && r.collection != "routers")
     throw notFound("The resource could not be found.");
   if (r.action.empty())
@@ -235,6 +249,16 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
   if (m == "GET") {
     if (!r.action.empty())
       throw notFound("The resource could not be found.");
+    // Neutron makes a project's default group the first time it lists its groups.
+    if (r.collection == "security-groups" && r.id.empty() &&
+        defaultGroupOf(current()->state, req.context.project_id).empty()) {
+      commit(
+          [&](ApiState& s, const WriteRequest&) {
+            ensureDefaultGroup(s, req.context.project_id);
+            return WriteOutcome{};
+          },
+          req, r.id, r.action);
+    }
     std::shared_ptr<const Cached> snap = current();
     const ApiState& s = snap->state;
     const Cloud& c = snap->cloud;
@@ -254,6 +278,15 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
       every(c.routers, &View::router);
     } else if (r.collection == "floatingips") {
       every(c.floating_ips, &View::floatingIp);
+    } else if (r.collection == "security-groups") {
+      auto rules = v.rulesByGroup();
+      for (const auto& g : c.security_groups)
+        items.push_back(v.securityGroup(g, rules));
+    } else if (r.collection == "security-group-rules") {
+      if (s.attrs.contains(kRuleAttrs)) {
+        for (const auto& [id, rule] : s.attrs[kRuleAttrs].items())
+          items.push_back(v.securityGroupRule(id));
+      }
     } else if (r.collection == "agents") {
       for (const auto& [host, a] : s.agents.items()) {
         json live = a;
@@ -264,22 +297,40 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     }
     if (r.id.empty()) {
       checkListQuery(r.collection, req.query);
-      return {200, json{{r.collection, filtered(r.collection, items, req.query)}}.dump()};
+      return {200, json{{plural, filtered(r.collection, items, req.query)}}.dump()};
     }
     for (const auto& item : items) {
       if (item["id"] == r.id)
         return {200, json{{one, item}}.dump()};
     }
+    if (r.collection == "security-groups")
+      throw notFound("Security group " + r.id + " does not exist", "SecurityGroupNotFound");
+    if (r.collection == "security-group-rules")
+      throw notFound("Security group rule " + r.id + " does not exist",
+                     "SecurityGroupRuleNotFound");
     throw notFound("The resource could not be found.");
   }
 
   // ---- writes: one transaction; the kind's write changes the state, resolve() checks
   // and allocates ----
   static const std::map<std::string, WriteOutcome (*)(ApiState&, const WriteRequest&)> kWrites{
-      {"networks", writeNetwork}, {"subnets", writeSubnet},         {"ports", writePort},
-      {"routers", writeRouter},   {"floatingips", writeFloatingIp}, {"agents", writeAgent}};
+      {"networks", writeNetwork},
+      {"subnets", writeSubnet},
+      {"ports", writePort},
+      {"routers", writeRouter},
+      {"floatingips", writeFloatingIp},
+      {"agents", writeAgent},
+      {"security-groups", writeSecurityGroup},
+      {"security-group-rules", writeSecurityGroupRule}};
   if (m != "POST" && m != "PUT" && m != "DELETE")
     throw ApiError(405, "HTTPMethodNotAllowed", "Method " + m + " not allowed");
+  WriteOutcome outcome = commit(kWrites.at(r.collection), req, r.id, r.action);
+  return {outcome.status, outcome.status == 204 ? "" : outcome.response.dump()};
+}
+
+WriteOutcome NeutronApi::commit(
+    const std::function<WriteOutcome(ApiState&, const WriteRequest&)>& change,
+    const ApiRequest& req, const std::string& id, const std::string& action) {
   WriteOutcome outcome;
   std::shared_ptr<const Cached> written;
   // Writes of this server take turns through commit *and* caching, so the next one starts
@@ -294,7 +345,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     const ApiState& before = base ? base->state : *loaded;
     ApiState s = before;
     s.trackAttrs();
-    outcome = kWrites.at(r.collection)(s, WriteRequest{m, r.id, r.action, req});
+    outcome = change(s, WriteRequest{req.method, id, action, req});
 
     // Validate and allocate the whole cloud; pin what was allocated.
     Cloud c;
@@ -317,7 +368,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     revision_seen_++;
   }
   notifyChanged();
-  return {outcome.status, outcome.status == 204 ? "" : outcome.response.dump()};
+  return outcome;
 }
 
 }  // namespace dvr::server

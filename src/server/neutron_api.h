@@ -35,6 +35,9 @@ struct ApiRequest {
   RequestContext context;  // set by the HTTP layer before handle()
 };
 
+struct WriteOutcome;  // server/resource_writes.h
+struct WriteRequest;
+
 struct ApiResponse {
   int status = 200;
   std::string body;  // JSON, or empty (204)
@@ -106,6 +109,10 @@ class NeutronApi {
 
  private:
   ApiResponse dispatch(const ApiRequest& request);
+  // Runs `change` on the current state in one transaction: resolve, pin, store the rows
+  // that changed, cache the result. An ApiError (or a problem resolving) rolls it back.
+  WriteOutcome commit(const std::function<WriteOutcome(ApiState&, const WriteRequest&)>& change,
+                      const ApiRequest& request, const std::string& id, const std::string& action);
   void notifyChanged();
   ApiLimits limits_;
   std::mutex listener_mu_;

@@ -1,13 +1,17 @@
 // Neutron's resource shapes: how the API shows a network, subnet, port, router, floating
-// IP or agent of the state (dvr's resolved cloud plus the attributes dvr does not model).
+// IP, security group, security group rule or agent of the state (dvr's resolved cloud plus the
+// attributes dvr does not model).
 #pragma once
 
 #include <ctime>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "model/cloud.h"
 #include "server/api_state.h"
+#include "server/security_group_state.h"
 
 namespace dvr::server {
 
@@ -54,7 +58,7 @@ struct View {
               {"provider:network_type", n.external ? "flat" : "vxlan"},
               {"provider:physical_network", n.external ? json("physnet1") : json(nullptr)},
               {"provider:segmentation_id", n.external ? json(nullptr) : json(n.vni)},
-              {"port_security_enabled", true},
+              {"port_security_enabled", a.value("port_security_enabled", true)},
               {"availability_zone_hints", json::array()},
               {"availability_zones", json::array()},
               {"ipv4_address_scope", nullptr},
@@ -106,10 +110,57 @@ struct View {
          {"binding:profile", json::object()},
          {"binding:vif_details", json::object()},
          {"admin_state_up", a.value("admin_state_up", true)},
-         {"status", p.host.empty() ? "DOWN" : "ACTIVE"},
-         {"security_groups", json::array()},
-         {"allowed_address_pairs", json::array()},
-         {"port_security_enabled", true}});
+         {"status", p.host.empty() ? "DOWN" : "ACTIVE"}});
+    // Router, SNAT and gateway ports are never filtered (Neutron gives them no groups).
+    json pairs = json::array();
+    for (const auto& pair : p.allowed_address_pairs) {
+      pairs.push_back({{"ip_address", pair.ip.len == 32 ? pair.ip.addr.str() : pair.ip.str()},
+                       {"mac_address", pair.mac.str()}});
+    }
+    j.update({{"security_groups", p.security_group_ids},
+              {"allowed_address_pairs", pairs},
+              {"port_security_enabled", vm ? p.port_security : true}});
+    return j;
+  }
+
+  // A rule as Neutron shows it: every field, null when unset.
+  json securityGroupRule(const std::string& id) const {
+    json a = attrs(kRuleAttrs, id);
+    std::string project = a.value("project_id", std::string(""));
+    json j{{"id", id},
+           {"project_id", project},
+           {"tenant_id", project},
+           {"remote_address_group_id", nullptr},
+           {"belongs_to_default_sg",
+            defaultGroupOf(s, project) == a.value("security_group_id", std::string())},
+           {"revision_number", a.value("revision_number", 1)}};
+    for (const char* key :
+         {"security_group_id", "direction", "ethertype", "protocol", "port_range_min",
+          "port_range_max", "remote_ip_prefix", "normalized_cidr", "remote_group_id", "description",
+          "created_at", "updated_at"})
+      j[key] = a.value(key, json(nullptr));
+    return j;
+  }
+
+  // Group id -> its rules' ids, for showing groups with their rules.
+  std::map<std::string, std::vector<std::string>> rulesByGroup() const {
+    std::map<std::string, std::vector<std::string>> out;
+    if (s.attrs.contains(kRuleAttrs)) {
+      for (const auto& [id, r] : s.attrs[kRuleAttrs].items())
+        out[r.value("security_group_id", std::string())].push_back(id);
+    }
+    return out;
+  }
+
+  json securityGroup(const model::SecurityGroup& g,
+                     const std::map<std::string, std::vector<std::string>>& rules) const {
+    json j = common(kGroupAttrs, g.id);
+    json list = json::array();
+    if (auto it = rules.find(g.id); it != rules.end()) {
+      for (const auto& rule : it->second)
+        list.push_back(securityGroupRule(rule));
+    }
+    j.update({{"stateful", g.stateful}, {"shared", false}, {"security_group_rules", list}});
     return j;
   }
 

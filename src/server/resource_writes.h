@@ -45,5 +45,7 @@ WriteOutcome writePort(ApiState& s, const WriteRequest& w);
 WriteOutcome writeRouter(ApiState& s, const WriteRequest& w);
 WriteOutcome writeFloatingIp(ApiState& s, const WriteRequest& w);
 WriteOutcome writeAgent(ApiState& s, const WriteRequest& w);
+WriteOutcome writeSecurityGroup(ApiState& s, const WriteRequest& w);
+WriteOutcome writeSecurityGroupRule(ApiState& s, const WriteRequest& w);
 
 }  // namespace dvr::server

@@ -1,5 +1,7 @@
 #include "server/validators.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <climits>
@@ -284,6 +286,38 @@ Reason allowedAddressPairs(const json& v) {
       return r;
   }
   return std::nullopt;
+}
+
+std::optional<IpPrefix> ipPrefix(const std::string& text) {
+  size_t slash = text.find('/');
+  std::string addr = text.substr(0, slash);
+  std::optional<int> len;
+  if (slash != std::string::npos) {
+    std::string digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    len = std::stoi(digits);
+  }
+  if (auto ip = Ipv4::parse(addr)) {
+    if (len.value_or(32) > 32)
+      return std::nullopt;
+    Cidr c{*ip, uint8_t(len.value_or(32))};
+    return IpPrefix{c.str(), c.network().str(), 4};
+  }
+  unsigned char bytes[16];
+  if (inet_pton(AF_INET6, addr.c_str(), bytes) != 1 || len.value_or(128) > 128)
+    return std::nullopt;
+  int bits = len.value_or(128);
+  char shown[INET6_ADDRSTRLEN], network[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, bytes, shown, sizeof shown);
+  for (int i = 0; i < 16; ++i) {
+    int keep = std::clamp(bits - 8 * i, 0, 8);
+    bytes[i] &= keep == 8 ? 0xff : uint8_t(0xff00 >> keep);
+  }
+  inet_ntop(AF_INET6, bytes, network, sizeof network);
+  std::string suffix = "/" + std::to_string(bits);
+  return IpPrefix{shown + suffix, network + suffix, 6};
 }
 
 Reason range(const json& v, long min, long max) {

@@ -40,6 +40,15 @@ Reason nameservers(const nlohmann::json& v);
 Reason hostRoutes(const nlohmann::json& v);
 Reason allowedAddressPairs(const nlohmann::json& v);
 Reason range(const nlohmann::json& v, long min, long max);
+
+// An IPv4 or IPv6 address or prefix as Neutron's convert_ip_prefix_to_cidr makes it
+// (netaddr's str of it: "10.0.0.5" -> "10.0.0.5/32", host bits kept), with its network
+// (normalized_cidr, "10.0.0.0/24" of "10.0.0.5/24") and IP version.
+struct IpPrefix {
+  std::string cidr, normalized;
+  int version = 4;
+};
+std::optional<IpPrefix> ipPrefix(const std::string& text);
 Reason values(const nlohmann::json& v, const std::vector<nlohmann::json>& allowed);
 
 // Converters (throw ApiError 400 InvalidInput).

@@ -37,7 +37,8 @@ std::string create(ApiState& s, const WriteRequest& w) {
     n.mtu = int(*mtu);
   }
   s.topo.networks.push_back(n);
-  setAttrs(s, "networks", id, b, with(kCommonAttrs, {"admin_state_up"}), true);
+  setAttrs(s, "networks", id, b, with(kCommonAttrs, {"admin_state_up", "port_security_enabled"}),
+           true);
   return id;
 }
 
@@ -48,7 +49,8 @@ void update(ApiState& s, const WriteRequest& w) {
             with(kCommonAttrs,
                  {"admin_state_up", "port_security_enabled", "qos_policy_id", "dns_domain"}),
             {"router:external", "provider:segmentation_id", "id"});
-  setAttrs(s, "networks", w.id, b, with(kCommonAttrs, {"admin_state_up"}), false);
+  setAttrs(s, "networks", w.id, b, with(kCommonAttrs, {"admin_state_up", "port_security_enabled"}),
+           false);
 }
 
 void remove(ApiState& s, const std::string& id) {

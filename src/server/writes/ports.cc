@@ -1,7 +1,10 @@
 // POST/PUT/DELETE /v2.0/ports
+#include <algorithm>
+
 #include "server/api_error.h"
 #include "server/request_args.h"
 #include "server/resource_writes.h"
+#include "server/security_group_state.h"
 #include "server/state_edit.h"
 
 namespace dvr::server {
@@ -41,6 +44,106 @@ void fixedIp(ApiState& s, VmSpec& v, const json& fixed_ips) {
   }
 }
 
+// ---- security groups, port security and allowed address pairs, as Neutron checks them ----
+
+constexpr size_t kMaxAddressPairs = 10;  // Neutron's max_allowed_address_pair
+
+std::vector<std::string> groupsArg(ApiState& s, const json& list) {
+  std::vector<std::string> ids;
+  for (const auto& g : list) {
+    std::string id = g.get<std::string>();
+    existingSecurityGroup(s, id);
+    if (std::find(ids.begin(), ids.end(), id) == ids.end())
+      ids.push_back(id);
+  }
+  return ids;
+}
+
+// Checked by the attribute map already: a list of {ip_address (IPv4 address or CIDR),
+// mac_address (optional)}.
+std::vector<AddressPairSpec> pairsArg(const json& list) {
+  std::vector<AddressPairSpec> pairs;
+  if (list.is_null())
+    return pairs;
+  if (list.size() > kMaxAddressPairs)
+    throw badRequest("The number of allowed address pair exceeds the maximum " +
+                         std::to_string(kMaxAddressPairs) + ".",
+                     "AllowedAddressPairExhausted");
+  for (const auto& p : list) {
+    std::string ip = p["ip_address"];
+    AddressPairSpec pair;
+    if (auto c = Cidr::parse(ip))
+      pair.ip = *c;
+    else
+      pair.ip = {*Ipv4::parse(ip), 32};
+    if (p.contains("mac_address") && !p["mac_address"].is_null())
+      pair.mac = Mac::parse(p["mac_address"].get<std::string>());
+    for (const auto& other : pairs) {
+      if (other == pair)
+        throw badRequest("Request contains duplicate address pair: mac_address " +
+                             (pair.mac ? pair.mac->str() : std::string("None")) + " ip_address " +
+                             ip + ".",
+                         "DuplicateAddressPairInRequest");
+    }
+    pairs.push_back(std::move(pair));
+  }
+  return pairs;
+}
+
+[[noreturn]] void groupsNeedPortSecurity() {
+  throw badRequest(
+      "Port security must be enabled and port must have an IP address in order to use "
+      "security groups.",
+      "PortSecurityAndIPRequiredForSecurityGroups");
+}
+[[noreturn]] void pairsNeedPortSecurity() {
+  throw conflict("Port Security must be enabled in order to have allowed address pairs on a port.",
+                 "AddressPairAndPortSecurityRequired");
+}
+
+// A new port: port security as its network's unless told; its groups as given or the
+// project's default group (none for Neutron's own device owners, network:*).
+void portSecurityOfNew(ApiState& s, VmSpec& v, const json& b, const std::string& project) {
+  const json& net = s.attrs.contains("networks") && s.attrs["networks"].contains(v.network)
+                        ? s.attrs["networks"][v.network]
+                        : json::object();
+  v.port_security = boolean(b, "port_security_enabled", net.value("port_security_enabled", true));
+  if (b.contains("security_groups")) {
+    v.security_groups = groupsArg(s, b["security_groups"]);
+    if (!v.port_security && !v.security_groups.empty())
+      groupsNeedPortSecurity();
+  } else if (v.port_security && str(b, "device_owner").rfind("network:", 0) != 0) {
+    v.security_groups = {ensureDefaultGroup(s, project)};
+  }
+  if (b.contains("allowed_address_pairs")) {
+    v.allowed_address_pairs = pairsArg(b["allowed_address_pairs"]);
+    if (!v.port_security && !v.allowed_address_pairs.empty())
+      pairsNeedPortSecurity();
+  }
+}
+
+void portSecurityUpdate(ApiState& s, VmSpec& v, const json& b) {
+  bool port_security = boolean(b, "port_security_enabled", v.port_security);
+  auto groups =
+      b.contains("security_groups") ? groupsArg(s, b["security_groups"]) : v.security_groups;
+  auto pairs = b.contains("allowed_address_pairs") ? pairsArg(b["allowed_address_pairs"])
+                                                   : v.allowed_address_pairs;
+  if (!port_security) {
+    if (b.contains("security_groups") && !groups.empty())
+      groupsNeedPortSecurity();
+    if (!groups.empty())
+      throw conflict(
+          "Port has security group associated. Cannot disable port security or ip address "
+          "until security group is removed",
+          "PortSecurityPortHasSecurityGroup");
+    if (!pairs.empty())
+      pairsNeedPortSecurity();
+  }
+  v.port_security = port_security;
+  v.security_groups = std::move(groups);
+  v.allowed_address_pairs = std::move(pairs);
+}
+
 std::string create(ApiState& s, const WriteRequest& w) {
   json b = parseBody(w.http, "port");
   allowOnly(b, with(portAttrs(), {"network_id", "fixed_ips", "mac_address", "binding:host_id",
@@ -67,6 +170,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
   }
   if (b.contains("fixed_ips"))
     fixedIp(s, v, b["fixed_ips"]);
+  portSecurityOfNew(s, v, b, projectOf(b, w.http.context.project_id));
   s.topo.vms.push_back(v);
   setAttrs(s, "ports", id, b, portAttrs(), true);
   return id;
@@ -84,6 +188,7 @@ void update(ApiState& s, const WriteRequest& w) {
     requireAgent(s, host);
     v.host = host;
   }
+  portSecurityUpdate(s, v, b);
   setAttrs(s, "ports", w.id, b, portAttrs(), false);
 }
 
