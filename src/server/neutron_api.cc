@@ -17,6 +17,7 @@
 #include "server/api_state.h"
 #include "server/list_query.h"
 #include "server/neutron_views.h"
+#include "server/policy.h"
 #include "server/request_args.h"
 #include "server/resource_writes.h"
 
@@ -262,6 +263,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
         items.push_back(v.agent(host, live));
       }
     }
+    policy::filterReadable(req.context, s, r.collection, items);
     if (r.id.empty()) {
       checkListQuery(r.collection, req.query);
       return {200, json{{r.collection, filtered(r.collection, items, req.query)}}.dump()};
@@ -270,7 +272,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
       if (item["id"] == r.id)
         return {200, json{{one, item}}.dump()};
     }
-    throw notFound("The resource could not be found.");
+    throw policy::notFoundIn(r.collection, r.id);
   }
 
   // ---- writes: one transaction; the kind's write changes the state, resolve() checks
@@ -280,6 +282,8 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
       {"routers", writeRouter},   {"floatingips", writeFloatingIp}, {"agents", writeAgent}};
   if (m != "POST" && m != "PUT" && m != "DELETE")
     throw ApiError(405, "HTTPMethodNotAllowed", "Method " + m + " not allowed");
+  // The owner of what is created comes from the caller (server/policy.h).
+  const ApiRequest owned = policy::withOwner(req, r.collection);
   WriteOutcome outcome;
   std::shared_ptr<const Cached> written;
   // Writes of this server take turns through commit *and* caching, so the next one starts
@@ -292,9 +296,10 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     if (!base)
       loaded = ApiState::fromRows(tx.read().rows);
     const ApiState& before = base ? base->state : *loaded;
+    policy::checkWrite(req.context, before, r.collection, m, r.id, r.action, req.body);
     ApiState s = before;
     s.trackAttrs();
-    outcome = kWrites.at(r.collection)(s, WriteRequest{m, r.id, r.action, req});
+    outcome = kWrites.at(r.collection)(s, WriteRequest{m, r.id, r.action, owned});
 
     // Validate and allocate the whole cloud; pin what was allocated.
     Cloud c;
@@ -317,6 +322,8 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     revision_seen_++;
   }
   notifyChanged();
+  if (outcome.response.is_object() && outcome.response.contains(one))
+    policy::redact(req.context, r.collection, outcome.response[one]);
   return {outcome.status, outcome.status == 204 ? "" : outcome.response.dump()};
 }
 

@@ -16,6 +16,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "model/cloud.h"
 #include "plan/cloud_index.h"
@@ -39,6 +41,7 @@ struct ApiResponse {
   int status = 200;
   std::string body;  // JSON, or empty (204)
   std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // more, e.g. WWW-Authenticate
 };
 
 // The answer to a request the database failed (disk full, connection lost): 503, with

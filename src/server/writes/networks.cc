@@ -37,7 +37,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
     n.mtu = int(*mtu);
   }
   s.topo.networks.push_back(n);
-  setAttrs(s, "networks", id, b, with(kCommonAttrs, {"admin_state_up"}), true);
+  setAttrs(s, "networks", id, b, with(kCommonAttrs, {"admin_state_up", "shared"}), true);
   return id;
 }
 
@@ -45,10 +45,10 @@ void update(ApiState& s, const WriteRequest& w) {
   existingNetwork(s, w.id);
   json b = parseBody(w.http, "network");
   allowOnly(b,
-            with(kCommonAttrs,
-                 {"admin_state_up", "port_security_enabled", "qos_policy_id", "dns_domain"}),
+            with(kCommonAttrs, {"admin_state_up", "port_security_enabled", "qos_policy_id",
+                                "dns_domain", "shared"}),
             {"router:external", "provider:segmentation_id", "id"});
-  setAttrs(s, "networks", w.id, b, with(kCommonAttrs, {"admin_state_up"}), false);
+  setAttrs(s, "networks", w.id, b, with(kCommonAttrs, {"admin_state_up", "shared"}), false);
 }
 
 void remove(ApiState& s, const std::string& id) {
