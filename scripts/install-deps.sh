@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang-format
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libgoogle-perftools-dev
-  libcpp-httplib-dev libboost-dev libsqlitecpp-dev libsqlite3-dev libpq-dev postgresql curl
+  libcpp-httplib-dev libboost-dev libsqlitecpp-dev libsqlite3-dev libpq-dev postgresql curl libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libgraphviz-dev graphviz libspdlog-dev
   iproute2 nftables libnl-3-dev libnl-route-3-dev libnftables-dev libnetfilter-conntrack-dev
   tcpdump iperf3 conntrack iputils-ping python3

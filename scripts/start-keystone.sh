@@ -5,13 +5,17 @@
 #   projects admin, demo, alt, service; users admin (admin on admin), demo (member on demo),
 #   alt (member on alt), dvr (admin + service on service: the dvr server validates tokens
 #   with it), dvr-agent (service on service: for agents that use a Keystone token).
-# Usage: scripts/start-keystone.sh [DIR]   (default /tmp/dvr-keystone; DIR is wiped first)
+# Usage: scripts/start-keystone.sh [DIR [DVR_URL]]   (default /tmp/dvr-keystone; DIR is wiped
+# first). The catalog gets a `network` service whose endpoint is DVR_URL (default
+# http://127.0.0.1:9696): the openstack CLI and Tempest use Neutron only when the catalog
+# has one (a client may still point elsewhere with OS_NETWORK_ENDPOINT_OVERRIDE).
 # Writes DIR/env (OS_AUTH_URL and the admin's OS_* variables, to source), DIR/env.demo,
 # DIR/env.alt, DIR/env.dvr, DIR/env.dvr-agent (each user's OS_* variables), DIR/port and
 # DIR/uwsgi.pid, and prints the OS_AUTH_URL. Stop with scripts/stop-keystone.sh [DIR].
 # The recipe and its pitfalls: ../shared/reference/keystone.md. About 15 s on 2 cores.
 set -euo pipefail
 DIR=${1:-/tmp/dvr-keystone}
+DVR_URL=${2:-http://127.0.0.1:9696}
 command -v keystone-manage >/dev/null || { echo "start-keystone: keystone is not installed (scripts/install-deps.sh)" >&2; exit 2; }
 if [ -f "$DIR/uwsgi.pid" ]; then "$(dirname "$0")/stop-keystone.sh" "$DIR"; fi
 # Only a directory this script made (or none) is wiped.
@@ -125,13 +129,14 @@ user create --domain default --password altpw alt -f value -c id
 user create --domain default --password dvrpw dvr -f value -c id
 user create --domain default --password agentpw dvr-agent -f value -c id
 role create service -f value -c id
+service create --name neutron network -f value -c id
 role list -f value -c ID -c Name
 EOF
 )
-  ((${#ids[@]} >= 8)) || { echo "start-keystone: provisioning failed: ${ids[*]}" >&2; cat "$DIR/provision.log" >&2; exit 1; }
+  ((${#ids[@]} >= 9)) || { echo "start-keystone: provisioning failed: ${ids[*]}" >&2; cat "$DIR/provision.log" >&2; exit 1; }
   demo=${ids[0]} alt=${ids[1]} service=${ids[2]}
   u_demo=${ids[3]} u_alt=${ids[4]} u_dvr=${ids[5]} u_agent=${ids[6]} r_service=${ids[7]}
-  role_id() { printf '%s\n' "${ids[@]:8}" | awk -v n="$1" '$2 == n {print $1}'; }
+  role_id() { printf '%s\n' "${ids[@]:9}" | awk -v n="$1" '$2 == n {print $1}'; }
   r_member=$(role_id member) r_admin=$(role_id admin)
   /usr/bin/openstack >>"$DIR/provision.log" 2>&1 <<EOF
 role add --project $demo --user $u_demo $r_member
@@ -139,6 +144,9 @@ role add --project $alt --user $u_alt $r_member
 role add --project $service --user $u_dvr $r_admin
 role add --project $service --user $u_dvr $r_service
 role add --project $service --user $u_agent $r_service
+endpoint create --region RegionOne ${ids[8]} public $DVR_URL
+endpoint create --region RegionOne ${ids[8]} internal $DVR_URL
+endpoint create --region RegionOne ${ids[8]} admin $DVR_URL
 EOF
   got=$(/usr/bin/openstack role assignment list --names -f value -c Role -c User -c Project | sort)
   for want in "member demo@Default demo@Default" "member alt@Default alt@Default" \

@@ -318,7 +318,8 @@ TEST_P(Api, BadInputGetsNeutronsErrorAndChangesNothing) {
            std::string(call("GET", "/v2.0/ports?device_owner=network:router_interface_distributed",
                             "", 200)["ports"][0]["id"]),
        "", 409, "ServicePortInUse"},
-      {"unknown network", "GET", "/v2.0/networks/" + std::string(36, 'f'), "", 404, "HTTPNotFound"},
+      {"unknown network", "GET", "/v2.0/networks/" + std::string(36, 'f'), "", 404,
+       "NetworkNotFound"},
       {"oversized body", "POST", "/v2.0/networks", std::string(3 << 20, ' '), 413, ""},
   };
   for (const auto& bad : cases) {

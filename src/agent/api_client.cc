@@ -23,6 +23,13 @@ ApiClient::ApiClient(std::string url, ApiTimeouts timeouts)
 
 ApiClient::~ApiClient() = default;
 
+void ApiClient::setHeaders(const std::map<std::string, std::string>& headers) {
+  httplib::Headers h;
+  for (const auto& [k, v] : headers)
+    h.emplace(k, v);
+  http_->set_default_headers(h);
+}
+
 std::optional<ApiReply> ApiClient::get(const std::string& path) {
   return reply(http_->Get(path));
 }

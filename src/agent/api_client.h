@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,9 @@ class ApiClient {
   std::optional<ApiReply> put(const std::string& path, const std::string& json);
 
   const std::string& url() const { return url_; }
+
+  // Sent with every request from now on (an agent's credential headers).
+  void setHeaders(const std::map<std::string, std::string>& headers);
 
  private:
   std::string url_;

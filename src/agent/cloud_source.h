@@ -51,6 +51,9 @@ struct ServerSourceOptions {
   std::string mode = "dvr";
   std::string tunnel_ip;
   std::map<std::string, std::string> uplinks;  // external network (id, or "*") -> device
+  // This host's agent key (server/agent_credential.h), sent with every request; empty:
+  // none (a server without agent credentials).
+  std::string agent_key;
 };
 // Follows a dvr server: registers this host, then long-polls its topology.
 std::unique_ptr<CloudSource> serverSource(const ServerSourceOptions& options);

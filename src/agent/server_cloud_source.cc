@@ -26,7 +26,10 @@ class ServerCloudSource : public CloudSource {
  public:
   // A long-poll waits at most 5 s (waitForChange): 40 s to read is ample.
   ServerCloudSource(ServerSourceOptions o)
-      : o_(std::move(o)), client_(o_.url, {std::chrono::seconds(2), std::chrono::seconds(40)}) {}
+      : o_(std::move(o)), client_(o_.url, {std::chrono::seconds(2), std::chrono::seconds(40)}) {
+    if (!o_.agent_key.empty())
+      client_.setHeaders({{"X-DVR-Agent-Host", o_.host}, {"X-DVR-Agent-Key", o_.agent_key}});
+  }
 
   model::Cloud load() override {
     if (!topology_)

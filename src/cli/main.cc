@@ -21,6 +21,7 @@
 #include "plan/cloud_index.h"
 #include "plan/planner.h"
 #include "plan/render.h"
+#include "server/agent_credential.h"
 #include "server/http_server.h"
 #include "trace/render.h"
 #include "trace/tracer.h"
@@ -178,6 +179,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"dvr", "dvr_snat"}));
   agent_cmd->add_option("--tunnel-ip", agent_server.tunnel_ip,
                         "with --server: this host's VXLAN endpoint");
+  std::string agent_key_file;
+  agent_cmd->add_option("--agent-key-file", agent_key_file,
+                        "with --server: this host's agent key (from `dvr agent-key`)");
   agent_cmd->add_option("--uplink", uplinks, "with --server: NETWORK=DEVICE (NETWORK may be '*')");
 
   dvr::server::ServerOptions server_opts;
@@ -195,6 +199,26 @@ int main(int argc, char** argv) {
                          "seconds without a heartbeat before an agent is down (default " +
                              std::to_string(dvr::server::kDefaultAgentDownTime) + ")");
   dvr::cli::addServerLimitOptions(*server_cmd, server_opts);
+  server_cmd
+      ->add_option("--auth", server_opts.auth.mode,
+                   "noauth (default: every caller is an admin) or keystone")
+      ->check(CLI::IsMember({"noauth", "keystone"}));
+  server_cmd->add_option("--auth-url", server_opts.auth.auth_url,
+                         "with --auth keystone: Keystone's v3 URL (default $OS_AUTH_URL); the "
+                         "server's own credentials come from OS_USERNAME, OS_PASSWORD, "
+                         "OS_PROJECT_NAME, OS_*_DOMAIN_NAME");
+  server_cmd
+      ->add_option("--token-cache-time", server_opts.auth.token_cache_seconds,
+                   "seconds a validated token is trusted without asking Keystone again, "
+                   "at most until it expires (default 300)")
+      ->check(CLI::Range(0, 86400));
+  server_cmd->add_option("--agent-secret-file", server_opts.auth.agent_secret_file,
+                         "the deployment's agent secret: agents must send their host's key");
+  std::string key_secret, key_host;
+  auto* key_cmd = app.add_subcommand(
+      "agent-key", "print a host's agent key, derived from the deployment's agent secret");
+  key_cmd->add_option("--secret-file", key_secret, "the server's --agent-secret-file")->required();
+  key_cmd->add_option("--host", key_host, "the agent's host name")->required();
   agent_cmd->add_flag("--once", agent_opts.once,
                       "reconcile once, print the number of changes, exit");
   agent_cmd->add_option("--ready-file", agent_opts.ready_file,
@@ -254,6 +278,14 @@ int main(int argc, char** argv) {
     }
     if (*server_cmd)
       return dvr::server::runServer(server_opts);
+    if (*key_cmd) {
+      std::string why;
+      auto secret = dvr::server::readAgentSecret(key_secret, why);
+      if (!secret)
+        throw dvr::InputError("dvr agent-key", {{"--secret-file", why, 0}});
+      std::cout << dvr::server::agentKey(*secret, key_host) << "\n";
+      return 0;
+    }
     if (*macs_cmd)
       return hostMacs(macs_url);
     if (*status_cmd)
@@ -268,6 +300,13 @@ int main(int argc, char** argv) {
         if (agent_server.tunnel_ip.empty())
           throw dvr::InputError("dvr agent", {{"--tunnel-ip", "required with --server", 0}});
         agent_server.host = agent_opts.host;
+        if (!agent_key_file.empty()) {
+          std::string why;
+          auto key = dvr::server::readAgentKey(agent_key_file, why);
+          if (!key)
+            throw dvr::InputError("dvr agent", {{"--agent-key-file", why, 0}});
+          agent_server.agent_key = *key;
+        }
         for (const auto& u : uplinks) {
           auto eq = u.find('=');
           if (eq == std::string::npos)

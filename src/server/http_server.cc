@@ -25,6 +25,7 @@
 
 #include "observe/metrics.h"
 #include "server/api_error.h"
+#include "server/authenticator.h"
 #include "server/neutron_api.h"
 #include "store/store.h"
 
@@ -144,9 +145,10 @@ class Session;
 
 // What every connection shares: the API, the worker pool, the parked long-polls.
 struct Hub {
-  Hub(NeutronApi& a, const ApiLimits& l, asio::io_context& io)
-      : api(a), limits(l), ioc(io), pool(size_t(l.worker_threads)) {}
+  Hub(NeutronApi& a, Authenticator& au, const ApiLimits& l, asio::io_context& io)
+      : api(a), auth(au), limits(l), ioc(io), pool(size_t(l.worker_threads)) {}
   NeutronApi& api;
+  Authenticator& auth;  // on the workers: it may wait for Keystone
   ApiLimits limits;
   asio::io_context& ioc;
   asio::thread_pool pool;
@@ -260,19 +262,25 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (r.method == "GET" && r.path == "/dvr/v1/topology") {
-      asio::post(hub_.pool, [self = shared_from_this(), r = std::move(r), keep_alive, &hub = hub_] {
-        NeutronApi::TopologyPoll poll;
-        if (auto refused = hub.api.parseTopologyQuery(r.query, poll))
-          return self->reply(*refused, keep_alive);
-        if (auto now = hub.api.topologyStep(poll, poll.wait_ms == 0))
-          return self->reply(*now, keep_alive);
-        hub.park(self, std::move(poll), keep_alive);
-      });
+      asio::post(hub_.pool,
+                 [self = shared_from_this(), r = std::move(r), keep_alive, &hub = hub_]() mutable {
+                   if (auto refused = hub.auth.admit(r))
+                     return self->reply(*refused, keep_alive);
+                   NeutronApi::TopologyPoll poll;
+                   if (auto refused = hub.api.parseTopologyQuery(r.query, poll))
+                     return self->reply(*refused, keep_alive);
+                   if (auto now = hub.api.topologyStep(poll, poll.wait_ms == 0))
+                     return self->reply(*now, keep_alive);
+                   hub.park(self, std::move(poll), keep_alive);
+                 });
       return;
     }
-    asio::post(hub_.pool, [self = shared_from_this(), r = std::move(r), keep_alive, &hub = hub_] {
-      self->reply(route(hub.api, r), keep_alive);
-    });
+    asio::post(hub_.pool,
+               [self = shared_from_this(), r = std::move(r), keep_alive, &hub = hub_]() mutable {
+                 if (auto refused = hub.auth.admit(r))
+                   return self->reply(*refused, keep_alive);
+                 self->reply(route(hub.api, r), keep_alive);
+               });
   }
 
   // dvr's agent endpoints first, then the Neutron API for everything else.
@@ -301,6 +309,8 @@ class Session : public std::enable_shared_from_this<Session> {
       res->set(http::field::content_type, a.content_type);
       res->body() = a.body;
     }
+    for (const auto& [name, value] : a.headers)
+      res->set(name, value);
     res->keep_alive(keep_alive);
     res->prepare_payload();
     stream_.expires_after(std::chrono::seconds(hub_.limits.request_timeout_s));
@@ -459,6 +469,12 @@ int runServer(const ServerOptions& options) {
   }
   std::string host = options.bind.substr(0, colon);
   int port = std::stoi(options.bind.substr(colon + 1));
+  std::string why;
+  std::unique_ptr<Authenticator> auth = Authenticator::make(options.auth, why);
+  if (!auth) {
+    std::cerr << "error: " << why << "\n";
+    return 2;
+  }
   std::unique_ptr<store::Store> store = store::openStore(options.db);
   NeutronApi api(*store, options.agent_down_time);
   api.setLimits(options.limits);
@@ -495,14 +511,17 @@ int runServer(const ServerOptions& options) {
     return 1;
   }
   int bound = acceptor.local_endpoint().port();
-  Hub hub(api, limits, ioc);
+  Hub hub(api, *auth, limits, ioc);
   api.setChangeListener([&hub] { hub.changed(); });
   std::make_shared<Listener>(ioc, std::move(acceptor), hub)->accept();
 
   asio::signal_set signals(ioc, SIGTERM, SIGINT);
   signals.async_wait([&](beast::error_code, int) { ioc.stop(); });
-  std::cout << "dvr server listening on " << host << ":" << bound << " (" << options.db << ")"
-            << std::endl;
+  std::cout << "dvr server listening on " << host << ":" << bound << " (" << options.db << ", auth "
+            << options.auth.mode << ")" << std::endl;
+  for (const std::string& w : auth->startupWarnings(host)) {
+    std::cerr << "dvr server: " << w << std::endl;
+  }
   ioc.run();
   api.setChangeListener(nullptr);
   hub.pool.stop();

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "server/authenticator.h"
 #include "server/limits.h"
 
 namespace dvr::server {
@@ -16,6 +17,7 @@ struct ServerOptions {
   std::string db = "sqlite:dvr.db";
   int agent_down_time = kDefaultAgentDownTime;  // seconds, as Neutron's agent_down_time
   ApiLimits limits;
+  AuthOptions auth;  // who may call it (server/authenticator.h)
 };
 
 // Serves until SIGTERM/SIGINT. Returns the exit code.

@@ -17,6 +17,7 @@
 #include "server/api_state.h"
 #include "server/list_query.h"
 #include "server/neutron_views.h"
+#include "server/policy.h"
 #include "server/request_args.h"
 #include "server/resource_writes.h"
 #include "server/security_group_state.h"
@@ -257,7 +258,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
             ensureDefaultGroup(s, req.context.project_id);
             return WriteOutcome{};
           },
-          req, r.id, r.action);
+          req, "", r.id, r.action);  // the server's own write: no policy to check
     }
     std::shared_ptr<const Cached> snap = current();
     const ApiState& s = snap->state;
@@ -295,6 +296,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
         items.push_back(v.agent(host, live));
       }
     }
+    policy::filterReadable(req.context, s, r.collection, items);
     if (r.id.empty()) {
       checkListQuery(r.collection, req.query);
       return {200, json{{plural, filtered(r.collection, items, req.query)}}.dump()};
@@ -308,7 +310,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     if (r.collection == "security-group-rules")
       throw notFound("Security group rule " + r.id + " does not exist",
                      "SecurityGroupRuleNotFound");
-    throw notFound("The resource could not be found.");
+    throw policy::notFoundIn(r.collection, r.id);
   }
 
   // ---- writes: one transaction; the kind's write changes the state, resolve() checks
@@ -324,13 +326,18 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
       {"security-group-rules", writeSecurityGroupRule}};
   if (m != "POST" && m != "PUT" && m != "DELETE")
     throw ApiError(405, "HTTPMethodNotAllowed", "Method " + m + " not allowed");
-  WriteOutcome outcome = commit(kWrites.at(r.collection), req, r.id, r.action);
+  WriteOutcome outcome = commit(kWrites.at(r.collection), req, r.collection, r.id, r.action);
+  if (outcome.response.is_object() && outcome.response.contains(one))
+    policy::redact(req.context, r.collection, outcome.response[one]);
   return {outcome.status, outcome.status == 204 ? "" : outcome.response.dump()};
 }
 
 WriteOutcome NeutronApi::commit(
     const std::function<WriteOutcome(ApiState&, const WriteRequest&)>& change,
-    const ApiRequest& req, const std::string& id, const std::string& action) {
+    const ApiRequest& req, const std::string& collection, const std::string& id,
+    const std::string& action) {
+  // The owner of what is created comes from the caller (server/policy.h).
+  const ApiRequest owned = policy::withOwner(req, collection);
   WriteOutcome outcome;
   std::shared_ptr<const Cached> written;
   // Writes of this server take turns through commit *and* caching, so the next one starts
@@ -343,9 +350,10 @@ WriteOutcome NeutronApi::commit(
     if (!base)
       loaded = ApiState::fromRows(tx.read().rows);
     const ApiState& before = base ? base->state : *loaded;
+    policy::checkWrite(req.context, before, collection, req.method, id, action, req.body);
     ApiState s = before;
     s.trackAttrs();
-    outcome = change(s, WriteRequest{req.method, id, action, req});
+    outcome = change(s, WriteRequest{req.method, id, action, owned});
 
     // Validate and allocate the whole cloud; pin what was allocated.
     Cloud c;

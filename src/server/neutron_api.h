@@ -16,6 +16,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "model/cloud.h"
 #include "plan/cloud_index.h"
@@ -42,6 +44,7 @@ struct ApiResponse {
   int status = 200;
   std::string body;  // JSON, or empty (204)
   std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // more, e.g. WWW-Authenticate
 };
 
 // The answer to a request the database failed (disk full, connection lost): 503, with
@@ -112,7 +115,8 @@ class NeutronApi {
   // Runs `change` on the current state in one transaction: resolve, pin, store the rows
   // that changed, cache the result. An ApiError (or a problem resolving) rolls it back.
   WriteOutcome commit(const std::function<WriteOutcome(ApiState&, const WriteRequest&)>& change,
-                      const ApiRequest& request, const std::string& id, const std::string& action);
+                      const ApiRequest& request, const std::string& collection,
+                      const std::string& id, const std::string& action);
   void notifyChanged();
   ApiLimits limits_;
   std::mutex listener_mu_;

@@ -52,7 +52,7 @@ struct View {
     j.update({{"admin_state_up", a.value("admin_state_up", true)},
               {"status", "ACTIVE"},
               {"subnets", subnets},
-              {"shared", false},
+              {"shared", a.value("shared", false)},
               {"router:external", n.external},
               {"mtu", n.mtu},
               {"provider:network_type", n.external ? "flat" : "vxlan"},

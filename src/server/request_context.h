@@ -18,6 +18,9 @@ struct RequestContext {
   std::string user_id;
   std::set<std::string> roles;
   bool is_admin = false;
+  // Set when an agent's credential (server/agent_credential.h) admitted the request: the
+  // one host that agent may register and read.
+  std::string agent_host;
 };
 
 // The context of a request served without authentication.

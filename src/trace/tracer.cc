@@ -1,5 +1,7 @@
 #include "trace/tracer.h"
 
+#include "trace/filter_verdict.h"
+
 #include <algorithm>
 #include <map>
 #include <variant>
@@ -79,6 +81,9 @@ class Walker {
         vm_of_tap_[plan::names::tap(p.id)] = &p;
     }
   }
+
+  // What follows walks the reply of the connection walked so far.
+  void replying() { replying_ = true; }
 
   Path fromVm(const Port& vm, Packet p, std::string title) {
     path_ = Path{std::move(title), {}, false, ""};
@@ -226,6 +231,18 @@ class Walker {
       return dropAt(hop, "no port for " + packet_.dst_mac.str());
     }
     hop.out_dev = out->name;
+    // Security groups: the sender's port on the way out of its VM, the receiver's on the
+    // way in (plan/port_filter.h renders the same intent as nftables).
+    const plan::PortFilter& filter = v.plan->port_filter;
+    for (auto [dev, ingress] : {std::pair{at.in_dev, false}, std::pair{out->name, true}}) {
+      const plan::FilteredPort* port = filter.findByDev(dev);
+      if (!port)
+        continue;
+      FilterVerdict verdict = filterVerdict(filter, *port, ingress, packet_, replying_);
+      if (!verdict.allowed)
+        return dropAt(hop, verdict.why);
+      hop.decisions.push_back(verdict.why);
+    }
     // nft bridge table dvr, chain dvr_forward (plan::nftTables renders the same rules).
     bool to_tunnel = rw.tunnel(out->name), from_tunnel = rw.tunnel(at.in_dev);
     if (to_tunnel && rw.d.gateway_macs.count(packet_.dst_mac)) {
@@ -590,6 +607,7 @@ class Walker {
   std::map<std::string, std::string> network_of_bridge_;
   std::map<std::string, const Port*> vm_of_tap_;
   std::map<std::string, std::vector<Conntrack>> conntrack_;  // kept across forward and reply
+  bool replying_ = false;
   Path path_;
   Packet packet_;
 };
@@ -677,6 +695,7 @@ TraceResult tracePacket(const Cloud& cloud, const std::vector<HostPlan>& plans,
   }
   if (!responder)
     return result;  // delivered to a router namespace: no endpoint replies
+  walker.replying();
   result.reply =
       start(walker, *responder, reply, "reply " + responder->name + " -> " + reply.dst_ip.str());
   return result;

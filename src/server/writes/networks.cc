@@ -37,8 +37,8 @@ std::string create(ApiState& s, const WriteRequest& w) {
     n.mtu = int(*mtu);
   }
   s.topo.networks.push_back(n);
-  setAttrs(s, "networks", id, b, with(kCommonAttrs, {"admin_state_up", "port_security_enabled"}),
-           true);
+  setAttrs(s, "networks", id, b,
+           with(kCommonAttrs, {"admin_state_up", "port_security_enabled", "shared"}), true);
   return id;
 }
 
@@ -46,11 +46,11 @@ void update(ApiState& s, const WriteRequest& w) {
   existingNetwork(s, w.id);
   json b = parseBody(w.http, "network");
   allowOnly(b,
-            with(kCommonAttrs,
-                 {"admin_state_up", "port_security_enabled", "qos_policy_id", "dns_domain"}),
+            with(kCommonAttrs, {"admin_state_up", "port_security_enabled", "qos_policy_id",
+                                "dns_domain", "shared"}),
             {"router:external", "provider:segmentation_id", "id"});
-  setAttrs(s, "networks", w.id, b, with(kCommonAttrs, {"admin_state_up", "port_security_enabled"}),
-           false);
+  setAttrs(s, "networks", w.id, b,
+           with(kCommonAttrs, {"admin_state_up", "port_security_enabled", "shared"}), false);
 }
 
 void remove(ApiState& s, const std::string& id) {
