@@ -107,6 +107,8 @@ json toJson(const Topology& t) {
     putOpt(o, "subnet", v.subnet);
     putOpt(o, "ip", v.ip);
     putOpt(o, "mac", v.mac);
+    if (v.no_ip)
+      o["no_ip"] = true;
     j["vms"].push_back(o);
   }
   for (const auto& f : t.floating_ips) {
@@ -188,6 +190,7 @@ Topology topologyFromJson(const json& j) {
       v.host = o.value("host", "");
       v.ip = parseOpt<Ipv4>(o, "ip");
       v.mac = parseOpt<Mac>(o, "mac");
+      v.no_ip = o.value("no_ip", false);
       t.vms.push_back(std::move(v));
     }
     for (const auto& o : j.value("floating_ips", json::array())) {

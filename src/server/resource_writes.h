@@ -46,4 +46,10 @@ WriteOutcome writeRouter(ApiState& s, const WriteRequest& w);
 WriteOutcome writeFloatingIp(ApiState& s, const WriteRequest& w);
 WriteOutcome writeAgent(ApiState& s, const WriteRequest& w);
 
+// /v2.0/<collection>/<id>/tags[/<tag>] (server/writes/tags.cc): PUT (all, or one) and DELETE
+// (all, or one); tagsOf is what GET shows.
+WriteOutcome writeTags(ApiState& s, const std::string& collection, const std::string& id,
+                       const std::string& tag, const ApiRequest& req);
+nlohmann::json tagsOf(const ApiState& s, const std::string& collection, const std::string& id);
+
 }  // namespace dvr::server
