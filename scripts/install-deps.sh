@@ -9,18 +9,23 @@ packages=(
   iproute2 nftables libnl-3-dev libnl-route-3-dev libnftables-dev libnetfilter-conntrack-dev
   tcpdump iperf3 conntrack iputils-ping python3
 )
+# Tempest (Debian's `tempest`, OpenStack's own API tests) for scripts/tempest.sh: installed
+# without recommends, as the client below.
+no_recommends=(python3-openstackclient tempest)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # The real OpenStack client, for the API tests (its recommends pull in a desktop keyring).
-client_missing=0
-dpkg-query -W -f='${Status}' python3-openstackclient 2>/dev/null | grep -q "install ok installed" || client_missing=1
-if ((${#missing[@]})) || ((client_missing)); then
+client_missing=()
+for p in "${no_recommends[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || client_missing+=("$p")
+done
+if ((${#missing[@]})) || ((${#client_missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   if ((${#missing[@]})); then apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"; fi
-  if ((client_missing)); then apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3-openstackclient; fi
+  if ((${#client_missing[@]})); then apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${client_missing[@]}"; fi
 fi
 # Debian's real Keystone, for the tests with authentication (scripts/start-keystone.sh runs
 # it on loopback). Its postinst enables and starts keystone.service on port 5000 of every

@@ -34,6 +34,8 @@ std::string linkText(const std::string& ns, const plan::Link& l, bool up) {
     o << " peer=" << l.peer_ns << "|" << l.peer;
   if (l.kind == plan::LinkKind::Vxlan)
     o << " vni=" << l.vni << " local=" << l.local_ip.str();
+  if (l.kind == plan::LinkKind::Bridge && l.nf_call_iptables)
+    o << " nf_call_iptables=1";
   o << " up=" << up;
   return o.str();
 }

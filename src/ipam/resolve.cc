@@ -305,6 +305,11 @@ class Resolver {
           reserve(obj + " snat port", itf.line, cloud_.subnets[s->second].network_id,
                   *itf.snat_port.ip);
         }
+        // The gateway is outside the pools; any other interface address is held here.
+        if (s != subnet_index_.end() && itf.port.ip &&
+            itf.port.ip != cloud_.subnets[s->second].gateway) {
+          reserve(obj, itf.line, cloud_.subnets[s->second].network_id, *itf.port.ip);
+        }
       }
     }
     for (const auto& g : t_.fip_gateways) {
@@ -476,12 +481,14 @@ class Resolver {
         qr.subnet_id = s.id;
         qr.device_owner = kOwnerRouterInterface;
         qr.device_id = r.id;
-        qr.ip = *s.gateway;
-        if (itf.port.ip && *itf.port.ip != *s.gateway) {
+        // By default the subnet's gateway; an interface added by a port keeps the port's IP
+        // (reserved with the pinned addresses), as in Neutron: the router answers there.
+        qr.ip = itf.port.ip.value_or(*s.gateway);
+        if (!s.cidr.contains(qr.ip)) {
           problems_.add(iobj,
-                        "port ip " + itf.port.ip->str() + " differs from the subnet gateway " +
-                            s.gateway->str(),
-                        itf.line);
+                        "port ip " + qr.ip.str() + " is outside subnet '" + s.name + "' (" +
+                            s.cidr.str() + ")",
+                        itf.line, ProblemKind::OutsideSubnet);
         }
         router_of_subnet_[s.id] = cloud_.routers.size();
         r.interface_ports.push_back(addPort(std::move(qr), itf.port.mac));
@@ -674,15 +681,21 @@ class Resolver {
         vm_index_.erase(vs.name);
         continue;
       }
-      if (n->external) {
-        problems_.add(obj, "VMs attach to internal networks; '" + n->name + "' is external",
-                      vs.line);
+      // An unbound port on an external network only holds an address (as clients make one
+      // to find a free IP); dvr plugs VMs into internal networks only.
+      if (n->external && !vs.host.empty()) {
+        problems_.add(
+            obj, "VMs bound to a host attach to internal networks; '" + n->name + "' is external",
+            vs.line);
       }
       if (!vs.host.empty() && !host_index_.count(vs.host)) {  // empty: an unbound port
         problems_.add(obj, "unknown host '" + vs.host + "'", vs.line);
       }
       const Subnet* s = nullptr;
-      if (vs.subnet) {
+      if (vs.no_ip) {
+        if (vs.subnet || vs.ip)
+          problems_.add(obj, "a port without fixed IPs names no subnet or IP", vs.line);
+      } else if (vs.subnet) {
         auto si = subnet_index_.find(*vs.subnet);
         if (si == subnet_index_.end() || cloud_.subnets[si->second].network_id != n->id) {
           problems_.add(obj,
@@ -754,7 +767,12 @@ class Resolver {
         } else {
           const Port& p = cloud_.ports[vi->second];
           const Router* router = routerServing(p.subnet_id, n->id);
-          if (!router) {
+          if (!p.hasIp()) {
+            problems_.add(obj,
+                          "Bad floatingip request: Cannot add floating IP to port " + p.id +
+                              " that has no global IPv4 addresses.",
+                          fs.line, ProblemKind::PortHasNoIp);
+          } else if (!router) {
             const Subnet* s = cloud_.findSubnet(p.subnet_id);
             problems_.add(obj,
                           "External network " + n->name + " is not reachable from subnet " +

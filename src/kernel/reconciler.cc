@@ -49,6 +49,16 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
   to_raise_.clear();
   device_sysctls_.clear();
   incremental_ = previous != nullptr;
+  // Security groups filter in br_netfilter's hooks: without the module a bridge's
+  // nf_call_iptables is accepted and does nothing, and every port would be open.
+  if (!p.port_filter.empty() && !incremental_) {
+    plan::Sysctl probe{"", "net.bridge.bridge-nf-call-iptables", ""};
+    if (kernel_.ns("").readSysctls({&probe}).at(0).empty())
+      throw KernelError(
+          "security groups need br_netfilter, which is not loaded in this kernel (modprobe "
+          "br_netfilter); nothing was changed",
+          ENOENT);
+  }
   std::unique_ptr<StateBefore> before =
       previous ? previousPlanState(*previous, p) : observedState(kernel_, p);
   auto t = std::chrono::steady_clock::now();

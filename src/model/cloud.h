@@ -53,7 +53,8 @@ struct Port {
   std::string id, name, network_id, subnet_id;
   std::string device_owner, device_id;
   std::string host;  // binding:host_id; empty for qr- ports (bound on every host)
-  Ipv4 ip;
+  Ipv4 ip;           // meaningful only with a subnet_id: a VM port may have no fixed IP
+  bool hasIp() const { return !subnet_id.empty(); }
   Mac mac;
   // VM ports only (router, SNAT and gateway ports are never filtered, as in Neutron).
   bool port_security = false;

@@ -19,6 +19,7 @@ enum class ProblemKind {
   NotExternalNetwork,  // a floating IP on a network that is not external
   NoExternalGateway,   // a floating IP's port has no router with a gateway on its network
   PortHasFloatingIp,   // a port given a second floating IP on the same network
+  PortHasNoIp,         // a floating IP for a port that has no fixed IP
 };
 
 struct Problem {

@@ -130,6 +130,10 @@ struct VmSpec {
   std::optional<std::string> subnet;
   std::string host;
   std::optional<Ipv4> ip;
+  // No fixed IP (Neutron's `fixed_ips: []`, or a port made on a network with no subnet):
+  // the port is plugged into its network's bridge and nothing routes to it. It keeps no IP
+  // when subnets are added later, as in Neutron.
+  bool no_ip = false;
   std::optional<Mac> mac;
   // Filtered (Neutron's port_security_enabled) by its groups' rules, with anti-spoofing.
   // In a file it defaults to whether `security_groups` is given, so files written before

@@ -117,6 +117,8 @@ json toJson(const Topology& t) {
       putOpt(pair, "mac_address", p.mac);
       o["allowed_address_pairs"].push_back(pair);
     }
+    if (v.no_ip)
+      o["no_ip"] = true;
     j["vms"].push_back(o);
   }
   for (const auto& g : t.security_groups) {
@@ -218,6 +220,7 @@ Topology topologyFromJson(const json& j) {
       for (const auto& p : o.value("allowed_address_pairs", json::array()))
         v.allowed_address_pairs.push_back(
             {parse<Cidr>(p, "ip_address"), parseOpt<Mac>(p, "mac_address")});
+      v.no_ip = o.value("no_ip", false);
       t.vms.push_back(std::move(v));
     }
     for (const auto& o : j.value("security_groups", json::array())) {

@@ -37,7 +37,8 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
     bool endpoint =
         (p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat) && !p.host.empty();
     if (endpoint) {
-      endpoints_on_[p.subnet_id].push_back(i);
+      if (p.hasIp())  // a port without a fixed IP is reached at L2 only (FDB, no neighbour)
+        endpoints_on_[p.subnet_id].push_back(i);
       bound_on_network_[p.network_id].push_back(i);
     }
   }

@@ -243,7 +243,11 @@ void ApiState::pinAllocations(const Cloud& c) {
         const Port& qr = c.ports[cr->interface_ports[k]];
         if (qr.subnet_id != itf.subnet)
           continue;
-        itf.port = {qr.id, qr.mac, std::nullopt};
+        // The IP is pinned only when it is not the subnet's gateway (an interface added by
+        // a port with another address): a gateway interface follows its subnet's gateway.
+        const Subnet* sn = c.findSubnet(qr.subnet_id);
+        bool at_gateway = sn && sn->gateway == qr.ip;
+        itf.port = {qr.id, qr.mac, at_gateway ? std::nullopt : std::optional(qr.ip)};
         if (k < cr->snat_ports.size()) {
           const Port& sg = c.ports[cr->snat_ports[k]];
           itf.snat_port = {sg.id, sg.mac, sg.ip};
@@ -262,9 +266,11 @@ void ApiState::pinAllocations(const Cloud& c) {
       continue;
     const Port* p = it->second;
     v.port_id = p->id;
-    v.ip = p->ip;
     v.mac = p->mac;
-    v.subnet = p->subnet_id;
+    if (p->hasIp()) {
+      v.ip = p->ip;
+      v.subnet = p->subnet_id;
+    }
   }
   for (size_t i = 0; i < topo.floating_ips.size() && i < c.floating_ips.size(); ++i) {
     topo.floating_ips[i].id = c.floating_ips[i].id;

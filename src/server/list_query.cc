@@ -89,6 +89,43 @@ bool matches(const json& have, const json& want) {
   return have.dump() == (want.is_string() ? want.get<std::string>() : want.dump());
 }
 
+// fixed_ips=ip_address=A, fixed_ips=subnet_id=S (what `port list --fixed-ip` sends), as
+// Neutron reads them: one of the port's fixed IPs has one of the addresses asked for and
+// one of the subnets asked for.
+std::pair<std::string, std::string> fixedIpFilter(const std::string& text) {
+  size_t eq = text.find('=');
+  std::string key = eq == std::string::npos ? "" : text.substr(0, eq);
+  if (key != "ip_address" && key != "subnet_id" && key != "ip_address_substr")
+    throw badRequest("Invalid input for fixed_ips filter: '" + text +
+                     "'; expected ip_address=<address>, ip_address_substr=<part of one> or "
+                     "subnet_id=<id>");
+  return {key, text.substr(eq + 1)};
+}
+
+bool fixedIpsPass(const json& have, const std::vector<json>& wanted) {
+  std::map<std::string, std::set<std::string>> want;  // ip_address / subnet_id -> values
+  for (const auto& w : wanted) {
+    auto [key, value] = fixedIpFilter(w.is_string() ? w.get<std::string>() : w.dump());
+    want[key].insert(value);
+  }
+  return std::any_of(have.begin(), have.end(), [&](const json& fixed) {
+    return std::all_of(want.begin(), want.end(),
+                       [&](const std::pair<const std::string, std::set<std::string>>& kv) {
+                         bool substr = kv.first == "ip_address_substr";
+                         std::string key = substr ? "ip_address" : kv.first;
+                         if (!fixed.contains(key) || !fixed[key].is_string())
+                           return false;
+                         std::string have = fixed[key].get<std::string>();
+                         if (!substr)
+                           return kv.second.count(have) > 0;
+                         return std::any_of(kv.second.begin(), kv.second.end(),
+                                            [&](const std::string& part) {
+                                              return have.find(part) != std::string::npos;
+                                            });
+                       });
+  });
+}
+
 bool tagsPass(const json& item, const std::string& filter, const std::vector<std::string>& want) {
   std::set<std::string> have;
   for (const auto& t : item.value("tags", json::array()))
@@ -117,7 +154,9 @@ void checkListQuery(const std::string& collection, const Query& query) {
         unknown.push_back(key);
       continue;
     }
-    if (!value.empty())
+    if (!value.empty() && key == "fixed_ips" && collection == "ports")
+      fixedIpFilter(value);
+    else if (!value.empty())
       filterValue(attrs[key], value);  // InvalidInput for a value of the wrong type
   }
   if (!unknown.empty()) {
@@ -180,6 +219,10 @@ json filtered(const std::string& collection, const json& items, const Query& que
   for (const auto& item : items) {
     bool keep = true;
     for (const auto& [k, wanted] : filters) {
+      if (k == "fixed_ips" && item.contains(k)) {
+        keep = keep && fixedIpsPass(item[k], wanted);
+        continue;
+      }
       keep = keep && item.contains(k) &&
              std::any_of(wanted.begin(), wanted.end(),
                          [&](const json& w) { return matches(item[k], w); });

@@ -47,6 +47,7 @@ constexpr NeutronAnswer kNeutronAnswers[] = {
     {ProblemKind::NotExternalNetwork, 400, "BadRequest", false},
     {ProblemKind::NoExternalGateway, 404, "ExternalGatewayForFloatingIPNotFound", false},
     {ProblemKind::PortHasFloatingIp, 409, "FloatingIPPortAlreadyAssociated", false},
+    {ProblemKind::PortHasNoIp, 400, "BadRequest", false},
 };
 
 // Neutron answers one error: the first problem's.
@@ -116,7 +117,7 @@ void NeutronApi::remember(std::shared_ptr<const Cached> c) {
 namespace {
 
 struct Route {
-  std::string collection, id, action;
+  std::string collection, id, action, tag;  // tag: /v2.0/<collection>/<id>/tags/<tag>
 };
 
 Route split(const std::string& path) {
@@ -138,6 +139,10 @@ Route split(const std::string& path) {
     r.id = parts[2];
   if (parts.size() > 3)
     r.action = parts[3];
+  if (parts.size() > 4)
+    r.tag = parts[4];
+  if (parts.size() > 5 || (parts.size() > 4 && r.action != "tags"))
+    r.action = "/";  // no such path
   for (std::string* s : {&r.collection, &r.id}) {
     if (s->size() > 5 && s->substr(s->size() - 5) == ".json")
       s->resize(s->size() - 5);
@@ -176,6 +181,79 @@ void allow(const std::string& method, std::initializer_list<const char*> allowed
                  "The method " + method + " is not allowed for this resource.");
 }
 
+// Neutron's 404 for a resource that is not there: its type (NetworkNotFound, …) and id.
+ApiError notFoundError(const std::string& collection, const std::string& id) {
+  static const std::map<std::string, std::pair<std::string, std::string>> kNames{
+      {"networks", {"Network", "NetworkNotFound"}},
+      {"subnets", {"Subnet", "SubnetNotFound"}},
+      {"ports", {"Port", "PortNotFound"}},
+      {"routers", {"Router", "RouterNotFound"}},
+      {"floatingips", {"Floating IP", "FloatingIPNotFound"}},
+      {"agents", {"Agent", "AgentNotFound"}}};
+  auto n = kNames.find(collection);
+  if (n == kNames.end())
+    return notFound("The resource could not be found.");
+  return notFound(n->second.first + " " + id + " could not be found.", n->second.second);
+}
+
+// Only the fields= of a query (GET of one resource takes no filters).
+Query fieldsOf(const Query& query) {
+  Query out;
+  auto [from, to] = query.equal_range("fields");
+  out.insert(from, to);
+  return out;
+}
+
+// POST {"<collection>": [...]}: Neutron's bulk create, for the kinds it allows in bulk.
+// The items, or nothing for a single create.
+std::optional<json> bulkItems(const std::string& collection, const std::string& one,
+                              const std::string& method, const std::string& id,
+                              const ApiRequest& req) {
+  if (method != "POST" || !id.empty())
+    return std::nullopt;
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains(collection) || body.contains(one))
+    return std::nullopt;
+  if (collection != "networks" && collection != "subnets" && collection != "ports")
+    throw badRequest("Bulk operation not supported for " + collection);
+  const json& items = body[collection];
+  if (!items.is_array() || items.empty())
+    throw badRequest("Resources required: '" + collection + "' must be a non-empty list");
+  return items;
+}
+
+// Each item is created as a single POST would, in the one transaction of this request:
+// any item refused refuses them all and nothing is stored.
+WriteOutcome bulkCreate(WriteOutcome (*write)(ApiState&, const WriteRequest&), ApiState& s,
+                        const std::string& collection, const std::string& one, const json& items,
+                        const ApiRequest& req) {
+  std::vector<std::function<json(const View&)>> renders;
+  for (size_t i = 0; i < items.size(); ++i) {
+    ApiRequest item = req;
+    item.body = json{{one, items[i]}}.dump();
+    const std::string post = "POST", none;
+    try {
+      // Each item is a create of its own to the policy: its owner, its attributes.
+      item.method = post;
+      policy::checkWrite(item.context, s, collection, post, none, none, item.body);
+      item = policy::withOwner(item, collection);
+      renders.push_back(write(s, WriteRequest{post, none, none, item}).render);
+    } catch (const ApiError& e) {
+      if (items.size() == 1)
+        throw;
+      throw ApiError(e.status(), e.type(),
+                     std::string(e.what()) + " (item " + std::to_string(i + 1) + " of " +
+                         std::to_string(items.size()) + "; none was created)");
+    }
+  }
+  return {201, {}, [renders, collection, one](const View& v) {
+            json all = json::array();
+            for (const auto& r : renders)
+              all.push_back(r(v)[one]);
+            return json{{collection, all}};
+          }};
+}
+
 }  // namespace
 
 ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
@@ -191,6 +269,18 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
   if (req.path.rfind("/v2.0", 0) != 0)
     throw notFound("The resource could not be found.");
   Route r = split(req.path);
+  if (r.collection.empty()) {  // GET /v2.0/: the version's resources, as Neutron lists them
+    allow(m, {"GET"});
+    json resources = json::array();
+    for (const char* c : {"subnets", "networks", "ports"}) {
+      std::string one(c);
+      one.pop_back();
+      resources.push_back({{"name", one},
+                           {"collection", c},
+                           {"links", {{{"href", std::string("/v2.0/") + c}, {"rel", "self"}}}}});
+    }
+    return {200, json{{"resources", resources}}.dump()};
+  }
 
   if (r.collection == "extensions") {
     allow(m, {"GET"});
@@ -215,7 +305,28 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
          ext("port-security", "Port Security",
              "Provides port security: anti-spoofing and security groups on a port can be "
              "turned off"),
-         ext("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs")});
+         ext("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
+         // What every resource carries and every request honours, as Neutron names it.
+         ext("standard-attr-description", "standard-attr-description",
+             "Extension to add descriptions to standard attributes"),
+         ext("standard-attr-timestamp", "Resource timestamps",
+             "Adds created_at and updated_at fields to all Neutron resources"),
+         ext("standard-attr-revisions", "Resource revision numbers",
+             "This extension will display the revision number of neutron resources."),
+         ext("project-id", "project_id field enabled",
+             "Extension that indicates that project_id field is enabled."),
+         ext("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
+         ext("net-mtu-writable", "Network MTU (writable)",
+             "Provides a writable MTU attribute for a network resource."),
+         ext("fip-port-details", "Floating IP Port Details Extension",
+             "Add port_details attribute to Floating IP resource"),
+         ext("filter-validation", "Filter parameters validation",
+             "Provides validation on filter parameters."),
+         ext("ip-substring-filtering", "IP address substring filtering",
+             "Provides IP address substring filtering when listing ports"),
+         ext("tag", "Tag support", "Enables to set tag on resources."),
+         ext("service-type", "Neutron Service Type Management",
+             "API for retrieving service providers for Neutron advanced services")});
     if (r.id.empty())
       return {200, json{{"extensions", all}}.dump()};
     for (const auto& e : all) {
@@ -223,6 +334,13 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
         return {200, json{{"extension", e}}.dump()};
     }
     throw notFound("Extension with alias " + r.id + " does not exist");
+  }
+
+  if (r.collection == "service-providers") {  // dvr has no advanced services: none
+    allow(m, {"GET"});
+    if (!r.id.empty())
+      throw notFound("The resource could not be found.");
+    return {200, json{{"service_providers", json::array()}}.dump()};
   }
 
   static const std::map<std::string, std::string> kSingular{
@@ -240,15 +358,18 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
   const std::string& one = singular->second;
   std::string plural = r.collection;  // the body's key: security_groups for security-groups
   std::replace(plural.begin(), plural.end(), '-', '_');
-  if (!r.action.empty() && r.collection != "routers")
+  bool tags = r.action == "tags" && !r.id.empty() && r.collection != "agents";
+  if (!r.action.empty() && r.collection != "routers" && !tags)
     throw notFound("The resource could not be found.");
+  if (tags)
+    allow(m, {"GET", "PUT", "DELETE"});
   if (r.action.empty())
     allow(m, r.id.empty() ? std::initializer_list<const char*>{"GET", "POST"}
                           : std::initializer_list<const char*>{"GET", "PUT", "DELETE"});
 
   // ---- reads ----
   if (m == "GET") {
-    if (!r.action.empty())
+    if (!r.action.empty() && !tags)
       throw notFound("The resource could not be found.");
     // Neutron makes a project's default group the first time it lists its groups.
     if (r.collection == "security-groups" && r.id.empty() &&
@@ -302,15 +423,25 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
       return {200, json{{plural, filtered(r.collection, items, req.query)}}.dump()};
     }
     for (const auto& item : items) {
-      if (item["id"] == r.id)
-        return {200, json{{one, item}}.dump()};
+      if (item["id"] == r.id && tags) {  // the list, or 204 when the tag is set
+        json t = item.value("tags", json::array());
+        if (r.tag.empty())
+          return {200, json{{"tags", t}}.dump()};
+        if (std::find(t.begin(), t.end(), r.tag) == t.end())
+          throw notFound("Tag " + r.tag + " could not be found.", "TagNotFound");
+        return {204, ""};
+      }
+      if (item["id"] == r.id)  // fields= cuts a single resource as it cuts a list
+        return {200,
+                json{{one, filtered(r.collection, json::array({item}), fieldsOf(req.query))[0]}}
+                    .dump()};
     }
     if (r.collection == "security-groups")
       throw notFound("Security group " + r.id + " does not exist", "SecurityGroupNotFound");
     if (r.collection == "security-group-rules")
       throw notFound("Security group rule " + r.id + " does not exist",
                      "SecurityGroupRuleNotFound");
-    throw policy::notFoundIn(r.collection, r.id);
+    throw notFoundError(r.collection, r.id);
   }
 
   // ---- writes: one transaction; the kind's write changes the state, resolve() checks
@@ -326,10 +457,19 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
       {"security-group-rules", writeSecurityGroupRule}};
   if (m != "POST" && m != "PUT" && m != "DELETE")
     throw ApiError(405, "HTTPMethodNotAllowed", "Method " + m + " not allowed");
-  WriteOutcome outcome = commit(kWrites.at(r.collection), req, r.collection, r.id, r.action);
+  auto write = kWrites.at(r.collection);
+  auto change = [&](ApiState& s, const WriteRequest& w) {
+    if (tags)
+      return writeTags(s, r.collection, r.id, r.tag, w.http);
+    if (auto items = bulkItems(r.collection, one, m, r.id, w.http))
+      return bulkCreate(write, s, r.collection, one, *items, w.http);
+    return write(s, w);
+  };
+  WriteOutcome outcome = commit(change, req, r.collection, r.id, r.action);
   if (outcome.response.is_object() && outcome.response.contains(one))
     policy::redact(req.context, r.collection, outcome.response[one]);
-  return {outcome.status, outcome.status == 204 ? "" : outcome.response.dump()};
+  bool empty = outcome.status == 204 || outcome.response.is_null();  // e.g. a tag added: 201
+  return {outcome.status, empty ? "" : outcome.response.dump()};
 }
 
 WriteOutcome NeutronApi::commit(

@@ -80,7 +80,7 @@ struct View {
               {"allocation_pools", pools},
               {"enable_dhcp", a.value("enable_dhcp", true)},
               {"dns_nameservers", a.value("dns_nameservers", json::array())},
-              {"host_routes", json::array()},
+              {"host_routes", a.value("host_routes", json::array())},
               {"service_types", json::array()},
               {"subnetpool_id", nullptr},
               {"ipv6_ra_mode", nullptr},
@@ -98,19 +98,24 @@ struct View {
                         {"project_id", ""},    {"tenant_id", ""}, {"tags", json::array()},
                         {"revision_number", 1}};
     json a = attrs("ports", p.id);
-    j.update(
-        {{"network_id", p.network_id},
-         {"mac_address", p.mac.str()},
-         {"fixed_ips", json::array({{{"subnet_id", p.subnet_id}, {"ip_address", p.ip.str()}}})},
-         {"device_owner", vm ? a.value("device_owner", std::string("")) : p.device_owner},
-         {"device_id", vm ? a.value("device_id", std::string("")) : p.device_id},
-         {"binding:host_id", p.host},
-         {"binding:vif_type", p.host.empty() ? "unbound" : "ovs"},
-         {"binding:vnic_type", "normal"},
-         {"binding:profile", json::object()},
-         {"binding:vif_details", json::object()},
-         {"admin_state_up", a.value("admin_state_up", true)},
-         {"status", p.host.empty() ? "DOWN" : "ACTIVE"}});
+    // A host without a dvr agent: kept, not bound (Neutron's binding_failed).
+    std::string failed_host = a.value("binding:failed_host", std::string(""));
+    j.update({{"network_id", p.network_id},
+              {"mac_address", p.mac.str()},
+              {"fixed_ips",
+               p.hasIp() ? json::array({{{"subnet_id", p.subnet_id}, {"ip_address", p.ip.str()}}})
+                         : json::array()},
+              {"device_owner", vm ? a.value("device_owner", std::string("")) : p.device_owner},
+              {"device_id", vm ? a.value("device_id", std::string("")) : p.device_id},
+              {"binding:host_id", p.host.empty() ? failed_host : p.host},
+              {"binding:vif_type", !p.host.empty()       ? "ovs"
+                                   : failed_host.empty() ? "unbound"
+                                                         : "binding_failed"},
+              {"binding:vnic_type", "normal"},
+              {"binding:profile", json::object()},
+              {"binding:vif_details", json::object()},
+              {"admin_state_up", a.value("admin_state_up", true)},
+              {"status", p.host.empty() ? "DOWN" : "ACTIVE"}});
     // Router, SNAT and gateway ports are never filtered (Neutron gives them no groups).
     json pairs = json::array();
     for (const auto& pair : p.allowed_address_pairs) {

@@ -48,4 +48,10 @@ WriteOutcome writeAgent(ApiState& s, const WriteRequest& w);
 WriteOutcome writeSecurityGroup(ApiState& s, const WriteRequest& w);
 WriteOutcome writeSecurityGroupRule(ApiState& s, const WriteRequest& w);
 
+// /v2.0/<collection>/<id>/tags[/<tag>] (server/writes/tags.cc): PUT (all, or one) and DELETE
+// (all, or one); tagsOf is what GET shows.
+WriteOutcome writeTags(ApiState& s, const std::string& collection, const std::string& id,
+                       const std::string& tag, const ApiRequest& req);
+nlohmann::json tagsOf(const ApiState& s, const std::string& collection, const std::string& id);
+
 }  // namespace dvr::server

@@ -11,6 +11,45 @@ using namespace dvr::model;
 
 namespace {
 
+// The largest MTU of a network: flat external networks take the underlay's MTU, VXLAN
+// networks 50 bytes less (Neutron's ML2 answer names the maximum).
+void checkMtu(const ApiState& s, long mtu, bool external) {
+  int max = s.topo.settings.underlay_mtu - (external ? 0 : 50);
+  if (mtu > max)
+    validators::invalidInput("Requested MTU is too big, maximum is " + std::to_string(max));
+}
+
+// router:external false -> true or back. A network in use as an external one (a router's
+// gateway, a floating IP) stays external, as in Neutron; one with VMs bound on it cannot
+// become external (resolve() refuses: dvr plugs VMs into internal networks only).
+void setExternal(ApiState& s, NetworkSpec& n, bool external) {
+  if (external == n.external)
+    return;
+  if (!external) {
+    for (const auto& rt : s.topo.routers) {
+      if (rt.gateway_network == n.name)
+        throw conflict("External network " + n.name +
+                           " cannot be updated, as it is used by one or more floating IPs "
+                           "or router gateways (router " +
+                           rt.name + ").",
+                       "ExternalNetworkInUse");
+    }
+    for (const auto& f : s.topo.floating_ips) {
+      if (f.network == n.name)
+        throw conflict("External network " + n.name +
+                           " cannot be updated, as it is used by one or more floating IPs "
+                           "or router gateways (floating IP " +
+                           f.id.value_or("") + ").",
+                       "ExternalNetworkInUse");
+    }
+  }
+  n.external = external;
+  n.vni.reset();  // an internal network gets a VNI allocated; an external one has none
+  // The MTU pinned for the old type may be over the new type's maximum: the default again.
+  if (n.mtu && *n.mtu > s.topo.settings.underlay_mtu - (external ? 0 : 50))
+    n.mtu.reset();
+}
+
 std::string create(ApiState& s, const WriteRequest& w) {
   json b = parseBody(w.http, "network");
   allowOnly(b,
@@ -29,11 +68,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
     n.vni = uint32_t(*vni);
   }
   if (auto mtu = integer(b, "mtu")) {
-    // The network type's maximum: flat external networks take the underlay's MTU,
-    // VXLAN networks 50 bytes less (Neutron's ML2 answer names the maximum).
-    int max = s.topo.settings.underlay_mtu - (n.external ? 0 : 50);
-    if (*mtu > max)
-      validators::invalidInput("Requested MTU is too big, maximum is " + std::to_string(max));
+    checkMtu(s, *mtu, n.external);
     n.mtu = int(*mtu);
   }
   s.topo.networks.push_back(n);
@@ -43,12 +78,18 @@ std::string create(ApiState& s, const WriteRequest& w) {
 }
 
 void update(ApiState& s, const WriteRequest& w) {
-  existingNetwork(s, w.id);
+  NetworkSpec& n = existingNetwork(s, w.id);
   json b = parseBody(w.http, "network");
   allowOnly(b,
             with(kCommonAttrs, {"admin_state_up", "port_security_enabled", "qos_policy_id",
-                                "dns_domain", "shared"}),
-            {"router:external", "provider:segmentation_id", "id"});
+                                "dns_domain", "shared", "router:external", "mtu"}),
+            {"provider:segmentation_id", "id"});
+  if (b.contains("router:external"))
+    setExternal(s, n, boolean(b, "router:external", n.external));
+  if (auto mtu = integer(b, "mtu")) {
+    checkMtu(s, *mtu, n.external);
+    n.mtu = int(*mtu);
+  }
   setAttrs(s, "networks", w.id, b,
            with(kCommonAttrs, {"admin_state_up", "port_security_enabled", "shared"}), false);
 }
@@ -62,7 +103,12 @@ void remove(ApiState& s, const std::string& id) {
   }
   for (const auto& rt : s.topo.routers) {
     if (rt.gateway_network == id)
-      users += (users.empty() ? "" : ", ") + *rt.gateway_port.id;
+      users += (users.empty() ? "" : ", ") + rt.gateway_port.id.value_or(rt.name);
+    for (const auto& itf : rt.interfaces) {  // a distributed interface on one of its subnets
+      const SubnetSpec* sn = findSubnet(s, itf.subnet);
+      if (sn && sn->network == id)
+        users += (users.empty() ? "" : ", ") + itf.port.id.value_or(rt.name);
+    }
   }
   if (!users.empty()) {
     throw conflict("Unable to complete operation on network " + id +

@@ -20,16 +20,19 @@ const std::set<std::string>& portAttrs() {
   return attrs;
 }
 
-// A port is bound (binding:host_id) only to a host that runs a dvr agent.
-void requireAgent(const ApiState& s, const std::string& host) {
-  if (!host.empty() && !s.agents.contains(host))
-    throw badRequest("Binding failed: host " + host + " has no dvr agent", "PortBindingFailed");
-}
-
-// fixed_ips: at most one, on a subnet of the port's network.
+// fixed_ips: none (the port gets no IP) or one, on a subnet of the port's network. dvr's
+// data path gives a port one address (its neighbour entries, floating IP NAT and
+// anti-spoofing), so a second one is refused rather than stored and not realized.
 void fixedIp(ApiState& s, VmSpec& v, const json& fixed_ips) {
-  if (!fixed_ips.is_array() || fixed_ips.size() > 1)
-    throw badRequest("dvr ports take one fixed IP");
+  if (!fixed_ips.is_array())
+    throw badRequest("Invalid input for fixed_ips. Reason: Invalid data format for fixed IP: " +
+                     fixed_ips.dump() + ".");
+  if (fixed_ips.size() > 1)
+    throw badRequest("Invalid input for fixed_ips: dvr ports take at most one fixed IP (" +
+                     std::to_string(fixed_ips.size()) + " given)");
+  v.no_ip = fixed_ips.empty();
+  v.subnet.reset();
+  v.ip.reset();
   for (const auto& f : fixed_ips) {
     if (f.contains("subnet_id")) {
       std::string sub = str(f, "subnet_id");
@@ -144,6 +147,29 @@ void portSecurityUpdate(ApiState& s, VmSpec& v, const json& b) {
   v.allowed_address_pairs = std::move(pairs);
 }
 
+bool hasSubnet(const ApiState& s, const std::string& net) {
+  return std::any_of(s.topo.subnets.begin(), s.topo.subnets.end(),
+                     [&](const SubnetSpec& sn) { return sn.network == net; });
+}
+
+// binding:host_id. A host with a dvr agent binds the port there; any other host is kept as
+// Neutron keeps it, with binding:vif_type binding_failed (the port is planned nowhere).
+// Returns that host ("" when bound or unbound).
+std::string bindHost(const ApiState& s, VmSpec& v, const json& b) {
+  std::string host = str(b, "binding:host_id");
+  bool bound = host.empty() || s.agents.contains(host);
+  v.host = bound ? host : "";
+  return bound ? "" : host;
+}
+
+void keepFailedHost(ApiState& s, const std::string& id, const std::string& failed) {
+  json& a = s.attrs["ports"][id];
+  if (failed.empty())
+    a.erase("binding:failed_host");
+  else
+    a["binding:failed_host"] = failed;
+}
+
 std::string create(ApiState& s, const WriteRequest& w) {
   json b = parseBody(w.http, "port");
   allowOnly(b, with(portAttrs(), {"network_id", "fixed_ips", "mac_address", "binding:host_id",
@@ -159,8 +185,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
   v.name = id;
   v.port_id = id;
   v.network = net;
-  v.host = str(b, "binding:host_id");
-  requireAgent(s, v.host);
+  std::string failed = bindHost(s, v, b);
   if (b.contains("mac_address")) {
     auto mac = Mac::parse(str(b, "mac_address"));
     if (!mac)
@@ -170,26 +195,66 @@ std::string create(ApiState& s, const WriteRequest& w) {
   }
   if (b.contains("fixed_ips"))
     fixedIp(s, v, b["fixed_ips"]);
+  else if (!hasSubnet(s, net))
+    v.no_ip = true;  // Neutron makes the port without an address
   portSecurityOfNew(s, v, b, projectOf(b, w.http.context.project_id));
   s.topo.vms.push_back(v);
   setAttrs(s, "ports", id, b, portAttrs(), true);
+  keepFailedHost(s, id, failed);
   return id;
 }
 
+// A router interface's port: its name, description and admin state, and its fixed IP
+// within its subnet (a new address on the same subnet moves the interface there).
+InterfaceSpec* interfacePort(ApiState& s, const std::string& id) {
+  for (auto& rt : s.topo.routers) {
+    for (auto& itf : rt.interfaces) {
+      if (itf.port.id == id)
+        return &itf;
+    }
+  }
+  return nullptr;
+}
+
+void updateInterfacePort(ApiState& s, InterfaceSpec& itf, const WriteRequest& w) {
+  json b = parseBody(w.http, "port");
+  allowOnly(b, with(kCommonAttrs, {"admin_state_up", "fixed_ips"}),
+            {"network_id", "id", "mac_address", "device_owner", "device_id"});
+  if (b.contains("fixed_ips")) {
+    const json& ips = b["fixed_ips"];
+    if (!ips.is_array() || ips.size() != 1)
+      throw badRequest("Router port must have exactly one fixed IP (" +
+                       std::to_string(ips.is_array() ? ips.size() : 0) + " given)");
+    const json& f = ips[0];
+    if (f.contains("subnet_id") && str(f, "subnet_id") != itf.subnet)
+      throw badRequest("Bad router request: a router interface port stays on its subnet " +
+                           itf.subnet + "; add an interface on " + str(f, "subnet_id") +
+                           " instead.",
+                       "BadRequest");
+    if (f.contains("ip_address")) {
+      Ipv4 ip = ipArg(str(f, "ip_address"), "fixed_ips");
+      const SubnetSpec& sn = existingSubnet(s, itf.subnet);
+      itf.port.ip = ip == sn.gateway ? std::nullopt : std::optional(ip);
+    }
+  }
+  setAttrs(s, "ports", w.id, b, portAttrs(), false);
+}
+
 void update(ApiState& s, const WriteRequest& w) {
+  if (!findPort(s, w.id)) {
+    if (InterfaceSpec* itf = interfacePort(s, w.id))
+      return updateInterfacePort(s, *itf, w);
+  }
   VmSpec& v = existingPort(s, w.id);
   json b = parseBody(w.http, "port");
   allowOnly(b,
             with(portAttrs(), {"binding:host_id", "binding:profile", "security_groups",
                                "port_security_enabled", "allowed_address_pairs"}),
             {"network_id", "id", "mac_address"});
-  if (b.contains("binding:host_id")) {
-    std::string host = str(b, "binding:host_id");
-    requireAgent(s, host);
-    v.host = host;
-  }
+  if (b.contains("binding:host_id"))
+    keepFailedHost(s, w.id, bindHost(s, v, b));
   portSecurityUpdate(s, v, b);
-  setAttrs(s, "ports", w.id, b, portAttrs(), false);
+  setAttrs(s, "ports", w.id, b, with(portAttrs(), {"binding:failed_host"}), false);
 }
 
 void remove(ApiState& s, const std::string& id) {
@@ -219,7 +284,11 @@ void remove(ApiState& s, const std::string& id) {
 WriteOutcome writePort(ApiState& s, const WriteRequest& w) {
   return write({create, update, remove,
                 [](const View& v, const std::string& id) {
-                  return json{{"port", v.port(*v.c.findVm(id))}};
+                  for (const auto& p : v.c.ports) {
+                    if (p.id == id)
+                      return json{{"port", v.port(p)}};
+                  }
+                  return json::object();
                 }},
                s, w);
 }

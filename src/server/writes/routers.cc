@@ -105,7 +105,7 @@ json interfaceInfo(const std::string& router, const std::string& subnet, const s
 }
 
 // By port (Neutron: `openstack router add port`): the port becomes the router's qr- port
-// on its subnet; DVR needs it to hold the subnet's gateway IP, which resolve() checks.
+// on its subnet, with the port's IP (the subnet's gateway or another address of it).
 // Returns the subnet; the port leaves the VM ports, its id, MAC and IP go to `pin`.
 std::string takePort(ApiState& s, const std::string& port, PortPin& pin) {
   VmSpec& v = existingPort(s, port);
@@ -119,7 +119,8 @@ std::string takePort(ApiState& s, const std::string& port, PortPin& pin) {
                    "PortInUse");
   }
   if (!v.subnet)
-    throw badRequest("Port " + port + " has no fixed IP on a subnet");
+    throw badRequest("Bad router request: Router port must have at least one fixed IP.",
+                     "BadRequest");
   std::string sub = *v.subnet;
   pin = PortPin{port, v.mac, v.ip};
   std::erase_if(s.topo.vms, [&](const VmSpec& x) { return x.name == port; });

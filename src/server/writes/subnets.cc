@@ -13,6 +13,15 @@ using namespace dvr::model;
 
 namespace {
 
+// What dvr keeps of a subnet without modelling it: dvr serves no DHCP, so DNS servers and
+// host routes are stored and shown for the clients that read them.
+// (A function: kCommonAttrs lives in another file, whose statics may not be made yet.)
+const std::set<std::string>& subnetAttrs() {
+  static const std::set<std::string> attrs =
+      with(kCommonAttrs, {"enable_dhcp", "dns_nameservers", "host_routes"});
+  return attrs;
+}
+
 std::string range(const PoolSpec& p) {
   return p.start.str() + "-" + p.end.str();
 }
@@ -102,17 +111,55 @@ std::string create(ApiState& s, const WriteRequest& w) {
         {ipArg(str(p, "start"), "allocation_pools"), ipArg(str(p, "end"), "allocation_pools")});
   }
   checkSubnet(sn, boolean(b, "enable_dhcp", true));
+  // Neutron's words: clients (Tempest among them) try the next cidr on exactly this error.
+  for (const auto& other : s.topo.subnets) {
+    if (other.network == net && other.cidr.overlaps(sn.cidr))
+      validators::invalidInput("Requested subnet with cidr: " + sn.cidr.str() +
+                               " for network: " + net + " overlaps with another subnet");
+  }
   s.topo.subnets.push_back(sn);
-  setAttrs(s, "subnets", id, b, with(kCommonAttrs, {"enable_dhcp", "dns_nameservers"}), true);
+  setAttrs(s, "subnets", id, b, subnetAttrs(), true);
   return id;
 }
 
+// gateway_ip: a new address (checked as on create, and not held by a port) or null. The
+// router interface at the old gateway would have to move with it; Neutron refuses that too.
+void updateGateway(ApiState& s, SubnetSpec& sn, const json& gateway) {
+  std::optional<Ipv4> ip;
+  if (!gateway.is_null())
+    ip = ipArg(gateway.is_string() ? gateway.get<std::string>() : gateway.dump(), "gateway_ip");
+  if (ip == sn.gateway && sn.no_gateway == !ip)
+    return;
+  for (const auto& rt : s.topo.routers) {
+    for (const auto& itf : rt.interfaces) {
+      if (itf.subnet == sn.name && !itf.port.ip && sn.gateway)
+        throw conflict("Current gateway ip " + sn.gateway->str() + " already in use by port " +
+                           itf.port.id.value_or("") + ". Unable to update.",
+                       "GatewayIpInUse");
+    }
+  }
+  if (ip) {
+    if (!sn.cidr.contains(*ip))
+      validators::invalidInput("Gateway IP " + ip->str() + " is outside subnet " + sn.cidr.str());
+    for (const auto& v : s.topo.vms) {
+      if (v.network == sn.network && v.ip == ip)
+        throw conflict("Gateway ip " + ip->str() + " conflicts with port " + v.name + ".",
+                       "GatewayIpInUse");
+    }
+  }
+  sn.gateway = ip;
+  sn.no_gateway = !ip;
+  checkSubnet(sn, false);  // network/broadcast address, allocation pools
+}
+
 void update(ApiState& s, const WriteRequest& w) {
-  existingSubnet(s, w.id);
+  SubnetSpec& sn = existingSubnet(s, w.id);
   json b = parseBody(w.http, "subnet");
-  allowOnly(b, with(kCommonAttrs, {"enable_dhcp", "dns_nameservers", "host_routes"}),
+  allowOnly(b, with(kCommonAttrs, {"enable_dhcp", "dns_nameservers", "host_routes", "gateway_ip"}),
             {"cidr", "network_id", "ip_version", "id"});
-  setAttrs(s, "subnets", w.id, b, with(kCommonAttrs, {"enable_dhcp", "dns_nameservers"}), false);
+  if (b.contains("gateway_ip"))
+    updateGateway(s, sn, b["gateway_ip"]);
+  setAttrs(s, "subnets", w.id, b, subnetAttrs(), false);
 }
 
 void remove(ApiState& s, const std::string& id) {
