@@ -502,6 +502,8 @@ TEST_P(SecurityGroupApi, OpenstackCliManagesGroupsRulesAndPorts) {
   EXPECT_EQ(rule["port_range_max"], 22);
   EXPECT_EQ(rule["direction"], "ingress");
   ok("security group rule create --protocol icmp --icmp-type 8 --icmp-code 0 web");
+  json from_group = json::parse(ok("security group rule create --remote-group web web -f json"));
+  EXPECT_EQ(from_group["remote_group_id"], web);
   std::string list = ok("security group list -f value -c Name");
   EXPECT_NE(list.find("default"), std::string::npos) << list;
   EXPECT_NE(list.find("web"), std::string::npos) << list;
@@ -522,6 +524,14 @@ TEST_P(SecurityGroupApi, OpenstackCliManagesGroupsRulesAndPorts) {
   EXPECT_NE(in_use.out.find("in use"), std::string::npos) << in_use.out;
   ok("port unset --security-group web p1");
   ok("security group delete web");
+  // (unset --allowed-address must name the MAC too: the CLI compares the pairs shown.)
+  ok("port unset --allowed-address ip-address=10.16.0.200,mac-address=" +
+     p1["mac_address"].get<std::string>() + " p1");
+  ok("port set --no-security-group --disable-port-security p1");
+  json open = json::parse(ok("port show p1 -f json"));
+  EXPECT_EQ(open["port_security_enabled"], false) << open.dump();
+  EXPECT_EQ(open["security_group_ids"], json::array()) << open.dump();
+  EXPECT_EQ(open["allowed_address_pairs"], json::array()) << open.dump();
   EXPECT_EQ(ok("security group list -f value -c Name").find("web"), std::string::npos);
   ok("port delete p1");
 }

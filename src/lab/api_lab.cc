@@ -62,7 +62,8 @@ nlohmann::json apiCall(const std::string& method, const std::string& path,
   return r.body.empty() ? nlohmann::json() : nlohmann::json::parse(r.body);
 }
 
-// Creates the file's networks, subnets, routers, ports and floating IPs through the API,
+// Creates the file's networks, subnets, routers, security groups, ports and floating IPs
+// through the API,
 // as an operator (or a template) would. Returns VM name -> port id.
 std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
   using nlohmann::json;
@@ -102,16 +103,53 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
               json{{"subnet_id", id[c.ports[p].subnet_id]}}, 200);
     }
   }
+  // Security groups as the file has them: a new group's own egress rules give way to the
+  // file's rules (made after every group, as they may name any as remote group).
+  for (const auto& g : c.security_groups) {
+    json made = apiCall("POST", "/v2.0/security-groups",
+                        json{{"security_group", {{"name", g.name}}}}, 201)["security_group"];
+    id[g.id] = made["id"];
+    for (const auto& r : made["security_group_rules"])
+      apiCall("DELETE", "/v2.0/security-group-rules/" + r["id"].get<std::string>(), nullptr, 204);
+  }
+  for (const auto& g : c.security_groups) {
+    for (const auto& r : g.rules) {
+      json b{{"security_group_id", id[g.id]},
+             {"direction", r.ingress ? "ingress" : "egress"},
+             {"ethertype", "IPv4"}};
+      if (r.protocol)
+        b["protocol"] = std::to_string(*r.protocol);
+      if (r.port_min)
+        b["port_range_min"] = *r.port_min;
+      if (r.port_max)
+        b["port_range_max"] = *r.port_max;
+      if (r.remote_ip_prefix)
+        b["remote_ip_prefix"] = r.remote_ip_prefix->str();
+      if (!r.remote_group_id.empty())
+        b["remote_group_id"] = id[r.remote_group_id];
+      apiCall("POST", "/v2.0/security-group-rules", json{{"security_group_rule", b}}, 201);
+    }
+  }
   std::map<std::string, std::string> vms;
   for (const auto& p : c.ports) {
     if (p.device_owner != model::kOwnerCompute)
       continue;
+    json groups = json::array(), pairs = json::array();
+    for (const auto& g : p.security_group_ids)
+      groups.push_back(id[g]);
+    for (const auto& a : p.allowed_address_pairs)
+      pairs.push_back({{"ip_address", a.ip.str()}, {"mac_address", a.mac.str()}});
     json b{{"name", p.name},
            {"network_id", id[p.network_id]},
            {"mac_address", p.mac.str()},
            {"binding:host_id", p.host},
            {"device_owner", "compute:nova"},
-           {"fixed_ips", {{{"subnet_id", id[p.subnet_id]}, {"ip_address", p.ip.str()}}}}};
+           {"fixed_ips", {{{"subnet_id", id[p.subnet_id]}, {"ip_address", p.ip.str()}}}},
+           // As the file says: its unfiltered VMs stay unfiltered (no default group).
+           {"port_security_enabled", p.port_security},
+           {"security_groups", groups}};
+    if (!pairs.empty())
+      b["allowed_address_pairs"] = pairs;
     vms[p.name] = id[p.id] = apiCall("POST", "/v2.0/ports", json{{"port", b}}, 201)["port"]["id"];
   }
   for (size_t i = 0; i < c.floating_ips.size(); ++i) {
