@@ -42,4 +42,8 @@ std::optional<ApiReply> ApiClient::put(const std::string& path, const std::strin
   return reply(http_->Put(path, json, "application/json"));
 }
 
+std::optional<ApiReply> ApiClient::del(const std::string& path) {
+  return reply(http_->Delete(path));
+}
+
 }  // namespace dvr::agent

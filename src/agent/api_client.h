@@ -37,6 +37,7 @@ class ApiClient {
   std::optional<ApiReply> get(const std::string& path);
   std::optional<ApiReply> post(const std::string& path, const std::string& json);
   std::optional<ApiReply> put(const std::string& path, const std::string& json);
+  std::optional<ApiReply> del(const std::string& path);
 
   const std::string& url() const { return url_; }
 

@@ -31,9 +31,10 @@ HttpResult hostHttp(const std::string& host, const std::string& method, const st
     url.pop_back();
   std::string text = inHostOutput(host, [&] {
     agent::ApiClient c(url, {std::chrono::seconds(2), std::chrono::seconds(30)});
-    auto res = method == "GET"    ? c.get(path)
-               : method == "POST" ? c.post(path, body)
-                                  : c.put(path, body);
+    auto res = method == "GET"      ? c.get(path)
+               : method == "POST"   ? c.post(path, body)
+               : method == "DELETE" ? c.del(path)
+                                    : c.put(path, body);
     return res ? std::to_string(res->status) + "\n" + res->body : std::string("0\n");
   });
   auto nl = text.find('\n');
@@ -106,8 +107,13 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
   // Security groups as the file has them: a new group's own egress rules give way to the
   // file's rules (made after every group, as they may name any as remote group).
   for (const auto& g : c.security_groups) {
-    json made = apiCall("POST", "/v2.0/security-groups",
-                        json{{"security_group", {{"name", g.name}}}}, 201)["security_group"];
+    // A file's `default` is the project's default group (made by listing it), whose
+    // rules give way to the file's as well.
+    json made = g.name == "default"
+                    ? apiCall("GET", "/v2.0/security-groups?name=default", nullptr,
+                              200)["security_groups"][0]
+                    : apiCall("POST", "/v2.0/security-groups",
+                              json{{"security_group", {{"name", g.name}}}}, 201)["security_group"];
     id[g.id] = made["id"];
     for (const auto& r : made["security_group_rules"])
       apiCall("DELETE", "/v2.0/security-group-rules/" + r["id"].get<std::string>(), nullptr, 204);
