@@ -104,6 +104,40 @@ TEST_P(GeneratedSlices, PlanAsFromTheWholeAndHoldLess) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, GeneratedSlices, ::testing::Values(1, 2, 3, 4, 5));
 
+// A host's VMs' rules match the members of their remote groups wherever those are: the
+// members (with their networks) travel to the host, and groups nobody there names do not.
+TEST(HostSlice, RemoteGroupMembersTravelToTheHostsThatMatchThem) {
+  model::Topology topo = model::loadTopologyFile(testing::sourcePath("examples/seed.yaml"));
+  topo.security_groups = {
+      {.name = "web", .rules = {{.ingress = true, .protocol = 6, .remote_group = "db"}}},
+      {.name = "db", .rules = {{.ingress = false}}},
+      {.name = "other", .rules = {{.ingress = true}}}};
+  for (auto& v : topo.vms) {
+    if (v.name == "vm4")  // compute02, net-b
+      v.security_groups = {"web"};
+    if (v.name == "vm2")  // compute01, net-111: no router of compute02's
+      v.security_groups = {"db"};
+    if (v.name == "vm3")
+      v.security_groups = {"other"};
+    v.port_security = !v.security_groups.empty();
+  }
+  expectSlicesPlanLikeTheWhole(topo);
+
+  model::Topology pinned = pinnedLikeTheServer(topo);
+  model::Cloud whole = ipam::resolve(pinned, "whole");
+  plan::CloudIndex index(whole);
+  model::Topology slice = server::hostSlice(pinned, index, "compute02");
+  std::set<std::string> vms, groups;
+  for (const auto& v : slice.vms)
+    vms.insert(v.name);
+  for (const auto& g : slice.security_groups)
+    groups.insert(g.name);
+  model::Cloud file = ipam::resolve(topo, "file");
+  EXPECT_TRUE(vms.count(file.findVm("vm2")->id));  // a member of db, which web's rule names
+  EXPECT_FALSE(vms.count(file.findVm("vm3")->id));
+  EXPECT_EQ(groups, (std::set<std::string>{"web", "db"}));
+}
+
 // The rows a server writes, applied as the databases do (an update keeps its place, a
 // new row goes last), load back into the state that wrote them, order included.
 class RowTable {

@@ -133,24 +133,25 @@ Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const 
   // The groups the slice's VMs name, and the remote groups their rules name, and theirs
   // (resolving a rule needs its remote group): no more, so that a group elsewhere (a new
   // project's default group) leaves this host's slice as it was.
+  // By name, as the topology keeps them (VMs name groups; a rule's remote group is an id
+  // in the cloud, its name in the topology).
   std::set<std::string> groups;
-  std::vector<std::string> todo;
-  auto need = [&](const std::string& id) {
-    if (groups.insert(id).second)
-      todo.push_back(id);
+  std::vector<const SecurityGroup*> todo;
+  auto need = [&](const std::string& name_or_id) {
+    const SecurityGroup* g = c.findSecurityGroup(name_or_id);
+    if (g && groups.insert(g->name).second)
+      todo.push_back(g);
   };
   for (const auto& v : t.vms) {
     for (const auto& g : v.security_groups)
       need(g);
   }
   while (!todo.empty()) {
-    std::string id = std::move(todo.back());
+    const SecurityGroup* g = todo.back();
     todo.pop_back();
-    if (const SecurityGroup* g = c.findSecurityGroup(id)) {
-      for (const auto& r : g->rules) {
-        if (!r.remote_group_id.empty())
-          need(r.remote_group_id);
-      }
+    for (const auto& r : g->rules) {
+      if (!r.remote_group_id.empty())
+        need(r.remote_group_id);
     }
   }
   for (const auto& g : pinned.security_groups) {
