@@ -469,6 +469,24 @@ TEST_P(SecurityGroupApi, PortsCarryGroupsPortSecurityAndAddressPairs) {
   call("DELETE", "/v2.0/security-groups/" + web, "", 204);
 }
 
+// A network without port security makes its ports unfiltered unless they say otherwise.
+TEST_P(SecurityGroupApi, PortsTakeTheirNetworksPortSecurity) {
+  std::string net = id(call("POST", "/v2.0/networks",
+                            R"({"network":{"name":"open","port_security_enabled":false}})", 201),
+                       "network");
+  EXPECT_EQ(call("GET", "/v2.0/networks/" + net, "", 200)["network"]["port_security_enabled"],
+            false);
+  call("POST", "/v2.0/subnets",
+       json{{"subnet", {{"network_id", net}, {"cidr", "10.50.0.0/24"}, {"ip_version", 4}}}}.dump(),
+       201);
+  json open = port({{"network_id", net}})["port"];
+  EXPECT_EQ(open["port_security_enabled"], false);
+  EXPECT_EQ(open["security_groups"], json::array());
+  json filtered = port({{"network_id", net}, {"port_security_enabled", true}})["port"];
+  EXPECT_EQ(filtered["port_security_enabled"], true);
+  EXPECT_EQ(filtered["security_groups"], json::array({defaultGroup()}));
+}
+
 TEST_P(SecurityGroupApi, ExtensionsListWhatIsBuilt) {
   std::set<std::string> aliases;
   json extensions = call("GET", "/v2.0/extensions", "", 200);
