@@ -5,6 +5,7 @@
 // external networks. Each refusal is checked to change nothing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -141,7 +142,9 @@ class Keystone : public ::testing::TestWithParam<std::string> {
                               const char* key = "name") {
     std::set<std::string> out;
     json list = call(user, "GET", "/v2.0/" + collection, "", 200);  // outlives the loop
-    for (const auto& x : list[collection])
+    std::string plural = collection;  // security_groups for security-groups
+    std::replace(plural.begin(), plural.end(), '-', '_');
+    for (const auto& x : list[plural])
       out.insert(x.value(key, std::string("")));
     return out;
   }
@@ -413,6 +416,40 @@ TEST_P(Keystone, MembersCannotSetOrSeeAdminOnlyAttributes) {
   json r = call("demo", "GET", "/v2.0/routers/" + router, "", 200)["router"];
   EXPECT_FALSE(r.contains("distributed"));
   EXPECT_TRUE(call("admin", "GET", "/v2.0/routers/" + router, "", 200)["router"]["distributed"]);
+}
+
+TEST_P(Keystone, SecurityGroupsAreTheirProjects) {
+  std::string group = create("demo", "security-groups", "security_group", {{"name", "demo-sg"}});
+  std::string rule = create("demo", "security-group-rules", "security_group_rule",
+                            {{"security_group_id", group},
+                             {"direction", "ingress"},
+                             {"protocol", "tcp"},
+                             {"port_range_min", 22},
+                             {"port_range_max", 22}});
+  EXPECT_EQ(names("alt", "security-groups").count("demo-sg"), 0u);
+  EXPECT_EQ(names("demo", "security-groups").count("demo-sg"), 1u);
+  EXPECT_EQ(names("alt", "security-group-rules", "id").count(rule), 0u);
+  // In this order (listing its groups first makes the admin's default group).
+  auto groupsAndRules = [&] {
+    std::string all = everything();
+    all += raw("admin", "GET", "/v2.0/security-groups", "")->body;
+    all += raw("admin", "GET", "/v2.0/security-group-rules", "")->body;
+    return all;
+  };
+  std::string before = groupsAndRules();
+  EXPECT_EQ(type(call("alt", "GET", "/v2.0/security-groups/" + group, "", 404)),
+            "SecurityGroupNotFound");
+  EXPECT_EQ(type(call("alt", "DELETE", "/v2.0/security-groups/" + group, "", 404)),
+            "SecurityGroupNotFound");
+  EXPECT_EQ(type(call("alt", "DELETE", "/v2.0/security-group-rules/" + rule, "", 404)),
+            "SecurityGroupRuleNotFound");
+  EXPECT_EQ(type(call("alt", "POST", "/v2.0/security-group-rules",
+                      json{{"security_group_rule",
+                            {{"security_group_id", group}, {"direction", "ingress"}}}}
+                          .dump(),
+                      404)),
+            "SecurityGroupNotFound");
+  EXPECT_EQ(groupsAndRules(), before) << "a refused request of alt changed something";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Keystone, ::testing::Values("sqlite", "postgresql"));

@@ -3,14 +3,21 @@
 #include <algorithm>
 #include <map>
 
+#include "server/security_group_state.h"
+
 namespace dvr::server::policy {
 namespace {
 
 using nlohmann::json;
 
-const std::map<std::string, std::string> kSingular{
-    {"networks", "network"}, {"subnets", "subnet"},         {"ports", "port"},
-    {"routers", "router"},   {"floatingips", "floatingip"}, {"agents", "agent"}};
+const std::map<std::string, std::string> kSingular{{"networks", "network"},
+                                                   {"subnets", "subnet"},
+                                                   {"ports", "port"},
+                                                   {"routers", "router"},
+                                                   {"floatingips", "floatingip"},
+                                                   {"agents", "agent"},
+                                                   {"security-groups", "security_group"},
+                                                   {"security-group-rules", "security_group_rule"}};
 
 std::string projectOf(const ApiState& s, const char* kind, const std::string& id) {
   if (!s.attrs.contains(kind) || !s.attrs[kind].contains(id))
@@ -93,6 +100,11 @@ Access access(const RequestContext& c, const ApiState& s, const std::string& col
     bool exists = std::any_of(s.topo.floating_ips.begin(), s.topo.floating_ips.end(),
                               [&](const auto& x) { return x.id && *x.id == id; });
     bool mine = owns(c, projectOf(s, "floatingips", id));
+    set(exists, mine, mine);
+  } else if (collection == "security-groups" || collection == "security-group-rules") {
+    const char* kind = collection == "security-groups" ? kGroupAttrs : kRuleAttrs;
+    bool exists = s.attrs.contains(kind) && s.attrs[kind].contains(id);
+    bool mine = owns(c, projectOf(s, kind, id));
     set(exists, mine, mine);
   } else if (collection == "agents") {
     bool exists = false;
@@ -183,6 +195,10 @@ ApiError notFoundIn(const std::string& collection, const std::string& id) {
     return notFound("Floating IP " + id + " could not be found", "FloatingIPNotFound");
   if (collection == "agents")
     return notFound("Agent " + id + " could not be found.", "AgentNotFound");
+  if (collection == "security-groups")
+    return notFound("Security group " + id + " does not exist", "SecurityGroupNotFound");
+  if (collection == "security-group-rules")
+    return notFound("Security group rule " + id + " does not exist", "SecurityGroupRuleNotFound");
   return notFound("The resource could not be found.");
 }
 
@@ -199,21 +215,29 @@ void filterReadable(const RequestContext& c, const ApiState& s, const std::strin
                     json& items) {
   if (c.is_admin)
     return;
+  // The same rules as access(), from the views themselves and one pass over the networks
+  // (a list must not cost a scan of the state per item).
+  std::map<std::string, NetworkFacts> networks;
+  if (collection == "subnets" || collection == "ports") {
+    for (const auto& n : s.topo.networks)
+      networks[n.name] = networkFacts(s, n.name);
+  }
+  auto network = [&](const json& item) {
+    auto it = networks.find(item.value("network_id", std::string("")));
+    return it == networks.end() ? NetworkFacts{} : it->second;
+  };
   json kept = json::array();
   for (auto& item : items) {
-    std::string id = item.value("id", std::string(""));
+    bool mine = owns(c, item.value("project_id", std::string("")));
     bool sees = false;
-    if (collection == "agents") {
-      sees = false;
-    } else {
-      Access a = access(c, s, collection, id);
-      // Ports dvr makes (router interfaces, gateways) have no row of attributes: their
-      // owner is their network's.
-      if (!a.exists && collection == "ports")
-        sees = owns(c, networkFacts(s, item.value("network_id", std::string(""))).project);
-      else
-        sees = a.sees;
-    }
+    if (collection == "networks")
+      sees = mine || item.value("shared", false) || item.value("router:external", false);
+    else if (collection == "subnets")
+      sees = mine || owns(c, network(item).project) || network(item).shared;
+    else if (collection == "ports")  // dvr's own ports (router interfaces) have no project
+      sees = mine || owns(c, network(item).project);
+    else if (collection != "agents")
+      sees = mine;
     if (!sees)
       continue;
     redact(c, collection, item);
@@ -277,6 +301,15 @@ void checkWrite(const RequestContext& c, const ApiState& s, const std::string& c
       referenced(c, s, "networks", text(r["external_gateway_info"], "network_id"));
     referenced(c, s, "subnets", text(r, "subnet_id"), true);
     referenced(c, s, "ports", text(r, "port_id"), true);
+  } else if (collection == "security-group-rules") {
+    referenced(c, s, "security-groups", text(r, "security_group_id"), true);
+    referenced(c, s, "security-groups", text(r, "remote_group_id"));
+  }
+  if (collection == "ports" && r.contains("security_groups") && r["security_groups"].is_array()) {
+    for (const auto& g : r["security_groups"]) {
+      if (g.is_string())
+        referenced(c, s, "security-groups", g.get<std::string>());
+    }
   }
 }
 
