@@ -5,9 +5,10 @@
 # VM's egress) and router -> VM (its ingress), as a ratio to the unfiltered bridge in the
 # same round:
 #   open     the bridge as dvr's lab has it: no IP netfilter hooks;
-#   brnf     dvr's choice: br_netfilter on this bridge only (nf_call_iptables), a conntrack
-#            zone per network, per-port stateful chains (20 rules) in an inet table,
-#            anti-spoofing in the bridge family, the out port carried as a mark;
+#   brnf     dvr's choice, the tables its plan renders (plan/port_filter.h): br_netfilter
+#            on this bridge only (nf_call_iptables), bridge-family marks naming the
+#            ports, a conntrack zone per network, per-port stateful chains jumping to a
+#            group's chain of 20 rules in an inet table, bridge-family anti-spoofing;
 #   hybrid   Neutron's iptables_hybrid shape: the VM's tap on a bridge of its own with the
 #            same filter, joined to the network's bridge by one more veth pair.
 # This kernel has no bridge-family conntrack, so the bridge family alone cannot be
@@ -40,52 +41,68 @@ rules() {
   echo "    tcp dport 5201 accept"
 }
 
-filter() {  # $1 namespace, $2 the VM's port (tap), $3 bridge
+filter() {  # $1 namespace, $2 the VM's port (tap), $3 bridge: the tables dvr's plan renders
   local ns=$1 tap=$2 br=$3
   ip -n "$ns" link set "$br" type bridge nf_call_iptables 1
   ip netns exec "$ns" nft -f - <<NFT
-table inet dvr-sg {
-  map zones { typeof iifname : ct zone; elements = { "$tap" : 1001, "tapqr" : 1001, "qvo" : 1001 } }
-  map egress_ports { type ifname : verdict; elements = { "$tap" : jump egress-vm } }
-  map ingress_ports { type mark : verdict; elements = { 0x00010001 : jump ingress-vm } }
+table bridge dvr {
+  set filtered_ports { type ifname; elements = { "$tap" } }
+  set port_sources { type ifname . ether_addr . ipv4_addr; flags interval; elements = { "$tap" . 02:00:00:00:00:02 . 10.77.0.2 } }
+  map port_marks { type ifname : mark; elements = { "$tap" : 0x80000001, "tapqr" : 0x80000002, "qvo" : 0x80000003, "qvb" : 0x80000004 } }
+  chain port_in {
+    type filter hook prerouting priority -250; policy accept;
+    meta mark set iifname map @port_marks
+  }
+  chain port_spoof {
+    type filter hook prerouting priority -200; policy accept;
+    iifname != @filtered_ports accept
+    ether type ip iifname . ether saddr . ip saddr @port_sources accept
+    ether type arp iifname . ether saddr . arp saddr ip @port_sources iifname . arp saddr ether . arp saddr ip @port_sources accept
+    counter drop
+  }
+  chain port_out {
+    type filter hook forward priority -300; policy accept;
+    oifname @filtered_ports ether type ip6 drop
+    meta mark set 0
+    oifname @filtered_ports meta mark set oifname map @port_marks
+  }
+}
+table inet dvr {
+  map zones { typeof meta mark : ct zone; elements = { 0x80000001 : 1001, 0x80000002 : 1001, 0x80000003 : 1001, 0x80000004 : 1001 } }
+  map egress_ports { type mark : verdict; elements = { 0x80000001 : jump out-vm } }
+  map ingress_ports { type mark : verdict; elements = { 0x80000001 : jump in-vm } }
   chain zone {
     type filter hook prerouting priority raw; policy accept;
-    ct zone set iifname map @zones
+    ct zone set meta mark map @zones
   }
   chain egress {
     type filter hook prerouting priority filter; policy accept;
-    iifname vmap @egress_ports
+    meta mark vmap @egress_ports
   }
   chain ingress {
     type filter hook forward priority filter; policy accept;
     meta mark vmap @ingress_ports
   }
-  chain egress-vm {
+  chain out-vm {
+    counter
+    udp sport 67 udp dport 68 drop
     ct state established,related accept
     ct state invalid drop
+    jump sg-out
+    counter drop
+  }
+  chain in-vm {
+    counter
+    ct state established,related accept
+    ct state invalid drop
+    jump sg-in
+    counter drop
+  }
+  chain sg-out {
 $(rules egress)
-    drop
   }
-  chain ingress-vm {
-    ct state established,related accept
-    ct state invalid drop
+  chain sg-in {
 $(rules ingress)
-    drop
-  }
-}
-table bridge dvr-sg {
-  set sources { type ifname . ether_addr . ipv4_addr; flags interval; elements = { "$tap" . 02:00:00:00:00:02 . 10.77.0.2 } }
-  map port_marks { type ifname : mark; elements = { "$tap" : 0x00010001 } }
-  chain spoof {
-    type filter hook prerouting priority -200; policy accept;
-    iifname != "$tap" accept
-    ether type ip iifname . ether saddr . ip saddr @sources accept
-    ether type arp iifname . ether saddr . arp saddr ip @sources accept
-    drop
-  }
-  chain port_mark {
-    type filter hook forward priority -300; policy accept;
-    meta mark set oifname map @port_marks
   }
 }
 NFT
@@ -126,6 +143,7 @@ sleep 0.5
 # The filter must work before it is measured: port 23 is not allowed in.
 ip netns exec $P-brnf-r timeout 2 bash -c 'echo > /dev/tcp/10.77.0.2/23' 2>/dev/null && { echo "brnf: tcp/23 passed"; exit 1; }
 ip netns exec $P-hybrid-r timeout 2 bash -c 'echo > /dev/tcp/10.77.0.2/23' 2>/dev/null && { echo "hybrid: tcp/23 passed"; exit 1; }
+ip netns exec $P-brnf-r nc -l -p 23 >/dev/null 2>&1 & sleep 0.2; ip netns exec $P-brnf-vm timeout 2 bash -c 'echo > /dev/tcp/10.77.0.1/23' 2>/dev/null && { echo "brnf: egress tcp/23 passed"; exit 1; }
 
 gbps() { python3 -c 'import json,sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'; }
 declare -A sum
