@@ -62,8 +62,8 @@ FilterRule filterRule(const SecurityGroupRule& r) {
 }
 
 // The zone of a network's connections: its VNI, folded into conntrack's 16 bits when
-// larger (zone 0 is everything unzoned). VNIs that fold alike on one host take the next free zone, in
-// VNI order, so the plan stays a function of the cloud.
+// larger (zone 0 is everything unzoned). VNIs that fold alike on one host take the next free zone,
+// in VNI order, so the plan stays a function of the cloud.
 std::map<std::string, uint16_t> networkZones(const CloudIndex& ix,
                                              const std::set<std::string>& networks) {
   std::vector<std::pair<uint32_t, std::string>> by_vni;
