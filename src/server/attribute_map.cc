@@ -297,4 +297,14 @@ void checkAttributes(const std::string& resource, json& body) {
   }
 }
 
+const std::map<std::string, std::string> kResourceOfCollection{
+    {"networks", "network"},
+    {"subnets", "subnet"},
+    {"ports", "port"},
+    {"routers", "router"},
+    {"floatingips", "floatingip"},
+    {"agents", "agent"},
+    {"security-groups", "security_group"},
+    {"security-group-rules", "security_group_rule"}};
+
 }  // namespace dvr::server

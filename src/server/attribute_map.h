@@ -4,6 +4,7 @@
 // write's business (request_args.h allowOnly); this only checks the values.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -14,5 +15,9 @@ namespace dvr::server {
 // for <attr>. Reason: <reason>." (HTTPBadRequest), or InvalidInput for a failed
 // conversion, as Neutron does.
 void checkAttributes(const std::string& resource, nlohmann::json& body);
+
+// The collections dvr serves under /v2.0 and each one's resource name in a body
+// ("security-groups" -> "security_group"): the dispatch and the policy share it.
+extern const std::map<std::string, std::string> kResourceOfCollection;
 
 }  // namespace dvr::server

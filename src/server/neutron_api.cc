@@ -15,6 +15,7 @@
 #include "plan/cloud_index.h"
 #include "server/api_error.h"
 #include "server/api_state.h"
+#include "server/attribute_map.h"
 #include "server/list_query.h"
 #include "server/neutron_views.h"
 #include "server/policy.h"
@@ -343,17 +344,8 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     return {200, json{{"service_providers", json::array()}}.dump()};
   }
 
-  static const std::map<std::string, std::string> kSingular{
-      {"networks", "network"},
-      {"subnets", "subnet"},
-      {"ports", "port"},
-      {"routers", "router"},
-      {"floatingips", "floatingip"},
-      {"agents", "agent"},
-      {"security-groups", "security_group"},
-      {"security-group-rules", "security_group_rule"}};
-  auto singular = kSingular.find(r.collection);
-  if (singular == kSingular.end())
+  auto singular = kResourceOfCollection.find(r.collection);
+  if (singular == kResourceOfCollection.end())
     throw notFound("The resource could not be found.");
   const std::string& one = singular->second;
   std::string plural = r.collection;  // the body's key: security_groups for security-groups

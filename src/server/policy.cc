@@ -3,21 +3,13 @@
 #include <algorithm>
 #include <map>
 
+#include "server/attribute_map.h"
 #include "server/security_group_state.h"
 
 namespace dvr::server::policy {
 namespace {
 
 using nlohmann::json;
-
-const std::map<std::string, std::string> kSingular{{"networks", "network"},
-                                                   {"subnets", "subnet"},
-                                                   {"ports", "port"},
-                                                   {"routers", "router"},
-                                                   {"floatingips", "floatingip"},
-                                                   {"agents", "agent"},
-                                                   {"security-groups", "security_group"},
-                                                   {"security-group-rules", "security_group_rule"}};
 
 std::string projectOf(const ApiState& s, const char* kind, const std::string& id) {
   if (!s.attrs.contains(kind) || !s.attrs[kind].contains(id))
@@ -146,7 +138,7 @@ const std::map<std::string, std::vector<const char*>> kAdminReadOnly{
 };
 
 void checkAdminAttrs(const std::string& collection, const std::string& verb, const json& r) {
-  const std::string one = kSingular.at(collection);
+  const std::string one = kResourceOfCollection.at(collection);
   for (const auto& a : kAdminOnly) {
     if (collection != a.collection || !r.contains(a.name))
       continue;
@@ -249,8 +241,8 @@ void filterReadable(const RequestContext& c, const ApiState& s, const std::strin
 void checkWrite(const RequestContext& c, const ApiState& s, const std::string& collection,
                 const std::string& method, const std::string& id, const std::string& action,
                 const std::string& body) {
-  auto singular = kSingular.find(collection);
-  if (singular == kSingular.end())
+  auto singular = kResourceOfCollection.find(collection);
+  if (singular == kResourceOfCollection.end())
     return;
   const std::string& one = singular->second;
   json b = json::parse(body, nullptr, false);
@@ -315,8 +307,8 @@ void checkWrite(const RequestContext& c, const ApiState& s, const std::string& c
 
 ApiRequest withOwner(const ApiRequest& request, const std::string& collection) {
   ApiRequest out = request;
-  auto singular = kSingular.find(collection);
-  if (request.method != "POST" || singular == kSingular.end() || collection == "agents")
+  auto singular = kResourceOfCollection.find(collection);
+  if (request.method != "POST" || singular == kResourceOfCollection.end() || collection == "agents")
     return out;
   json b = json::parse(request.body, nullptr, false);
   if (b.is_discarded() || !b.is_object() || !b.contains(singular->second) ||
