@@ -142,6 +142,26 @@ struct RawNeigh {
   std::optional<Mac> lladdr;
 };
 
+// Sends a dump request on a raw rtnetlink socket and hands each reply message to `each`
+// until the kernel says done; a kernel error throws, naming `what`.
+template <class Request, class Each>
+void rawDump(int fd, Request& req, const char* what, Each each) {
+  checkErrno(::send(fd, &req, sizeof req, 0) == ssize_t(sizeof req), std::string("send ") + what);
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    checkErrno(n >= 0, std::string("recv ") + what);
+    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, size_t(n));
+         nh = NLMSG_NEXT(nh, n)) {
+      if (nh->nlmsg_type == NLMSG_DONE)
+        return;
+      if (nh->nlmsg_type == NLMSG_ERROR)
+        throw KernelError(what, -static_cast<nlmsgerr*>(NLMSG_DATA(nh))->error);
+      each(nh);
+    }
+  }
+}
+
 // RTM_GETNEIGH dump on a raw socket: libnl's neighbour cache shows neither proxy
 // entries nor VXLAN FDB entries, which are exactly the ones dvr owns.
 std::vector<RawNeigh> dumpNeighbours(int fd, uint8_t family, uint8_t ndm_flags) {
@@ -155,40 +175,28 @@ std::vector<RawNeigh> dumpNeighbours(int fd, uint8_t family, uint8_t ndm_flags) 
   req.nh.nlmsg_seq = 1;
   req.ndm.ndm_family = family;
   req.ndm.ndm_flags = ndm_flags;
-  checkErrno(::send(fd, &req, sizeof req, 0) == ssize_t(sizeof req), "send RTM_GETNEIGH");
   std::vector<RawNeigh> out;
-  std::vector<char> buf(1 << 16);
-  for (;;) {
-    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-    checkErrno(n >= 0, "recv RTM_GETNEIGH");
-    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, size_t(n));
-         nh = NLMSG_NEXT(nh, n)) {
-      if (nh->nlmsg_type == NLMSG_DONE)
-        return out;
-      if (nh->nlmsg_type == NLMSG_ERROR) {
-        auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(nh));
-        throw KernelError("dump neighbours", -err->error);
+  rawDump(fd, req, "dump neighbours", [&](nlmsghdr* nh) {
+    auto* ndm = static_cast<ndmsg*>(NLMSG_DATA(nh));
+    RawNeigh rn{ndm->ndm_ifindex, ndm->ndm_state, ndm->ndm_flags, {}, {}};
+    int len = int(nh->nlmsg_len) - int(NLMSG_LENGTH(sizeof(ndmsg)));
+    for (auto* a =
+             reinterpret_cast<rtattr*>(reinterpret_cast<char*>(ndm) + NLMSG_ALIGN(sizeof(ndmsg)));
+         RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+      auto* data = static_cast<const uint8_t*>(RTA_DATA(a));
+      if (a->rta_type == NDA_DST && RTA_PAYLOAD(a) == 4) {
+        rn.dst = Ipv4(uint32_t(data[0]) << 24 | uint32_t(data[1]) << 16 | uint32_t(data[2]) << 8 |
+                      data[3]);
+      } else if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == 6) {
+        uint64_t v = 0;
+        for (int i = 0; i < 6; ++i)
+          v = (v << 8) | data[i];
+        rn.lladdr = Mac(v);
       }
-      auto* ndm = static_cast<ndmsg*>(NLMSG_DATA(nh));
-      RawNeigh rn{ndm->ndm_ifindex, ndm->ndm_state, ndm->ndm_flags, {}, {}};
-      int len = int(nh->nlmsg_len) - int(NLMSG_LENGTH(sizeof(ndmsg)));
-      for (auto* a =
-               reinterpret_cast<rtattr*>(reinterpret_cast<char*>(ndm) + NLMSG_ALIGN(sizeof(ndmsg)));
-           RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-        auto* data = static_cast<const uint8_t*>(RTA_DATA(a));
-        if (a->rta_type == NDA_DST && RTA_PAYLOAD(a) == 4) {
-          rn.dst = Ipv4(uint32_t(data[0]) << 24 | uint32_t(data[1]) << 16 | uint32_t(data[2]) << 8 |
-                        data[3]);
-        } else if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == 6) {
-          uint64_t v = 0;
-          for (int i = 0; i < 6; ++i)
-            v = (v << 8) | data[i];
-          rn.lladdr = Mac(v);
-        }
-      }
-      out.push_back(rn);
     }
-  }
+    out.push_back(rn);
+  });
+  return out;
 }
 
 // Bridges' br_netfilter switch (IFLA_BR_NF_CALL_IPTABLES), which libnl does not cover:
@@ -203,45 +211,33 @@ std::map<int, bool> dumpBridgeNfCall(int fd) {
   req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   req.nh.nlmsg_seq = 2;
   req.ifi.ifi_family = AF_UNSPEC;
-  checkErrno(::send(fd, &req, sizeof req, 0) == ssize_t(sizeof req), "send RTM_GETLINK");
   std::map<int, bool> out;
-  std::vector<char> buf(1 << 16);
-  for (;;) {
-    ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-    checkErrno(n >= 0, "recv RTM_GETLINK");
-    for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, size_t(n));
-         nh = NLMSG_NEXT(nh, n)) {
-      if (nh->nlmsg_type == NLMSG_DONE)
-        return out;
-      if (nh->nlmsg_type == NLMSG_ERROR) {
-        auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(nh));
-        throw KernelError("dump links", -err->error);
-      }
-      auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(nh));
-      int len = int(nh->nlmsg_len) - int(NLMSG_LENGTH(sizeof(ifinfomsg)));
-      for (auto* a = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(ifi) +
-                                               NLMSG_ALIGN(sizeof(ifinfomsg)));
-           RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-        if (a->rta_type != IFLA_LINKINFO)
+  rawDump(fd, req, "dump links", [&](nlmsghdr* nh) {
+    auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(nh));
+    int len = int(nh->nlmsg_len) - int(NLMSG_LENGTH(sizeof(ifinfomsg)));
+    for (auto* a = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(ifi) +
+                                             NLMSG_ALIGN(sizeof(ifinfomsg)));
+         RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+      if (a->rta_type != IFLA_LINKINFO)
+        continue;
+      bool bridge = false;
+      int info_len = int(RTA_PAYLOAD(a));
+      for (auto* i = static_cast<rtattr*>(RTA_DATA(a)); RTA_OK(i, info_len);
+           i = RTA_NEXT(i, info_len)) {
+        if (i->rta_type == IFLA_INFO_KIND)
+          bridge = std::string(static_cast<const char*>(RTA_DATA(i))) == "bridge";
+        if (i->rta_type != IFLA_INFO_DATA || !bridge)
           continue;
-        bool bridge = false;
-        int info_len = int(RTA_PAYLOAD(a));
-        for (auto* i = static_cast<rtattr*>(RTA_DATA(a)); RTA_OK(i, info_len);
-             i = RTA_NEXT(i, info_len)) {
-          if (i->rta_type == IFLA_INFO_KIND)
-            bridge = std::string(static_cast<const char*>(RTA_DATA(i))) == "bridge";
-          if (i->rta_type != IFLA_INFO_DATA || !bridge)
-            continue;
-          int data_len = int(RTA_PAYLOAD(i));
-          for (auto* d = static_cast<rtattr*>(RTA_DATA(i)); RTA_OK(d, data_len);
-               d = RTA_NEXT(d, data_len)) {
-            if (d->rta_type == IFLA_BR_NF_CALL_IPTABLES && RTA_PAYLOAD(d) >= 1)
-              out[ifi->ifi_index] = *static_cast<const uint8_t*>(RTA_DATA(d)) != 0;
-          }
+        int data_len = int(RTA_PAYLOAD(i));
+        for (auto* d = static_cast<rtattr*>(RTA_DATA(i)); RTA_OK(d, data_len);
+             d = RTA_NEXT(d, data_len)) {
+          if (d->rta_type == IFLA_BR_NF_CALL_IPTABLES && RTA_PAYLOAD(d) >= 1)
+            out[ifi->ifi_index] = *static_cast<const uint8_t*>(RTA_DATA(d)) != 0;
         }
       }
     }
-  }
+  });
+  return out;
 }
 
 void addAttr(std::vector<char>& msg, uint16_t type, const void* data, size_t len) {
