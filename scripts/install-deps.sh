@@ -8,6 +8,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev libgraphviz-dev graphviz libspdlog-dev
   iproute2 nftables libnl-3-dev libnl-route-3-dev libnftables-dev libnetfilter-conntrack-dev
   tcpdump iperf3 conntrack iputils-ping python3
+  keepalived
 )
 # Tempest (Debian's `tempest`, OpenStack's own API tests) for scripts/tempest.sh: installed
 # without recommends, as the client below.

@@ -280,6 +280,12 @@ class FakeKernel::Namespace : public kernel::NamespaceOps,
                              [&](const auto& f) { return in(to, f.second) || in(from, f.first); }));
   }
 
+  void announce(const std::string& dev, Ipv4 ip) override {
+    if (!n().links.count(dev))
+      throw KernelError("arping -U " + ip.str() + " dev " + dev + errorWhere(ns_), ENODEV);
+    k_.announced_.push_back(ns_ + "|" + dev + " " + ip.str());
+  }
+
   void run(const std::string& script) override;
   std::map<std::string, kernel::ObservedNftTable> listTables(const std::string& name) override {
     if (name != plan::kNftTableName)
@@ -484,6 +490,34 @@ void FakeKernel::deleteNamespace(const std::string& name) {
     state_->removeLink(name, link);
   state_->namespaces.erase(name);
   handles_.erase(name);
+}
+
+kernel::DaemonOps& FakeKernel::daemons(const std::string& host) {
+  Daemons& d = daemons_by_host[host];
+  d.k = this;
+  return d;
+}
+
+std::vector<std::string> FakeKernel::Daemons::list() {
+  std::vector<std::string> out;
+  for (const auto& [name, d] : running)
+    out.push_back(name);
+  return out;
+}
+
+std::string FakeKernel::Daemons::ensure(const plan::Daemon& d) {
+  auto it = running.find(d.name);
+  if (it != running.end() && it->second == d)
+    return "";
+  std::string did = it == running.end() ? "start" : "reload";
+  k->record("daemon " + did, d.ns + "|" + d.name);
+  running[d.name] = d;
+  return did;
+}
+
+void FakeKernel::Daemons::stop(const std::string& name) {
+  k->record("daemon stop", name);
+  running.erase(name);
 }
 
 kernel::NamespaceOps& FakeKernel::ns(const std::string& name) {

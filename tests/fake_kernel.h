@@ -26,12 +26,23 @@ class FakeKernel : public kernel::KernelOps {
   void createNamespaces(const std::vector<std::string>& names) override;
   void deleteNamespace(const std::string& name) override;
   kernel::NamespaceOps& ns(const std::string& name) override;
+  kernel::DaemonOps& daemons(const std::string& host) override;
   void addVethPair(const plan::Link& first, bool up, const plan::Link& second) override;
 
   // A device dvr did not make (a VM's tap, an uplink), down and without master.
   void addDevice(const std::string& ns, const std::string& name);
   void removeDevice(const std::string& ns, const std::string& name);
   bool hasLink(const std::string& ns, const std::string& name) const;
+  // The daemons running, by host: name -> the files they were started or reloaded with.
+  struct Daemons : kernel::DaemonOps {
+    FakeKernel* k = nullptr;
+    std::map<std::string, plan::Daemon> running;
+    std::vector<std::string> list() override;
+    std::string ensure(const plan::Daemon& d) override;
+    void stop(const std::string& name) override;
+    int pidOf(const std::string& name) override { return running.count(name) ? 1 : 0; }
+  };
+  std::map<std::string, Daemons> daemons_by_host;
   // A tracked connection in `ns`, for the flush after floating IP changes.
   void addFlow(const std::string& ns, Ipv4 src, Ipv4 dst);
   size_t flows(const std::string& ns) const;
@@ -41,7 +52,13 @@ class FakeKernel : public kernel::KernelOps {
 
   // Each change, in order: "<op> <ns>|<object>", e.g. "link add qrouter-x|qr-1 master=".
   const std::vector<std::string>& ops() const { return ops_; }
-  void clearOps() { ops_.clear(); }
+  void clearOps() {
+    ops_.clear();
+    announced_.clear();
+  }
+  // Each gratuitous ARP announcement, in order: "<ns>|<dev> <ip>". Not a change: the
+  // kernel's state stays as it was.
+  const std::vector<std::string>& announced() const { return announced_; }
   // Refuses the n-th change from now (1-based) with `err`; 0 turns it off.
   void refuseChange(int n, int err = EPERM) {
     refuse_at_ = n;
@@ -57,7 +74,7 @@ class FakeKernel : public kernel::KernelOps {
   void record(const std::string& op, const std::string& what);
   std::unique_ptr<State> state_;
   std::map<std::string, std::unique_ptr<Namespace>> handles_;
-  std::vector<std::string> ops_;
+  std::vector<std::string> ops_, announced_;
   int refuse_at_ = 0, refuse_err_ = 0;
 };
 

@@ -465,7 +465,40 @@ TEST(ReconcileOrdering, ProgressIsReportedStepByStepInOrder) {
   for (size_t i = 0; i < steps.size(); ++i)
     EXPECT_EQ(steps[i], r.step_ms[i].first);
   EXPECT_EQ(steps.front(), "namespaces");
-  EXPECT_EQ(steps.back(), "conntrack");
+  EXPECT_EQ(steps.back(), "announce");
+}
+
+// The upstream router learns where an external address went from gratuitous ARPs, sent
+// when the address is put in place: a new floating IP, the fg-/qg- ports' own addresses.
+TEST(ReconcileAnnounce, ExternalAddressesAreAnnouncedWhenTheyAppearAndOnlyThen) {
+  model::Topology topo = seedTopology();
+  plan::HostPlan p = planOf(topo, "compute01");
+  FakeKernel k;
+  plug(k, p);
+  kernel::Reconciler(k).apply(p);
+  const std::string fip_ns = "fip-5a1e2b3c-4d5e-4f60-8a71-92b3c4d5e6f7|fg-6e12764c-ba ";
+  std::vector<std::string> cold = k.announced();
+  std::sort(cold.begin(), cold.end());
+  EXPECT_EQ(cold, (std::vector<std::string>{fip_ns + "192.168.74.102", fip_ns + "192.168.74.103",
+                                            fip_ns + "192.168.74.104"}));
+  // Already in place: nothing to announce, whether the plan or the kernel is the "before".
+  k.clearOps();
+  kernel::Reconciler(k).apply(p);
+  kernel::Reconciler(k).apply(p, &p);
+  EXPECT_EQ(k.announced(), std::vector<std::string>{});
+  // One more floating IP: that one only.
+  topo.floating_ips.push_back({.network = "ext-net", .address = Ipv4(0xc0a84a96), .vm = "vm1"});
+  plan::HostPlan more = planOf(topo, "compute01");
+  kernel::Reconciler(k).apply(more, &p);
+  EXPECT_EQ(k.announced(), std::vector<std::string>{fip_ns + "192.168.74.150"});
+  // On the network node, the routers' qg- addresses.
+  plan::HostPlan ctl = planOf(topo, "controller01");
+  FakeKernel k2;
+  plug(k2, ctl);
+  kernel::Reconciler(k2).apply(ctl);
+  ASSERT_EQ(k2.announced().size(), 3u);
+  for (const auto& a : k2.announced())
+    EXPECT_NE(a.find("|qg-"), std::string::npos) << a;
 }
 
 TEST(ReconcileOrdering, RulesComeAfterNftablesAndTheFlushAfterTheRules) {

@@ -43,6 +43,7 @@ class Resolver {
     subnets();
     reservePinnedAddresses();
     routers();
+    haNetwork();
     securityGroups();
     vms();
     floatingIps();
@@ -78,7 +79,7 @@ class Resolver {
   }
 
   void networks() {
-    std::set<uint32_t> vnis;
+    std::set<uint32_t>& vnis = vnis_;
     for (const auto& ns : t_.networks) {
       auto obj = quoted("network", ns.name);
       if (!net_index_.emplace(ns.name, cloud_.networks.size()).second) {
@@ -364,6 +365,33 @@ class Resolver {
     return cloud_.ports.size() - 1;
   }
 
+  // An HA router's hosts: its pinned one first, then the least loaded (as placeSnat) up
+  // to the cloud's ha_hosts. Fewer when there are fewer dvr_snat hosts, as Neutron
+  // schedules an HA router on the agents it has.
+  std::vector<std::string> placeHaSnat(const RouterSpec& rs) {
+    std::vector<std::string> hosts;
+    if (pinnedSnatHost(rs))
+      hosts.push_back(*rs.snat_host);
+    while (int(hosts.size()) < std::max(1, t_.settings.ha_hosts)) {
+      std::string best;
+      size_t best_load = SIZE_MAX;
+      for (const auto& h : cloud_.hosts) {
+        if (h.mode != AgentMode::DvrSnat || unschedulable_.count(h.name) ||
+            std::find(hosts.begin(), hosts.end(), h.name) != hosts.end())
+          continue;
+        if (size_t load = snat_load_[h.name]; load < best_load) {
+          best = h.name;
+          best_load = load;
+        }
+      }
+      if (best.empty())
+        break;
+      ++snat_load_[best];
+      hosts.push_back(best);
+    }
+    return hosts;
+  }
+
   // A router's pinned placement while its host is a dvr_snat host; otherwise Neutron's
   // LeastRoutersScheduler over the schedulable dvr_snat hosts, ties broken by file order.
   std::string placeSnat(const RouterSpec& rs) {
@@ -434,7 +462,12 @@ class Resolver {
       }
       if (gw) {
         r.gateway_network_id = gw->id;
-        r.snat_host = placeSnat(rs);
+        if (rs.ha) {
+          r.ha_hosts = placeHaSnat(rs);
+          r.snat_host = r.ha_hosts.empty() ? "" : r.ha_hosts.front();
+        } else {
+          r.snat_host = placeSnat(rs);
+        }
       }
       std::vector<const Subnet*> attached;
       for (const auto& itf : rs.interfaces) {
@@ -511,6 +544,7 @@ class Resolver {
       qg.device_owner = kOwnerRouterGateway;
       qg.device_id = r.id;
       qg.host = r.snat_host;
+      qg.ha_hosts = r.ha_hosts;
       if (ext) {
         qg.subnet_id = ext->id;
         auto ip = rs.gateway_port.ip
@@ -522,6 +556,8 @@ class Resolver {
       if (r.snat_host.empty())
         continue;
       requireUplink(r.snat_host, *r.gateway_network_id, obj + " SNAT", rs.line);
+      for (size_t h = 1; h < r.ha_hosts.size(); ++h)
+        requireUplink(r.ha_hosts[h], *r.gateway_network_id, obj + " SNAT", rs.line);
       for (size_t k = 0; k < r.interface_ports.size(); ++k) {
         const Port& qr = cloud_.ports[r.interface_ports[k]];
         const InterfaceSpec& itf = *interfaceSpecFor(rs, qr.subnet_id);
@@ -533,12 +569,85 @@ class Resolver {
         sg.device_owner = kOwnerSnat;
         sg.device_id = r.id;
         sg.host = r.snat_host;
+        sg.ha_hosts = r.ha_hosts;
         auto ip = itf.snat_port.ip
                       ? itf.snat_port.ip
                       : allocateIp(s, obj + " snat port on '" + s.name + "'", itf.line);
         sg.ip = ip.value_or(Ipv4());
         size_t idx = addPort(std::move(sg), itf.snat_port.mac);
         cloud_.routers[ri].snat_ports.push_back(idx);
+      }
+    }
+  }
+
+  // Neutron's HA network, one for the cloud: a VXLAN network on the hosts of the HA
+  // routers' snat- namespaces, with an ha- port per (router, host) from the settings'
+  // ha_cidr, over which their keepalived speak VRRP. Each router has a VRRP id of its own
+  // there (so at most 255 HA routers), and every id and address is chosen from the
+  // router's id, so that one more router moves no other one's.
+  void haNetwork() {
+    std::vector<size_t> ha;
+    for (size_t ri = 0; ri < cloud_.routers.size(); ++ri) {
+      if (cloud_.routers[ri].ha())
+        ha.push_back(ri);
+    }
+    if (ha.empty())
+      return;
+    if (ha.size() > 255) {
+      problems_.add("HA network", std::to_string(ha.size()) +
+                                      " HA routers: VRRP has 255 router ids, so at most 255");
+      return;
+    }
+    Network n;
+    n.id = uuidFor("ha-network");
+    n.name = "HA network";
+    n.mtu = t_.settings.underlay_mtu - 50;
+    for (n.vni = 1; vnis_.count(n.vni);)
+      ++n.vni;
+    vnis_.insert(n.vni);
+    Subnet s;
+    s.id = uuidFor("ha-subnet");
+    s.name = "HA subnet";
+    s.network_id = n.id;
+    s.cidr = t_.settings.ha_cidr.network();
+    if (s.cidr.len > 30) {
+      problems_.add("settings", "l3_ha_net_cidr " + s.cidr.str() + " is too small (at most /30)");
+      return;
+    }
+    s.pools.push_back({Ipv4(s.cidr.addr.value() + 1), Ipv4(s.cidr.broadcast().value() - 1)});
+    network_by_id_[n.id] = cloud_.networks.size();
+    cloud_.networks.push_back(std::move(n));
+    ip_pools_.emplace_back(s.cidr, s.pools);
+    subnets_of_network_[s.network_id].push_back(cloud_.subnets.size());
+    subnet_by_id_[s.id] = cloud_.subnets.size();
+    cloud_.subnets.push_back(s);
+    size_t pool = ip_pools_.size() - 1;
+    std::set<int> vrids;
+    std::sort(ha.begin(), ha.end(),
+              [&](size_t a, size_t b) { return cloud_.routers[a].id < cloud_.routers[b].id; });
+    for (size_t ri : ha) {
+      Router& r = cloud_.routers[ri];
+      r.vrid = 1 + int(hash64("vrid:" + r.id) % 255);
+      while (!vrids.insert(r.vrid).second)
+        r.vrid = r.vrid % 255 + 1;
+      for (const std::string& host : r.ha_hosts) {
+        Port p;
+        p.id = uuidFor("ha:" + r.id + ":" + host);
+        p.name = "HA port tenant " + host;
+        p.network_id = s.network_id;
+        p.subnet_id = s.id;
+        p.device_owner = kOwnerHaInterface;
+        p.device_id = r.id;
+        p.host = host;
+        auto ip = ip_pools_[pool].allocateFor("ha:" + r.id + ":" + host);
+        if (!ip) {
+          problems_.add(quoted("router", r.name),
+                        "no more addresses in the HA network's " + s.cidr.str());
+          return;
+        }
+        p.ip = *ip;
+        size_t idx = addPort(std::move(p), std::nullopt);
+        cloud_.routers[ri].ha_ports.push_back(idx);
       }
     }
   }
@@ -905,6 +1014,7 @@ class Resolver {
   MacPool macs_;
   MacPool dvr_macs_;
   std::vector<IpPool> ip_pools_;  // parallel to cloud_.subnets
+  std::set<uint32_t> vnis_;       // taken by a network
   std::map<std::string, size_t> host_index_, net_index_, subnet_index_, router_index_, vm_index_;
   std::unordered_map<std::string, size_t> group_index_;
   std::map<std::string, size_t> snat_load_;

@@ -76,6 +76,24 @@ class NamespaceOps {
   virtual void writeSysctls(const std::vector<const plan::Sysctl*>& values) = 0;
   // conntrack -D -d/-q each of `to`, -s each of `from`; returns how many flows went.
   virtual int flushConntrack(const std::vector<Ipv4>& to, const std::vector<Ipv4>& from) = 0;
+  // Gratuitous ARPs for `ip` from `dev`'s MAC, broadcast on `dev`: the first at once, the
+  // rest spaced after it without blocking the caller.
+  virtual void announce(const std::string& dev, Ipv4 ip) = 0;
+};
+
+// The programs dvr runs on a host (plan::Daemon), by name.
+class DaemonOps {
+ public:
+  virtual ~DaemonOps() = default;
+  // Every daemon dvr keeps on this host, running or not.
+  virtual std::vector<std::string> list() = 0;
+  // Writes the files that differ; starts it when it is not running, or has it reload
+  // (SIGHUP) when a file changed. What it did: "start", "reload", or "" (nothing).
+  virtual std::string ensure(const plan::Daemon& d) = 0;
+  // Stops it (SIGTERM, SIGKILL if it lingers) and removes what dvr kept for it.
+  virtual void stop(const std::string& name) = 0;
+  // Its process, or 0 when it is not running.
+  virtual int pidOf(const std::string& name) = 0;
 };
 
 // One host's kernel: its owned namespaces by name ("" is the host's own namespace).
@@ -91,6 +109,8 @@ class KernelOps {
   // A veth pair spans two namespaces: `first` in its namespace, up if asked, and
   // `second` in its own (down, without master: the kernel does neither for a peer).
   virtual void addVethPair(const plan::Link& first, bool up, const plan::Link& second) = 0;
+  // The daemons of host `host` (a machine may hold several lab hosts).
+  virtual DaemonOps& daemons(const std::string& host) = 0;
 };
 
 }  // namespace dvr::kernel

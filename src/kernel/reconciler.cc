@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "kernel/garp.h"
 #include "kernel/object_kinds.h"
 #include "kernel/state_before.h"
 #include "kernel/system_kernel.h"
@@ -93,11 +94,16 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
   step("fdb", [&] { objects(before->fdb(), p.fdb, r); });
   step("nftables", [&] { nftables(*before, p, r); });
   step("rules", [&] { objects(before->rules(), p.rules, r); });
+  step("daemons", [&] { startDaemons(p, r); });
   step("conntrack", [&] { flushMovedFlows(p, r); });
+  step("announce", [&] { announce(p, r); });
   return r;
 }
 
 void Reconciler::namespaces(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r) {
+  // Daemons the plan dropped go first: one running in a namespace about to go would keep
+  // it alive, unnamed.
+  stopDaemons(p, r);
   std::set<std::string> want(p.namespaces.begin(), p.namespaces.end());
   auto had = before.namespaces();
   std::set<std::string> have(had.begin(), had.end());
@@ -325,8 +331,15 @@ void Reconciler::objects(const std::vector<T>& before, const std::vector<T>& wan
           change(r, K::removeLine(x));
       },
       [&](const T& x) {
-        if (changed([&] { K::add(kernel_.ns(nsOf(x)).netlink(), x); }, K::addedAlready))
+        if (changed([&] { K::add(kernel_.ns(nsOf(x)).netlink(), x); }, K::addedAlready)) {
           change(r, K::addLine(x));
+          if constexpr (std::is_same_v<T, plan::Address>)
+            appeared_.emplace(x.ns, x.dev, x.cidr.addr);
+          if constexpr (std::is_same_v<T, plan::Neighbour>) {
+            if (x.proxy)
+              appeared_.emplace(x.ns, x.dev, x.ip);
+          }
+        }
       });
 }
 
@@ -388,6 +401,52 @@ void Reconciler::flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r) {
     }
     to_flush_.erase(it);  // only once done: a failure leaves it for the next run
   }
+}
+
+void Reconciler::stopDaemons(const plan::HostPlan& p, ReconcileResult& r) {
+  DaemonOps& d = kernel_.daemons(p.host);
+  std::set<std::string> planned;
+  for (const auto& x : p.daemons)
+    planned.insert(x.name);
+  for (const auto& name : d.list()) {
+    if (planned.count(name))
+      continue;
+    d.stop(name);
+    change(r, "stop " + name);
+  }
+}
+
+void Reconciler::startDaemons(const plan::HostPlan& p, ReconcileResult& r) {
+  DaemonOps& d = kernel_.daemons(p.host);
+  for (const auto& x : p.daemons) {
+    std::string did = d.ensure(x);
+    if (!did.empty())
+      change(r, inNamespace(x.ns) + did + " " + x.name);
+  }
+}
+
+void Reconciler::announce(const plan::HostPlan& p, ReconcileResult& r) {
+  if (appeared_.empty())
+    return;
+  for (const auto& a : p.announcements) {
+    if (!appeared_.count({a.ns, a.dev, a.ip}))
+      continue;
+    try {
+      kernel_.ns(a.ns).announce(a.dev, a.ip);
+      // Logged, not counted: the kernel's state is what the address's own line changed.
+      std::string line = inNamespace(a.ns) + "arping -U -c " + std::to_string(kGarpCount) + " -I " +
+                         a.dev + " " + a.ip.str();
+      if (log_)
+        log_(line);
+      r.log.push_back(std::move(line));
+    } catch (const KernelError& e) {
+      // The address is in place and works; only its announcement is late (the upstream
+      // router learns it when its entry expires). Not a reason to fail the run.
+      if (log_)
+        log_(std::string("warning: ") + e.what());
+    }
+  }
+  appeared_.clear();  // the rest are not external, or no longer planned
 }
 
 }  // namespace dvr::kernel

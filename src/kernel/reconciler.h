@@ -23,6 +23,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernel/kernel_ops.h"
@@ -85,6 +86,12 @@ class Reconciler {
   // Also notes, per namespace, the flows a floating IP change moves.
   void nftables(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r);
   void flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r);
+  // The plan's daemons: those it dropped stopped, the others running its files.
+  void stopDaemons(const plan::HostPlan& p, ReconcileResult& r);
+  void startDaemons(const plan::HostPlan& p, ReconcileResult& r);
+  // Gratuitous ARPs for the plan's announcements whose address appeared, once the path
+  // behind them is complete.
+  void announce(const plan::HostPlan& p, ReconcileResult& r);
 
   std::unique_ptr<KernelOps> owned_kernel_;
   KernelOps& kernel_;
@@ -108,6 +115,10 @@ class Reconciler {
     std::vector<Ipv4> removed_fips, new_fixed_ips;
   };
   std::map<std::string, MovedFlows> to_flush_;
+  // External addresses put in place (an address added, a proxy entry added), announced at
+  // the end of a run. Kept across runs like to_flush_: a run that fails after adding one
+  // leaves it to the next, which finds it already there.
+  std::set<std::tuple<std::string, std::string, Ipv4>> appeared_;  // (ns, dev, ip)
 };
 
 bool isOwnedNamespace(const std::string& name);

@@ -91,9 +91,15 @@ class ObservedState : public StateBefore {
   }
 
   const std::vector<plan::Address>& addresses() override {
+    // An HA router's virtual addresses are keepalived's on the active host: not compared.
+    std::set<std::tuple<std::string, std::string, Cidr>> vips;
+    for (const auto& v : p_.vrrp) {
+      for (const auto& a : v.vips)
+        vips.insert(a.key());
+    }
     return perNamespace(
         addresses_, [](NetlinkOps& nl) { return nl.addresses(); },
-        [](const plan::Address& a) { return a.dev != "lo"; });
+        [&](const plan::Address& a) { return a.dev != "lo" && !vips.count(a.key()); });
   }
   const std::vector<plan::Neighbour>& neighbours() override {
     return perNamespace(neighbours_, [](NetlinkOps& nl) { return nl.neighbours(); });

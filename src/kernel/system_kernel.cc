@@ -1,6 +1,8 @@
 #include "kernel/system_kernel.h"
 
 #include "kernel/conntrack.h"
+#include "kernel/daemons.h"
+#include "kernel/garp.h"
 #include "kernel/netns.h"
 #include "kernel/sysctl.h"
 #include "plan/render.h"
@@ -32,6 +34,17 @@ void SystemNamespace::writeSysctls(const std::vector<const plan::Sysctl*>& value
 
 int SystemNamespace::flushConntrack(const std::vector<Ipv4>& to, const std::vector<Ipv4>& from) {
   return kernel::flushConntrack(fd_.get(), to, from);
+}
+
+void SystemNamespace::announce(const std::string& dev, Ipv4 ip) {
+  garpAnnounce(fd_.get(), dev, ip, plan::nsLabel(ns_));
+}
+
+DaemonOps& SystemKernel::daemons(const std::string& host) {
+  auto& d = daemons_[host];
+  if (!d)
+    d = std::make_unique<SystemDaemons>(host);
+  return *d;
 }
 
 std::vector<std::string> SystemKernel::listNamespaces() {

@@ -27,6 +27,7 @@ class SystemNamespace : public NamespaceOps {
   std::vector<std::string> readSysctls(const std::vector<const plan::Sysctl*>& keys) override;
   void writeSysctls(const std::vector<const plan::Sysctl*>& values) override;
   int flushConntrack(const std::vector<Ipv4>& to, const std::vector<Ipv4>& from) override;
+  void announce(const std::string& dev, Ipv4 ip) override;
 
   Rtnl& rtnl();
   int fd() const { return fd_.get(); }
@@ -47,12 +48,14 @@ class SystemKernel : public KernelOps {
   void deleteNamespace(const std::string& name) override;
   NamespaceOps& ns(const std::string& name) override { return handles(name); }
   void addVethPair(const plan::Link& first, bool up, const plan::Link& second) override;
+  DaemonOps& daemons(const std::string& host) override;
 
  private:
   static constexpr size_t kMaxOpenNamespaces = 64;
   SystemNamespace& handles(const std::string& name);
   std::list<std::pair<std::string, SystemNamespace>> handles_;  // most recently used first
   std::map<std::string, std::list<std::pair<std::string, SystemNamespace>>::iterator> index_;
+  std::map<std::string, std::unique_ptr<DaemonOps>> daemons_;  // by host
 };
 
 }  // namespace dvr::kernel

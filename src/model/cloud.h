@@ -18,6 +18,7 @@ inline constexpr const char* kOwnerRouterInterface = "network:router_interface_d
 inline constexpr const char* kOwnerSnat = "network:router_centralized_snat";
 inline constexpr const char* kOwnerRouterGateway = "network:router_gateway";
 inline constexpr const char* kOwnerFipGateway = "network:floatingip_agent_gateway";
+inline constexpr const char* kOwnerHaInterface = "network:router_ha_interface";
 
 struct Host {
   std::string name;
@@ -53,7 +54,10 @@ struct Port {
   std::string id, name, network_id, subnet_id;
   std::string device_owner, device_id;
   std::string host;  // binding:host_id; empty for qr- ports (bound on every host)
-  Ipv4 ip;           // meaningful only with a subnet_id: a VM port may have no fixed IP
+  // An HA router's sg- and qg- ports: every host that holds them (`host` is the first),
+  // the active one answering. Empty for every other port.
+  std::vector<std::string> ha_hosts;
+  Ipv4 ip;  // meaningful only with a subnet_id: a VM port may have no fixed IP
   bool hasIp() const { return !subnet_id.empty(); }
   Mac mac;
   // VM ports only (router, SNAT and gateway ports are never filtered, as in Neutron).
@@ -85,6 +89,12 @@ struct Router {
   std::string snat_host;                // dvr_snat host holding snat-<id>; empty if none
   std::vector<size_t> interface_ports;  // qr- ports
   std::vector<size_t> snat_ports;       // sg- ports, parallel to interface_ports
+  // HA routers: the dvr_snat hosts holding snat-<id> (snat_host is the first), their ha-
+  // ports on the cloud's HA network (parallel), and the router's VRRP id there.
+  std::vector<std::string> ha_hosts;
+  std::vector<size_t> ha_ports;
+  int vrid = 0;
+  bool ha() const { return !ha_hosts.empty(); }
 };
 
 struct FloatingIp {

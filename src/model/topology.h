@@ -21,6 +21,10 @@ struct Settings {
   Mac base_mac{0xfa163e000000ULL};             // Neutron's base_mac: port MACs
   Cidr link_local_pool{Ipv4(0xa9fe4000), 18};  // 169.254.64.0/18, Neutron's DVR_FIP_LL_CIDR
   int underlay_mtu = 1500;                     // internal networks get underlay_mtu - 50 (VXLAN)
+  // HA routers (Neutron's l3_ha_net_cidr and max_l3_agents_per_router): their ha- ports'
+  // addresses, and on how many dvr_snat hosts each one's snat- namespace is.
+  Cidr ha_cidr{Ipv4(0xa9fec000), 18};  // 169.254.192.0/18
+  int ha_hosts = 2;
 };
 
 struct HostSpec {
@@ -87,6 +91,9 @@ struct RouterSpec {
   PortPin gateway_port;                        // qg- port
   bool enable_snat = true;
   std::optional<std::string> snat_host;  // pinned SNAT placement (Neutron's router binding)
+  // SNAT on several dvr_snat hosts, one active (keepalived's VRRP decides), as Neutron's
+  // `ha` routers; snat_host, when pinned, is the first of them.
+  bool ha = false;
   std::vector<InterfaceSpec> interfaces;
   int line = 0;
 };

@@ -60,7 +60,9 @@ json toJson(const Topology& t) {
   j["settings"] = {{"dvr_base_mac", t.settings.dvr_base_mac.str()},
                    {"base_mac", t.settings.base_mac.str()},
                    {"link_local_pool", t.settings.link_local_pool.str()},
-                   {"underlay_mtu", t.settings.underlay_mtu}};
+                   {"underlay_mtu", t.settings.underlay_mtu},
+                   {"l3_ha_net_cidr", t.settings.ha_cidr.str()},
+                   {"max_l3_agents_per_router", t.settings.ha_hosts}};
   for (const auto& h : t.hosts) {
     json o{{"name", h.name},
            {"agent_mode", agentModeName(h.mode)},
@@ -94,6 +96,8 @@ json toJson(const Topology& t) {
     putOpt(o, "id", r.id);
     putOpt(o, "external_gateway", r.gateway_network);
     putOpt(o, "snat_host", r.snat_host);
+    if (r.ha)
+      o["ha"] = true;
     o["interfaces"] = json::array();
     for (const auto& i : r.interfaces) {
       o["interfaces"].push_back(
@@ -165,6 +169,9 @@ Topology topologyFromJson(const json& j) {
       t.settings.base_mac = parse<Mac>(s, "base_mac");
       t.settings.link_local_pool = parse<Cidr>(s, "link_local_pool");
       t.settings.underlay_mtu = s.at("underlay_mtu").get<int>();
+      if (s.contains("l3_ha_net_cidr"))  // absent from servers before HA routers
+        t.settings.ha_cidr = parse<Cidr>(s, "l3_ha_net_cidr");
+      t.settings.ha_hosts = s.value("max_l3_agents_per_router", 2);
     }
     for (const auto& o : j.value("hosts", json::array())) {
       HostSpec h;
@@ -200,6 +207,7 @@ Topology topologyFromJson(const json& j) {
       r.gateway_port = pinFrom(o.value("gateway_port", json()));
       r.enable_snat = o.value("enable_snat", true);
       r.snat_host = parseOpt<std::string>(o, "snat_host");
+      r.ha = o.value("ha", false);
       for (const auto& i : o.value("interfaces", json::array())) {
         r.interfaces.push_back({i.at("subnet"), pinFrom(i.value("port", json())),
                                 pinFrom(i.value("snat_port", json())), 0});

@@ -171,7 +171,8 @@ PortPin readPin(Reader& parent, const char* key, Problems& problems) {
 
 void readSettings(const YAML::Node& node, Topology& topo, Problems& problems) {
   Reader r(node, "settings", problems,
-           {"dvr_base_mac", "base_mac", "link_local_pool", "underlay_mtu"});
+           {"dvr_base_mac", "base_mac", "link_local_pool", "underlay_mtu", "l3_ha_net_cidr",
+            "max_l3_agents_per_router"});
   if (!r.ok())
     return;
   if (auto m = r.mac("dvr_base_mac"))
@@ -182,6 +183,10 @@ void readSettings(const YAML::Node& node, Topology& topo, Problems& problems) {
     topo.settings.link_local_pool = *c;
   if (auto mtu = r.integer("underlay_mtu", 1280, 9216))
     topo.settings.underlay_mtu = static_cast<int>(*mtu);
+  if (auto c = r.cidr("l3_ha_net_cidr"))
+    topo.settings.ha_cidr = *c;
+  if (auto n = r.integer("max_l3_agents_per_router", 1, 16))
+    topo.settings.ha_hosts = static_cast<int>(*n);
 }
 
 void readHost(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
@@ -262,9 +267,9 @@ void readNetwork(const YAML::Node& node, size_t i, Topology& topo, Problems& pro
 }
 
 void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
-  Reader r(
-      node, nameOr(node, "router", i), problems,
-      {"name", "id", "external_gateway", "gateway_port", "enable_snat", "snat_host", "interfaces"});
+  Reader r(node, nameOr(node, "router", i), problems,
+           {"name", "id", "external_gateway", "gateway_port", "enable_snat", "snat_host", "ha",
+            "interfaces"});
   if (!r.ok())
     return;
   RouterSpec rt;
@@ -275,6 +280,7 @@ void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& prob
   rt.gateway_port = readPin(r, "gateway_port", problems);
   rt.enable_snat = r.boolean("enable_snat").value_or(true);
   rt.snat_host = r.str("snat_host");
+  rt.ha = r.boolean("ha").value_or(false);
   r.list("interfaces", [&](const YAML::Node& n, size_t j) {
     Reader ir(n, r.object() + " interface #" + std::to_string(j + 1), problems,
               {"subnet", "port", "snat_port"});

@@ -41,6 +41,9 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
         endpoints_on_[p.subnet_id].push_back(i);
       bound_on_network_[p.network_id].push_back(i);
     }
+    // ha- ports: reached at L2 only, by the other keepalived of their router.
+    if (p.device_owner == kOwnerHaInterface)
+      bound_on_network_[p.network_id].push_back(i);
   }
   // Routers on hosts: VMs pull in the router of their subnet; SNAT hosts hold theirs.
   std::unordered_map<std::string, std::set<size_t>> routers;
@@ -54,14 +57,20 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
   for (size_t r = 0; r < cloud.routers.size(); ++r) {
     if (!cloud.routers[r].snat_host.empty())
       routers[cloud.routers[r].snat_host].insert(r);
+    for (const std::string& h : cloud.routers[r].ha_hosts)
+      routers[h].insert(r);
   }
   for (auto& [host, set] : routers)
     routers_on_[host].assign(set.begin(), set.end());
   // Networks on hosts: VM networks plus every interface network of a local router.
   std::unordered_map<std::string, std::set<std::string>> hosts_with;
   for (const Port& p : cloud.ports) {
-    if ((p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat) && !p.host.empty())
+    if ((p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat ||
+         p.device_owner == kOwnerHaInterface) &&
+        !p.host.empty())
       hosts_with[p.network_id].insert(p.host);
+    for (const std::string& h : p.ha_hosts)
+      hosts_with[p.network_id].insert(h);
   }
   for (const auto& [host, list] : routers_on_) {
     for (size_t r : list) {

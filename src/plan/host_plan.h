@@ -92,6 +92,45 @@ struct FdbEntry {
   auto key() const { return std::tie(dev, mac, dst); }
 };
 
+// An address this host answers for on an external network: a qg- or fg- port's own, or a
+// floating IP that fg- answers for by proxy ARP. When the reconciler puts one in place it
+// announces it with gratuitous ARPs (as Neutron's send_arp_for_ha), so that the upstream
+// router learns the new MAC at once instead of when its neighbour entry expires.
+struct Announcement {
+  bool operator==(const Announcement&) const = default;
+  std::string ns, dev;
+  Ipv4 ip;
+  auto key() const { return std::tie(ns, dev, ip); }
+};
+
+// SNAT high availability: an HA router's snat- namespace is on several dvr_snat hosts
+// and keepalived's VRRP, over the router's ha- port, makes one of them active. The active
+// one holds the virtual addresses (qg- and sg-) and the default route; the reconciler
+// never adds or removes those: they are keepalived's. Rendered as keepalived's
+// configuration by plan/keepalived.h.
+struct VrrpInstance {
+  bool operator==(const VrrpInstance&) const = default;
+  std::string ns, router_id;
+  std::string interface;    // the ha- port
+  Ipv4 address;             // its address
+  std::vector<Ipv4> peers;  // the other hosts' ha- addresses (unicast VRRP)
+  int vrid = 0;
+  std::vector<Address> vips;  // qg- first
+  std::optional<Route> default_route;
+};
+
+// A program the host runs for its plan (keepalived for an HA router). The kernel layer
+// keeps it in a directory of its own: writes its files, starts it in `ns` when it is not
+// running, has it reload (SIGHUP) when a file changed, stops it when the plan drops it.
+struct Daemon {
+  bool operator==(const Daemon&) const = default;
+  std::string name;  // unique on the host, e.g. keepalived-<router id>
+  std::string ns;
+  std::vector<std::string> argv;             // the program first; "{dir}" is its directory
+  std::map<std::string, std::string> files;  // in its directory: name -> content
+  auto key() const { return std::tie(name); }
+};
+
 struct Sysctl {
   bool operator==(const Sysctl&) const = default;
   std::string ns, key, value;  // key as in sysctl(8), e.g. net.ipv4.ip_forward
@@ -196,6 +235,9 @@ struct HostPlan {
   std::vector<SourceNat> source_nat;
   DvrMacRewrite dvr_mac;
   PortFilter port_filter;
+  std::vector<Announcement> announcements;
+  std::vector<VrrpInstance> vrrp;
+  std::vector<Daemon> daemons;
 
   const Link* findLink(const std::string& ns, const std::string& name) const;
 };

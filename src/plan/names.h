@@ -32,6 +32,9 @@ inline std::string sg(const std::string& port_id) {
 inline std::string fg(const std::string& port_id) {
   return device("fg-", port_id);
 }
+inline std::string ha(const std::string& port_id) {
+  return device("ha-", port_id);
+}
 inline std::string tap(const std::string& port_id) {
   return device("tap", port_id);
 }

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "ipam/ids.h"
+#include "plan/keepalived.h"
 #include "plan/names.h"
 #include "plan/port_filter.h"
 
@@ -52,8 +53,12 @@ class HostPlanner {
       qrouter(c_.routers[r]);
     fipNamespaces();
     for (size_t r : ix_.routersOn(host_.name)) {
-      if (c_.routers[r].snat_host == host_.name && c_.routers[r].gateway_network_id)
-        snat(c_.routers[r]);
+      const Router& router = c_.routers[r];
+      bool here = router.snat_host == host_.name ||
+                  std::find(router.ha_hosts.begin(), router.ha_hosts.end(), host_.name) !=
+                      router.ha_hosts.end();
+      if (here && router.gateway_network_id)
+        snat(router);
     }
     vmPorts();
     networks();
@@ -80,8 +85,9 @@ class HostPlanner {
   }
 
   // A router-side port: veth tap<id> on the network's bridge <-> <dev> in `ns`.
+  // `addr` unset: the port's address is not dvr's to hold (keepalived's, on an HA router).
   void plugPort(const std::string& ns, const std::string& dev, const Port& port, int mtu,
-                const Cidr& addr) {
+                const std::optional<Cidr>& addr) {
     std::string tap = names::tap(port.id);
     plan_.links.push_back({.ns = "",
                            .name = tap,
@@ -97,7 +103,8 @@ class HostPlanner {
                            .mtu = mtu,
                            .peer = tap,
                            .peer_ns = ""});
-    plan_.addresses.push_back({ns, dev, addr});
+    if (addr)
+      plan_.addresses.push_back({ns, dev, *addr});
     useNetwork(port.network_id);
   }
 
@@ -184,6 +191,7 @@ class HostPlanner {
       plan_.floating_nat.push_back({ns, fip.address, port.ip, rfp});
       plan_.routes.push_back({fns, kMainTable, {fip.address, 32}, ll.rfp_ip, fpr});
       plan_.neighbours.push_back({fns, names::fg(fg->id), fip.address, Mac(), true});
+      plan_.announcements.push_back({fns, names::fg(fg->id), fip.address});
     }
   }
 
@@ -205,6 +213,7 @@ class HostPlanner {
       newNamespace(ns);
       sysctl(ns, "net.ipv4.neigh." + dev + ".proxy_delay", "0");
       plugPort(ns, dev, *fg, ext.mtu, onSubnet(fg->ip, fg->subnet_id));
+      plan_.announcements.push_back({ns, dev, fg->ip});
       externals_.insert(net_id);
     }
   }
@@ -212,22 +221,55 @@ class HostPlanner {
   void snat(const Router& r) {
     std::string ns = names::snatNs(r.id);
     newNamespace(ns);
+    // An HA router's addresses and default route are keepalived's, on the active host.
+    std::optional<VrrpInstance> vrrp;
+    if (r.ha())
+      vrrp = VrrpInstance{.ns = ns, .router_id = r.id};
+    auto hold = [&](const std::string& dev, const Cidr& addr, bool first) -> std::optional<Cidr> {
+      if (!vrrp)
+        return addr;
+      vrrp->vips.insert(first ? vrrp->vips.begin() : vrrp->vips.end(), {ns, dev, addr});
+      return std::nullopt;
+    };
     for (size_t k = 0; k < r.snat_ports.size(); ++k) {
       const Port& sg = c_.ports[r.snat_ports[k]];
-      plugPort(ns, names::sg(sg.id), sg, ix_.network(sg.network_id).mtu,
-               onSubnet(sg.ip, sg.subnet_id));
+      std::string sg_dev = names::sg(sg.id);
+      plugPort(ns, sg_dev, sg, ix_.network(sg.network_id).mtu,
+               hold(sg_dev, onSubnet(sg.ip, sg.subnet_id), false));
       plan_.dvr_mac.gateway_mac_of_port[sg.mac] =
           c_.ports[r.interface_ports[k]].mac;  // parallel vectors
     }
     const Port& qg = c_.ports[*r.gateway_port];
     const Network& ext = ix_.network(qg.network_id);
     std::string dev = names::qg(qg.id);
-    plugPort(ns, dev, qg, ext.mtu, onSubnet(qg.ip, qg.subnet_id));
+    plugPort(ns, dev, qg, ext.mtu, hold(dev, onSubnet(qg.ip, qg.subnet_id), true));
     externals_.insert(ext.id);
+    std::optional<Route> default_route;
     if (auto gw = ix_.subnet(qg.subnet_id).gateway)
-      plan_.routes.push_back({ns, kMainTable, kDefault, *gw, dev});
+      default_route = Route{ns, kMainTable, kDefault, *gw, dev};
     if (r.enable_snat)
       plan_.source_nat.push_back({ns, dev, qg.ip});
+    if (!vrrp) {
+      plan_.announcements.push_back({ns, dev, qg.ip});
+      if (default_route)
+        plan_.routes.push_back(*default_route);
+      return;
+    }
+    vrrp->vrid = r.vrid;
+    vrrp->default_route = default_route;
+    for (size_t h = 0; h < r.ha_hosts.size() && h < r.ha_ports.size(); ++h) {
+      const Port& ha = c_.ports[r.ha_ports[h]];
+      if (r.ha_hosts[h] != host_.name) {
+        vrrp->peers.push_back(ha.ip);
+        continue;
+      }
+      vrrp->interface = names::ha(ha.id);
+      vrrp->address = ha.ip;
+      plugPort(ns, vrrp->interface, ha, ix_.network(ha.network_id).mtu,
+               onSubnet(ha.ip, ha.subnet_id));
+    }
+    plan_.daemons.push_back(keepalivedDaemon(host_.name, *vrrp));
+    plan_.vrrp.push_back(std::move(*vrrp));
   }
 
   void vmPorts() {
@@ -269,6 +311,19 @@ class HostPlanner {
       }
       for (size_t p : ix_.boundPortsOn(net_id)) {
         const Port& port = c_.ports[p];
+        // An HA router's sg- port is on each of its hosts with one MAC: frames to it go to
+        // all of them (the standbys, holding no address, drop them), so that a failover
+        // needs no change here.
+        if (!port.ha_hosts.empty()) {
+          if (std::find(port.ha_hosts.begin(), port.ha_hosts.end(), host_.name) !=
+              port.ha_hosts.end())
+            continue;  // ours: the other hosts' are our standbys', never a destination
+          for (const std::string& other : port.ha_hosts) {
+            if (const Host* h = ix_.host(other))
+              plan_.fdb.push_back({vx, port.mac, h->tunnel_ip});
+          }
+          continue;
+        }
         if (port.host == host_.name)
           continue;
         if (const Host* h = ix_.host(port.host))

@@ -125,6 +125,8 @@ std::string renderText(const HostPlan& plan) {
       (n.proxy ? proxy : neigh).push_back(n);
     section(out, ns, "ip neigh", neigh, neighbourLine);
     section(out, ns, "ip neigh show proxy", proxy, neighbourLine);
+    section(out, ns, "arping -U (gratuitous ARP when put in place)", plan.announcements,
+            [](const Announcement& a) { return a.ip.str() + " dev " + a.dev; });
     if (ns.empty() && !plan.fdb.empty()) {
       out += "$ bridge fdb (static)\n";
       for (const auto& f : plan.fdb)
@@ -140,6 +142,20 @@ std::string renderText(const HostPlan& plan) {
         size_t end = text.find('\n', start);
         out += "  " + text.substr(start, end - start) + "\n";
         start = end + 1;
+      }
+    }
+  }
+  for (const auto& d : plan.daemons) {
+    out += "\n## daemon " + d.name + " (" + nsLabel(d.ns) + ")\n$";
+    for (const auto& a : d.argv)
+      out += " " + a;
+    out += "\n";
+    for (const auto& [file, content] : d.files) {
+      out += "$ cat {dir}/" + file + "\n";
+      for (size_t start = 0; start < content.size();) {
+        size_t end = content.find('\n', start);
+        out += "  " + content.substr(start, end - start) + "\n";
+        start = end == std::string::npos ? content.size() : end + 1;
       }
     }
   }
@@ -203,6 +219,12 @@ std::string renderJson(const HostPlan& plan) {
       o["lladdr"] = n.mac.str();
     neigh.push_back(std::move(o));
   }
+  auto& announce = j["announcements"] = ordered_json::array();
+  for (const auto& a : plan.announcements)
+    announce.push_back({{"netns", a.ns}, {"dev", a.dev}, {"local", a.ip.str()}});
+  auto& daemons = j["daemons"] = ordered_json::array();
+  for (const auto& d : plan.daemons)
+    daemons.push_back({{"name", d.name}, {"netns", d.ns}, {"argv", d.argv}, {"files", d.files}});
   auto& fdb = j["fdb"] = ordered_json::array();
   for (const auto& f : plan.fdb)
     fdb.push_back({{"dev", f.dev}, {"mac", f.mac.str()}, {"dst", f.dst.str()}});

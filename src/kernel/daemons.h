@@ -1,0 +1,32 @@
+// The programs a host runs for its plan (plan::Daemon: keepalived for an HA router), each
+// in a directory of its own, kDaemonRoot/<host>/<name>: its files, its log, and "pid", the
+// process dvr started. It runs in a session of its own, so an agent that stops or
+// restarts leaves it running, and a later agent finds it by its pid file (and its
+// command line, so that a reused pid is not taken for it). Nothing else is ever in
+// kDaemonRoot: every directory there is dvr's.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kernel/kernel_ops.h"
+
+namespace dvr::kernel {
+
+inline constexpr const char* kDaemonRoot = "/run/dvr/daemons";
+
+class SystemDaemons : public DaemonOps {
+ public:
+  explicit SystemDaemons(std::string host, std::string root = kDaemonRoot);
+  std::vector<std::string> list() override;
+  std::string ensure(const plan::Daemon& d) override;
+  void stop(const std::string& name) override;
+  int pidOf(const std::string& name) override;
+
+ private:
+  std::string dirOf(const std::string& name) const { return dir_ + "/" + name; }
+  bool runs(const std::string& name, int pid) const;
+  std::string dir_;
+};
+
+}  // namespace dvr::kernel

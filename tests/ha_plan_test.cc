@@ -1,0 +1,176 @@
+// HA routers without root: where their snat- namespaces go, what each host plans for
+// them (keepalived's configuration, no addresses of dvr's own on qg-/sg-, FDB entries to
+// every HA host), and the reconciler starting, reloading and stopping keepalived.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+#include "fake_kernel.h"
+#include "kernel/reconciler.h"
+
+#include "model/topology_json.h"
+#include "plan/names.h"
+#include "support.h"
+
+namespace dvr {
+namespace {
+
+model::Topology haTopology() {
+  return model::loadTopologyFile(testing::sourcePath("examples/ha.yaml"));
+}
+
+const model::Router& router1(const model::Cloud& c) {
+  for (const auto& r : c.routers) {
+    if (r.name == "router1")
+      return r;
+  }
+  throw std::runtime_error("no router1");
+}
+
+const model::Port& portOf(const model::Cloud& c, const std::string& owner) {
+  for (const auto& p : c.ports) {
+    if (p.device_owner == owner)
+      return p;
+  }
+  throw std::runtime_error("no port owned by " + owner);
+}
+
+bool hasAddressOn(const plan::HostPlan& p, const std::string& dev) {
+  return std::any_of(p.addresses.begin(), p.addresses.end(),
+                     [&](const plan::Address& a) { return a.dev == dev; });
+}
+
+TEST(HaRouter, IsPlacedOnTwoSnatHostsWithHaPortsOnTheHaNetwork) {
+  model::Cloud c = ipam::resolve(haTopology(), "ha.yaml");
+  const model::Router& r = router1(c);
+  EXPECT_EQ(r.ha_hosts, (std::vector<std::string>{"controller01", "controller02"}));
+  EXPECT_EQ(r.snat_host, "controller01");
+  ASSERT_EQ(r.ha_ports.size(), 2u);
+  EXPECT_GE(r.vrid, 1);
+  EXPECT_LE(r.vrid, 255);
+  const model::Port& a = c.ports[r.ha_ports[0]];
+  const model::Port& b = c.ports[r.ha_ports[1]];
+  EXPECT_EQ(a.host, "controller01");
+  EXPECT_EQ(b.host, "controller02");
+  EXPECT_TRUE(Cidr(Ipv4(0xa9fec000), 18).contains(a.ip)) << a.ip.str();
+  EXPECT_NE(a.ip, b.ip);
+  EXPECT_NE(a.mac, b.mac);
+  std::set<uint32_t> vnis;
+  for (const auto& n : c.networks) {
+    if (!n.external)
+      EXPECT_TRUE(vnis.insert(n.vni).second) << n.name << " shares vni " << n.vni;
+  }
+  EXPECT_EQ(vnis.size(), 2u);  // net-a and the HA network
+  EXPECT_EQ(portOf(c, model::kOwnerRouterGateway).ha_hosts, r.ha_hosts);
+  EXPECT_EQ(portOf(c, model::kOwnerSnat).ha_hosts, r.ha_hosts);
+}
+
+TEST(HaRouter, AtMostMaxL3AgentsPerRouterHosts) {
+  model::Topology t = haTopology();
+  t.settings.ha_hosts = 1;
+  model::Cloud c = ipam::resolve(t, "ha.yaml");
+  EXPECT_EQ(router1(c).ha_hosts, std::vector<std::string>{"controller01"});
+}
+
+TEST(HaRouter, EachSnatHostRunsKeepalivedHoldingTheAddresses) {
+  model::Cloud c = ipam::resolve(haTopology(), "ha.yaml");
+  auto plans = testing::planAllHosts(c);
+  const model::Router& r = router1(c);
+  const model::Port& qg = portOf(c, model::kOwnerRouterGateway);
+  const model::Port& sg = portOf(c, model::kOwnerSnat);
+  for (size_t h = 0; h < 2; ++h) {
+    const plan::HostPlan& p = testing::planOf(plans, r.ha_hosts[h]);
+    SCOPED_TRACE(p.host);
+    std::string ns = plan::names::snatNs(r.id);
+    EXPECT_NE(std::find(p.namespaces.begin(), p.namespaces.end(), ns), p.namespaces.end());
+    EXPECT_NE(p.findLink(ns, plan::names::qg(qg.id)), nullptr);
+    EXPECT_NE(p.findLink(ns, plan::names::sg(sg.id)), nullptr);
+    // keepalived's, not dvr's: the standby must not hold them.
+    EXPECT_FALSE(hasAddressOn(p, plan::names::qg(qg.id)));
+    EXPECT_FALSE(hasAddressOn(p, plan::names::sg(sg.id)));
+    EXPECT_TRUE(p.announcements.empty());  // keepalived announces on becoming active
+    const model::Port& mine = c.ports[r.ha_ports[h]];
+    const model::Port& peer = c.ports[r.ha_ports[1 - h]];
+    EXPECT_TRUE(hasAddressOn(p, plan::names::ha(mine.id)));
+    ASSERT_EQ(p.daemons.size(), 1u);
+    const plan::Daemon& d = p.daemons[0];
+    EXPECT_EQ(d.ns, ns);
+    EXPECT_EQ(d.argv.front(), "keepalived");
+    const std::string& conf = d.files.at("keepalived.conf");
+    for (const std::string& line : std::vector<std::string>{
+             "virtual_router_id " + std::to_string(r.vrid), "state BACKUP", "nopreempt",
+             "interface " + plan::names::ha(mine.id), "unicast_src_ip " + mine.ip.str(),
+             "        " + peer.ip.str() + "\n", qg.ip.str() + "/24 dev " + plan::names::qg(qg.id),
+             sg.ip.str() + "/24 dev " + plan::names::sg(sg.id),
+             "0.0.0.0/0 via 192.168.74.1 dev " + plan::names::qg(qg.id)})
+      EXPECT_NE(conf.find(line), std::string::npos) << line << "\n" << conf;
+  }
+}
+
+TEST(HaRouter, ComputeHostsSendToTheSnatPortOnEveryHaHost) {
+  model::Cloud c = ipam::resolve(haTopology(), "ha.yaml");
+  auto plans = testing::planAllHosts(c);
+  const model::Port& sg = portOf(c, model::kOwnerSnat);
+  std::set<std::string> to;
+  for (const auto& f : testing::planOf(plans, "compute01").fdb) {
+    if (f.mac == sg.mac)
+      to.insert(f.dst.str());
+  }
+  EXPECT_EQ(to, (std::set<std::string>{"172.16.0.10", "172.16.0.13"}));
+  // And the HA hosts do not send it to each other.
+  for (const auto& f : testing::planOf(plans, "controller01").fdb)
+    EXPECT_NE(f.mac, sg.mac) << f.dst.str();
+}
+
+TEST(HaRouter, SurvivesTheAgentsJsonTopology) {
+  model::Topology t = haTopology();
+  model::Topology back = model::topologyFromJson(model::toJson(t));
+  ASSERT_EQ(back.routers.size(), 1u);
+  EXPECT_TRUE(back.routers[0].ha);
+  EXPECT_EQ(back.settings.ha_hosts, t.settings.ha_hosts);
+  EXPECT_EQ(back.settings.ha_cidr, t.settings.ha_cidr);
+}
+
+TEST(HaRouter, TheReconcilerStartsReloadsAndStopsKeepalived) {
+  model::Topology t = haTopology();
+  auto planFor = [](const model::Topology& topo) {
+    model::Cloud c = ipam::resolve(topo, "ha.yaml");
+    return testing::planOf(testing::planAllHosts(c), "controller02");
+  };
+  plan::HostPlan p = planFor(t);
+  test::FakeKernel k;
+  for (const auto& l : p.links) {
+    if (l.kind == plan::LinkKind::Adopted)
+      k.addDevice(l.ns, l.name);
+  }
+  kernel::Reconciler(k).apply(p);
+  auto& running = k.daemons("controller02");
+  ASSERT_EQ(running.list().size(), 1u);
+  EXPECT_EQ(running.list()[0], p.daemons[0].name);
+  // A second router interface changes its configuration: reloaded, not restarted.
+  t.networks.push_back({.name = "net-b"});
+  t.subnets.push_back({.name = "subnet-b",
+                       .network = "net-b",
+                       .cidr = *Cidr::parse("10.16.1.0/24"),
+                       .gateway = Ipv4(0x0a100101)});
+  t.routers[0].interfaces.push_back({.subnet = "subnet-b"});
+  plan::HostPlan more = planFor(t);
+  k.clearOps();
+  kernel::Reconciler(k).apply(more, &p);
+  std::vector<std::string> daemon_ops;
+  for (const auto& op : k.ops()) {
+    if (op.rfind("daemon ", 0) == 0)
+      daemon_ops.push_back(op);
+  }
+  EXPECT_EQ(daemon_ops,
+            std::vector<std::string>{"daemon reload " + p.daemons[0].ns + "|" + p.daemons[0].name});
+  // Not HA any more: keepalived stops, the router's addresses are dvr's again.
+  t.routers[0].ha = false;
+  plan::HostPlan single = planFor(t);
+  kernel::Reconciler(k).apply(single, &more);
+  EXPECT_TRUE(running.list().empty());
+}
+
+}  // namespace
+}  // namespace dvr

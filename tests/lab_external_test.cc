@@ -1,0 +1,75 @@
+// External addresses that move are announced: when a floating IP goes to a VM on another
+// host, the new host's fg- sends gratuitous ARPs, so the upstream router (the lab's
+// `gateway`) switches its neighbour entry at once instead of sending to the old host's
+// fg- until the entry expires (seconds: a stream from outside is lost meanwhile).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "lab_support.h"
+#include "support.h"
+
+namespace dvr {
+namespace {
+
+using testing::Background;
+using testing::inLab;
+using testing::kDvr;
+
+class ExternalLab : public testing::LabTest {
+ protected:
+  // The seed with `from` replaced by `to`, as a cloud (to read what dvr allocates).
+  model::Cloud seedCloudWith(const std::string& from, const std::string& to) {
+    std::string text = testing::slurp(testing::kSeed);
+    text.replace(text.find(from), from.size(), to);
+    std::string path = "/tmp/dvr-external-test-" + std::to_string(::getpid()) + ".yaml";
+    std::ofstream(path) << text;
+    model::Cloud c = ipam::loadCloudFile(path);
+    ::unlink(path.c_str());
+    return c;
+  }
+  static std::string fgMac(const model::Cloud& c, const std::string& host) {
+    for (const auto& p : c.ports) {
+      if (p.device_owner == model::kOwnerFipGateway && p.host == host)
+        return p.mac.str();
+    }
+    return "(no fg- port on " + host + ")";
+  }
+  std::string gatewayNeighbour(const std::string& ip) {
+    return inLab("gateway", "ip neigh show " + ip).out;
+  }
+};
+
+TEST_F(ExternalLab, AFloatingIpMovedToAnotherHostAnswersFromOutsideAtOnce) {
+  // 192.168.74.104 is vm2's on compute01; it goes to vm4 on compute02 (router1, whose
+  // floating-IP path compute02 builds for it).
+  const std::string fip = "192.168.74.104";
+  const std::string from = "{network: ext-net, address: 192.168.74.104, vm: vm2}";
+  const std::string to = "{network: ext-net, address: 192.168.74.104, vm: vm4}";
+  model::Cloud before = testing::seedCloud(), after = seedCloudWith(from, to);
+  ASSERT_EQ(inLab("internet", "ping -c 1 -W 1 " + fip).rc, 0);
+  ASSERT_NE(gatewayNeighbour(fip).find(fgMac(before, "compute01")), std::string::npos)
+      << gatewayNeighbour(fip);
+  // 4 s of pings from outside at 10 ms across the move: the gateway keeps a REACHABLE
+  // entry for 15-45 s and then probes the old MAC for 5 s more, so without an
+  // announcement nearly every ping after the move is lost.
+  Background ping(kDvr + " lab exec internet -- ping -i 0.01 -c 400 -W 1 " + fip);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto r = applySeedWith(from, to);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  std::string out = ping.stop(15000);
+  EXPECT_NE(gatewayNeighbour(fip).find(fgMac(after, "compute02")), std::string::npos)
+      << gatewayNeighbour(fip);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("400 packets transmitted, (\\d+) received")))
+      << out;
+  // The move itself (compute02 builds the path, compute01 tears its part down) takes a
+  // few hundred milliseconds; the bound is one second of pings.
+  EXPECT_GE(std::stoi(m[1]), 300) << out;
+  // Answered by vm4 now: its replies come from the floating IP through compute02.
+  EXPECT_EQ(inLab("internet", "ping -c 1 -W 1 " + fip).rc, 0);
+}
+
+}  // namespace
+}  // namespace dvr

@@ -1,0 +1,137 @@
+// SNAT high availability for real (examples/ha.yaml): router1's snat- namespace is on
+// controller01 and controller02, keepalived makes one active, and vm1 (no floating IP)
+// reaches the internet through whichever is. Cutting the active host off the underlay
+// and the external network, as a host that loses power looks to its peers, moves SNAT to
+// the other host within a second of pings, with the same qg- address; bringing it back
+// takes nothing away from the new active host.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "lab_support.h"
+#include "plan/names.h"
+#include "support.h"
+
+namespace dvr {
+namespace {
+
+using testing::Background;
+using testing::Capture;
+using testing::inLab;
+using testing::kDvr;
+using testing::sh;
+
+const std::string kHa = std::string(DVR_SOURCE_DIR) + "/examples/ha.yaml";
+
+class HaLab : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0)
+      GTEST_SKIP() << "needs root (namespaces)";
+    if (sh("command -v keepalived").rc != 0)
+      GTEST_SKIP() << "needs keepalived (scripts/install-deps.sh)";
+    sh(kDvr + " lab down");
+    auto r = sh(kDvr + " lab up " + kHa);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    for (const auto& p : cloud.ports) {
+      if (p.device_owner == model::kOwnerRouterGateway)
+        qg = p;
+    }
+    ns = plan::names::snatNs(qg.device_id);
+  }
+  void TearDown() override {
+    if (::geteuid() == 0)
+      sh(kDvr + " lab down");
+  }
+  // The host whose snat- namespace holds the qg- address now, or "".
+  std::string active() {
+    std::string found;
+    for (const std::string h : {"controller01", "controller02"}) {
+      auto r =
+          inLab(h, "ip netns exec " + ns + " ip -o -4 addr show dev " + plan::names::qg(qg.id));
+      if (r.out.find(qg.ip.str() + "/") != std::string::npos)
+        found += (found.empty() ? "" : ",") + std::string(h);
+    }
+    return found;
+  }
+  std::string waitActive(const std::string& not_this = "") {
+    for (int i = 0; i < 100; ++i) {
+      std::string a = active();
+      if (!a.empty() && a.find(',') == std::string::npos && a != not_this)
+        return a;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return active();
+  }
+  static std::string other(const std::string& h) {
+    return h == "controller01" ? "controller02" : "controller01";
+  }
+  static int received(const std::string& ping_out, int sent) {
+    std::smatch m;
+    if (!std::regex_search(
+            ping_out, m,
+            std::regex(std::to_string(sent) + " packets transmitted, (\\d+) received")))
+      return -1;
+    return std::stoi(m[1]);
+  }
+  void cut(const std::string& host, const char* how) {
+    auto r = inLab(
+        host, std::string("sh -c 'ip link set eth0 ") + how + " && ip link set eth1 " + how + "'");
+    ASSERT_EQ(r.rc, 0) << r.out;
+  }
+
+  model::Cloud cloud = ipam::loadCloudFile(kHa);
+  model::Port qg;
+  std::string ns;
+};
+
+TEST_F(HaLab, OneSnatHostIsActiveAndCarriesTheTraffic) {
+  std::string a = waitActive();
+  ASSERT_TRUE(a == "controller01" || a == "controller02") << a;
+  Capture up(a, "eth1", "icmp");
+  Capture standby(other(a), "eth1", "icmp");
+  auto ping = inLab("vm1", "ping -c 2 -W 2 8.8.8.8");
+  EXPECT_EQ(ping.rc, 0) << ping.out;
+  EXPECT_NE(up.stop().find(qg.ip.str() + " > 8.8.8.8: ICMP echo request"), std::string::npos);
+  EXPECT_EQ(standby.stop().find("8.8.8.8"), std::string::npos);
+  // The standby's snat- exists but holds neither the qg- nor the sg- address.
+  auto addrs = inLab(other(a), "ip netns exec " + ns + " ip -o -4 addr").out;
+  EXPECT_EQ(addrs.find(qg.ip.str()), std::string::npos) << addrs;
+  EXPECT_NE(addrs.find(" ha-"), std::string::npos) << addrs;
+  EXPECT_EQ(addrs.find(" sg-"), std::string::npos) << addrs;
+}
+
+TEST_F(HaLab, CuttingTheActiveHostMovesSnatWithinASecondAndItsReturnTakesNothing) {
+  std::string a = waitActive();
+  ASSERT_TRUE(a == "controller01" || a == "controller02") << a;
+  ASSERT_TRUE(sh(kDvr + " lab exec vm1 -- ping -c 1 -W 2 8.8.8.8").rc == 0);
+  // 10 ms pings across the cut: the bound is 1 s of them (100).
+  {
+    Background ping(kDvr + " lab exec vm1 -- ping -i 0.01 -c 500 -W 1 8.8.8.8");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    cut(a, "down");
+    std::string out = ping.stop(20000);
+    int got = received(out, 500);
+    EXPECT_GE(got, 400) << out;
+  }
+  std::string b = waitActive(a);
+  EXPECT_EQ(b, other(a));
+  {
+    Capture up(b, "eth1", "icmp");
+    EXPECT_EQ(inLab("vm1", "ping -c 2 -W 2 8.8.8.8").rc, 0);
+    EXPECT_NE(up.stop().find(qg.ip.str() + " > 8.8.8.8: ICMP echo request"), std::string::npos);
+  }
+  // The cut host comes back: the active one stays active, and pings go on.
+  {
+    Background ping(kDvr + " lab exec vm1 -- ping -i 0.01 -c 400 -W 1 8.8.8.8");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    cut(a, "up");
+    std::string out = ping.stop(20000);
+    EXPECT_GE(received(out, 400), 300) << out;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_EQ(active(), b);
+}
+
+}  // namespace
+}  // namespace dvr
