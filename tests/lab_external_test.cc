@@ -19,10 +19,11 @@ using testing::kDvr;
 
 class ExternalLab : public testing::LabTest {
  protected:
-  // The seed with `from` replaced by `to`, as a cloud (to read what dvr allocates).
-  model::Cloud seedCloudWith(const std::string& from, const std::string& to) {
+  // The seed with each (from, to) edit made, as a cloud (to read what dvr allocates).
+  model::Cloud seedCloudWith(const std::vector<std::pair<std::string, std::string>>& edits) {
     std::string text = testing::slurp(testing::kSeed);
-    text.replace(text.find(from), from.size(), to);
+    for (const auto& [from, to] : edits)
+      text.replace(text.find(from), from.size(), to);
     std::string path = "/tmp/dvr-external-test-" + std::to_string(::getpid()) + ".yaml";
     std::ofstream(path) << text;
     model::Cloud c = ipam::loadCloudFile(path);
@@ -43,11 +44,14 @@ class ExternalLab : public testing::LabTest {
 
 TEST_F(ExternalLab, AFloatingIpMovedToAnotherHostAnswersFromOutsideAtOnce) {
   // 192.168.74.104 is vm2's on compute01; it goes to vm4 on compute02 (router1, whose
-  // floating-IP path compute02 builds for it).
+  // floating-IP path compute02 builds for it). compute01's other floating IP goes too, so
+  // that its fip- namespace goes: frames still sent to its fg- MAC are lost, not sent on.
   const std::string fip = "192.168.74.104";
-  const std::string from = "{network: ext-net, address: 192.168.74.104, vm: vm2}";
-  const std::string to = "{network: ext-net, address: 192.168.74.104, vm: vm4}";
-  model::Cloud before = testing::seedCloud(), after = seedCloudWith(from, to);
+  const std::vector<std::pair<std::string, std::string>> edits = {
+      {"{network: ext-net, address: 192.168.74.104, vm: vm2}",
+       "{network: ext-net, address: 192.168.74.104, vm: vm4}"},
+      {"  - {network: ext-net, address: 192.168.74.102, vm: vm3}\n", ""}};
+  model::Cloud before = testing::seedCloud(), after = seedCloudWith(edits);
   ASSERT_EQ(inLab("internet", "ping -c 1 -W 1 " + fip).rc, 0);
   ASSERT_NE(gatewayNeighbour(fip).find(fgMac(before, "compute01")), std::string::npos)
       << gatewayNeighbour(fip);
@@ -56,7 +60,7 @@ TEST_F(ExternalLab, AFloatingIpMovedToAnotherHostAnswersFromOutsideAtOnce) {
   // announcement nearly every ping after the move is lost.
   Background ping(kDvr + " lab exec internet -- ping -i 0.01 -c 400 -W 1 " + fip);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  auto r = applySeedWith(from, to);
+  auto r = applySeedWith(edits);
   ASSERT_EQ(r.rc, 0) << r.out;
   std::string out = ping.stop(15000);
   EXPECT_NE(gatewayNeighbour(fip).find(fgMac(after, "compute02")), std::string::npos)
