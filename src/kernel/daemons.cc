@@ -108,6 +108,12 @@ std::string SystemDaemons::ensure(const plan::Daemon& d) {
     checkErrno(::kill(pid, SIGHUP) == 0, "reload " + d.name);
     return "reload";
   }
+  // It starts from its files only: what an earlier run left (a pid file naming a process
+  // that is gone, or a zombie, which keepalived takes for itself running) goes.
+  for (const auto& f : listDirectory(dir)) {
+    if (!d.files.count(f) && f != "log")
+      fs::remove(dir + "/" + f, ec);
+  }
   std::vector<std::string> argv;
   for (const auto& a : d.argv)
     argv.push_back(expand(a, dir));

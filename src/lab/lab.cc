@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "ipam/resolve.h"
+#include "kernel/daemons.h"
 #include "kernel/features.h"
 #include "kernel/host_process.h"
 #include "kernel/netns.h"
@@ -124,16 +125,19 @@ void down() {
       kernel::reap(p);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  // Anything still running inside a lab namespace (agents, tcpdump, iperf3 ...) goes.
+  std::error_code ec;
+  // Anything still running inside a lab namespace (agents, keepalived, tcpdump ...) goes.
   if (isUp() || fs::exists(std::string(kLabRoot) + "/hosts"))
     kernel::killProcessesIn(labNamespaceIds());
+  // The daemons' directories the lab hosts' agents kept (their processes are gone).
+  for (const auto& host : kernel::listDirectory(std::string(kLabRoot) + "/hosts"))
+    fs::remove_all(std::string(kernel::kDaemonRoot) + "/" + host, ec);
   for (const char* sub : {"/ns", "/hosts"}) {
     std::string dir = std::string(kLabRoot) + sub;
     for (const auto& f : kernel::listDirectory(dir))
       kernel::unbindNamespace(dir + "/" + f);
   }
   kernel::unmountBindDirectory(kLabRoot);
-  std::error_code ec;
   fs::remove_all(kLabFiles, ec);
 }
 

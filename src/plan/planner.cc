@@ -311,19 +311,13 @@ class HostPlanner {
       }
       for (size_t p : ix_.boundPortsOn(net_id)) {
         const Port& port = c_.ports[p];
-        // An HA router's sg- port is on each of its hosts with one MAC: frames to it go to
-        // all of them (the standbys, holding no address, drop them), so that a failover
-        // needs no change here.
-        if (!port.ha_hosts.empty()) {
-          if (std::find(port.ha_hosts.begin(), port.ha_hosts.end(), host_.name) !=
-              port.ha_hosts.end())
-            continue;  // ours: the other hosts' are our standbys', never a destination
-          for (const std::string& other : port.ha_hosts) {
-            if (const Host* h = ix_.host(other))
-              plan_.fdb.push_back({vx, port.mac, h->tunnel_ip});
-          }
+        // An HA router's sg- port is on each of its hosts with one MAC, and Linux's VXLAN
+        // keeps one remote per unicast MAC: no entry, so frames to it take the flood
+        // entries to every host of the network, the HA hosts among them. Only the active
+        // one holds the address and routes them; the others drop them. A failover then
+        // needs no change on any other host.
+        if (!port.ha_hosts.empty())
           continue;
-        }
         if (port.host == host_.name)
           continue;
         if (const Host* h = ix_.host(port.host))
