@@ -317,6 +317,7 @@ class FakeKernel::Namespace : public kernel::NamespaceOps,
 // transaction: the state changes only if every command succeeds.
 void FakeKernel::Namespace::run(const std::string& script) {
   auto tables = n().tables;
+  std::vector<std::string> commands;
   std::istringstream in(script);
   std::string line;
   int number = 0;
@@ -328,6 +329,7 @@ void FakeKernel::Namespace::run(const std::string& script) {
     ++number;
     if (line.empty())
       continue;
+    commands.push_back(ns_ + "|" + line);
     std::istringstream words(line);
     std::string verb, what, family, name;
     words >> verb;
@@ -441,6 +443,7 @@ void FakeKernel::Namespace::run(const std::string& script) {
   }
   k_.record("nft", ns_ + "|" + std::to_string(number) + " lines");
   n().tables = std::move(tables);
+  k_.nft_commands_.insert(k_.nft_commands_.end(), commands.begin(), commands.end());
 }
 
 FakeKernel::FakeKernel() : state_(std::make_unique<State>()) {

@@ -42,6 +42,9 @@ class FakeKernel : public kernel::KernelOps {
   // Each change, in order: "<op> <ns>|<object>", e.g. "link add qrouter-x|qr-1 master=".
   const std::vector<std::string>& ops() const { return ops_; }
   void clearOps() { ops_.clear(); }
+  // Each nft command of each transaction that succeeded, in order, as sent (one line
+  // each, whole tables as their first line "table F N {"), prefixed "<ns>|".
+  const std::vector<std::string>& nftCommands() const { return nft_commands_; }
   // Refuses the n-th change from now (1-based) with `err`; 0 turns it off.
   void refuseChange(int n, int err = EPERM) {
     refuse_at_ = n;
@@ -58,6 +61,7 @@ class FakeKernel : public kernel::KernelOps {
   std::unique_ptr<State> state_;
   std::map<std::string, std::unique_ptr<Namespace>> handles_;
   std::vector<std::string> ops_;
+  std::vector<std::string> nft_commands_;
   int refuse_at_ = 0, refuse_err_ = 0;
 };
 
