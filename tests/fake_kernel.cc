@@ -282,6 +282,7 @@ class FakeKernel::Namespace : public kernel::NamespaceOps,
 
   void run(const std::string& script) override;
   std::map<std::string, kernel::ObservedNftTable> listTables(const std::string& name) override {
+    ++k_.nft_listings_;
     if (name != plan::kNftTableName)
       return {};
     return n().tables;

@@ -87,7 +87,10 @@ std::vector<std::string> commandsFor(const Cloud& from, const Cloud& to) {
   }
   ready(k, is.h1);
   size_t before = k.nftCommands().size();
+  int listings = k.nftListings();
   kernel::Reconciler(k).apply(is.h1, &was.h1);
+  // From the plans alone: had the kernel refused the change, it would have been listed.
+  EXPECT_EQ(k.nftListings(), listings) << "the incremental change was refused";
   std::vector<std::string> out;
   for (size_t i = before; i < k.nftCommands().size(); ++i)
     out.push_back(k.nftCommands()[i].substr(k.nftCommands()[i].find('|') + 1));

@@ -66,9 +66,13 @@ void chainsAndSets(const plan::NftTable& t, const ObservedNftTable& before,
     c.lines.push_back("nft " + cmd);
   };
   for (const auto& s : t.sets) {
-    if (s.dynamic && !before.elements.count(s.name))
+    if (s.dynamic && !before.elements.count(s.name)) {
+      std::string declaration = s.declaration();  // "type …\n    flags …": one line here
+      for (size_t at; (at = declaration.find("\n    ")) != std::string::npos;)
+        declaration.replace(at, 5, "; ");
       emit("add " + std::string(s.is_map ? "map " : "set ") + table + " " + s.name + " { " +
-           s.declaration() + "; }");
+           declaration + "; }");
+    }
   }
   for (const auto& ch : t.tagged_chains) {
     if (!before.chain_tags.count(ch.name))
