@@ -8,7 +8,8 @@
 #    port's own chains), as the running agent applies it incrementally;
 #  - one more rule on the group of N ports (that group's chain).
 # The agent logs each reconcile's milliseconds; each figure is the median of ROUNDS.
-# Removes everything it made when it ends.
+# STEPS=1 also prints where each incremental reconcile's time went (load, plan, each
+# reconcile step; the agent's debug log). Removes everything it made when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dvr=$PWD/build/dvr
@@ -71,7 +72,7 @@ done
 
 topology "$n" 0 > "$dir/t.yaml"
 taps "$dir/t.yaml"
-ip netns exec $ns "$dvr" agent --host h1 --topology "$dir/t.yaml" --ready-file "$dir/ready" > "$dir/agent.log" 2>&1 &
+ip netns exec $ns "$dvr" ${STEPS:+--log-level debug} agent --host h1 --topology "$dir/t.yaml" --ready-file "$dir/ready" > "$dir/agent.log" 2>&1 &
 for i in $(seq 1 600); do [ -e "$dir/ready" ] && break; sleep 0.1; done
 wait_reconciles() {  # until the agent logged $1 incremental reconciles
   for i in $(seq 1 300); do
@@ -99,3 +100,7 @@ echo "$n filtered ports, one group of 20 rules (5 by remote group), $rules rules
 echo "cold reconcile (ms, median of $rounds):            $(printf '%s\n' "${cold[@]}" | median)"
 echo "one more port in the group (ms, median):         $(printf '%s\n' "${port[@]}" | median)"
 echo "one more rule on the group of $n ports (ms, median): $(printf '%s\n' "${rule[@]}" | median)"
+if [ -n "${STEPS:-}" ]; then
+  echo "incremental reconciles, in order (port more, rule more, back; ms):"
+  grep -A1 'reconciled kind=incremental' "$dir/agent.log" | grep -o 'reconcile ms: .*'
+fi

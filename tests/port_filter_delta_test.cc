@@ -224,5 +224,54 @@ TEST(PortFilterDelta, APortChangingGroupsRefillsItsOwnChainsOnly) {
   EXPECT_NE(joined(commands).find("jump sg-in-" + groupId(a, "web")), std::string::npos);
 }
 
+// Drift: a full reconcile compares with what the kernel lists, and puts back what was
+// changed by hand, and only that.
+class PortFilterDrift : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ready(k_, p_.h1);
+    kernel::Reconciler(k_).apply(p_.h1);
+  }
+  // A full reconcile after `script` was run by hand: its nft commands.
+  std::vector<std::string> repairAfter(const std::string& script) {
+    k_.ns("").nft().run(script);
+    size_t before = k_.nftCommands().size();
+    kernel::Reconciler(k_).apply(p_.h1);
+    FakeKernel fresh;
+    ready(fresh, p_.h1);
+    kernel::Reconciler(fresh).apply(p_.h1);
+    EXPECT_EQ(joined(k_.dump()), joined(fresh.dump()));
+    std::vector<std::string> out;
+    for (size_t i = before; i < k_.nftCommands().size(); ++i)
+      out.push_back(k_.nftCommands()[i].substr(k_.nftCommands()[i].find('|') + 1));
+    return out;
+  }
+  Cloud c_;
+  Planned p_ = planned(c_);
+  FakeKernel k_;
+};
+
+TEST_F(PortFilterDrift, ARuleAddedByHandToAGroupsChainGoesAgain) {
+  const std::string chain = "sg-in-" + groupId(c_, "web");
+  auto commands = repairAfter("add rule inet dvr " + chain + " tcp dport 23 accept\n");
+  ASSERT_FALSE(commands.empty());
+  EXPECT_EQ(commands.front(), "flush chain inet dvr " + chain);
+  allMatch(commands, "^(flush chain|add rule) inet dvr " + chain + "( |$)");
+  EXPECT_EQ(joined(commands).find("dport 23"), std::string::npos);
+}
+
+TEST_F(PortFilterDrift, AnElementDeletedByHandComesBackAlone) {
+  const std::string set = "rg-" + groupId(c_, "web");
+  auto commands = repairAfter("delete element inet dvr " + set + " { 10.0.200.1 }\n");
+  EXPECT_EQ(commands, std::vector<std::string>{"add element inet dvr " + set + " { 10.0.200.1 }"});
+}
+
+TEST_F(PortFilterDrift, APortsChainFlushedByHandIsRefilled) {
+  const std::string chain = "in-" + portId(p_, "vm3");
+  auto commands = repairAfter("flush chain inet dvr " + chain + "\n");
+  ASSERT_FALSE(commands.empty());
+  allMatch(commands, "^(flush chain|add rule) inet dvr " + chain + "( |$)");
+}
+
 }  // namespace
 }  // namespace dvr

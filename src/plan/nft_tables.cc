@@ -1,5 +1,6 @@
 #include "plan/nft_tables.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "ipam/ids.h"
@@ -19,6 +20,10 @@ std::string NftChain::tag() const {
   std::snprintf(buf, sizeof buf, "dvr:%016llx",
                 static_cast<unsigned long long>(ipam::hash64(rules)));
   return buf;
+}
+
+int NftChain::ruleCount() const {
+  return int(std::count(rules.begin(), rules.end(), '\n'));
 }
 
 std::string NftChain::text() const {

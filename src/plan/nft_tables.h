@@ -36,6 +36,7 @@ struct NftChain {
   std::string rules;  // each "    <rule>\n"
   std::string tag() const;
   std::string tagRule() const;  // the chain's first rule, which carries the tag
+  int ruleCount() const;        // rules besides the tag rule
   std::string text() const;     // "  chain NAME { <tag rule>; rules }"
 };
 
