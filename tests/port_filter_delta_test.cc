@@ -88,9 +88,10 @@ std::vector<std::string> commandsFor(const Cloud& from, const Cloud& to) {
   ready(k, is.h1);
   size_t before = k.nftCommands().size();
   int listings = k.nftListings();
-  kernel::Reconciler(k).apply(is.h1, &was.h1);
+  kernel::ReconcileResult r = kernel::Reconciler(k).apply(is.h1, &was.h1);
   // From the plans alone: had the kernel refused the change, it would have been listed.
   EXPECT_EQ(k.nftListings(), listings) << "the incremental change was refused";
+  EXPECT_TRUE(r.nft_relisted.empty());
   std::vector<std::string> out;
   for (size_t i = before; i < k.nftCommands().size(); ++i)
     out.push_back(k.nftCommands()[i].substr(k.nftCommands()[i].find('|') + 1));
@@ -271,6 +272,26 @@ TEST_F(PortFilterDrift, APortsChainFlushedByHandIsRefilled) {
   auto commands = repairAfter("flush chain inet dvr " + chain + "\n");
   ASSERT_FALSE(commands.empty());
   allMatch(commands, "^(flush chain|add rule) inet dvr " + chain + "( |$)");
+}
+
+// An incremental reconcile trusts the last plan; one that meets drift (the kernel
+// refuses its change) is made again against the kernel's listing, and says so.
+TEST(PortFilterDriftIncremental, AChangeMeetingDriftIsMadeAgainstTheListing) {
+  Cloud a, b;  // far2 (on h2) leaves web
+  a.extra_vms =
+      "  - {name: far2, network: net, host: h2, ip: 10.0.200.2, security_groups: [web]}\n";
+  Planned was = planned(a), is = planned(b);
+  FakeKernel k;
+  ready(k, was.h1);
+  kernel::Reconciler(k).apply(was.h1);
+  // By hand, the element the change deletes: the kernel refuses the deletion.
+  k.ns("").nft().run("delete element inet dvr rg-" + groupId(a, "web") + " { 10.0.200.2 }\n");
+  kernel::ReconcileResult r = kernel::Reconciler(k).apply(is.h1, &was.h1);
+  EXPECT_EQ(r.nft_relisted, std::vector<std::string>{""});
+  FakeKernel fresh;
+  ready(fresh, is.h1);
+  kernel::Reconciler(fresh).apply(is.h1);
+  EXPECT_EQ(joined(k.dump()), joined(fresh.dump()));
 }
 
 }  // namespace

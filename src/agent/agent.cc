@@ -99,6 +99,11 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       spdlog::info("host={} reconciled kind={} changes={} ms={:.1f} waiting={}", me,
                    incremental ? "incremental" : "full", result.changes, ms, result.waiting.size());
+      for (const auto& ns : result.nft_relisted)
+        spdlog::warn(
+            "host={} ns={} nftables were not as the last plan left them: reconciled "
+            "against their listing",
+            me, ns.empty() ? "-" : ns);
       if (spdlog::should_log(spdlog::level::debug)) {  // where a slow reconcile's time went
         auto msOf = [](auto from, auto to) {
           return std::chrono::duration<double, std::milli>(to - from).count();
