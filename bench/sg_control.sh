@@ -7,7 +7,10 @@
 #  - one more port in the group (a remote-group member more: set elements and the
 #    port's own chains), as the running agent applies it incrementally;
 #  - one more rule on the group of N ports (that group's chain).
-# The agent logs each reconcile's milliseconds; each figure is the median of ROUNDS.
+# The agent logs each reconcile's milliseconds; each figure is the median of ROUNDS: the
+# agent's whole pass, and of it the reconcile (plan and kernel: the steps of its debug
+# log) apart from reading the topology file (yaml-cpp parsing N VMs; a server-fed agent
+# reads a JSON slice instead). STEPS=1 also prints each incremental reconcile's steps.
 # Removes everything it made when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +62,11 @@ for i, l in enumerate(json.load(sys.stdin)["links"]):
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ms_of_last() { grep "reconciled kind=$1" "$dir/agent.log" | tail -1 | sed 's/.* ms=\([0-9.]*\).*/\1/'; }
+# The last reconcile's own time: its debug line's steps, reading the file (load=) aside.
+reconcile_of_last() {
+  grep -o 'reconcile ms: .*' "$dir/agent.log" | tail -1 | tr ' ' '\n' |
+    awk -F= '$2 != "" && $1 != "load" {s += $2} END {printf "%.1f\n", s}'
+}
 
 cold=()
 for r in $(seq 1 "$rounds"); do
@@ -71,31 +79,37 @@ done
 
 topology "$n" 0 > "$dir/t.yaml"
 taps "$dir/t.yaml"
-ip netns exec $ns "$dvr" agent --host h1 --topology "$dir/t.yaml" --ready-file "$dir/ready" > "$dir/agent.log" 2>&1 &
+ip netns exec $ns "$dvr" --log-level debug agent --host h1 --topology "$dir/t.yaml" --ready-file "$dir/ready" > "$dir/agent.log" 2>&1 &
 for i in $(seq 1 600); do [ -e "$dir/ready" ] && break; sleep 0.1; done
 wait_reconciles() {  # until the agent logged $1 incremental reconciles
   for i in $(seq 1 300); do
-    [ "$(grep -c 'reconciled kind=incremental' "$dir/agent.log")" -ge "$1" ] && return
+    # and its debug line, which follows (the first, full reconcile has one too)
+    [ "$(grep -c 'reconciled kind=incremental' "$dir/agent.log")" -ge "$1" ] &&
+      [ "$(grep -c 'reconcile ms:' "$dir/agent.log")" -ge "$(($1 + 1))" ] && return
     sleep 0.05
   done
   echo "the agent did not follow the change"; exit 1
 }
-port=() rule=()
+port=() rule=() port_r=() rule_r=()
 done_count=0
 for r in $(seq 1 "$rounds"); do
   topology $((n + 1)) 0 > "$dir/t1.yaml"
   taps "$dir/t1.yaml"
   cp "$dir/t1.yaml" "$dir/t.yaml.new" && mv "$dir/t.yaml.new" "$dir/t.yaml"
   done_count=$((done_count + 1)); wait_reconciles $done_count
-  port+=("$(ms_of_last incremental)")
+  port+=("$(ms_of_last incremental)") port_r+=("$(reconcile_of_last)")
   topology $((n + 1)) 1 > "$dir/t.yaml.new" && mv "$dir/t.yaml.new" "$dir/t.yaml"
   done_count=$((done_count + 1)); wait_reconciles $done_count
-  rule+=("$(ms_of_last incremental)")
+  rule+=("$(ms_of_last incremental)") rule_r+=("$(reconcile_of_last)")
   topology "$n" 0 > "$dir/t.yaml.new" && mv "$dir/t.yaml.new" "$dir/t.yaml"  # back
   done_count=$((done_count + 1)); wait_reconciles $done_count
 done
 rules=$(ip netns exec $ns nft list table inet dvr | grep -c 'accept comment' || true)
 echo "$n filtered ports, one group of 20 rules (5 by remote group), $rules rules in inet dvr"
 echo "cold reconcile (ms, median of $rounds):            $(printf '%s\n' "${cold[@]}" | median)"
-echo "one more port in the group (ms, median):         $(printf '%s\n' "${port[@]}" | median)"
-echo "one more rule on the group of $n ports (ms, median): $(printf '%s\n' "${rule[@]}" | median)"
+echo "one more port in the group (ms, median):         $(printf '%s\n' "${port[@]}" | median)  (reconcile $(printf '%s\n' "${port_r[@]}" | median))"
+echo "one more rule on the group of $n ports (ms, median): $(printf '%s\n' "${rule[@]}" | median)  (reconcile $(printf '%s\n' "${rule_r[@]}" | median))"
+if [ -n "${STEPS:-}" ]; then
+  echo "incremental reconciles, in order (port more, rule more, back; ms):"
+  grep -A1 'reconciled kind=incremental' "$dir/agent.log" | grep -o 'reconcile ms: .*'
+fi

@@ -49,8 +49,11 @@ std::string tableText(const std::string& ns, const kernel::ObservedNftTable& t,
       out.push_back("nft " + ns + "|" + t.family + " " + set + " " + e);
   }
   for (const auto& [chain, tag] : t.chain_tags) {
-    if (!tag.empty())  // base chains are the table's structure
-      out.push_back("nft " + ns + "|" + t.family + " chain " + chain + " " + tag);
+    if (!tag.empty()) {  // base chains are the table's structure
+      auto n = t.chain_rules.find(chain);
+      out.push_back("nft " + ns + "|" + t.family + " chain " + chain + " " + tag +
+                    " rules=" + std::to_string(n == t.chain_rules.end() ? 0 : n->second));
+    }
   }
   return "";
 }
@@ -288,6 +291,7 @@ class FakeKernel::Namespace : public kernel::NamespaceOps,
 
   void run(const std::string& script) override;
   std::map<std::string, kernel::ObservedNftTable> listTables(const std::string& name) override {
+    ++k_.nft_listings_;
     if (name != plan::kNftTableName)
       return {};
     return n().tables;
@@ -323,6 +327,7 @@ class FakeKernel::Namespace : public kernel::NamespaceOps,
 // transaction: the state changes only if every command succeeds.
 void FakeKernel::Namespace::run(const std::string& script) {
   auto tables = n().tables;
+  std::vector<std::string> commands;
   std::istringstream in(script);
   std::string line;
   int number = 0;
@@ -334,6 +339,7 @@ void FakeKernel::Namespace::run(const std::string& script) {
     ++number;
     if (line.empty())
       continue;
+    commands.push_back(ns_ + "|" + line);
     std::istringstream words(line);
     std::string verb, what, family, name;
     words >> verb;
@@ -357,6 +363,8 @@ void FakeKernel::Namespace::run(const std::string& script) {
         have.elements[set].insert(elements.begin(), elements.end());
       for (auto& [chain, tag] : t.chain_tags)
         have.chain_tags[chain] = tag;
+      for (auto& [chain, n] : t.chain_rules)
+        have.chain_rules[chain] = n;
       continue;
     }
     words >> what >> family >> name;
@@ -382,6 +390,8 @@ void FakeKernel::Namespace::run(const std::string& script) {
         size_t c = line.find("comment \"dvr:");
         if (tag.empty() && c != std::string::npos && line.find(" counter ") != std::string::npos)
           tag = line.substr(c + 9, line.find('"', c + 9) - c - 9);
+        else
+          ++table.chain_rules[object];
         // A jump names a chain that must exist.
         size_t j = line.find(" jump ");
         if (j != std::string::npos && !table.chain_tags.count(line.substr(j + 6)))
@@ -397,6 +407,7 @@ void FakeKernel::Namespace::run(const std::string& script) {
         if (!exists)
           fail(ENOENT, "no chain " + object);
         table.chain_tags[object].clear();
+        table.chain_rules[object] = 0;
       } else if (verb == "delete") {
         if (!exists)
           fail(ENOENT, "no " + what + " " + object);
@@ -412,6 +423,7 @@ void FakeKernel::Namespace::run(const std::string& script) {
             }
           }
           table.chain_tags.erase(object);
+          table.chain_rules.erase(object);
         } else {
           table.elements.erase(object);
         }
@@ -447,6 +459,7 @@ void FakeKernel::Namespace::run(const std::string& script) {
   }
   k_.record("nft", ns_ + "|" + std::to_string(number) + " lines");
   n().tables = std::move(tables);
+  k_.nft_commands_.insert(k_.nft_commands_.end(), commands.begin(), commands.end());
 }
 
 FakeKernel::FakeKernel() : state_(std::make_unique<State>()) {
@@ -623,8 +636,10 @@ std::vector<std::string> expectedDump(const plan::HostPlan& p) {
     o.tag = t.structureTag();
     for (const auto& s : t.sets)
       o.elements[s.name].insert(s.elements.begin(), s.elements.end());
-    for (const auto& c : t.tagged_chains)
+    for (const auto& c : t.tagged_chains) {
       o.chain_tags[c.name] = c.tag();
+      o.chain_rules[c.name] = c.ruleCount();
+    }
     tableText(t.ns, o, out);
   }
   std::sort(out.begin(), out.end());

@@ -59,6 +59,12 @@ class FakeKernel : public kernel::KernelOps {
   // Each gratuitous ARP announcement, in order: "<ns>|<dev> <ip>". Not a change: the
   // kernel's state stays as it was.
   const std::vector<std::string>& announced() const { return announced_; }
+  // Each nft command of each transaction that succeeded, in order, as sent (one line
+  // each, whole tables as their first line "table F N {"), prefixed "<ns>|".
+  const std::vector<std::string>& nftCommands() const { return nft_commands_; }
+  // How many times dvr listed nftables tables (an incremental reconcile lists none,
+  // unless a refused transaction sent it back to the kernel's word).
+  int nftListings() const { return nft_listings_; }
   // Refuses the n-th change from now (1-based) with `err`; 0 turns it off.
   void refuseChange(int n, int err = EPERM) {
     refuse_at_ = n;
@@ -75,6 +81,8 @@ class FakeKernel : public kernel::KernelOps {
   std::unique_ptr<State> state_;
   std::map<std::string, std::unique_ptr<Namespace>> handles_;
   std::vector<std::string> ops_, announced_;
+  std::vector<std::string> nft_commands_;
+  int nft_listings_ = 0;
   int refuse_at_ = 0, refuse_err_ = 0;
 };
 

@@ -1,5 +1,6 @@
 // The nftables layer against the kernel, in a network namespace of the test's own (root):
-// a refused transaction changes nothing and its error names the failing line.
+// a refused transaction changes nothing and its error names the failing line; a tagged
+// chain edited by hand is seen in the kernel's listing and put back.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sched.h>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "kernel/nft.h"
+#include "kernel/nft_apply.h"
 #include "kernel/unique_fd.h"
 
 namespace dvr::kernel {
@@ -47,6 +49,37 @@ TEST(NftRun, ARefusedTransactionChangesNothingAndNamesItsLine) {
     EXPECT_TRUE(nft.listTables("dvr").empty());
     nft.run(script.substr(0, script.find("table bridge")));
     EXPECT_EQ(nft.listTables("dvr").count("ip"), 1u);
+  });
+}
+
+TEST(NftRun, ATaggedChainEditedByHandIsSeenInTheListingAndPutBack) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root (a network namespace)";
+  inNewNamespace([](int fd) {
+    Nft nft(fd, "test");
+    plan::NftTable t;
+    t.family = "inet";
+    t.sets.push_back({"rg-g", "ipv4_addr", false, {"10.0.0.1"}, "interval", true});
+    t.chains.push_back(
+        "  chain ingress {\n    type filter hook forward priority filter; policy accept;\n"
+        "    jump sg-in-g\n  }\n");
+    t.tagged_chains.push_back({"sg-in-g",
+                               "    tcp dport 22 accept comment \"r1\"\n"
+                               "    udp dport 53 ip saddr @rg-g accept comment \"r2\"\n"});
+    std::vector<const plan::NftTable*> want{&t};
+    nft.run(nftChange({}, want).script);
+    // As made: nft's own words for the rules, and nothing to change.
+    EXPECT_EQ(nftChange(nft.listTables("dvr"), want).script, "");
+    for (const std::string& edit : {"add rule inet dvr sg-in-g tcp dport 23 accept",
+                                    "insert rule inet dvr sg-in-g tcp dport 23 accept"}) {
+      nft.run(edit + "\n");
+      NftChange c = nftChange(nft.listTables("dvr"), want);
+      EXPECT_EQ(c.script.rfind("flush chain inet dvr sg-in-g\n", 0), 0u) << edit << "\n"
+                                                                         << c.script;
+      nft.run(c.script);
+      EXPECT_EQ(nftChange(nft.listTables("dvr"), want).script, "") << edit;
+      EXPECT_EQ(nft.listTables("dvr")["inet"].chain_rules["sg-in-g"], 2) << edit;
+    }
   });
 }
 

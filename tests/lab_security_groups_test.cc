@@ -231,5 +231,56 @@ TEST_F(SecurityGroupLab, TwoFilteredVmsWithOneAddressOnTwoNetworksKeepTheirConne
   EXPECT_NE(ct.out.find("zone=1004"), std::string::npos) << ct.out;  // net-c
 }
 
+// The same cloud the Neutron way (`dvr lab up --api`: the server on controller01, the
+// agents following it), and security groups changed with Debian's `openstack` CLI.
+class SecurityGroupApiLab : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0)
+      GTEST_SKIP() << "needs root (namespaces)";
+    sh(kDvr + " lab down");
+    auto r = sh(kDvr + " lab up --api " + kGroupsFile);
+    ASSERT_EQ(r.rc, 0) << r.out;
+  }
+  void TearDown() override {
+    if (::geteuid() == 0)
+      sh(kDvr + " lab down");
+  }
+  // The command's first line of output (an id with `-f value -c id`), asserting success.
+  std::string openstack(const std::string& args) {
+    auto r = inLab("controller01",
+                   "openstack --os-auth-type none --os-endpoint http://127.0.0.1:9696 " + args);
+    EXPECT_EQ(r.rc, 0) << "openstack " << args << "\n" << r.out;
+    return r.out.substr(0, r.out.find('\n'));
+  }
+  bool waitFor(const std::function<bool()>& ok, int tries = 50) {
+    for (int i = 0; i < tries; ++i) {
+      if (ok())
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+};
+
+TEST_F(SecurityGroupApiLab, AGroupMadeWithTheCliOpensAPortAndItsRuleDeletedClosesIt) {
+  // vm5 (compute02, group closed: nothing in) listens on tcp/8080; vm1 (compute01, same
+  // network) tries to connect.
+  Background web(listener("vm5", 8080, 120));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_FALSE(connects("vm1", "10.16.0.5", 8080));
+  openstack("security group create web -f value -c id");
+  std::string rule = openstack(
+      "security group rule create --ingress --protocol tcp --dst-port 8080 web -f value -c id");
+  openstack("port set --no-security-group --security-group web vm5");
+  EXPECT_TRUE(waitFor([] { return connects("vm1", "10.16.0.5", 8080); }, 15))
+      << "vm5's new group never let tcp/8080 in";
+  EXPECT_FALSE(pings("vm1", "10.16.0.5"));  // web has no ICMP rule
+  openstack("security group rule delete " + rule);
+  EXPECT_TRUE(waitFor([] { return !connects("vm1", "10.16.0.5", 8080); }))
+      << "tcp/8080 still passes with its rule deleted";
+  EXPECT_FALSE(connects("vm1", "10.16.0.5", 8080));
+}
+
 }  // namespace
 }  // namespace dvr::testing

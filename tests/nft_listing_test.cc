@@ -96,5 +96,45 @@ TEST(NftListing, ATableWithoutCommentHasNoTag) {
   EXPECT_TRUE(t.elements.empty());
 }
 
+// A tagged chain's rules are counted besides its tag rule, wherever the tag rule is: a
+// rule inserted before it by hand (here tcp/23 in in-p) counts too.
+TEST(NftListing, CountsEachChainsRulesBesidesItsTag) {
+  const std::string text =
+      "table inet dvr {\n"
+      "\tcomment \"dvr:0000000000000001\"\n"
+      "\tset rg-g {\n"
+      "\t\ttype ipv4_addr\n"
+      "\t\tflags interval\n"
+      "\t}\n"
+      "\n"
+      "\tchain sg-in-g {\n"
+      "\t\tcounter packets 0 bytes 0 comment \"dvr:00000000000000aa\"\n"
+      "\t\ttcp dport 22 accept comment \"r1\"\n"
+      "\t\tudp dport 53 ip saddr @rg-g accept comment \"r2\"\n"
+      "\t}\n"
+      "\n"
+      "\tchain in-p {\n"
+      "\t\ttcp dport 23 accept\n"
+      "\t\tcounter packets 0 bytes 0 comment \"dvr:00000000000000bb\"\n"
+      "\t\tct state established,related accept\n"
+      "\t\tct state invalid drop\n"
+      "\t\tjump sg-in-g\n"
+      "\t\tcounter packets 0 bytes 0 drop\n"
+      "\t}\n"
+      "\n"
+      "\tchain ingress {\n"
+      "\t\ttype filter hook forward priority filter; policy accept;\n"
+      "\t\tcounter packets 0 bytes 0\n"
+      "\t}\n"
+      "}\n";
+  ObservedNftTable t = parseNftListing("inet", text);
+  EXPECT_EQ(t.chain_tags["sg-in-g"], "dvr:00000000000000aa");
+  EXPECT_EQ(t.chain_tags["in-p"], "dvr:00000000000000bb");
+  EXPECT_EQ(t.chain_rules["sg-in-g"], 2);
+  EXPECT_EQ(t.chain_rules["in-p"], 5);  // 4 of dvr's and the one inserted by hand
+  EXPECT_EQ(t.chain_rules["ingress"], 1);
+  EXPECT_TRUE(t.elements.count("rg-g"));
+}
+
 }  // namespace
 }  // namespace dvr::kernel

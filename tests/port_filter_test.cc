@@ -140,7 +140,10 @@ class PortFilterReconcile : public ::testing::Test {
     plug(k, was);
     kernel::Reconciler(k).apply(was);
     plug(k, is);
+    int listings = k.nftListings();
     kernel::ReconcileResult r = kernel::Reconciler(k).apply(is, &was);
+    // From the plans alone: had the kernel refused the change, it would have been listed.
+    EXPECT_EQ(k.nftListings(), listings) << "the incremental change was refused";
     FakeKernel fresh;
     withBrNetfilter(fresh);
     plug(fresh, is);

@@ -69,6 +69,7 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
     const char* failing = "source";  // what a failure is counted as, by the step it hits
     try {
       model::Cloud cloud = source.load();
+      auto loaded = std::chrono::steady_clock::now();
       failing = "other";
       if (!cloud.findHost(options.host)) {
         throw InputError("topology",
@@ -76,6 +77,7 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       }
       plan::CloudIndex index(cloud);
       plan::HostPlan next = plan::planHost(index, options.host);
+      auto planned = std::chrono::steady_clock::now();
       // The first reconcile (and one after a failure) reads everything; later ones only
       // the namespaces whose plan changed.
       failing = "kernel";
@@ -97,6 +99,21 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       spdlog::info("host={} reconciled kind={} changes={} ms={:.1f} waiting={}", me,
                    incremental ? "incremental" : "full", result.changes, ms, result.waiting.size());
+      for (const auto& ns : result.nft_relisted)
+        spdlog::warn(
+            "host={} ns={} nftables were not as the last plan left them: reconciled "
+            "against their listing",
+            me, ns.empty() ? "-" : ns);
+      if (spdlog::should_log(spdlog::level::debug)) {  // where a slow reconcile's time went
+        auto msOf = [](auto from, auto to) {
+          return std::chrono::duration<double, std::milli>(to - from).count();
+        };
+        std::string steps =
+            fmt::format("load={:.1f} plan={:.1f}", msOf(t0, loaded), msOf(loaded, planned));
+        for (const auto& [step, step_ms] : result.step_ms)
+          steps += fmt::format(" {}={:.1f}", step, step_ms);
+        spdlog::debug("host={} reconcile ms: {}", me, steps);
+      }
       if (options.once)
         std::cout << result.changes << " changes\n";
       if (!options.ready_file.empty() && !waiting) {  // ready: applied with nothing pending

@@ -44,8 +44,10 @@ ObservedNftTable listed(const plan::NftTable& t) {
   o.tag = t.structureTag();
   for (const auto& s : t.sets)
     o.elements[s.name].insert(s.elements.begin(), s.elements.end());
-  for (const auto& c : t.tagged_chains)
+  for (const auto& c : t.tagged_chains) {
     o.chain_tags[c.name] = c.tag();
+    o.chain_rules[c.name] = c.ruleCount();
+  }
   return o;
 }
 
@@ -66,9 +68,13 @@ void chainsAndSets(const plan::NftTable& t, const ObservedNftTable& before,
     c.lines.push_back("nft " + cmd);
   };
   for (const auto& s : t.sets) {
-    if (s.dynamic && !before.elements.count(s.name))
+    if (s.dynamic && !before.elements.count(s.name)) {
+      std::string declaration = s.declaration();  // "type …\n    flags …": one line here
+      for (size_t at; (at = declaration.find("\n    ")) != std::string::npos;)
+        declaration.replace(at, 5, "; ");
       emit("add " + std::string(s.is_map ? "map " : "set ") + table + " " + s.name + " { " +
-           s.declaration() + "; }");
+           declaration + "; }");
+    }
   }
   for (const auto& ch : t.tagged_chains) {
     if (!before.chain_tags.count(ch.name))
@@ -76,7 +82,11 @@ void chainsAndSets(const plan::NftTable& t, const ObservedNftTable& before,
   }
   for (const auto& ch : t.tagged_chains) {
     auto it = before.chain_tags.find(ch.name);
-    if (it != before.chain_tags.end() && it->second == ch.tag())
+    // Its tag says the plan's rules were written; its count, that none was added or
+    // deleted by hand since (a full reconcile's listing: drift comes back).
+    auto n = before.chain_rules.find(ch.name);
+    if (it != before.chain_tags.end() && it->second == ch.tag() &&
+        (n == before.chain_rules.end() || n->second == ch.ruleCount()))
       continue;
     if (it != before.chain_tags.end())
       emit("flush chain " + table + " " + ch.name);

@@ -47,6 +47,7 @@ ObservedNftTable parseNftListing(const std::string& family, const std::string& t
     } else if (startsWith(line, "chain ", rest)) {
       chain = rest.substr(0, rest.find(' '));
       t.chain_tags[chain];  // present, even without a comment
+      t.chain_rules[chain] = 0;
       continue;
     } else if (startsWith(line, "set ", rest) || startsWith(line, "map ", rest)) {
       current = rest.substr(0, rest.find(' '));
@@ -59,6 +60,9 @@ ObservedNftTable parseNftListing(const std::string& family, const std::string& t
       if (line == "}") {
         current.clear();
         chain.clear();
+      } else if (!chain.empty() && !line.empty() && line.rfind("type ", 0) != 0 &&
+                 line.rfind("policy ", 0) != 0) {
+        ++t.chain_rules[chain];  // a rule (a base chain's declaration is not one)
       }
       continue;
     }

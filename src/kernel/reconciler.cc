@@ -361,6 +361,7 @@ void Reconciler::nftables(StateBefore& before, const plan::HostPlan& p, Reconcil
       // The previous plan was not what the kernel holds (an element already gone, a
       // table made behind our back): read this namespace's tables, and try once more
       // against the plan's whole tables.
+      r.nft_relisted.push_back(ns);
       auto whole = plan::nftTables(p, std::set<std::string>{ns});
       want.clear();
       for (const auto& t : whole)

@@ -35,6 +35,9 @@ struct ReconcileResult {
   int changes = 0;                   // kernel objects created, changed or deleted
   std::vector<std::string> log;      // one line per change, in ip/bridge/nft syntax
   std::vector<std::string> waiting;  // adopted devices not present yet (e.g. a VM not plugged)
+  // Namespaces whose incremental nftables change the kernel refused (it was not as the
+  // last plan left it: drift), reconciled again against the kernel's listing.
+  std::vector<std::string> nft_relisted;
   // Wall time of each step, in order, for benchmarks and slow-start diagnosis:
   // ("links", 812.4) …
   std::vector<std::pair<std::string, double>> step_ms;

@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "kernel/host_nft_delta.h"
 #include "kernel/object_kinds.h"
 #include "kernel/reconciler.h"
 #include "plan/nft_tables.h"
@@ -181,27 +182,6 @@ class ObservedState : public StateBefore {
   std::vector<plan::FdbEntry> fdb_;
 };
 
-// Walks two sorted containers together: removed(e) for each element only in `before`,
-// added(e) for each only in `after`.
-template <class C, class Removed, class Added>
-void sortedDiff(const C& before, const C& after, Removed removed, Added added) {
-  auto b = before.begin(), a = after.begin();
-  while (b != before.end() || a != after.end()) {
-    if (a == after.end() || (b != before.end() && *b < *a))
-      removed(*b++);
-    else if (b == before.end() || *a < *b)
-      added(*a++);
-    else
-      ++a, ++b;
-  }
-}
-
-bool sameDvrMac(const plan::DvrMacRewrite& a, const plan::DvrMacRewrite& b) {
-  return a.host_mac == b.host_mac && a.tunnel_devs == b.tunnel_devs &&
-         a.gateway_macs == b.gateway_macs && a.gateway_arp == b.gateway_arp &&
-         a.remote_dvr_macs == b.remote_dvr_macs && a.gateway_mac_of_port == b.gateway_mac_of_port;
-}
-
 class PreviousPlanState : public StateBefore {
  public:
   PreviousPlanState(const plan::HostPlan& previous, const plan::HostPlan& want)
@@ -231,19 +211,18 @@ class PreviousPlanState : public StateBefore {
   }
 
   // Only where the typed nftables intent changed: one more floating IP renders one
-  // qrouter- table, one more port only the bridge table's elements that changed.
+  // qrouter- table; in the host namespace, one more port or rule only the elements and
+  // tagged chains that changed (kernel/host_nft_delta.h), from the typed plans.
   std::map<std::string, NftTables> nftTables() override {
     std::set<std::string> touched;
     auto note = [&](const auto& x, auto&&...) { touched.insert(x.ns); };
     diff(prev_.floating_nat, p_.floating_nat, note, note);
     diff(prev_.source_nat, p_.source_nat, note, note);
     std::map<std::string, NftTables> out;
-    // A security-group change renders the host namespace's tables whole on both sides,
-    // so that the diff finds its elements and tagged chains.
-    if (!(prev_.port_filter == p_.port_filter))
-      touched.insert("");
-    else if (!sameDvrMac(prev_.dvr_mac, p_.dvr_mac) && !bridgeElementsOnly(out[""]))
-      touched.insert("");
+    if (auto d = hostNftDelta(prev_, p_))
+      out[""] = {std::move(d->have), std::move(d->want)};
+    else
+      touched.insert("");  // a table's structure changed: render it whole
     for (auto& t : plan::nftTables(prev_, touched)) {
       plan::NftTable* table = &t;
       out[t.ns].have.merge(asListed({table}));
@@ -266,46 +245,6 @@ class PreviousPlanState : public StateBefore {
         kept.push_back(x);
     }
     return kept;
-  }
-
-  // The bridge table when only its elements changed: each side holds just the elements
-  // the other lacks, rendered from the typed sets (a host has thousands of ports).
-  // False when its structure changed, and it must be rendered whole.
-  bool bridgeElementsOnly(NftTables& out) {
-    const std::set<std::string> host{""};
-    auto was = plan::nftTables(prev_, host, false), is = plan::nftTables(p_, host, false);
-    auto bridge = [](std::vector<plan::NftTable>& ts) -> plan::NftTable* {
-      for (auto& t : ts) {
-        if (t.family == "bridge")
-          return &t;
-      }
-      return nullptr;
-    };
-    plan::NftTable *before = bridge(was), *after = bridge(is);
-    if (!before || !after || before->structureTag() != after->structureTag())
-      return false;
-    ObservedNftTable& have = out.have["bridge"] = asListed({before}).at("bridge");
-    const plan::DvrMacRewrite &w = prev_.dvr_mac, &n = p_.dvr_mac;
-    auto set = [&](const std::string& name, const auto& old_set, const auto& new_set, auto render) {
-      auto it = std::find_if(after->sets.begin(), after->sets.end(),
-                             [&](const plan::NftSet& s) { return s.name == name; });
-      sortedDiff(
-          old_set, new_set, [&](const auto& e) { have.elements[name].insert(render(e)); },
-          [&](const auto& e) { it->elements.push_back(render(e)); });
-    };
-    auto mac = [](Mac m) { return m.str(); };
-    set("tunnel_devs", w.tunnel_devs, n.tunnel_devs, plan::nft_element::ifname);
-    set("gateway_macs", w.gateway_macs, n.gateway_macs, mac);
-    set("gateway_arp", w.gateway_arp, n.gateway_arp, [](const std::pair<std::string, Ipv4>& a) {
-      return plan::nft_element::gatewayArp(a.first, a.second);
-    });
-    set("remote_dvr_macs", w.remote_dvr_macs, n.remote_dvr_macs, mac);
-    set("gateway_mac_of_port", w.gateway_mac_of_port, n.gateway_mac_of_port,
-        [](const std::pair<const Mac, Mac>& e) {
-          return plan::nft_element::macToMac(e.first, e.second);
-        });
-    out.want.push_back(std::move(*after));
-    return true;
   }
 
   const plan::HostPlan& prev_;

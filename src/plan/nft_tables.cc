@@ -1,5 +1,6 @@
 #include "plan/nft_tables.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "ipam/ids.h"
@@ -19,6 +20,10 @@ std::string NftChain::tag() const {
   std::snprintf(buf, sizeof buf, "dvr:%016llx",
                 static_cast<unsigned long long>(ipam::hash64(rules)));
   return buf;
+}
+
+int NftChain::ruleCount() const {
+  return int(std::count(rules.begin(), rules.end(), '\n'));
 }
 
 std::string NftChain::text() const {
@@ -100,7 +105,39 @@ std::string mark(uint32_t m) {
   std::snprintf(buf, sizeof buf, "0x%08x", m);
   return buf;
 }
+std::string portMark(const std::string& dev, uint32_t m) {
+  return ifname(dev) + " : " + mark(m);
+}
+std::string zone(uint32_t m, uint16_t zone) {
+  return mark(m) + " : " + std::to_string(zone);
+}
+std::string portVerdict(const FilteredPort& p, bool ingress) {
+  return mark(p.mark) + " : jump " +
+         (ingress ? filter_names::ingressChain(p) : filter_names::egressChain(p));
+}
 }  // namespace nft_element
+
+NftChain portChain(const PortFilter& f, const FilteredPort& p, bool ingress) {
+  // No DHCP server answers from a VM; replies of allowed connections pass; the
+  // groups' chains accept what a rule allows; nothing else passes.
+  std::string rules = ingress ? "" : "    udp sport 67 udp dport 68 drop\n";
+  rules += "    ct state established,related accept\n    ct state invalid drop\n";
+  for (const std::string& g : p.groups) {
+    if (f.findGroup(g))
+      rules += "    jump " + filter_names::groupChain(g, ingress) + "\n";
+  }
+  rules += "    counter drop\n";
+  return {ingress ? filter_names::ingressChain(p) : filter_names::egressChain(p), rules};
+}
+
+NftChain groupChain(const FilterGroup& g, bool ingress) {
+  std::string rules;
+  for (const FilterRule& r : ingress ? g.ingress : g.egress) {
+    std::string m = ruleMatch(r, ingress);
+    rules += "    " + (m.empty() ? "" : m + " ") + "accept comment \"" + r.id + "\"\n";
+  }
+  return {filter_names::groupChain(g.id, ingress), rules};
+}
 
 namespace {
 
@@ -109,6 +146,9 @@ std::string quote(const std::string& s) {
 }
 
 using Tables = std::map<std::pair<std::string, std::string>, NftTable>;  // (ns, family)
+
+// Whole: elements and tagged chains; NoElements: sets left empty; Structure: neither.
+enum class Mode { Whole, NoElements, Structure };
 
 NftTable& tableFor(Tables& tables, const std::string& ns, const std::string& family) {
   auto [it, fresh] = tables.try_emplace({ns, family});
@@ -196,14 +236,16 @@ void dvrMacTable(const HostPlan& plan, Tables& tables, bool with_elements) {
 
 // Security groups (plan/port_filter.h has the design): the bridge-family part joins
 // `bridge dvr` (anti-spoofing, the output port's mark), the stateful part is `inet dvr`.
-void portFilterTables(const PortFilter& f, Tables& tables, bool with_elements) {
+void portFilterTables(const PortFilter& f, Tables& tables, Mode mode) {
+  const bool with_elements = mode == Mode::Whole;
   if (f.empty())
     return;
   NftTable& bridge = tableFor(tables, "", "bridge");
   size_t first = bridge.sets.size();
-  bridge.sets.push_back({"filtered_ports", "ifname", false, {}});
-  bridge.sets.push_back({"port_sources", "ifname . ether_addr . ipv4_addr", false, {}, "interval"});
-  bridge.sets.push_back({"port_marks", "ifname : mark", true, {}});
+  bridge.sets.push_back({filter_sets::kFilteredPorts, "ifname", false, {}});
+  bridge.sets.push_back(
+      {filter_sets::kPortSources, "ifname . ether_addr . ipv4_addr", false, {}, "interval"});
+  bridge.sets.push_back({filter_sets::kPortMarks, "ifname : mark", true, {}});
   if (with_elements) {
     for (const FilteredPort& p : f.ports) {
       bridge.sets[first].elements.push_back(nft_element::ifname(p.dev));
@@ -211,8 +253,7 @@ void portFilterTables(const PortFilter& f, Tables& tables, bool with_elements) {
         bridge.sets[first + 1].elements.push_back(nft_element::portSource(p.dev, s));
     }
     for (const auto& [dev, mark] : f.marks)
-      bridge.sets[first + 2].elements.push_back(nft_element::ifname(dev) + " : " +
-                                                nft_element::mark(mark));
+      bridge.sets[first + 2].elements.push_back(nft_element::portMark(dev, mark));
   }
   // br_netfilter (priority 0) shows the inet family only the bridge as the device: each
   // frame carries the port it came in by as its mark.
@@ -237,9 +278,9 @@ void portFilterTables(const PortFilter& f, Tables& tables, bool with_elements) {
       "    oifname @filtered_ports meta mark set oifname map @port_marks\n  }\n");
 
   NftTable& t = tableFor(tables, "", "inet");
-  t.sets.push_back({"zones", "typeof meta mark : ct zone", true, {}});
-  t.sets.push_back({"egress_ports", "mark : verdict", true, {}});
-  t.sets.push_back({"ingress_ports", "mark : verdict", true, {}});
+  t.sets.push_back({filter_sets::kZones, "typeof meta mark : ct zone", true, {}});
+  t.sets.push_back({filter_sets::kEgressPorts, "mark : verdict", true, {}});
+  t.sets.push_back({filter_sets::kIngressPorts, "mark : verdict", true, {}});
   for (const auto& [group, members] : f.remote_groups) {
     NftSet s{filter_names::remoteGroupSet(group), "ipv4_addr", false, {}, "interval", true};
     if (with_elements) {
@@ -250,13 +291,10 @@ void portFilterTables(const PortFilter& f, Tables& tables, bool with_elements) {
   }
   if (with_elements) {
     for (const auto& [dev, zone] : f.zones)
-      t.sets[0].elements.push_back(nft_element::mark(f.marks.at(dev)) + " : " +
-                                   std::to_string(zone));
+      t.sets[0].elements.push_back(nft_element::zone(f.marks.at(dev), zone));
     for (const FilteredPort& p : f.ports) {
-      t.sets[1].elements.push_back(nft_element::mark(p.mark) + " : jump " +
-                                   filter_names::egressChain(p));
-      t.sets[2].elements.push_back(nft_element::mark(p.mark) + " : jump " +
-                                   filter_names::ingressChain(p));
+      t.sets[1].elements.push_back(nft_element::portVerdict(p, false));
+      t.sets[2].elements.push_back(nft_element::portVerdict(p, true));
     }
   }
   t.chains.push_back(
@@ -268,42 +306,24 @@ void portFilterTables(const PortFilter& f, Tables& tables, bool with_elements) {
   t.chains.push_back(
       "  chain ingress {\n    type filter hook forward priority filter; policy accept;\n"
       "    meta mark vmap @ingress_ports\n  }\n");
+  if (mode == Mode::Structure)
+    return;  // the tagged chains are the caller's
   for (const FilteredPort& p : f.ports) {
-    // No DHCP server answers from a VM; replies of allowed connections pass; the
-    // groups' chains accept what a rule allows; nothing else passes.
-    std::string out = "    udp sport 67 udp dport 68 drop\n";
-    std::string in;
-    for (std::string* c : {&out, &in})
-      *c += "    ct state established,related accept\n    ct state invalid drop\n";
-    for (const std::string& g : p.groups) {
-      if (!f.findGroup(g))
-        continue;
-      out += "    jump " + filter_names::groupChain(g, false) + "\n";
-      in += "    jump " + filter_names::groupChain(g, true) + "\n";
-    }
-    out += "    counter drop\n";
-    in += "    counter drop\n";
-    t.tagged_chains.push_back({filter_names::egressChain(p), out});
-    t.tagged_chains.push_back({filter_names::ingressChain(p), in});
+    t.tagged_chains.push_back(portChain(f, p, false));
+    t.tagged_chains.push_back(portChain(f, p, true));
   }
   for (const FilterGroup& g : f.groups) {
-    for (bool ingress : {true, false}) {
-      std::string rules;
-      for (const FilterRule& r : ingress ? g.ingress : g.egress) {
-        std::string m = ruleMatch(r, ingress);
-        rules += "    " + (m.empty() ? "" : m + " ") + "accept comment \"" + r.id + "\"\n";
-      }
-      t.tagged_chains.push_back({filter_names::groupChain(g.id, ingress), rules});
-    }
+    for (bool ingress : {true, false})
+      t.tagged_chains.push_back(groupChain(g, ingress));
   }
 }
 
-std::vector<NftTable> render(const HostPlan& plan, bool with_elements,
-                             const std::set<std::string>* only) {
+std::vector<NftTable> render(const HostPlan& plan, Mode mode, const std::set<std::string>* only) {
   Tables tables;
+  const bool with_elements = mode == Mode::Whole;
   if (wanted(only, "")) {
     dvrMacTable(plan, tables, with_elements);
-    portFilterTables(plan.port_filter, tables, with_elements);
+    portFilterTables(plan.port_filter, tables, mode);
   }
   floatingIpTables(plan, tables, with_elements, only);
   for (const auto& s : plan.source_nat) {
@@ -325,12 +345,16 @@ std::vector<NftTable> render(const HostPlan& plan, bool with_elements,
 }  // namespace
 
 std::vector<NftTable> nftTables(const HostPlan& plan, bool with_elements) {
-  return render(plan, with_elements, nullptr);
+  return render(plan, with_elements ? Mode::Whole : Mode::NoElements, nullptr);
 }
 
 std::vector<NftTable> nftTables(const HostPlan& plan, const std::set<std::string>& namespaces,
                                 bool with_elements) {
-  return render(plan, with_elements, &namespaces);
+  return render(plan, with_elements ? Mode::Whole : Mode::NoElements, &namespaces);
+}
+
+std::vector<NftTable> nftStructures(const HostPlan& plan, const std::set<std::string>& namespaces) {
+  return render(plan, Mode::Structure, &namespaces);
 }
 
 }  // namespace dvr::plan

@@ -36,6 +36,7 @@ struct NftChain {
   std::string rules;  // each "    <rule>\n"
   std::string tag() const;
   std::string tagRule() const;  // the chain's first rule, which carries the tag
+  int ruleCount() const;        // rules besides the tag rule
   std::string text() const;     // "  chain NAME { <tag rule>; rules }"
 };
 
@@ -59,6 +60,25 @@ std::vector<NftTable> nftTables(const HostPlan& plan, bool with_elements = true)
 // Only the tables of `namespaces` (an incremental change renders what it touches).
 std::vector<NftTable> nftTables(const HostPlan& plan, const std::set<std::string>& namespaces,
                                 bool with_elements = true);
+// Only the tables' structure: sets (dynamic ones too) without elements and base chains,
+// no tagged chains. What a typed diff starts from (kernel/host_nft_delta.h): it costs the
+// same however many ports a host filters.
+std::vector<NftTable> nftStructures(const HostPlan& plan, const std::set<std::string>& namespaces);
+
+// A filtered port's chain (egress: "out-<port>", ingress: "in-<port>") and a group's
+// ("sg-out-<group>", "sg-in-<group>"), as nftTables renders them.
+NftChain portChain(const PortFilter& f, const FilteredPort& p, bool ingress);
+NftChain groupChain(const FilterGroup& g, bool ingress);
+
+// The port filter's fixed sets and maps (remote groups' sets are filter_names::remoteGroupSet).
+namespace filter_sets {
+inline constexpr const char* kFilteredPorts = "filtered_ports";  // bridge: ifname
+inline constexpr const char* kPortSources = "port_sources";      // bridge: ifname . MAC . address
+inline constexpr const char* kPortMarks = "port_marks";          // bridge: ifname : mark
+inline constexpr const char* kZones = "zones";                   // inet: mark : ct zone
+inline constexpr const char* kEgressPorts = "egress_ports";      // inet: mark : jump out-<port>
+inline constexpr const char* kIngressPorts = "ingress_ports";    // inet: mark : jump in-<port>
+}  // namespace filter_sets
 
 // Set elements as nftTables renders them, for element-wise changes.
 namespace nft_element {
@@ -70,6 +90,9 @@ std::string macToMac(Mac from, Mac to);  // map gateway_mac_of_port
 std::string address(Cidr c);             // 10.0.0.5 for a /32, 10.0.0.0/24 otherwise
 std::string portSource(const std::string& dev, const AllowedSource& s);  // set port_sources
 std::string mark(uint32_t m);                                            // 0x8000abcd
+std::string portMark(const std::string& dev, uint32_t m);                // map port_marks
+std::string zone(uint32_t mark, uint16_t zone);                          // map zones
+std::string portVerdict(const FilteredPort& p, bool ingress);  // maps egress_/ingress_ports
 }  // namespace nft_element
 
 }  // namespace dvr::plan
