@@ -9,7 +9,8 @@
 // Owned objects: namespaces named qrouter-/fip-/snat-; every link, address, permanent or
 // proxy neighbour inside them; brq*/vxlan-* links, the links the plan names and their FDB
 // entries in the host namespace; routes and rules with protocol plan::kRouteProtocol;
-// nftables tables named "dvr". Anything else is never touched, except that adopted
+// nftables tables named "dvr"; the fast path's tc filters, programs and maps
+// (kernel/bpf_fastpath.h). Anything else is never touched, except that adopted
 // devices (uplinks, VM taps) are enslaved to their bridge and set up.
 //
 // Errors: a kernel refusal throws KernelError, naming the operation, the object and the
@@ -34,6 +35,9 @@ struct ReconcileResult {
   int changes = 0;                   // kernel objects created, changed or deleted
   std::vector<std::string> log;      // one line per change, in ip/bridge/nft syntax
   std::vector<std::string> waiting;  // adopted devices not present yet (e.g. a VM not plugged)
+  // Fast-path next hops not resolved yet: those floating IPs take the namespace path
+  // (whose first packet resolves them) until a later reconcile fills their entries.
+  std::vector<std::string> unresolved;
   // Wall time of each step, in order, for benchmarks and slow-start diagnosis:
   // ("links", 812.4) …
   std::vector<std::pair<std::string, double>> step_ms;
@@ -85,6 +89,7 @@ class Reconciler {
   // Also notes, per namespace, the flows a floating IP change moves.
   void nftables(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r);
   void flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r);
+  void fastPath(const plan::HostPlan& p, ReconcileResult& r);
 
   std::unique_ptr<KernelOps> owned_kernel_;
   KernelOps& kernel_;

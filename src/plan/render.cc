@@ -1,5 +1,7 @@
 #include "plan/render.h"
 
+#include "plan/fast_path.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -125,6 +127,16 @@ std::string renderText(const HostPlan& plan) {
       (n.proxy ? proxy : neigh).push_back(n);
     section(out, ns, "ip neigh", neigh, neighbourLine);
     section(out, ns, "ip neigh show proxy", proxy, neighbourLine);
+    if (ns.empty() && (!plan.fast_path.empty() || !plan.fast_path.left_out.empty())) {
+      out += "$ tc filter show; bpftool map dump (fast path)\n";
+      std::string fp = renderFastPath(plan);
+      size_t start = 0;
+      while (start < fp.size()) {
+        size_t end = fp.find('\n', start);
+        out += "  " + fp.substr(start, end - start) + "\n";
+        start = end + 1;
+      }
+    }
     if (ns.empty() && !plan.fdb.empty()) {
       out += "$ bridge fdb (static)\n";
       for (const auto& f : plan.fdb)
