@@ -14,8 +14,10 @@
  * Configuration is only the maps of fip_path.h, filled by the agent from its plan; no
  * address is compiled in. Everything the programs do not take returns TC_ACT_OK
  * untouched and goes the namespace path, which stays complete: ARP, fragments, IP
- * options, a TTL that would expire in a router, anything but IPv4 TCP/UDP/ICMP echo,
- * packets larger than the next hop's MTU, destinations the router keeps.
+ * options, a TTL that would expire in a router, anything but IPv4 TCP/UDP/ICMP echo and
+ * ICMP errors (destination unreachable, time exceeded: their quoted header is translated
+ * as conntrack would, so traceroute and PMTU discovery keep working), packets larger than
+ * the next hop's MTU, destinations the router keeps.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -38,6 +40,9 @@
 #define IP_OFFMASK 0x1fff
 #define ICMP_ECHOREPLY 0 /* <linux/icmp.h> pulls in libc headers */
 #define ICMP_ECHO 8
+#define ICMP_DEST_UNREACH 3 /* fragmentation needed among them: PMTU discovery */
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_ERROR 0x100 /* eligible(): an error to translate, not a reason */
 #define ROUTER_HOPS 2
 
 struct {
@@ -96,6 +101,7 @@ static __always_inline void mac_set(__u8 *dst, const __u8 *src)
 static __always_inline int eligible(struct __sk_buff *skb, struct iphdr *iph, void *data_end,
 				    __u16 mtu)
 {
+	int icmp_error = 0;
 	__u32 len;
 
 	if (iph->ihl != 5)
@@ -109,8 +115,10 @@ static __always_inline int eligible(struct __sk_buff *skb, struct iphdr *iph, vo
 
 		if ((void *)(type + 1) > data_end)
 			return DVR_FP_PROTOCOL;
-		/* errors carry an inner header the routers' conntrack would translate */
-		if (*type != ICMP_ECHO && *type != ICMP_ECHOREPLY)
+		/* errors carry the header of the packet they answer: translated too */
+		if (*type == ICMP_DEST_UNREACH || *type == ICMP_TIME_EXCEEDED)
+			icmp_error = ICMP_ERROR;
+		else if (*type != ICMP_ECHO && *type != ICMP_ECHOREPLY)
 			return DVR_FP_PROTOCOL;
 	} else if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) {
 		return DVR_FP_PROTOCOL;
@@ -132,6 +140,77 @@ static __always_inline int eligible(struct __sk_buff *skb, struct iphdr *iph, vo
 	}
 	if (len > mtu)
 		return DVR_FP_MTU;
+	return icmp_error;
+}
+
+/* One's complement checksum updates (RFC 1624), on words as they lie in the packet. */
+static __always_inline __u16 csum_fold32(__u32 s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)s;
+}
+
+static __always_inline __u16 csum_replace2(__u16 check, __u16 from, __u16 to)
+{
+	return (__u16)~csum_fold32((__u16)~check + (__u16)~from + to);
+}
+
+static __always_inline __u16 csum_replace4(__u16 check, __u32 from, __u32 to)
+{
+	check = csum_replace2(check, (__u16)from, (__u16)to);
+	return csum_replace2(check, (__u16)(from >> 16), (__u16)(to >> 16));
+}
+
+/*
+ * An ICMP error about a packet of this floating IP: the header it quotes carries the
+ * address the error's own header is rewritten from (inbound: the quoted source is the
+ * floating IP; outbound: the quoted destination is the fixed IP). Rewrites the quoted
+ * address and the quoted IP and TCP/UDP checksums, and the ICMP checksum over them, as
+ * the routers' conntrack NAT does for related packets. 0 when done, else why it falls
+ * back (a quote that is not ours or not whole).
+ */
+static __always_inline int translate_quote(struct __sk_buff *skb, int quoted_src, __be32 from,
+					   __be32 to)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct iphdr *iph = data + ETH_HLEN;
+	__u16 *icmp_check = (void *)(iph + 1) + 2;
+	struct iphdr *in = (void *)(iph + 1) + 8;
+	__u16 old_ip, new_ip, old_l4 = 0, new_l4 = 0;
+	__u16 *l4_check = 0;
+	__be32 *addr;
+
+	if ((void *)(in + 1) > data_end || in->ihl != 5)
+		return DVR_FP_PROTOCOL;
+	addr = quoted_src ? &in->saddr : &in->daddr;
+	if (*addr != from)
+		return DVR_FP_NO_ENTRY;
+	if (in->protocol == IPPROTO_UDP) {
+		struct udphdr *udp = (void *)(in + 1);
+
+		if ((void *)(udp + 1) <= data_end && udp->check)
+			l4_check = &udp->check;
+	} else if (in->protocol == IPPROTO_TCP) {
+		struct tcphdr *tcp = (void *)(in + 1);
+
+		if ((void *)(tcp + 1) <= data_end)
+			l4_check = &tcp->check;
+	}
+	old_ip = in->check;
+	new_ip = csum_replace4(old_ip, from, to);
+	if (l4_check) {
+		old_l4 = *l4_check;
+		new_l4 = csum_replace4(old_l4, from, to);
+		*l4_check = new_l4;
+	}
+	*addr = to;
+	in->check = new_ip;
+	*icmp_check = csum_replace4(*icmp_check, from, to);
+	*icmp_check = csum_replace2(*icmp_check, old_ip, new_ip);
+	if (l4_check)
+		*icmp_check = csum_replace2(*icmp_check, old_l4, new_l4);
 	return 0;
 }
 
@@ -218,6 +297,8 @@ int dvr_fip_out(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	why = eligible(skb, iph, data_end, v->mtu);
+	if (why == ICMP_ERROR)
+		why = translate_quote(skb, 0, key.fixed_ip, v->floating_ip);
 	if (why) {
 		count(DVR_FP_OUT, why);
 		return TC_ACT_OK;
@@ -262,6 +343,8 @@ int dvr_fip_in(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	why = eligible(skb, iph, data_end, v->mtu);
+	if (why == ICMP_ERROR)
+		why = translate_quote(skb, 1, key.floating_ip, v->fixed_ip);
 	if (why) {
 		count(DVR_FP_IN, why);
 		return TC_ACT_OK;

@@ -281,6 +281,8 @@ int main(int argc, char** argv) {
         return 1;
       }
       std::cout << dvr::kernel::renderFastPathCounters(c);
+      for (const auto& line : dvr::kernel::readFastPathEntries())
+        std::cout << line << "\n";
       return 0;
     }
     if (*plan_cmd)

@@ -467,6 +467,30 @@ FastPathCounters readFastPathCounters(const std::string& pin_dir) {
   return c;
 }
 
+std::vector<std::string> readFastPathEntries(const std::string& pin_dir) {
+  std::vector<std::string> out;
+  auto open = [&](const char* name) { return bpf_obj_get((pin_dir + "/" + name).c_str()); };
+  auto strip = [](std::string line) {
+    return line.substr(std::string("bpftool map update name ").size());
+  };
+  if (int fd = open(kMaps[0]); fd >= 0) {
+    for (const auto& [k, v] : dump<dvr_fip_out_key, dvr_fip_out_val>(fd))
+      out.push_back(strip(outLine("update", k, &v)));
+    ::close(fd);
+  }
+  if (int fd = open(kMaps[1]); fd >= 0) {
+    for (const auto& [k, v] : dump<dvr_fip_in_key, dvr_fip_in_val>(fd))
+      out.push_back(strip(inLine("update", k, &v)));
+    ::close(fd);
+  }
+  if (int fd = open(kMaps[2]); fd >= 0) {
+    for (const auto& [k, v] : dump<dvr_fip_local_key, uint8_t>(fd))
+      out.push_back(strip(localLine("update", k)));
+    ::close(fd);
+  }
+  return out;
+}
+
 std::string renderFastPathCounters(const FastPathCounters& c) {
   static const char* names[] = {"fast",       "error", "not-ipv4", "no-entry", "fragment",
                                 "ip-options", "ttl",   "protocol", "mtu",      "local-dst"};

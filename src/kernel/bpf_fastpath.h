@@ -64,6 +64,10 @@ FastPathCounters readFastPathCounters(const std::string& pin_dir = kFastPathPinD
 // One line per program: "dvr_fip_out: fast 3 error 0 fell-back not-ipv4 10 no-entry 2 …".
 std::string renderFastPathCounters(const FastPathCounters& c);
 
+// The map entries, one line each, as `bpftool map dump` would show them with device names
+// and dotted addresses: "dvr_fip_in_map key eth1 192.168.74.104 value dnat 192.168.111.5 …".
+std::vector<std::string> readFastPathEntries(const std::string& pin_dir = kFastPathPinDir);
+
 // "" when this kernel loads and attaches the fast path's programs (tried in a throwaway
 // network namespace, nothing pinned); else what failed, with the kernel's answer.
 std::string fastPathUnsupported();
