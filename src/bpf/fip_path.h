@@ -28,54 +28,54 @@ typedef __u64 dvr_u64;
 #define DVR_FIP_MAX_LOCAL 262144
 
 struct dvr_fip_out_key {
-	dvr_u32 ifindex; /* the VM's tap, in the host namespace */
-	dvr_u32 fixed_ip; /* network order */
+  dvr_u32 ifindex;  /* the VM's tap, in the host namespace */
+  dvr_u32 fixed_ip; /* network order */
 };
 
 struct dvr_fip_out_val {
-	dvr_u32 floating_ip; /* network order */
-	dvr_u32 out_ifindex; /* the external device (uplink) */
-	dvr_u8 qr_mac[6]; /* what the VM addresses: its gateway, qr- */
-	dvr_u8 fg_mac[6]; /* source of the frame leaving: fg- */
-	dvr_u8 next_hop_mac[6]; /* destination: the external gateway, as fip- resolved it */
-	dvr_u16 mtu; /* of fg-: larger packets need the router's ICMP */
+  dvr_u32 floating_ip;    /* network order */
+  dvr_u32 out_ifindex;    /* the external device (uplink) */
+  dvr_u8 qr_mac[6];       /* what the VM addresses: its gateway, qr- */
+  dvr_u8 fg_mac[6];       /* source of the frame leaving: fg- */
+  dvr_u8 next_hop_mac[6]; /* destination: the external gateway, as fip- resolved it */
+  dvr_u16 mtu;            /* of fg-: larger packets need the router's ICMP */
 };
 
 struct dvr_fip_in_key {
-	dvr_u32 ifindex; /* the external device */
-	dvr_u32 floating_ip; /* network order */
+  dvr_u32 ifindex;     /* the external device */
+  dvr_u32 floating_ip; /* network order */
 };
 
 struct dvr_fip_in_val {
-	dvr_u32 fixed_ip; /* network order */
-	dvr_u32 out_ifindex; /* the VM's tap */
-	dvr_u8 fg_mac[6]; /* what the outside addresses (fg- answers ARP for the FIP) */
-	dvr_u8 qr_mac[6]; /* source of the frame the VM gets */
-	dvr_u8 vm_mac[6]; /* destination: the VM */
-	dvr_u16 mtu; /* of qr- */
+  dvr_u32 fixed_ip;    /* network order */
+  dvr_u32 out_ifindex; /* the VM's tap */
+  dvr_u8 fg_mac[6];    /* what the outside addresses (fg- answers ARP for the FIP) */
+  dvr_u8 qr_mac[6];    /* source of the frame the VM gets */
+  dvr_u8 vm_mac[6];    /* destination: the VM */
+  dvr_u16 mtu;         /* of qr- */
 };
 
 /* LPM trie: prefixlen counts the 32 bits of ifindex plus the prefix's own. */
 struct dvr_fip_local_key {
-	dvr_u32 prefixlen;
-	dvr_u32 ifindex; /* the VM's tap; always matched whole (the first 32 bits) */
-	dvr_u32 addr; /* network order */
+  dvr_u32 prefixlen;
+  dvr_u32 ifindex; /* the VM's tap; always matched whole (the first 32 bits) */
+  dvr_u32 addr;    /* network order */
 };
 
 enum dvr_fp_dir { DVR_FP_OUT = 0, DVR_FP_IN = 1, DVR_FP_DIRS = 2 };
 
 enum dvr_fp_reason {
-	DVR_FP_FAST = 0, /* rewritten and redirected */
-	DVR_FP_ERROR, /* a helper failed: dropped */
-	DVR_FP_NOT_IPV4, /* ARP, IPv6, anything else */
-	DVR_FP_NO_ENTRY, /* no floating IP of this port / to this address */
-	DVR_FP_FRAGMENT,
-	DVR_FP_IP_OPTIONS,
-	DVR_FP_TTL, /* would expire in a router: its ICMP time-exceeded must come */
-	DVR_FP_PROTOCOL, /* not TCP, UDP or ICMP echo */
-	DVR_FP_MTU, /* larger than the next hop's MTU: the router's fragmentation-needed */
-	DVR_FP_LOCAL_DST, /* east-west, the external subnet, a floating IP of this host */
-	DVR_FP_REASONS = 16
+  DVR_FP_FAST = 0, /* rewritten and redirected */
+  DVR_FP_ERROR,    /* a helper failed: dropped */
+  DVR_FP_NOT_IPV4, /* ARP, IPv6, anything else */
+  DVR_FP_NO_ENTRY, /* no floating IP of this port / to this address */
+  DVR_FP_FRAGMENT,
+  DVR_FP_IP_OPTIONS,
+  DVR_FP_TTL,       /* would expire in a router: its ICMP time-exceeded must come */
+  DVR_FP_PROTOCOL,  /* not TCP, UDP or ICMP echo */
+  DVR_FP_MTU,       /* larger than the next hop's MTU: the router's fragmentation-needed */
+  DVR_FP_LOCAL_DST, /* east-west, the external subnet, a floating IP of this host */
+  DVR_FP_REASONS = 16
 };
 
 #endif
