@@ -19,6 +19,8 @@
 #include "plan/names.h"
 #include "plan/planner.h"
 #include "plan/render.h"
+#include "trace/fast_path_note.h"
+#include "trace/tracer.h"
 
 namespace dvr {
 namespace {
@@ -293,6 +295,57 @@ TEST(FastPathReconcile, AVmNotPluggedYetWaits) {
   auto r = kernel::Reconciler(k).apply(p);
   EXPECT_NE(std::find(r.waiting.begin(), r.waiting.end(), tap), r.waiting.end());
   EXPECT_EQ(k.fastPathEntries().size(), 1u);  // vm3's
+}
+
+}  // namespace
+}  // namespace dvr
+
+namespace dvr {
+namespace {
+
+// All decisions of a path, one a line, with the hop they were made at.
+std::string decisions(const trace::Path& path) {
+  std::string out;
+  for (const auto& h : path.hops) {
+    for (const auto& d : h.decisions)
+      out += h.where + ": " + d + "\n";
+  }
+  return out;
+}
+
+TEST(FastPathTrace, SaysWhichHopsAFloatingIpsPacketSkipsBothWays) {
+  model::Cloud cloud = ipam::loadCloudFile(source("examples/seed.yaml"));
+  plan::CloudIndex index(cloud);
+  auto plans = plan::planAll(index);
+  for (auto& p : plans)
+    plan::addFastPath(index, p);
+  auto r = trace::tracePacket(cloud, plans, {.from = "vm2", .to = "8.8.8.8"});
+  trace::noteFastPath(r, plans);
+  std::string fwd = decisions(r.forward);
+  EXPECT_NE(
+      fwd.find("fast path: dvr_fip_out at the ingress of tap63753c83-2d (SNAT 192.168.111.5 -> "
+               "192.168.74.104, TTL -2, out of eth1), skipping this bridge, qrouter-242fcb80"),
+      std::string::npos)
+      << fwd;
+  EXPECT_NE(fwd.find("fip-5a1e2b3c-4d5e-4f60-8a71-92b3c4d5e6f7: skipped on the fast path"),
+            std::string::npos)
+      << fwd;
+  ASSERT_TRUE(r.reply);
+  std::string back = decisions(*r.reply);
+  EXPECT_NE(
+      back.find(
+          "fast path: dvr_fip_in at the ingress of eth1 (DNAT 192.168.74.104 -> 192.168.111.5"),
+      std::string::npos)
+      << back;
+  // vm1 has no floating IP (SNAT on the controller), and without the fast path planned
+  // nothing is said.
+  auto snat = trace::tracePacket(cloud, plans, {.from = "vm1", .to = "8.8.8.8"});
+  trace::noteFastPath(snat, plans);
+  EXPECT_EQ(decisions(snat.forward).find("fast path"), std::string::npos);
+  auto plain_plans = plan::planAll(index);
+  auto plain = trace::tracePacket(cloud, plain_plans, {.from = "vm2", .to = "8.8.8.8"});
+  trace::noteFastPath(plain, plain_plans);
+  EXPECT_EQ(decisions(plain.forward).find("fast path"), std::string::npos);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "plan/render.h"
 #include "server/agent_credential.h"
 #include "server/http_server.h"
+#include "trace/fast_path_note.h"
 #include "trace/render.h"
 #include "trace/tracer.h"
 
@@ -73,11 +74,16 @@ dvr::model::Cloud cloudOf(const std::string& file, const std::string& server) {
 }
 
 int trace(const std::string& file, const std::string& server, const dvr::trace::TraceRequest& req,
-          bool json, const dvr::cli::PictureFiles& pictures) {
+          bool json, const dvr::cli::PictureFiles& pictures, const std::string& datapath) {
   auto cloud = cloudOf(file, server);
   dvr::plan::CloudIndex index(cloud);
   auto plans = dvr::plan::planAll(index);
+  if (datapath == "fast") {
+    for (auto& p : plans)
+      dvr::plan::addFastPath(index, p);
+  }
   auto result = dvr::trace::tracePacket(cloud, plans, req);
+  dvr::trace::noteFastPath(result, plans);
   std::cout << (json ? dvr::trace::renderJson(result) : dvr::trace::renderText(result));
   if (pictures.any())
     dvr::cli::writePictures(dvr::draw::traceDot(result, plans, {.with_reply = req.with_reply}),
@@ -160,6 +166,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"icmp", "tcp", "udp"}));
   trace_cmd->add_option("--dport", req.dport, "destination port (tcp/udp)");
   trace_cmd->add_flag("--no-reply", no_reply, "do not trace the reply");
+  trace_cmd
+      ->add_option("--datapath", datapath,
+                   "fast: say which hops the eBPF fast path skips (as `dvr agent --datapath`)")
+      ->check(datapaths);
   trace_cmd->add_flag("--json", json, "JSON output");
   dvr::cli::PictureFiles pictures;
   trace_cmd->add_option("--svg", pictures.svg, "also draw the trace as SVG into this file");
@@ -353,7 +363,7 @@ int main(int argc, char** argv) {
                   : proto == "udp" ? dvr::trace::Proto::Udp
                                    : dvr::trace::Proto::Icmp;
       req.with_reply = !no_reply;
-      return trace(file, picture_server, req, json, pictures);
+      return trace(file, picture_server, req, json, pictures, datapath);
     }
     if (*draw_cmd)
       return draw(file, picture_server, host, pictures);

@@ -491,17 +491,21 @@ std::vector<std::string> readFastPathEntries(const std::string& pin_dir) {
   return out;
 }
 
-std::string renderFastPathCounters(const FastPathCounters& c) {
+const char* fastPathReasonName(size_t reason) {
   static const char* names[] = {"fast",       "error", "not-ipv4", "no-entry", "fragment",
                                 "ip-options", "ttl",   "protocol", "mtu",      "local-dst"};
+  return reason < sizeof names / sizeof *names ? names[reason] : "";
+}
+
+std::string renderFastPathCounters(const FastPathCounters& c) {
   std::string out;
   for (size_t d = 0; d < c.by_dir.size(); ++d) {
     out += d == DVR_FP_OUT ? plan::kFipOutProgram : plan::kFipInProgram;
     out += ":";
-    for (size_t r = 0; r < sizeof names / sizeof *names; ++r) {
+    for (size_t r = 0; *fastPathReasonName(r); ++r) {
       if (r == DVR_FP_NOT_IPV4)
         out += " fell-back";
-      out += std::string(" ") + names[r] + " " + std::to_string(c.by_dir[d][r]);
+      out += std::string(" ") + fastPathReasonName(r) + " " + std::to_string(c.by_dir[d][r]);
     }
     out += "\n";
   }

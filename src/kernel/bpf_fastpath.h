@@ -60,6 +60,8 @@ struct FastPathCounters {
   std::vector<std::vector<uint64_t>> by_dir;
   bool empty() const { return by_dir.empty(); }
 };
+// "fast", "error", then the fall-back reasons ("not-ipv4" … "local-dst"); "" past them.
+const char* fastPathReasonName(size_t reason);
 FastPathCounters readFastPathCounters(const std::string& pin_dir = kFastPathPinDir);
 // One line per program: "dvr_fip_out: fast 3 error 0 fell-back not-ipv4 10 no-entry 2 …".
 std::string renderFastPathCounters(const FastPathCounters& c);
