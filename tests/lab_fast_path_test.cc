@@ -194,6 +194,24 @@ TEST_F(FastPathLab, AFloatingIpRemovedWhileAPingRunsStopsBeingNatedAtOnce) {
   EXPECT_NE(snat.find(qg + " > 8.8.8.8: ICMP echo request"), std::string::npos) << snat;
 }
 
+TEST_F(FastPathLab, AnAgentRestartKeepsProgramsAndEntriesAndLosesNoPacket) {
+  ASSERT_TRUE(waitFast());
+  auto before = counters();
+  Background ping(kDvr + " lab exec vm2 -- ping -i 0.01 -c 300 -W 1 8.8.8.8");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  sh("kill -TERM " + testing::slurp("/run/dvr-lab.d/compute01.pid"));
+  // The new agent finds its pinned programs and maps, attached and filled: nothing to do.
+  auto again = inLab("compute01", kDvr +
+                                      " agent --once --datapath fast --host compute01 "
+                                      "--topology /run/dvr-lab.d/topology.yaml");
+  EXPECT_NE(again.out.find("\n0 changes"), std::string::npos) << again.out;
+  std::string out = ping.stop(15000);
+  EXPECT_NE(out.find("300 packets transmitted, 300 received, 0% packet loss"), std::string::npos)
+      << out;
+  EXPECT_GE(delta(before, "dvr_fip_out", "fast"), 300);
+  EXPECT_GE(delta(before, "dvr_fip_in", "fast"), 300);
+}
+
 // The frames leaving the uplink and reaching the VM, with the fast path on and off: the
 // same MACs, addresses and TTLs.
 class FastPathFrames : public testing::LabTest, public ::testing::WithParamInterface<std::string> {
