@@ -20,6 +20,7 @@
 #include <cstring>
 #include <map>
 #include <thread>
+#include <tuple>
 
 #include "bpf/fip_path.h"
 #include "fip_path.skel.h"  // generated at build time: bpftool gen skeleton
@@ -298,13 +299,19 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
   std::map<dvr_fip_out_key, dvr_fip_out_val, ByteLess<dvr_fip_out_key>> out;
   std::map<dvr_fip_in_key, dvr_fip_in_val, ByteLess<dvr_fip_in_key>> in;
   std::map<dvr_fip_local_key, uint8_t, ByteLess<dvr_fip_local_key>> local;
+  std::map<std::tuple<std::string, std::string, Ipv4>, std::optional<Mac>> next_hops;
   for (const auto& e : want.fips) {
     unsigned tap = if_nametoindex(e.vm_dev.c_str()), ext = if_nametoindex(e.ext_dev.c_str());
     if (!tap || !ext) {
       r.waiting.push_back(!tap ? e.vm_dev : e.ext_dev);
       continue;
     }
-    std::optional<Mac> next = resolve_(e.fip_ns, e.fg_dev, e.next_hop);
+    // One lookup per next hop: a host's floating IPs mostly share one gateway.
+    auto hop = std::make_tuple(e.fip_ns, e.fg_dev, e.next_hop);
+    auto known = next_hops.find(hop);
+    if (known == next_hops.end())
+      known = next_hops.emplace(hop, resolve_(e.fip_ns, e.fg_dev, e.next_hop)).first;
+    const std::optional<Mac>& next = known->second;
     if (!next) {
       r.unresolved.push_back(e.next_hop.str() + " in " + e.fip_ns);
       continue;
