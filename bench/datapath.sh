@@ -9,6 +9,10 @@
 #    prototype is written (every device at 1500) and once with the MTU of vm2's network
 #    (1450 in the seed: a VXLAN tenant network), which is the like-for-like comparison;
 #    and a second veth pair at that MTU, the machine's limit for such an endpoint;
+#  - the floating-IP path with the eBPF fast path (fip_fast) and without it (fip), in the
+#    same rounds: compute01's agent is stopped (the data path stays) and `dvr agent --once
+#    --datapath fast|namespaces` switches it before each of those runs; and the minimum
+#    ping RTT of both;
 #  - the time from a floating IP's association (the topology change the agents follow)
 #    to its first packet leaving compute01's uplink, over 5 associations.
 # Removes everything it made when it ends.
@@ -27,7 +31,7 @@ cleanup() {
   for ref in $(ip netns | sed -n 's/^\(dvrref[0-9]*\)-host.*/\1/p'); do  # both references
     bash bench/reference_fip_path.sh down "${ref#dvrref}"
   done
-  rm -f /tmp/dvrbench-*.yaml
+  rm -f /tmp/dvrbench-*.yaml /tmp/dvrbench-datapath
 }
 trap cleanup EXIT
 cleanup
@@ -56,22 +60,46 @@ ip netns exec "dvrref$vm_mtu-inet" iperf3 -s -D -p 5201
 $dvr lab exec internet -- iperf3 -s -D -p 5201
 sleep 0.5
 
+# First, while the agents follow the file.
+echo "Floating IP association -> first packet through it (5 runs)"
+with_fip=/tmp/dvrbench-fip.yaml
+sed 's/^floating_ips:$/floating_ips:\n  - {network: ext-net, address: 192.168.74.150, vm: vm1}/' "$seed" > "$with_fip"
+source bench/first_packet.sh
+measure_first_packet '$dvr lab apply "$with_fip"' '$dvr lab apply "$seed"'
+
+dvr_abs=$(realpath "$dvr")
+# compute01's agent stops (its data path stays); the runs switch the datapath themselves.
+agent=$(cat /run/dvr-lab.d/compute01.pid)
+kill "$agent"
+while kill -0 "$agent" 2>/dev/null; do sleep 0.1; done
+# The datapath compute01 runs now, in a file: the runs happen in subshells.
+echo namespaces >/tmp/dvrbench-datapath
+use() {
+  [ "$(cat /tmp/dvrbench-datapath)" = "$1" ] && return 0
+  $dvr lab exec compute01 -- "$dvr_abs" agent --once --host compute01 \
+    --topology /run/dvr-lab.d/topology.yaml --datapath "$1" >/dev/null 2>&1
+  echo "$1" >/tmp/dvrbench-datapath
+}
+$dvr lab exec vm2 -- ping -c 2 -W 1 8.8.8.8 >/dev/null  # fip- resolves the gateway
+
 gbps() { python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'; }
 echo "TCP throughput, Gbit/s (iperf3 -t $secs), ratio to the veth pair of the same round"
-# The six runs of a round start one place later each round: a run right after the veth
+# The seven runs of a round start one place later each round: a run right after the veth
 # pair's was seen to lose a few percent, so no path may always take that place.
-paths=(veth veth_mtu fip snat ref ref_mtu)
+paths=(veth veth_mtu fip fip_fast snat ref ref_mtu)
 run() {
   case $1 in
     veth) ip netns exec dvrbench-a iperf3 -J -t "$secs" -c 10.254.0.2 ;;
     veth_mtu) ip netns exec dvrbench-a iperf3 -J -t "$secs" -c 10.254.1.2 ;;
-    fip) $dvr lab exec vm2 -- iperf3 -J -t "$secs" -c 8.8.8.8 ;;
+    fip) use namespaces && $dvr lab exec vm2 -- iperf3 -J -t "$secs" -c 8.8.8.8 ;;
+    fip_fast) use fast && $dvr lab exec vm2 -- iperf3 -J -t "$secs" -c 8.8.8.8 ;;
     snat) $dvr lab exec vm1 -- iperf3 -J -t "$secs" -c 8.8.8.8 ;;
     ref) ip netns exec dvrref-vm iperf3 -J -t "$secs" -c 8.8.8.8 ;;
     ref_mtu) ip netns exec "dvrref$vm_mtu-vm" iperf3 -J -t "$secs" -c 8.8.8.8 ;;
   esac | gbps
 }
 ratios=()
+fast_ratios=()
 for round in $(seq "$rounds"); do
   declare -A got=()
   for i in "${!paths[@]}"; do
@@ -79,8 +107,10 @@ for round in $(seq "$rounds"); do
     got[$path]=$(run "$path")
   done
   veth=${got[veth]} fip=${got[fip]} snat=${got[snat]} ref=${got[ref]} ref_mtu=${got[ref_mtu]}
-  veth_mtu=${got[veth_mtu]}
+  veth_mtu=${got[veth_mtu]} fast=${got[fip_fast]}
   ratios+=("$veth $fip $snat $ref $ref_mtu $veth_mtu")
+  fast_ratios+=("$veth $fip $fast")
+  echo "  round $round: veth $veth  FIP path without the fast path $fip ($(python3 -c "print('%.2f' % ($fip/$veth))"))  with it $fast ($(python3 -c "print('%.2f' % ($fast/$veth))")), $(python3 -c "print('%.2f' % ($fast/$fip))")x"
   python3 - "$round" "$vm_mtu" "$veth" "$fip" "$snat" "$ref" "$ref_mtu" "$veth_mtu" <<'PY'
 import sys
 r, mtu, (veth, fip, snat, ref, ref_mtu, veth_mtu) = sys.argv[1], sys.argv[2], map(float, sys.argv[3:])
@@ -100,8 +130,17 @@ print(f"  dvr FIP path: {med(lambda v, f, s, r, m, vm: f / m):.2f} of the refere
       f" {med(lambda v, f, s, r, m, vm: f / r):.2f} of the reference at 1500,"
       f" {med(lambda v, f, s, r, m, vm: f / vm):.2f} of the veth pair at the VM MTU")'
 
-echo "Floating IP association -> first packet through it (5 runs)"
-with_fip=/tmp/dvrbench-fip.yaml
-sed 's/^floating_ips:$/floating_ips:\n  - {network: ext-net, address: 192.168.74.150, vm: vm1}/' "$seed" > "$with_fip"
-source bench/first_packet.sh
-measure_first_packet '$dvr lab apply "$with_fip"' '$dvr lab apply "$seed"'
+printf '%s\n' "${fast_ratios[@]}" | python3 -c '
+import statistics, sys
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+med = lambda f: statistics.median(f(*r) for r in rows)
+print(f"  fast path, median over {len(rows)} rounds: FIP path with it {med(lambda v, n, f: f / v):.2f} of veth"
+      f" (without {med(lambda v, n, f: n / v):.2f}), {med(lambda v, n, f: f / n):.2f}x the namespace path"
+      " (targets: >= 0.80 of veth, >= 1.25x)")'
+echo "Minimum ping RTT vm2 -> 8.8.8.8 (100 x -i 0.01), ms"
+for mode in namespaces fast; do
+  use "$mode"
+  rtt=$($dvr lab exec vm2 -- ping -q -c 100 -i 0.01 8.8.8.8 | sed -n 's/.*= \([0-9.]*\)\/\([0-9.]*\)\/.*/min \1 avg \2/p')
+  echo "  $mode: $rtt"
+done
+echo "  veth: $(ip netns exec dvrbench-a ping -q -c 100 -i 0.01 10.254.0.2 | sed -n 's/.*= \([0-9.]*\)\/\([0-9.]*\)\/.*/min \1 avg \2/p')"

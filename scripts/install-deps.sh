@@ -7,6 +7,7 @@ packages=(
   libcpp-httplib-dev libboost-dev libsqlitecpp-dev libsqlite3-dev libpq-dev postgresql curl libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libgraphviz-dev graphviz libspdlog-dev
   iproute2 nftables libnl-3-dev libnl-route-3-dev libnftables-dev libnetfilter-conntrack-dev
+  clang libbpf-dev bpftool
   tcpdump iperf3 conntrack iputils-ping python3
   keepalived
 )

@@ -465,7 +465,6 @@ void FakeKernel::Namespace::run(const std::string& script) {
 FakeKernel::FakeKernel() : state_(std::make_unique<State>()) {
   state_->namespaces[""];
 }
-FakeKernel::~FakeKernel() = default;
 
 void FakeKernel::record(const std::string& op, const std::string& what) {
   if (refuse_at_ > 0 && --refuse_at_ == 0)
@@ -571,6 +570,102 @@ void FakeKernel::removeDevice(const std::string& ns, const std::string& name) {
   state_->removeLink(ns, name);
 }
 
+// Attachments and map entries by their plan keys; a device must exist for either.
+class FakeKernel::FastPath : public kernel::FastPathOps {
+ public:
+  explicit FastPath(FakeKernel& k) : k_(k) {}
+  kernel::FastPathResult apply(const plan::FastPath& want) override {
+    kernel::FastPathResult r;
+    std::map<Ipv4, std::string> entries;
+    for (const auto& e : want.fips) {
+      if (!k_.hasLink("", e.vm_dev) || !k_.hasLink("", e.ext_dev)) {
+        r.waiting.push_back(k_.hasLink("", e.vm_dev) ? e.ext_dev : e.vm_dev);
+        continue;
+      }
+      if (k_.unresolved_.count(e.next_hop)) {
+        r.unresolved.push_back(e.next_hop.str() + " in " + e.fip_ns);
+        continue;
+      }
+      entries[e.floating] = e.floating.str() + " " + e.fixed.str() + " " + e.vm_dev + " " +
+                            e.ext_dev + " mtu " + std::to_string(e.out_mtu) + "/" +
+                            std::to_string(e.in_mtu);
+    }
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (entries.count(it->first)) {
+        ++it;
+        continue;
+      }
+      k_.record("fastpath fip del", it->second);
+      r.lines.push_back("bpftool map delete fip " + it->second);
+      it = entries_.erase(it);
+    }
+    for (const auto& [fip, text] : entries) {
+      auto it = entries_.find(fip);
+      if (it != entries_.end() && it->second == text)
+        continue;
+      k_.record("fastpath fip add", text);
+      r.lines.push_back("bpftool map update fip " + text);
+      entries_[fip] = text;
+    }
+    std::set<std::pair<std::string, std::string>> attach;
+    for (const auto& a : want.attach)
+      attach.emplace(a.dev, a.program);
+    for (auto it = attached_.begin(); it != attached_.end();) {
+      if (attach.count(*it)) {
+        ++it;
+        continue;
+      }
+      k_.record("fastpath detach", it->first + "|" + it->second);
+      r.lines.push_back("tc filter del dev " + it->first + " ingress " + it->second);
+      it = attached_.erase(it);
+    }
+    for (const auto& a : attach) {
+      if (attached_.count(a))
+        continue;
+      if (!k_.hasLink("", a.first)) {
+        r.waiting.push_back(a.first);
+        continue;
+      }
+      if (k_.foreign_filters_.count(a.first))
+        throw KernelError("tc filter dev " + a.first + ": held by a program not dvr's", EEXIST);
+      k_.record("fastpath attach", a.first + "|" + a.second);
+      r.lines.push_back("tc filter add dev " + a.first + " ingress " + a.second);
+      attached_.insert(a);
+    }
+    return r;
+  }
+  std::vector<std::string> dump() const {
+    std::vector<std::string> out;
+    for (const auto& [dev, prog] : attached_)
+      out.push_back("bpf attach " + dev + "|" + prog);
+    for (const auto& [fip, text] : entries_)
+      out.push_back("bpf fip " + text);
+    return out;
+  }
+  std::map<Ipv4, std::string> entries_;
+
+ private:
+  FakeKernel& k_;
+  std::set<std::pair<std::string, std::string>> attached_;
+};
+
+FakeKernel::~FakeKernel() = default;
+
+kernel::FastPathOps& FakeKernel::fastPath() {
+  if (!fast_path_)
+    fast_path_ = std::make_unique<FastPath>(*this);
+  return *fast_path_;
+}
+
+std::vector<std::string> FakeKernel::fastPathEntries() const {
+  std::vector<std::string> out;
+  if (fast_path_) {
+    for (const auto& [fip, text] : fast_path_->entries_)
+      out.push_back("fip " + text);
+  }
+  return out;
+}
+
 bool FakeKernel::hasLink(const std::string& ns, const std::string& name) const {
   auto it = state_->namespaces.find(ns);
   return it != state_->namespaces.end() && it->second.links.count(name);
@@ -608,6 +703,10 @@ std::vector<std::string> FakeKernel::dump() const {
     for (const auto& [family, t] : n.tables)
       tableText(name, t, out);
   }
+  if (fast_path_) {
+    auto fp = fast_path_->dump();
+    out.insert(out.end(), fp.begin(), fp.end());
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -642,6 +741,11 @@ std::vector<std::string> expectedDump(const plan::HostPlan& p) {
     }
     tableText(t.ns, o, out);
   }
+  for (const auto& a : p.fast_path.attach)
+    out.push_back("bpf attach " + a.dev + "|" + a.program);
+  for (const auto& e : p.fast_path.fips)
+    out.push_back("bpf fip " + e.floating.str() + " " + e.fixed.str() + " " + e.vm_dev + " " +
+                  e.ext_dev + " mtu " + std::to_string(e.out_mtu) + "/" + std::to_string(e.in_mtu));
   std::sort(out.begin(), out.end());
   return out;
 }

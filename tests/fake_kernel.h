@@ -28,6 +28,15 @@ class FakeKernel : public kernel::KernelOps {
   kernel::NamespaceOps& ns(const std::string& name) override;
   kernel::DaemonOps& daemons(const std::string& host) override;
   void addVethPair(const plan::Link& first, bool up, const plan::Link& second) override;
+  kernel::FastPathOps& fastPath() override;
+
+  // The fast path: next hops fip- has not resolved (the default: all resolved, as MAC
+  // 02:00:00:00:00:01), and a foreign program at dvr's tc priority on a device.
+  void unresolveNextHop(Ipv4 ip) { unresolved_.insert(ip); }
+  void resolveNextHop(Ipv4 ip) { unresolved_.erase(ip); }
+  void addForeignFilter(const std::string& dev) { foreign_filters_.insert(dev); }
+  // The fast-path map entries, one line each: "fip <floating> <fixed> <tap> <ext>".
+  std::vector<std::string> fastPathEntries() const;
 
   // A device dvr did not make (a VM's tap, an uplink), down and without master.
   void addDevice(const std::string& ns, const std::string& name);
@@ -84,6 +93,10 @@ class FakeKernel : public kernel::KernelOps {
   std::vector<std::string> nft_commands_;
   int nft_listings_ = 0;
   int refuse_at_ = 0, refuse_err_ = 0;
+  class FastPath;
+  std::unique_ptr<FastPath> fast_path_;
+  std::set<Ipv4> unresolved_;
+  std::set<std::string> foreign_filters_;
 };
 
 // What FakeKernel::dump() gives for a kernel that holds exactly `p` (and the devices

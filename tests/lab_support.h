@@ -133,9 +133,11 @@ class LabTest : public ::testing::Test {
     if (::geteuid() != 0)
       GTEST_SKIP() << "needs root (namespaces)";
     sh(kDvr + " lab down");
-    auto r = sh(kDvr + " lab up " + kSeed);
+    auto r = sh(kDvr + " lab up " + upOptions() + kSeed);
     ASSERT_EQ(r.rc, 0) << r.out;
   }
+  // Options of `dvr lab up` before the file, e.g. "--datapath fast ".
+  virtual std::string upOptions() const { return ""; }
   void TearDown() override {
     if (::geteuid() == 0)
       sh(kDvr + " lab down");

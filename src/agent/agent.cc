@@ -12,12 +12,14 @@
 #include <optional>
 
 #include "agent/agent_metrics.h"
+#include "kernel/bpf_fastpath.h"
 #include "kernel/features.h"
 #include "kernel/reconciler.h"
 #include "kernel/unique_fd.h"
 #include "model/error.h"
 #include "observe/log.h"
 #include "plan/cloud_index.h"
+#include "plan/fast_path.h"
 #include "plan/planner.h"
 
 namespace dvr::agent {
@@ -39,6 +41,17 @@ void onSignal(int) {
 int runAgent(const AgentOptions& options, CloudSource& source) {
   const std::string& me = options.host;
   kernel::requireKernelFeatures("dvr agent");  // before it changes anything
+  bool fast = options.datapath == "fast";
+  if (fast) {
+    std::string why = kernel::fastPathUnsupported();
+    if (!why.empty()) {
+      spdlog::warn("host={} the fast path cannot run on this kernel ({}): datapath namespaces", me,
+                   why);
+      fast = false;
+    } else {
+      spdlog::info("host={} datapath fast: eBPF floating-IP fast path on", me);
+    }
+  }
   kernel::Reconciler reconciler([&](const std::string& line) {
     std::string ns = observe::namespaceOfCommand(line);
     spdlog::info("host={} ns={} change: {}", me, ns.empty() ? "-" : ns, line);
@@ -61,7 +74,7 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
   if (!options.metrics_bind.empty())
     metrics.serve(options.metrics_bind);
   int last_rc = 0;
-  bool waiting = false;
+  bool waiting = false, unresolved = false;
   std::optional<plan::HostPlan> applied;
   do {
     auto t0 = std::chrono::steady_clock::now();
@@ -77,6 +90,8 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       }
       plan::CloudIndex index(cloud);
       plan::HostPlan next = plan::planHost(index, options.host);
+      if (fast)
+        plan::addFastPath(index, next);
       auto planned = std::chrono::steady_clock::now();
       // The first reconcile (and one after a failure) reads everything; later ones only
       // the namespaces whose plan changed.
@@ -95,6 +110,9 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
       waiting = !result.waiting.empty();
       if (waiting)
         applied.reset();
+      // A next hop not resolved yet: its floating IP runs on the namespace path, whose
+      // first packet resolves it; look again soon (the rest is applied: ready).
+      unresolved = !result.unresolved.empty();
       double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       spdlog::info("host={} reconciled kind={} changes={} ms={:.1f} waiting={}", me,
@@ -148,6 +166,7 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
     // have refused something transient); otherwise wait for the next change.
   } while (!options.once && source.waitForChange(stop.get(), last_rc == 1 ? 1000
                                                              : waiting    ? 200
+                                                             : unresolved ? 500
                                                                           : -1));
   if (!options.once)
     spdlog::info("host={} stopped; the data path is left as it is", me);

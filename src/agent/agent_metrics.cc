@@ -1,5 +1,7 @@
 #include "agent/agent_metrics.h"
 
+#include "kernel/bpf_fastpath.h"
+
 #include <httplib.h>
 
 #include <chrono>
@@ -37,6 +39,19 @@ void AgentMetrics::serve(const std::string& bind) {
     throw std::invalid_argument("--metrics-bind " + bind + ": expected ADDR:PORT");
   server_ = std::make_unique<httplib::Server>();
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    // The fast path's counters live in the kernel (per CPU): read at each scrape.
+    auto fast = kernel::readFastPathCounters();
+    for (size_t d = 0; d < fast.by_dir.size(); ++d) {
+      for (size_t r = 0; *kernel::fastPathReasonName(r); ++r) {
+        registry_
+            .gauge("dvr_agent_fastpath_packets",
+                   "Packets the fast path's programs saw since they were loaded, by program and "
+                   "by what they did (fast, error, or why they fell back).",
+                   {{"program", d == 0 ? plan::kFipOutProgram : plan::kFipInProgram},
+                    {"reason", kernel::fastPathReasonName(r)}})
+            .set(double(fast.by_dir[d][r]));
+      }
+    }
     res.set_content(registry_.exposition(), "text/plain; version=0.0.4");
   });
   std::string addr = bind.substr(0, colon);

@@ -9,6 +9,8 @@
 //   dvr_agent_devices_waiting                             adopted devices not present yet
 //   dvr_agent_revisions_behind                            how far the applied slice is behind
 //                                                         the server's (following a server)
+//   dvr_agent_fastpath_packets{program,reason}            the fast path's kernel counters
+//                                                         (--datapath fast), read per scrape
 #pragma once
 
 #include <memory>

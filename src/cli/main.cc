@@ -14,15 +14,18 @@
 #include "cli/status.h"
 #include "draw/dot.h"
 #include "ipam/resolve.h"
+#include "kernel/bpf_fastpath.h"
 #include "lab/lab.h"
 #include "model/error.h"
 #include "model/topology_json.h"
 #include "observe/log.h"
 #include "plan/cloud_index.h"
+#include "plan/fast_path.h"
 #include "plan/planner.h"
 #include "plan/render.h"
 #include "server/agent_credential.h"
 #include "server/http_server.h"
+#include "trace/fast_path_note.h"
 #include "trace/render.h"
 #include "trace/tracer.h"
 
@@ -39,13 +42,15 @@ int validate(const std::string& file) {
   return 0;
 }
 
-int plan(const std::string& file, const std::string& host, bool json) {
+int plan(const std::string& file, const std::string& host, bool json, const std::string& datapath) {
   auto cloud = dvr::ipam::loadCloudFile(file);
   if (!cloud.findHost(host)) {
     throw dvr::InputError(file, {{"--host", "no host named '" + host + "' in the topology", 0}});
   }
   dvr::plan::CloudIndex index(cloud);
   auto p = dvr::plan::planHost(index, host);
+  if (datapath == "fast")
+    dvr::plan::addFastPath(index, p);
   std::cout << (json ? dvr::plan::renderJson(p) : dvr::plan::renderText(p));
   return 0;
 }
@@ -69,11 +74,16 @@ dvr::model::Cloud cloudOf(const std::string& file, const std::string& server) {
 }
 
 int trace(const std::string& file, const std::string& server, const dvr::trace::TraceRequest& req,
-          bool json, const dvr::cli::PictureFiles& pictures) {
+          bool json, const dvr::cli::PictureFiles& pictures, const std::string& datapath) {
   auto cloud = cloudOf(file, server);
   dvr::plan::CloudIndex index(cloud);
   auto plans = dvr::plan::planAll(index);
+  if (datapath == "fast") {
+    for (auto& p : plans)
+      dvr::plan::addFastPath(index, p);
+  }
   auto result = dvr::trace::tracePacket(cloud, plans, req);
+  dvr::trace::noteFastPath(result, plans);
   std::cout << (json ? dvr::trace::renderJson(result) : dvr::trace::renderText(result));
   if (pictures.any())
     dvr::cli::writePictures(dvr::draw::traceDot(result, plans, {.with_reply = req.with_reply}),
@@ -137,6 +147,10 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("file", file, "topology (YAML)")->required();
   plan_cmd->add_option("--host", host, "host name")->required();
   plan_cmd->add_flag("--json", json, "JSON instead of ip/bridge/nft-style text");
+  std::string datapath = "namespaces";
+  auto datapaths = CLI::IsMember({"namespaces", "fast"});
+  plan_cmd->add_option("--datapath", datapath, "namespaces, or fast: with the eBPF fast path")
+      ->check(datapaths);
 
   dvr::trace::TraceRequest req;
   std::string proto = "icmp";
@@ -152,6 +166,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"icmp", "tcp", "udp"}));
   trace_cmd->add_option("--dport", req.dport, "destination port (tcp/udp)");
   trace_cmd->add_flag("--no-reply", no_reply, "do not trace the reply");
+  trace_cmd
+      ->add_option("--datapath", datapath,
+                   "fast: say which hops the eBPF fast path skips (as `dvr agent --datapath`)")
+      ->check(datapaths);
   trace_cmd->add_flag("--json", json, "JSON output");
   dvr::cli::PictureFiles pictures;
   trace_cmd->add_option("--svg", pictures.svg, "also draw the trace as SVG into this file");
@@ -225,7 +243,13 @@ int main(int argc, char** argv) {
                         "written after each successful reconcile");
   agent_cmd->add_option("--metrics-bind", agent_opts.metrics_bind,
                         "serve Prometheus metrics at http://ADDR:PORT/metrics");
+  agent_cmd
+      ->add_option("--datapath", agent_opts.datapath,
+                   "namespaces (the default), or fast: the eBPF floating-IP fast path too")
+      ->check(datapaths);
 
+  auto* fastpath_cmd = app.add_subcommand(
+      "fastpath", "this host's fast-path counters: packets fast-pathed, fallen back and why");
   auto* lab_cmd =
       app.add_subcommand("lab", "a multi-host cloud on this machine (hosts are namespaces)");
   lab_cmd->require_subcommand(1);
@@ -235,6 +259,8 @@ int main(int argc, char** argv) {
   bool lab_api = false;
   lab_up->add_flag("--api", lab_api,
                    "run dvr server on the controller and build the cloud through its API");
+  std::string lab_datapath = "namespaces";
+  lab_up->add_option("--datapath", lab_datapath, "the agents' --datapath")->check(datapaths);
   std::string plug_vm, plug_port;
   auto* lab_plug = lab_cmd->add_subcommand(
       "plug", "plug a new VM into a port made through the API (--api labs)");
@@ -257,11 +283,24 @@ int main(int argc, char** argv) {
   try {
     if (*validate_cmd)
       return validate(file);
+    if (*fastpath_cmd) {
+      auto c = dvr::kernel::readFastPathCounters();
+      if (c.empty()) {
+        std::cerr << "dvr fastpath: nothing pinned at " << dvr::kernel::kFastPathPinDir
+                  << " (the agent runs --datapath namespaces, or has no floating IP here)\n";
+        return 1;
+      }
+      std::cout << dvr::kernel::renderFastPathCounters(c);
+      for (const auto& line : dvr::kernel::readFastPathEntries())
+        std::cout << line << "\n";
+      return 0;
+    }
     if (*plan_cmd)
-      return plan(file, host, json);
+      return plan(file, host, json, datapath);
     if (*lab_cmd) {
       if (*lab_up) {
-        dvr::lab::up(file, std::filesystem::read_symlink("/proc/self/exe").string(), lab_api);
+        dvr::lab::up(file, std::filesystem::read_symlink("/proc/self/exe").string(), lab_api,
+                     lab_datapath);
         std::cout << dvr::lab::status();
       } else if (*lab_plug) {
         dvr::lab::plug(plug_vm, plug_port);
@@ -324,7 +363,7 @@ int main(int argc, char** argv) {
                   : proto == "udp" ? dvr::trace::Proto::Udp
                                    : dvr::trace::Proto::Icmp;
       req.with_reply = !no_reply;
-      return trace(file, picture_server, req, json, pictures);
+      return trace(file, picture_server, req, json, pictures, datapath);
     }
     if (*draw_cmd)
       return draw(file, picture_server, host, pictures);

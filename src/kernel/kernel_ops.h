@@ -96,6 +96,24 @@ class DaemonOps {
   virtual int pidOf(const std::string& name) = 0;
 };
 
+// The floating-IP fast path (src/bpf/fip_path.bpf.c) in the host namespace.
+struct FastPathResult {
+  std::vector<std::string> lines;       // one per change, in tc/bpftool syntax
+  std::vector<std::string> waiting;     // devices not there yet: their entries wait
+  std::vector<std::string> unresolved;  // next hops fip- has not resolved: entries wait
+};
+
+class FastPathOps {
+ public:
+  virtual ~FastPathOps() = default;
+  // Makes the fast path match `want`, touching only the differences: attaches dvr's
+  // programs where it says and detaches them where it does not (never another's), writes
+  // the map entries that differ and deletes those it lacks, at once. A floating IP whose
+  // device is missing or whose next hop is unresolved gets no entry in either direction
+  // (its traffic takes the namespace path) until a later call can fill it.
+  virtual FastPathResult apply(const plan::FastPath& want) = 0;
+};
+
 // One host's kernel: its owned namespaces by name ("" is the host's own namespace).
 class KernelOps {
  public:
@@ -106,6 +124,7 @@ class KernelOps {
   // Its links go with it, and so do the other ends of its veths.
   virtual void deleteNamespace(const std::string& name) = 0;
   virtual NamespaceOps& ns(const std::string& name) = 0;
+  virtual FastPathOps& fastPath() = 0;
   // A veth pair spans two namespaces: `first` in its namespace, up if asked, and
   // `second` in its own (down, without master: the kernel does neither for a peer).
   virtual void addVethPair(const plan::Link& first, bool up, const plan::Link& second) = 0;

@@ -81,7 +81,9 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
   // - nftables, then policy rules last: a rule is what moves a VM's traffic onto (or off)
   //   its floating IP's path, so it comes once that path's NAT is in place;
   // - then the conntrack flush, right after the rules: flows tracked on the old path
-  //   keep their old NAT until flushed, so the two stay as close as they can.
+  //   keep their old NAT until flushed, so the two stay as close as they can;
+  // - the fast path once the namespace path it falls back to is complete (its entries
+  //   are a shortcut over that path); it deletes a removed floating IP's entries first.
   step("namespaces", [&] { namespaces(*before, p, r); });
   step("sysctls", [&] { sysctls(*before, p, r); });
   step("links", [&] { links(*before, p, r); });
@@ -95,6 +97,7 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
   step("nftables", [&] { nftables(*before, p, r); });
   step("rules", [&] { objects(before->rules(), p.rules, r); });
   step("daemons", [&] { startDaemons(p, r); });
+  step("fast path", [&] { fastPath(p, r); });
   step("conntrack", [&] { flushMovedFlows(p, r); });
   step("announce", [&] { announce(p, r); });
   return r;
@@ -381,6 +384,14 @@ void Reconciler::nftables(StateBefore& before, const plan::HostPlan& p, Reconcil
     m.removed_fips.insert(m.removed_fips.end(), c.removed_fips.begin(), c.removed_fips.end());
     m.new_fixed_ips.insert(m.new_fixed_ips.end(), c.new_fixed_ips.begin(), c.new_fixed_ips.end());
   }
+}
+
+void Reconciler::fastPath(const plan::HostPlan& p, ReconcileResult& r) {
+  FastPathResult f = kernel_.fastPath().apply(p.fast_path);
+  for (auto& line : f.lines)
+    change(r, std::move(line));
+  r.waiting.insert(r.waiting.end(), f.waiting.begin(), f.waiting.end());
+  r.unresolved = std::move(f.unresolved);
 }
 
 void Reconciler::flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r) {

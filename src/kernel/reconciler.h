@@ -9,7 +9,8 @@
 // Owned objects: namespaces named qrouter-/fip-/snat-; every link, address, permanent or
 // proxy neighbour inside them; brq*/vxlan-* links, the links the plan names and their FDB
 // entries in the host namespace; routes and rules with protocol plan::kRouteProtocol;
-// nftables tables named "dvr". Anything else is never touched, except that adopted
+// nftables tables named "dvr"; the fast path's tc filters, programs and maps
+// (kernel/bpf_fastpath.h). Anything else is never touched, except that adopted
 // devices (uplinks, VM taps) are enslaved to their bridge and set up.
 //
 // Errors: a kernel refusal throws KernelError, naming the operation, the object and the
@@ -38,6 +39,9 @@ struct ReconcileResult {
   // Namespaces whose incremental nftables change the kernel refused (it was not as the
   // last plan left it: drift), reconciled again against the kernel's listing.
   std::vector<std::string> nft_relisted;
+  // Fast-path next hops not resolved yet: those floating IPs take the namespace path
+  // (whose first packet resolves them) until a later reconcile fills their entries.
+  std::vector<std::string> unresolved;
   // Wall time of each step, in order, for benchmarks and slow-start diagnosis:
   // ("links", 812.4) …
   std::vector<std::pair<std::string, double>> step_ms;
@@ -95,6 +99,7 @@ class Reconciler {
   // Gratuitous ARPs for the plan's announcements whose address appeared, once the path
   // behind them is complete.
   void announce(const plan::HostPlan& p, ReconcileResult& r);
+  void fastPath(const plan::HostPlan& p, ReconcileResult& r);
 
   std::unique_ptr<KernelOps> owned_kernel_;
   KernelOps& kernel_;

@@ -477,6 +477,16 @@ std::vector<plan::Neighbour> Rtnl::neighbours() {
   return out;
 }
 
+std::optional<Mac> Rtnl::resolvedNeighbour(const std::string& dev, Ipv4 ip) {
+  int index = ifindex(dev);
+  for (const auto& n : dumpNeighbours(raw_, AF_INET, 0)) {
+    if (n.ifindex == index && n.dst && *n.dst == ip && n.lladdr &&
+        (n.state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)))
+      return *n.lladdr;
+  }
+  return std::nullopt;
+}
+
 std::vector<plan::FdbEntry> Rtnl::fdb() {
   const auto& names = linkNames();
   std::vector<plan::FdbEntry> out;

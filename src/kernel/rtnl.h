@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,8 @@ class Rtnl : public NetlinkOps {
   void deleteFdb(const plan::FdbEntry& f) override;
 
   int ifindex(const std::string& name);
+  // The MAC this namespace resolved for ip on dev (a reachable, stale or permanent entry).
+  std::optional<Mac> resolvedNeighbour(const std::string& dev, Ipv4 ip);
 
  private:
   void check(int rc, const std::string& what);

@@ -1,5 +1,6 @@
 #include "kernel/system_kernel.h"
 
+#include "kernel/bpf_fastpath.h"
 #include "kernel/conntrack.h"
 #include "kernel/daemons.h"
 #include "kernel/garp.h"
@@ -66,6 +67,20 @@ void SystemKernel::deleteNamespace(const std::string& name) {
 void SystemKernel::addVethPair(const plan::Link& first, bool up, const plan::Link& second) {
   int second_fd = handles(second.ns).fd();
   handles(first.ns).rtnl().addVethPair(first, up, second, second_fd);
+}
+
+FastPathOps& SystemKernel::fastPath() {
+  if (!fast_path_) {
+    fast_path_ = std::make_unique<BpfFastPath>(
+        [this](const std::string& ns, const std::string& dev, Ipv4 ip) -> std::optional<Mac> {
+          try {
+            return handles(ns).rtnl().resolvedNeighbour(dev, ip);
+          } catch (const KernelError&) {
+            return std::nullopt;  // fip- or its fg- not there (yet)
+          }
+        });
+  }
+  return *fast_path_;
 }
 
 SystemNamespace& SystemKernel::handles(const std::string& name) {

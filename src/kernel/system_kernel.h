@@ -49,8 +49,10 @@ class SystemKernel : public KernelOps {
   NamespaceOps& ns(const std::string& name) override { return handles(name); }
   void addVethPair(const plan::Link& first, bool up, const plan::Link& second) override;
   DaemonOps& daemons(const std::string& host) override;
+  FastPathOps& fastPath() override;
 
  private:
+  std::unique_ptr<FastPathOps> fast_path_;
   static constexpr size_t kMaxOpenNamespaces = 64;
   SystemNamespace& handles(const std::string& name);
   std::list<std::pair<std::string, SystemNamespace>> handles_;  // most recently used first

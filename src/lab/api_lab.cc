@@ -202,7 +202,8 @@ void startApiLab(const model::Cloud& file, const std::string& dvr_binary) {
                                   "--mode",         model::agentModeName(h.mode),
                                   "--tunnel-ip",    h.tunnel_ip.str(),
                                   "--ready-file",   labFile(h.name + ".ready"),
-                                  "--metrics-bind", kAgentMetricsBind};
+                                  "--metrics-bind", kAgentMetricsBind,
+                                  "--datapath",     labDatapath()};
     if (!h.uplinks.empty()) {
       argv.push_back("--uplink");
       argv.push_back("*=" + h.uplinks.begin()->second);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -75,7 +76,8 @@ bool isUp() {
   return fs::exists(std::string(kLabRoot) + "/ns/fabric");
 }
 
-void up(const std::string& topology_path, const std::string& dvr_binary, bool api) {
+void up(const std::string& topology_path, const std::string& dvr_binary, bool api,
+        const std::string& datapath) {
   requireRoot();
   model::Cloud cloud = ipam::loadCloudFile(topology_path);  // bad input: nothing is made
   if (isUp() || fs::exists(kLabFiles))
@@ -94,6 +96,7 @@ void up(const std::string& topology_path, const std::string& dvr_binary, bool ap
     fs::create_directories(std::string(kLabRoot) + "/ns");
     fs::create_directories(std::string(kLabRoot) + "/hosts");
     writeTopology(topology_path);
+    std::ofstream(labFile("datapath")) << datapath << "\n";
     build(cloud, !api);
     if (api) {
       startApiLab(cloud, dvr_binary);

@@ -22,7 +22,9 @@ inline constexpr const char* kLabFiles = "/run/dvr-lab.d";  // topology.yaml, <h
 // otherwise (after removing what was made).
 // With `api`, the first dvr_snat host runs `dvr server` (SQLite in kLabFiles), agents
 // follow it, and the topology's resources are created through its API.
-void up(const std::string& topology_path, const std::string& dvr_binary, bool api = false);
+// `datapath` is the agents' --datapath (namespaces or fast), kept for agents started later.
+void up(const std::string& topology_path, const std::string& dvr_binary, bool api = false,
+        const std::string& datapath = "namespaces");
 // API labs: plays the hypervisor for a port made through the API (bound to a host).
 void plug(const std::string& vm_name, const std::string& port_id);
 // Removes everything the lab made: processes, namespaces, links, mounts, files.

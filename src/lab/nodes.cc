@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <thread>
@@ -180,11 +181,17 @@ void build(const model::Cloud& c, bool with_vms) {
   }
 }
 
+std::string labDatapath() {
+  std::string d = "namespaces";
+  std::ifstream(labFile("datapath")) >> d;
+  return d;
+}
+
 pid_t startAgent(const std::string& host, const std::string& dvr_binary) {
   return startInHost(
       host, host,
       {dvr_binary, "agent", "--host", host, "--topology", topologyCopy(), "--ready-file",
-       labFile(host + ".ready"), "--metrics-bind", kAgentMetricsBind});
+       labFile(host + ".ready"), "--metrics-bind", kAgentMetricsBind, "--datapath", labDatapath()});
 }
 
 void waitReady(const model::Cloud& c) {

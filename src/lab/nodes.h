@@ -19,6 +19,8 @@ void createVm(const model::Cloud& c, const model::Port& vm, const std::string& n
 void removeVm(const std::string& name);
 // `dvr agent` inside `host`, following the lab's copy of the topology.
 pid_t startAgent(const std::string& host, const std::string& dvr_binary);
+// The agents' --datapath this lab was brought up with ("namespaces" when not said).
+std::string labDatapath();
 // Until every host's agent has reconciled once; throws with its log if one stopped.
 void waitReady(const model::Cloud& c);
 

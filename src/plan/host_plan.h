@@ -221,6 +221,46 @@ struct PortFilter {
   const FilterGroup* findGroup(const std::string& id) const;
 };
 
+// The eBPF fast path for floating IPs (src/bpf/fip_path.bpf.c), planned by
+// plan/fast_path.h: tc programs on host-namespace devices and the map entries that let
+// them carry a floating IP's traffic past qrouter- and fip-, doing what those do to it.
+// The namespace path stays complete: what the programs do not take goes that way.
+inline constexpr const char* kFipOutProgram = "dvr_fip_out";  // on VM taps
+inline constexpr const char* kFipInProgram = "dvr_fip_in";    // on external devices
+
+struct FastPathAttach {  // tc ingress of dev (host namespace), direct action
+  bool operator==(const FastPathAttach&) const = default;
+  std::string dev, program;
+  auto key() const { return std::tie(dev, program); }
+};
+
+struct FipFastPath {
+  bool operator==(const FipFastPath&) const = default;
+  Ipv4 floating, fixed;
+  std::string vm_dev;   // the VM's tap: out key (its ifindex, fixed), in target
+  std::string ext_dev;  // the external device: in key (its ifindex, floating), out target
+  Mac vm_mac, qr_mac, fg_mac;
+  int out_mtu = 0;  // fg-'s: larger packets take the namespace path (its ICMP)
+  int in_mtu = 0;   // qr-'s
+  // The next hop's MAC is what fip- resolved for next_hop on fg_dev (its neighbour
+  // table): outside the cloud, so the kernel layer reads it when it fills the entry.
+  std::string fip_ns, fg_dev;
+  Ipv4 next_hop;
+  // Destinations the namespace path keeps for this VM: the router's subnets, the
+  // external subnet (fip- reaches it directly), link-local.
+  std::vector<Cidr> keep_local;
+  auto key() const { return std::tie(floating); }
+};
+
+struct FastPath {
+  bool operator==(const FastPath&) const = default;
+  std::vector<FastPathAttach> attach;  // sorted by key
+  std::vector<FipFastPath> fips;       // sorted by floating IP
+  // Ports with a floating IP that stay on the namespace path, and why (dvr plan says so).
+  std::vector<std::pair<std::string, std::string>> left_out;  // (port id, reason)
+  bool empty() const { return attach.empty() && fips.empty(); }
+};
+
 struct HostPlan {
   std::string host;
   std::vector<std::string> namespaces;  // excluding ""
@@ -238,6 +278,7 @@ struct HostPlan {
   std::vector<Announcement> announcements;
   std::vector<VrrpInstance> vrrp;
   std::vector<Daemon> daemons;
+  FastPath fast_path;  // empty unless planned with plan::addFastPath (datapath "fast")
 
   const Link* findLink(const std::string& ns, const std::string& name) const;
 };

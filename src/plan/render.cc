@@ -1,5 +1,7 @@
 #include "plan/render.h"
 
+#include "plan/fast_path.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -127,6 +129,16 @@ std::string renderText(const HostPlan& plan) {
     section(out, ns, "ip neigh show proxy", proxy, neighbourLine);
     section(out, ns, "arping -U (gratuitous ARP when put in place)", plan.announcements,
             [](const Announcement& a) { return a.ip.str() + " dev " + a.dev; });
+    if (ns.empty() && (!plan.fast_path.empty() || !plan.fast_path.left_out.empty())) {
+      out += "$ tc filter show; bpftool map dump (fast path)\n";
+      std::string fp = renderFastPath(plan);
+      size_t start = 0;
+      while (start < fp.size()) {
+        size_t end = fp.find('\n', start);
+        out += "  " + fp.substr(start, end - start) + "\n";
+        start = end + 1;
+      }
+    }
     if (ns.empty() && !plan.fdb.empty()) {
       out += "$ bridge fdb (static)\n";
       for (const auto& f : plan.fdb)
@@ -232,6 +244,35 @@ std::string renderJson(const HostPlan& plan) {
   for (const auto& t : nftTables(plan))
     nft.push_back(
         {{"netns", t.ns}, {"family", t.family}, {"table", t.name}, {"ruleset", t.text()}});
+  // Only with --datapath fast, so that the default JSON stays as it was.
+  const FastPath& fp = plan.fast_path;
+  if (!fp.empty() || !fp.left_out.empty()) {
+    auto& f = j["fast_path"] = ordered_json::object();
+    auto& attach = f["filters"] = ordered_json::array();
+    for (const auto& a : fp.attach)
+      attach.push_back({{"dev", a.dev}, {"kind", "ingress"}, {"program", a.program}});
+    auto& fips = f["floating_ips"] = ordered_json::array();
+    for (const auto& e : fp.fips) {
+      auto local = ordered_json::array();
+      for (const auto& c : e.keep_local)
+        local.push_back(c.str());
+      fips.push_back({{"floating_ip", e.floating.str()},
+                      {"fixed_ip", e.fixed.str()},
+                      {"vm_dev", e.vm_dev},
+                      {"ext_dev", e.ext_dev},
+                      {"vm_mac", e.vm_mac.str()},
+                      {"qr_mac", e.qr_mac.str()},
+                      {"fg_mac", e.fg_mac.str()},
+                      {"next_hop", e.next_hop.str()},
+                      {"next_hop_from", e.fip_ns + " dev " + e.fg_dev},
+                      {"out_mtu", e.out_mtu},
+                      {"in_mtu", e.in_mtu},
+                      {"namespace_path_destinations", local}});
+    }
+    auto& left = f["namespace_path_only"] = ordered_json::array();
+    for (const auto& [port, why] : fp.left_out)
+      left.push_back({{"port", port}, {"why", why}});
+  }
   return j.dump(2) + "\n";
 }
 

@@ -1,0 +1,558 @@
+#include "kernel/bpf_fastpath.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <thread>
+#include <tuple>
+
+#include "bpf/fip_path.h"
+#include "fip_path.skel.h"  // generated at build time: bpftool gen skeleton
+#include "kernel/rtnl.h"
+#include "kernel/unique_fd.h"
+
+namespace dvr::kernel {
+namespace {
+
+const char* kMaps[] = {"dvr_fip_out_map", "dvr_fip_in_map", "dvr_fip_local", "dvr_fp_stats"};
+
+// libbpf returns -errno (and sets errno) on failure.
+void check(int rc, const std::string& what) {
+  if (rc < 0)
+    throw KernelError(what, -rc);
+}
+
+std::string ipStr(uint32_t be) {
+  return Ipv4(ntohl(be)).str();
+}
+
+void setMac(uint8_t* dst, Mac m) {
+  auto b = m.bytes();
+  std::memcpy(dst, b.data(), 6);
+}
+
+bool operator==(const dvr_fip_out_val& a, const dvr_fip_out_val& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+bool operator==(const dvr_fip_in_val& a, const dvr_fip_in_val& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+// Keys are compared as bytes: the maps' own notion of identity.
+template <class K>
+struct ByteLess {
+  bool operator()(const K& a, const K& b) const { return std::memcmp(&a, &b, sizeof a) < 0; }
+};
+
+template <class K, class V>
+std::map<K, V, ByteLess<K>> dump(int fd) {
+  std::map<K, V, ByteLess<K>> out;
+  K key{}, next{};
+  K* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    V v{};
+    if (bpf_map_lookup_elem(fd, &next, &v) == 0)
+      out[next] = v;
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+// A program's name, by the id tc reports for a filter.
+std::string progName(uint32_t id) {
+  int fd = bpf_prog_get_fd_by_id(id);
+  if (fd < 0)
+    return "";
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  std::string name;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+    name = info.name;
+  ::close(fd);
+  return name;
+}
+
+uint32_t progId(int fd) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  check(bpf_obj_get_info_by_fd(fd, &info, &len), "bpf prog info");
+  return info.id;
+}
+
+bool isOurs(const std::string& name) {
+  return name == plan::kFipOutProgram || name == plan::kFipInProgram;
+}
+
+bpf_tc_hook hookOf(int ifindex) {
+  bpf_tc_hook h{};
+  h.sz = sizeof h;
+  h.ifindex = ifindex;
+  h.attach_point = BPF_TC_INGRESS;
+  return h;
+}
+
+bpf_tc_opts optsAt() {
+  bpf_tc_opts o{};
+  o.sz = sizeof o;
+  o.handle = kFastPathHandle;
+  o.priority = kFastPathPriority;
+  return o;
+}
+
+// The id of the program at dvr's priority on dev's ingress, 0 for none.
+uint32_t queryAttached(int ifindex) {
+  bpf_tc_hook h = hookOf(ifindex);
+  bpf_tc_opts o = optsAt();
+  if (bpf_tc_query(&h, &o) < 0)
+    return 0;
+  return o.prog_id;
+}
+
+void ensureBpffs(const std::string& dir) {
+  struct statfs fs {};
+  if (::statfs("/sys/fs/bpf", &fs) != 0 || fs.f_type != BPF_FS_MAGIC) {
+    // What systemd mounts on most systems; in a lab host (a mount namespace of its own)
+    // the mount stays inside it, and goes with it.
+    checkErrno(::mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") == 0,
+               "mount bpffs on /sys/fs/bpf");
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw KernelError("mkdir " + dir, errno);
+}
+
+std::string hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%x", v);
+  return buf;
+}
+
+std::string tcLine(const char* verb, const std::string& dev, const std::string& program) {
+  return std::string("tc filter ") + verb + " dev " + dev + " ingress pref " +
+         std::to_string(kFastPathPriority) + " handle " + hex(kFastPathHandle) +
+         " bpf direct-action " + program;
+}
+
+std::string macStr(const uint8_t* m) {
+  uint64_t v = 0;
+  for (int i = 0; i < 6; ++i)
+    v = v << 8 | m[i];
+  return Mac(v).str();
+}
+
+std::string devName(uint32_t ifindex) {
+  char buf[IF_NAMESIZE] = {};
+  return if_indextoname(ifindex, buf) ? buf : "if" + std::to_string(ifindex);
+}
+
+std::string outLine(const char* verb, const dvr_fip_out_key& k, const dvr_fip_out_val* v) {
+  std::string s = std::string("bpftool map ") + verb + " name dvr_fip_out_map key " +
+                  devName(k.ifindex) + " " + ipStr(k.fixed_ip);
+  if (v)
+    s += " value snat " + ipStr(v->floating_ip) + " dev " + devName(v->out_ifindex) + " src " +
+         macStr(v->fg_mac) + " dst " + macStr(v->next_hop_mac) + " mtu " + std::to_string(v->mtu);
+  return s;
+}
+
+std::string inLine(const char* verb, const dvr_fip_in_key& k, const dvr_fip_in_val* v) {
+  std::string s = std::string("bpftool map ") + verb + " name dvr_fip_in_map key " +
+                  devName(k.ifindex) + " " + ipStr(k.floating_ip);
+  if (v)
+    s += " value dnat " + ipStr(v->fixed_ip) + " dev " + devName(v->out_ifindex) + " src " +
+         macStr(v->qr_mac) + " dst " + macStr(v->vm_mac) + " mtu " + std::to_string(v->mtu);
+  return s;
+}
+
+std::string localLine(const char* verb, const dvr_fip_local_key& k) {
+  return std::string("bpftool map ") + verb + " name dvr_fip_local key " + devName(k.ifindex) +
+         " " + Cidr{Ipv4(ntohl(k.addr)), uint8_t(k.prefixlen - 32)}.str();
+}
+
+}  // namespace
+
+// libbpf's own messages (a query of a device without clsact is "Parent Qdisc doesn't
+// exist") go to the debug log: the errors that matter come back as return codes.
+int libbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
+  char buf[512];
+  std::vsnprintf(buf, sizeof buf, fmt, args);
+  std::string line(buf);
+  while (!line.empty() && line.back() == '\n')
+    line.pop_back();
+  if (level == LIBBPF_WARN)
+    spdlog::debug("libbpf: {}", line);
+  return 0;
+}
+
+BpfFastPath::BpfFastPath(Resolver resolve, std::string pin_dir)
+    : resolve_(std::move(resolve)), dir_(std::move(pin_dir)) {
+  libbpf_set_print(libbpfPrint);
+}
+
+BpfFastPath::~BpfFastPath() {
+  for (int fd : {prog_out_, prog_in_, map_out_, map_in_, map_local_, map_stats_}) {
+    if (fd >= 0)
+      ::close(fd);
+  }
+}
+
+bool BpfFastPath::pinned() const {
+  struct stat st {};
+  return ::stat((dir_ + "/" + plan::kFipOutProgram).c_str(), &st) == 0;
+}
+
+void BpfFastPath::open() {
+  if (open_)
+    return;
+  ensureBpffs(dir_);
+  auto pin = [&](const std::string& name) { return dir_ + "/" + name; };
+  bool all = true;
+  for (const char* m : kMaps)
+    all = all && ::access(pin(m).c_str(), F_OK) == 0;
+  all = all && ::access(pin(plan::kFipOutProgram).c_str(), F_OK) == 0 &&
+        ::access(pin(plan::kFipInProgram).c_str(), F_OK) == 0;
+  if (!all) {
+    // Maps already pinned are reused (their entries kept); the programs are new.
+    fip_path* skel = fip_path__open();
+    if (!skel)
+      throw KernelError("open the fast path's eBPF object", errno);
+    bpf_map* maps[] = {skel->maps.dvr_fip_out_map, skel->maps.dvr_fip_in_map,
+                       skel->maps.dvr_fip_local, skel->maps.dvr_fp_stats};
+    for (size_t i = 0; i < 4; ++i)
+      bpf_map__set_pin_path(maps[i], pin(kMaps[i]).c_str());
+    int rc = fip_path__load(skel);
+    if (rc < 0) {
+      fip_path__destroy(skel);
+      throw KernelError("load the fast path's eBPF programs (" + dir_ + ")", -rc);
+    }
+    for (auto [prog, name] : {std::pair{skel->progs.dvr_fip_out, plan::kFipOutProgram},
+                              std::pair{skel->progs.dvr_fip_in, plan::kFipInProgram}}) {
+      ::unlink(pin(name).c_str());
+      rc = bpf_program__pin(prog, pin(name).c_str());
+      if (rc < 0) {
+        fip_path__destroy(skel);
+        throw KernelError("pin " + pin(name), -rc);
+      }
+    }
+    fip_path__destroy(skel);  // what is pinned stays
+  }
+  auto get = [&](const std::string& name) {
+    int fd = bpf_obj_get(pin(name).c_str());
+    check(fd, "open pinned " + pin(name));
+    return fd;
+  };
+  prog_out_ = get(plan::kFipOutProgram);
+  prog_in_ = get(plan::kFipInProgram);
+  map_out_ = get(kMaps[0]);
+  map_in_ = get(kMaps[1]);
+  map_local_ = get(kMaps[2]);
+  map_stats_ = get(kMaps[3]);
+  open_ = true;
+}
+
+int BpfFastPath::progFd(const std::string& program) const {
+  return program == plan::kFipOutProgram ? prog_out_ : prog_in_;
+}
+
+// Where dvr's programs are attached now: every device of the host namespace is asked once,
+// after that the reconciler's own changes keep the set.
+void BpfFastPath::scanAttachments() {
+  if (scanned_)
+    return;
+  if (struct if_nameindex* all = if_nameindex()) {
+    for (struct if_nameindex* i = all; i->if_index; ++i) {
+      uint32_t id = queryAttached(int(i->if_index));
+      if (!id)
+        continue;
+      std::string name = progName(id);
+      if (isOurs(name))
+        attached_.emplace(i->if_name, name);
+    }
+    if_freenameindex(all);
+  }
+  scanned_ = true;
+}
+
+FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
+  FastPathResult r;
+  if (want.empty() && !open_ && !pinned())
+    return r;  // never used on this host: nothing to load or remove
+  open();
+  scanAttachments();
+
+  // What the maps must hold, in kernel terms (ifindexes, the resolved next hop).
+  std::map<dvr_fip_out_key, dvr_fip_out_val, ByteLess<dvr_fip_out_key>> out;
+  std::map<dvr_fip_in_key, dvr_fip_in_val, ByteLess<dvr_fip_in_key>> in;
+  std::map<dvr_fip_local_key, uint8_t, ByteLess<dvr_fip_local_key>> local;
+  std::map<std::tuple<std::string, std::string, Ipv4>, std::optional<Mac>> next_hops;
+  for (const auto& e : want.fips) {
+    unsigned tap = if_nametoindex(e.vm_dev.c_str()), ext = if_nametoindex(e.ext_dev.c_str());
+    if (!tap || !ext) {
+      r.waiting.push_back(!tap ? e.vm_dev : e.ext_dev);
+      continue;
+    }
+    // One lookup per next hop: a host's floating IPs mostly share one gateway.
+    auto hop = std::make_tuple(e.fip_ns, e.fg_dev, e.next_hop);
+    auto known = next_hops.find(hop);
+    if (known == next_hops.end())
+      known = next_hops.emplace(hop, resolve_(e.fip_ns, e.fg_dev, e.next_hop)).first;
+    const std::optional<Mac>& next = known->second;
+    if (!next) {
+      r.unresolved.push_back(e.next_hop.str() + " in " + e.fip_ns);
+      continue;
+    }
+    dvr_fip_out_key ok{tap, htonl(e.fixed.value())};
+    dvr_fip_out_val ov{};
+    ov.floating_ip = htonl(e.floating.value());
+    ov.out_ifindex = ext;
+    setMac(ov.qr_mac, e.qr_mac);
+    setMac(ov.fg_mac, e.fg_mac);
+    setMac(ov.next_hop_mac, *next);
+    ov.mtu = uint16_t(e.out_mtu);
+    out[ok] = ov;
+    dvr_fip_in_key ik{ext, htonl(e.floating.value())};
+    dvr_fip_in_val iv{};
+    iv.fixed_ip = htonl(e.fixed.value());
+    iv.out_ifindex = tap;
+    setMac(iv.fg_mac, e.fg_mac);
+    setMac(iv.qr_mac, e.qr_mac);
+    setMac(iv.vm_mac, e.vm_mac);
+    iv.mtu = uint16_t(e.in_mtu);
+    in[ik] = iv;
+    for (const auto& c : e.keep_local) {
+      dvr_fip_local_key lk{uint32_t(32 + c.len), tap, htonl(c.network().addr.value())};
+      local[lk] = 1;
+    }
+  }
+  auto have_out = dump<dvr_fip_out_key, dvr_fip_out_val>(map_out_);
+  auto have_in = dump<dvr_fip_in_key, dvr_fip_in_val>(map_in_);
+  auto have_local = dump<dvr_fip_local_key, uint8_t>(map_local_);
+
+  // Removals first, outbound before inbound: a floating IP gone stops being NATed at once.
+  for (const auto& [k, v] : have_out) {
+    if (!out.count(k)) {
+      check(bpf_map_delete_elem(map_out_, &k), outLine("delete", k, nullptr));
+      r.lines.push_back(outLine("delete", k, nullptr));
+    }
+  }
+  for (const auto& [k, v] : have_in) {
+    if (!in.count(k)) {
+      check(bpf_map_delete_elem(map_in_, &k), inLine("delete", k, nullptr));
+      r.lines.push_back(inLine("delete", k, nullptr));
+    }
+  }
+  for (const auto& [k, v] : have_local) {
+    if (!local.count(k)) {
+      check(bpf_map_delete_elem(map_local_, &k), localLine("delete", k));
+      r.lines.push_back(localLine("delete", k));
+    }
+  }
+  // Then additions: what the namespace path keeps, inbound, and outbound last.
+  for (const auto& [k, v] : local) {
+    if (have_local.count(k))
+      continue;
+    check(bpf_map_update_elem(map_local_, &k, &v, BPF_ANY), localLine("update", k));
+    r.lines.push_back(localLine("update", k));
+  }
+  for (const auto& [k, v] : in) {
+    auto it = have_in.find(k);
+    if (it != have_in.end() && it->second == v)
+      continue;
+    check(bpf_map_update_elem(map_in_, &k, &v, BPF_ANY), inLine("update", k, &v));
+    r.lines.push_back(inLine("update", k, &v));
+  }
+  for (const auto& [k, v] : out) {
+    auto it = have_out.find(k);
+    if (it != have_out.end() && it->second == v)
+      continue;
+    check(bpf_map_update_elem(map_out_, &k, &v, BPF_ANY), outLine("update", k, &v));
+    r.lines.push_back(outLine("update", k, &v));
+  }
+
+  // Attachments: dvr's filters only.
+  std::set<std::pair<std::string, std::string>> want_attached;
+  for (const auto& a : want.attach)
+    want_attached.emplace(a.dev, a.program);
+  for (auto it = attached_.begin(); it != attached_.end();) {
+    if (want_attached.count(*it)) {
+      ++it;
+      continue;
+    }
+    unsigned ifindex = if_nametoindex(it->first.c_str());
+    if (ifindex && isOurs(progName(queryAttached(int(ifindex))))) {
+      bpf_tc_hook h = hookOf(int(ifindex));
+      bpf_tc_opts o = optsAt();
+      int rc = bpf_tc_detach(&h, &o);
+      if (rc < 0 && rc != -ENOENT)
+        check(rc, tcLine("del", it->first, it->second));
+      r.lines.push_back(tcLine("del", it->first, it->second));
+    }
+    it = attached_.erase(it);
+  }
+  for (const auto& [dev, program] : want_attached) {
+    unsigned ifindex = if_nametoindex(dev.c_str());
+    if (!ifindex) {
+      r.waiting.push_back(dev);
+      attached_.erase({dev, program});
+      continue;
+    }
+    uint32_t want_id = progId(progFd(program));
+    uint32_t have_id = queryAttached(int(ifindex));
+    if (have_id == want_id) {
+      attached_.emplace(dev, program);
+      continue;
+    }
+    if (have_id && !isOurs(progName(have_id)))
+      throw KernelError("tc filter dev " + dev + " ingress pref " +
+                            std::to_string(kFastPathPriority) + ": held by program id " +
+                            std::to_string(have_id) + " (" + progName(have_id) +
+                            "), not dvr's; left as it is",
+                        EEXIST);
+    bpf_tc_hook h = hookOf(int(ifindex));
+    int rc = bpf_tc_hook_create(&h);  // the clsact qdisc, shared with any other filters
+    if (rc < 0 && rc != -EEXIST)
+      check(rc, "tc qdisc add dev " + dev + " clsact");
+    bpf_tc_opts o = optsAt();
+    o.prog_fd = progFd(program);
+    o.flags = have_id ? BPF_TC_F_REPLACE : 0;  // an older dvr program: swapped atomically
+    check(bpf_tc_attach(&h, &o), tcLine("add", dev, program));
+    attached_.emplace(dev, program);
+    r.lines.push_back(tcLine(have_id ? "replace" : "add", dev, program));
+  }
+
+  // Nothing left to carry: the programs and maps go too (a later plan loads them again).
+  if (want.empty() && attached_.empty()) {
+    for (int* fd : {&prog_out_, &prog_in_, &map_out_, &map_in_, &map_local_, &map_stats_}) {
+      ::close(*fd);
+      *fd = -1;
+    }
+    for (const char* m : kMaps)
+      ::unlink((dir_ + "/" + m).c_str());
+    ::unlink((dir_ + "/" + plan::kFipOutProgram).c_str());
+    ::unlink((dir_ + "/" + plan::kFipInProgram).c_str());
+    ::rmdir(dir_.c_str());
+    open_ = false;
+    scanned_ = false;
+    r.lines.push_back("rm -r " + dir_ + " (fast path programs and maps unpinned)");
+  }
+  return r;
+}
+
+FastPathCounters readFastPathCounters(const std::string& pin_dir) {
+  FastPathCounters c;
+  int fd = bpf_obj_get((pin_dir + "/dvr_fp_stats").c_str());
+  if (fd < 0)
+    return c;
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> per_cpu(size_t(cpus > 0 ? cpus : 1));
+  c.by_dir.assign(DVR_FP_DIRS, std::vector<uint64_t>(DVR_FP_REASONS, 0));
+  for (uint32_t d = 0; d < DVR_FP_DIRS; ++d) {
+    for (uint32_t reason = 0; reason < DVR_FP_REASONS; ++reason) {
+      uint32_t key = d * DVR_FP_REASONS + reason;
+      if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0)
+        continue;
+      for (uint64_t v : per_cpu)
+        c.by_dir[d][reason] += v;
+    }
+  }
+  ::close(fd);
+  return c;
+}
+
+std::vector<std::string> readFastPathEntries(const std::string& pin_dir) {
+  std::vector<std::string> out;
+  auto open = [&](const char* name) { return bpf_obj_get((pin_dir + "/" + name).c_str()); };
+  auto strip = [](std::string line) {
+    return line.substr(std::string("bpftool map update name ").size());
+  };
+  if (int fd = open(kMaps[0]); fd >= 0) {
+    for (const auto& [k, v] : dump<dvr_fip_out_key, dvr_fip_out_val>(fd))
+      out.push_back(strip(outLine("update", k, &v)));
+    ::close(fd);
+  }
+  if (int fd = open(kMaps[1]); fd >= 0) {
+    for (const auto& [k, v] : dump<dvr_fip_in_key, dvr_fip_in_val>(fd))
+      out.push_back(strip(inLine("update", k, &v)));
+    ::close(fd);
+  }
+  if (int fd = open(kMaps[2]); fd >= 0) {
+    for (const auto& [k, v] : dump<dvr_fip_local_key, uint8_t>(fd))
+      out.push_back(strip(localLine("update", k)));
+    ::close(fd);
+  }
+  return out;
+}
+
+const char* fastPathReasonName(size_t reason) {
+  static const char* names[] = {"fast",       "error", "not-ipv4", "no-entry", "fragment",
+                                "ip-options", "ttl",   "protocol", "mtu",      "local-dst"};
+  return reason < sizeof names / sizeof *names ? names[reason] : "";
+}
+
+std::string renderFastPathCounters(const FastPathCounters& c) {
+  std::string out;
+  for (size_t d = 0; d < c.by_dir.size(); ++d) {
+    out += d == DVR_FP_OUT ? plan::kFipOutProgram : plan::kFipInProgram;
+    out += ":";
+    for (size_t r = 0; *fastPathReasonName(r); ++r) {
+      if (r == DVR_FP_NOT_IPV4)
+        out += " fell-back";
+      out += std::string(" ") + fastPathReasonName(r) + " " + std::to_string(c.by_dir[d][r]);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string fastPathUnsupported() {
+  std::string why;
+  std::thread([&] {
+    if (::unshare(CLONE_NEWNET) != 0) {
+      why = std::string("network namespaces: ") + std::strerror(errno);
+      return;
+    }
+    fip_path* skel = fip_path__open_and_load();
+    if (!skel) {
+      why = std::string("loading the eBPF programs (CONFIG_BPF_SYSCALL, BTF, CAP_BPF): ") +
+            std::strerror(errno);
+      return;
+    }
+    try {
+      UniqueFd self(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+      Rtnl rt(self.get(), "probe");
+      plan::Link a, b;
+      a.name = "probe-fa";
+      b.name = "probe-fb";
+      rt.addVethPair(a, true, b, self.get());
+      bpf_tc_hook h = hookOf(rt.ifindex("probe-fa"));
+      int rc = bpf_tc_hook_create(&h);
+      if (rc < 0 && rc != -EEXIST)
+        why = std::string("tc clsact (CONFIG_NET_SCH_INGRESS): ") + std::strerror(-rc);
+      bpf_tc_opts o = optsAt();
+      o.prog_fd = bpf_program__fd(skel->progs.dvr_fip_out);
+      if (why.empty() && (rc = bpf_tc_attach(&h, &o)) < 0)
+        why = std::string("tc bpf direct-action (CONFIG_NET_CLS_BPF): ") + std::strerror(-rc);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    fip_path__destroy(skel);
+  }).join();
+  return why;
+}
+
+}  // namespace dvr::kernel

@@ -1,0 +1,77 @@
+// The floating-IP fast path on this host's kernel, through libbpf: loads the programs of
+// src/bpf/fip_path.bpf.c (embedded in the binary as a bpftool skeleton), pins them and
+// their maps under /sys/fs/bpf/dvr/ (mounting bpffs there if the system has not), attaches
+// them on tc ingress (clsact, direct action) of host-namespace devices, and fills their
+// maps from plan::FastPath.
+//
+// Ownership: dvr's filters are the ones at tc priority kFastPathPriority / handle
+// kFastPathHandle whose program is named dvr_fip_out or dvr_fip_in; anything else on a
+// device (another priority, another program) is never touched, and a foreign filter at
+// dvr's priority is an error naming it. Pinned objects survive the agent: a restarted
+// agent reuses the pinned programs and maps, so attachments and entries stay in place
+// and packets keep taking the fast path while it starts.
+//
+// Errors: KernelError naming the operation, the object and libbpf's errno.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kernel/kernel_ops.h"
+
+namespace dvr::kernel {
+
+inline constexpr uint16_t kFastPathPriority = 0xdd;
+inline constexpr uint32_t kFastPathHandle = 0xdd;
+inline constexpr const char* kFastPathPinDir = "/sys/fs/bpf/dvr";
+
+class BpfFastPath : public FastPathOps {
+ public:
+  // resolve(ns, dev, ip): the MAC namespace ns resolved for ip on dev, if any.
+  using Resolver = std::function<std::optional<Mac>(const std::string&, const std::string&, Ipv4)>;
+  explicit BpfFastPath(Resolver resolve, std::string pin_dir = kFastPathPinDir);
+  ~BpfFastPath() override;
+  BpfFastPath(const BpfFastPath&) = delete;
+  BpfFastPath& operator=(const BpfFastPath&) = delete;
+
+  FastPathResult apply(const plan::FastPath& want) override;
+
+ private:
+  bool pinned() const;
+  void open();  // loads (or reuses the pinned) programs and maps
+  void scanAttachments();
+  int progFd(const std::string& program) const;
+
+  Resolver resolve_;
+  std::string dir_;
+  bool open_ = false;
+  int prog_out_ = -1, prog_in_ = -1;
+  int map_out_ = -1, map_in_ = -1, map_local_ = -1, map_stats_ = -1;
+  bool scanned_ = false;
+  std::set<std::pair<std::string, std::string>> attached_;  // (dev, program)
+};
+
+// The programs' per-CPU counters, summed: [0] dvr_fip_out, [1] dvr_fip_in, by reason
+// (src/bpf/fip_path.h: fast, error, then why it fell back). Empty when nothing is pinned.
+struct FastPathCounters {
+  std::vector<std::vector<uint64_t>> by_dir;
+  bool empty() const { return by_dir.empty(); }
+};
+// "fast", "error", then the fall-back reasons ("not-ipv4" … "local-dst"); "" past them.
+const char* fastPathReasonName(size_t reason);
+FastPathCounters readFastPathCounters(const std::string& pin_dir = kFastPathPinDir);
+// One line per program: "dvr_fip_out: fast 3 error 0 fell-back not-ipv4 10 no-entry 2 …".
+std::string renderFastPathCounters(const FastPathCounters& c);
+
+// The map entries, one line each, as `bpftool map dump` would show them with device names
+// and dotted addresses: "dvr_fip_in_map key eth1 192.168.74.104 value dnat 192.168.111.5 …".
+std::vector<std::string> readFastPathEntries(const std::string& pin_dir = kFastPathPinDir);
+
+// "" when this kernel loads and attaches the fast path's programs (tried in a throwaway
+// network namespace, nothing pinned); else what failed, with the kernel's answer.
+std::string fastPathUnsupported();
+
+}  // namespace dvr::kernel

@@ -1,0 +1,18 @@
+// Says, on a trace, which hops a packet skips on the eBPF fast path (plan::FastPath,
+// present in plans made with plan::addFastPath). The tracer walks the namespace path,
+// which stays the truth: the fast path does the same rewrites in one step. Where a
+// floating IP's packet enters at a VM's tap (or the external device) with an entry, and
+// the walk takes it through qrouter- and fip- and out by the bridge on the other side,
+// the entering hop says "fast path" and each skipped hop says so. Pure.
+#pragma once
+
+#include <vector>
+
+#include "plan/host_plan.h"
+#include "trace/tracer.h"
+
+namespace dvr::trace {
+
+void noteFastPath(TraceResult& result, const std::vector<plan::HostPlan>& plans);
+
+}  // namespace dvr::trace
