@@ -122,6 +122,30 @@ TEST_P(ApiParity, APortTakesSeveralFixedIpsAndTheDataPathUsesTheFirst) {
   EXPECT_EQ(text.find("10.16.0.77"), std::string::npos) << text;
   EXPECT_EQ(text.find("10.17.0.2"), std::string::npos) << text;
 
+  // A floating IP is NATed to the first address: another of the port's is refused, saying so.
+  json err = refused(
+      "POST", "/v2.0/floatingips",
+      json{{"floatingip",
+            {{"floating_network_id", c.ext}, {"port_id", pid}, {"fixed_ip_address", "10.16.0.77"}}}}
+          .dump(),
+      400, "BadRequest");
+  EXPECT_NE(message(err).find("first fixed IP of port " + pid + " (10.16.0.50)"), std::string::npos)
+      << err;
+  refused(
+      "POST", "/v2.0/floatingips",
+      json{{"floatingip",
+            {{"floating_network_id", c.ext}, {"port_id", pid}, {"fixed_ip_address", "10.16.0.9"}}}}
+          .dump(),
+      400, "BadRequest");
+  json fip = call(
+      "POST", "/v2.0/floatingips",
+      json{{"floatingip",
+            {{"floating_network_id", c.ext}, {"port_id", pid}, {"fixed_ip_address", "10.16.0.50"}}}}
+          .dump(),
+      201)["floatingip"];
+  EXPECT_EQ(fip["fixed_ip_address"], "10.16.0.50");
+  call("DELETE", "/v2.0/floatingips/" + fip["id"].get<std::string>(), "", 204);
+
   // Updated: a subnet alone keeps the address the port has there; the others are released.
   json one = call("PUT", "/v2.0/ports/" + pid,
                   json{{"port", {{"fixed_ips", {{{"subnet_id", sub2}}}}}}}.dump(), 200)["port"];
@@ -190,7 +214,7 @@ TEST_P(ApiParity, QuotasLimitWhatAProjectCreates) {
   EXPECT_EQ(details["network"], json({{"limit", 2}, {"used", 2}, {"reserved", 0}}));
   // Bad limits are refused.
   refused("PUT", "/v2.0/quotas/p1", R"({"quota":{"network":-2}})", 400, "HTTPBadRequest");
-  refused("PUT", "/v2.0/quotas/p1", R"({"quota":{"network":"many"}})", 400, "HTTPBadRequest");
+  refused("PUT", "/v2.0/quotas/p1", R"({"quota":{"network":"many"}})", 400, "InvalidInput");
   refused("PUT", "/v2.0/quotas/p1", R"({"quota":{"volumes":1}})", 400, "HTTPBadRequest");
   EXPECT_EQ(call("GET", "/v2.0/quotas/p1", "", 200)["quota"], set) << "a refusal changed nothing";
   call("DELETE", "/v2.0/quotas/p1", "", 204);

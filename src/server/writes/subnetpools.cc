@@ -14,7 +14,7 @@ using namespace dvr::model;
 namespace {
 
 const json& poolAttrs(const ApiState& s, const std::string& id) {
-  static const json none;
+  static const json none = json::object();
   if (!s.attrs.contains(kPoolAttrs) || !s.attrs[kPoolAttrs].contains(id))
     return none;
   return s.attrs[kPoolAttrs][id];
@@ -22,7 +22,7 @@ const json& poolAttrs(const ApiState& s, const std::string& id) {
 
 const json& existingPool(const ApiState& s, const std::string& id) {
   const json& a = poolAttrs(s, id);
-  if (a.is_null())
+  if (a.empty())
     throw notFound("Subnet pool " + id + " could not be found.", "SubnetPoolNotFound");
   return a;
 }
