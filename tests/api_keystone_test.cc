@@ -452,6 +452,40 @@ TEST_P(Keystone, SecurityGroupsAreTheirProjects) {
   EXPECT_EQ(groupsAndRules(), before) << "a refused request of alt changed something";
 }
 
+// Quotas are an admin's to set; a member reads its own project's. Subnet pools are their
+// project's, or shared (an admin's to make).
+TEST_P(Keystone, QuotasAreAdminsAndSubnetPoolsTheirProjects) {
+  std::string demo = projectOf("demo"), alt = projectOf("alt");
+  EXPECT_EQ(type(call("demo", "PUT", "/v2.0/quotas/" + demo, R"({"quota":{"network":1}})", 403)),
+            "HTTPForbidden");
+  EXPECT_EQ(call("demo", "GET", "/v2.0/quotas/" + demo, "", 200)["quota"]["network"], -1);
+  call("demo", "GET", "/v2.0/quotas/" + alt, "", 403);
+  call("demo", "GET", "/v2.0/quotas", "", 403);
+  call("admin", "PUT", "/v2.0/quotas/" + demo, R"({"quota":{"network":1}})", 200);
+  EXPECT_EQ(call("demo", "GET", "/v2.0/quotas/" + demo, "", 200)["quota"]["network"], 1);
+  create("demo", "networks", "network", {{"name", "one"}});
+  EXPECT_EQ(type(call("demo", "POST", "/v2.0/networks", R"({"network":{"name":"two"}})", 409)),
+            "OverQuota");
+  EXPECT_EQ(names("alt", "networks").count("one"), 0u);
+  create("alt", "networks", "network", {{"name", "alt-net"}});  // alt has no limit
+  call("admin", "DELETE", "/v2.0/quotas/" + demo, "", 204);
+
+  std::string pool = create("demo", "subnetpools", "subnetpool",
+                            {{"name", "mine"}, {"prefixes", {"10.91.0.0/16"}}});
+  EXPECT_EQ(type(call("alt", "GET", "/v2.0/subnetpools/" + pool, "", 404)), "SubnetPoolNotFound");
+  EXPECT_EQ(type(call("alt", "DELETE", "/v2.0/subnetpools/" + pool, "", 404)),
+            "SubnetPoolNotFound");
+  EXPECT_EQ(names("alt", "subnetpools").count("mine"), 0u);
+  EXPECT_EQ(names("demo", "subnetpools").count("mine"), 1u);
+  EXPECT_EQ(
+      type(call("demo", "POST", "/v2.0/subnetpools",
+                R"({"subnetpool":{"name":"s","prefixes":["10.92.0.0/16"],"shared":true}})", 403)),
+      "PolicyNotAuthorized");
+  create("admin", "subnetpools", "subnetpool",
+         {{"name", "everyones"}, {"prefixes", {"10.93.0.0/16"}}, {"shared", true}});
+  EXPECT_EQ(names("alt", "subnetpools").count("everyones"), 1u);
+}
+
 // A TCP relay from a free loopback port to Keystone, in a process of its own: killing it
 // makes Keystone unreachable for a server told to use the relay's port.
 class Relay {
