@@ -154,6 +154,16 @@ class Fuzzer {
              .dump()},
         {"GET", "/dvr/v1/topology", ""},
         {"GET", "/dvr/v1/host-macs", ""},
+        // Quotas, subnet pools, pages.
+        {"PUT", "/v2.0/quotas/p1", json{{"quota", {{"network", 5}, {"port", -1}}}}.dump()},
+        {"GET", "/v2.0/quotas/p1/details.json", ""},
+        {"DELETE", "/v2.0/quotas/p1", ""},
+        {"POST", "/v2.0/subnetpools",
+         json{{"subnetpool", {{"name", "fz"}, {"prefixes", {"10.77.0.0/16"}}}}}.dump()},
+        {"POST", "/v2.0/subnets",
+         json{{"subnet", {{"network_id", net}, {"ip_version", 4}, {"subnetpool_id", id("pool")}}}}
+             .dump()},
+        {"GET", "/v2.0/networks?limit=1&sort_key=name&sort_dir=desc&marker=" + net, ""},
     };
     return oneOf(all);
   }
@@ -397,6 +407,9 @@ class Fuzz : public ::testing::Test {
              201)["floatingip"]["id"];
     json agents = json::parse(http.Get("/v2.0/agents")->body)["agents"];
     id["agent"] = agents.at(0)["id"];
+    id["pool"] = must("POST", "/v2.0/subnetpools",
+                      {{"subnetpool", {{"name", "pool"}, {"prefixes", {"10.90.0.0/16"}}}}},
+                      201)["subnetpool"]["id"];
     return id;
   }
   std::string everything() {

@@ -452,6 +452,219 @@ TEST_P(Keystone, SecurityGroupsAreTheirProjects) {
   EXPECT_EQ(groupsAndRules(), before) << "a refused request of alt changed something";
 }
 
+// Quotas are an admin's to set; a member reads its own project's. Subnet pools are their
+// project's, or shared (an admin's to make).
+TEST_P(Keystone, QuotasAreAdminsAndSubnetPoolsTheirProjects) {
+  std::string demo = projectOf("demo"), alt = projectOf("alt");
+  EXPECT_EQ(type(call("demo", "PUT", "/v2.0/quotas/" + demo, R"({"quota":{"network":1}})", 403)),
+            "HTTPForbidden");
+  EXPECT_EQ(call("demo", "GET", "/v2.0/quotas/" + demo, "", 200)["quota"]["network"], -1);
+  call("demo", "GET", "/v2.0/quotas/" + alt, "", 403);
+  call("demo", "GET", "/v2.0/quotas", "", 403);
+  call("admin", "PUT", "/v2.0/quotas/" + demo, R"({"quota":{"network":1}})", 200);
+  EXPECT_EQ(call("demo", "GET", "/v2.0/quotas/" + demo, "", 200)["quota"]["network"], 1);
+  create("demo", "networks", "network", {{"name", "one"}});
+  EXPECT_EQ(type(call("demo", "POST", "/v2.0/networks", R"({"network":{"name":"two"}})", 409)),
+            "OverQuota");
+  EXPECT_EQ(names("alt", "networks").count("one"), 0u);
+  create("alt", "networks", "network", {{"name", "alt-net"}});  // alt has no limit
+  call("admin", "DELETE", "/v2.0/quotas/" + demo, "", 204);
+
+  std::string pool = create("demo", "subnetpools", "subnetpool",
+                            {{"name", "mine"}, {"prefixes", {"10.91.0.0/16"}}});
+  EXPECT_EQ(type(call("alt", "GET", "/v2.0/subnetpools/" + pool, "", 404)), "SubnetPoolNotFound");
+  EXPECT_EQ(type(call("alt", "DELETE", "/v2.0/subnetpools/" + pool, "", 404)),
+            "SubnetPoolNotFound");
+  EXPECT_EQ(names("alt", "subnetpools").count("mine"), 0u);
+  EXPECT_EQ(names("demo", "subnetpools").count("mine"), 1u);
+  EXPECT_EQ(
+      type(call("demo", "POST", "/v2.0/subnetpools",
+                R"({"subnetpool":{"name":"s","prefixes":["10.92.0.0/16"],"shared":true}})", 403)),
+      "PolicyNotAuthorized");
+  create("admin", "subnetpools", "subnetpool",
+         {{"name", "everyones"}, {"prefixes", {"10.93.0.0/16"}}, {"shared", true}});
+  EXPECT_EQ(names("alt", "subnetpools").count("everyones"), 1u);
+}
+
+// A TCP relay from a free loopback port to Keystone, in a process of its own: killing it
+// makes Keystone unreachable for a server told to use the relay's port.
+class Relay {
+ public:
+  explicit Relay(const std::string& target_url) : port_(freePort()) {
+    std::string hostport = target_url.substr(7, target_url.find('/', 7) - 7);
+    std::string host = hostport.substr(0, hostport.find(':'));
+    std::string tport = hostport.substr(hostport.find(':') + 1);
+    std::string script =
+        "import socket,threading\n"
+        "def pipe(a,b):\n"
+        "  try:\n"
+        "    while True:\n"
+        "      d=a.recv(65536)\n"
+        "      if not d: break\n"
+        "      b.sendall(d)\n"
+        "  except OSError: pass\n"
+        "  finally:\n"
+        "    a.close(); b.close()\n"
+        "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+        "s.bind(('127.0.0.1'," +
+        std::to_string(port_) +
+        ")); s.listen(64)\n"
+        "while True:\n"
+        "  c,_=s.accept(); u=socket.create_connection(('" +
+        host + "'," + tport +
+        "))\n"
+        "  threading.Thread(target=pipe,args=(c,u),daemon=True).start()\n"
+        "  threading.Thread(target=pipe,args=(u,c),daemon=True).start()\n";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execlp("python3", "python3", "-c", script.c_str(), nullptr);
+      _exit(127);
+    }
+    for (int i = 0; i < 300; ++i) {  // until it listens
+      httplib::Client probe(url());
+      if (probe.Get("/v3"))
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ~Relay() { stop(); }
+  void stop() {
+    if (pid_ <= 0)
+      return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+// Revocations are not cached: a token's validation is remembered for --token-cache-time
+// (keystonemiddleware's token_cache_time), after which Keystone is asked again and a
+// revoked token is refused.
+TEST_P(Keystone, ARevokedTokenIsRefusedOnceItsCacheTimeHasPassed) {
+  auto service = env_["dvr"];
+  ServerProcess server(
+      db_->url(),
+      {"--auth", "keystone", "--auth-url", service["OS_AUTH_URL"], "--token-cache-time", "1"},
+      [service] {
+        for (const auto& [k, v] : service)
+          ::setenv(k.c_str(), v.c_str(), 1);
+      });
+  httplib::Client http(server.url());
+  std::string token = issue("demo");
+  auto ok = http.Get("/v2.0/networks", {{"X-Auth-Token", token}});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  // Revoked in Keystone (as `openstack token revoke` does).
+  std::string url = env_["admin"]["OS_AUTH_URL"];
+  httplib::Client ks(url.substr(0, url.find('/', 7)));
+  auto revoked =
+      ks.Delete("/v3/auth/tokens", {{"X-Auth-Token", token_["admin"]}, {"X-Subject-Token", token}});
+  ASSERT_TRUE(revoked);
+  ASSERT_EQ(revoked->status, 204) << revoked->body;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto refused = http.Get("/v2.0/networks", {{"X-Auth-Token", token}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401) << refused->body;
+  EXPECT_EQ(json::parse(refused->body)["error"]["title"], "Unauthorized");
+  // Another token of the same user still works.
+  auto other = http.Get("/v2.0/networks", {{"X-Auth-Token", issue("demo")}});
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200) << other->body;
+}
+
+TEST_P(Keystone, KeystoneUnreachableIs503WhileCachedTokensKeepWorking) {
+  auto service = env_["dvr"];
+  Relay relay(service["OS_AUTH_URL"]);
+  service["OS_AUTH_URL"] = relay.url() + "/v3";
+  ServerProcess server(db_->url(), {"--auth", "keystone", "--auth-url", service["OS_AUTH_URL"]},
+                       [service] {
+                         for (const auto& [k, v] : service)
+                           ::setenv(k.c_str(), v.c_str(), 1);
+                       });
+  httplib::Client http(server.url());
+  http.set_read_timeout(60);  // a hang fails the call rather than the whole suite
+  auto get = [&](const std::string& user) {
+    return http.Get("/v2.0/networks", {{"X-Auth-Token", token_[user]}});
+  };
+  auto before = get("demo");
+  ASSERT_TRUE(before) << "the server did not start";
+  ASSERT_EQ(before->status, 200) << before->body;
+  relay.stop();
+  // demo's token was validated: it is served from the cache, without Keystone.
+  auto cached = get("demo");
+  ASSERT_TRUE(cached);
+  EXPECT_EQ(cached->status, 200) << cached->body;
+  // alt's was never seen: it cannot be checked, and the answer says so (not 401: the
+  // token may be good; not 500).
+  auto unknown = get("alt");
+  ASSERT_TRUE(unknown) << "no answer while Keystone is unreachable";
+  EXPECT_EQ(unknown->status, 503) << unknown->body;
+  EXPECT_EQ(
+      unknown->body,
+      R"({"error":{"code":503,"message":"The Keystone service is temporarily unavailable.","title":"Service Unavailable"}})");
+  EXPECT_TRUE(server.alive());
+}
+
+// /metrics names the callers' routes and counts: under Keystone, an admin's token or an
+// agent's key; nothing else.
+TEST_P(Keystone, MetricsNeedAnAdminTokenOrAnAgentKey) {
+  auto res = raw("", "GET", "/metrics", "");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401) << res->body;
+  EXPECT_EQ(raw("gAAAAAnot-a-real-token", "GET", "/metrics", "")->status, 401);
+  auto member = raw("demo", "GET", "/metrics", "");
+  EXPECT_EQ(member->status, 403) << member->body;
+  EXPECT_EQ(member->body.find("dvr_server_requests_total"), std::string::npos);
+  auto admin = raw("admin", "GET", "/metrics", "");
+  EXPECT_EQ(admin->status, 200);
+  EXPECT_NE(admin->body.find("dvr_server_requests_total"), std::string::npos);
+  auto agent =
+      http_->Get("/metrics", {{"X-DVR-Agent-Host", "compute-1"},
+                              {"X-DVR-Agent-Key", server::agentKey(kAgentSecret, "compute-1")}});
+  ASSERT_TRUE(agent);
+  EXPECT_EQ(agent->status, 200);
+  auto forged =
+      http_->Get("/metrics", {{"X-DVR-Agent-Host", "compute-1"},
+                              {"X-DVR-Agent-Key", server::agentKey("other", "compute-1")}});
+  EXPECT_EQ(forged->status, 401);
+}
+
+// `dvr status` and `dvr host-macs` send the operator's credential: an admin's OS_*
+// password (a token issued with it), --os-token, or an agent's key.
+TEST_P(Keystone, StatusAndHostMacsSendACredential) {
+  registerAgent("compute-1", "dvr", "192.0.2.11");
+  std::string key_file = "/tmp/dvr-keystone-test-key-" + std::to_string(::getpid());
+  std::ofstream(key_file) << server::agentKey(kAgentSecret, "compute-1") << "\n";
+  std::string dvr = kDvr + " ";
+  std::string at = " --server " + server_->url();
+  std::string clean = "env -u OS_AUTH_URL -u OS_TOKEN -u OS_USERNAME -u OS_PASSWORD ";
+  // Without a credential: the server's 401, and the command fails saying so.
+  Result none = sh(clean + dvr + "host-macs" + at + " 2>&1");
+  EXPECT_NE(none.rc, 0);
+  EXPECT_NE(none.out.find("401"), std::string::npos) << none.out;
+  Result by_key = sh(clean + dvr + "host-macs" + at + " --agent-key-file " + key_file +
+                     " --agent-host compute-1 2>&1");
+  EXPECT_EQ(by_key.rc, 0) << by_key.out;
+  EXPECT_NE(by_key.out.find("compute-1"), std::string::npos) << by_key.out;
+  Result by_token = sh(clean + dvr + "status" + at + " --os-token " + token_["admin"] + " 2>&1");
+  EXPECT_NE(by_token.out.find("compute-1"), std::string::npos) << by_token.out;
+  std::string admin_env;
+  for (const auto& [k, v] : env_["admin"])
+    admin_env += k + "=" + v + " ";
+  Result by_password = sh(clean + admin_env + dvr + "host-macs" + at + " 2>&1");
+  EXPECT_EQ(by_password.rc, 0) << by_password.out;
+  EXPECT_NE(by_password.out.find("compute-1"), std::string::npos) << by_password.out;
+  Result member = sh(clean + dvr + "host-macs" + at + " --os-token " + token_["demo"] + " 2>&1");
+  EXPECT_NE(member.rc, 0);
+  EXPECT_NE(member.out.find("403"), std::string::npos) << member.out;
+  ::unlink(key_file.c_str());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Keystone, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace

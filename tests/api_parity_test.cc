@@ -6,6 +6,11 @@
 #include <set>
 
 #include "api_fixture.h"
+#include "ipam/resolve.h"
+#include "model/topology_json.h"
+#include "plan/cloud_index.h"
+#include "plan/planner.h"
+#include "plan/render.h"
 
 namespace dvr {
 namespace {
@@ -69,19 +74,271 @@ TEST_P(ApiParity, APortOnANetworkWithoutSubnetHasNoAddressAndKeepsNone) {
   err = refused("PUT", "/v2.0/routers/" + r2 + "/add_router_interface",
                 json{{"port_id", pid}}.dump(), 400, "BadRequest");
   EXPECT_EQ(message(err), "Bad router request: Router port must have at least one fixed IP.");
-  // Two fixed IPs: dvr's data path gives a port one address; refused, saying so.
-  err = refused("POST", "/v2.0/ports",
-                json{{"port",
-                      {{"network_id", c.net},
-                       {"fixed_ips", {{{"subnet_id", c.sub}}, {{"subnet_id", c.sub}}}}}}}
-                    .dump(),
-                400, "HTTPBadRequest");
-  EXPECT_NE(message(err).find("at most one fixed IP (2 given)"), std::string::npos) << err;
   for (const auto& p : {pid, id(none, "port")})
     call("DELETE", "/v2.0/ports/" + p, "", 204);
   call("DELETE", "/v2.0/floatingips/" + fip, "", 204);
   call("DELETE", "/v2.0/routers/" + r2, "", 204);
   call("DELETE", "/v2.0/networks/" + bare, "", 204);
+}
+
+// Neutron's fixed_ips may hold several addresses, on one subnet or several of the port's
+// network. dvr allocates, shows and releases them all; its data path uses the first.
+TEST_P(ApiParity, APortTakesSeveralFixedIpsAndTheDataPathUsesTheFirst) {
+  Cloud c = basicCloud();
+  std::string sub2 = newSubnet(c.net, "10.17.0.0/24");
+  json made = call("POST", "/v2.0/ports",
+                   json{{"port",
+                         {{"network_id", c.net},
+                          {"binding:host_id", "compute01"},
+                          {"fixed_ips",
+                           {{{"subnet_id", c.sub}, {"ip_address", "10.16.0.50"}},
+                            {{"subnet_id", sub2}},
+                            {{"ip_address", "10.16.0.77"}}}}}}}
+                       .dump(),
+                   201)["port"];
+  std::string pid = made["id"];
+  json want = json::array({{{"subnet_id", c.sub}, {"ip_address", "10.16.0.50"}},
+                           {{"subnet_id", sub2}, {"ip_address", "10.17.0.2"}},
+                           {{"subnet_id", c.sub}, {"ip_address", "10.16.0.77"}}});
+  EXPECT_EQ(made["fixed_ips"], want);
+  EXPECT_EQ(call("GET", "/v2.0/ports/" + pid, "", 200)["port"]["fixed_ips"], want);
+  // Each is held: another port cannot take one, and lists filter on any of them.
+  refused("POST", "/v2.0/ports",
+          json{{"port", {{"network_id", c.net}, {"fixed_ips", {{{"ip_address", "10.17.0.2"}}}}}}}
+              .dump(),
+          409, "IpAddressAlreadyAllocated");
+  json listed = call("GET", "/v2.0/ports?fixed_ips=ip_address=10.16.0.77", "", 200)["ports"];
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["id"], pid);
+  // A subnet holding one of them cannot be deleted.
+  refused("DELETE", "/v2.0/subnets/" + sub2, "", 409, "SubnetInUse");
+  // The data path: compute01's plan answers the first address, and nothing else of it.
+  auto topo = model::topologyFromJson(
+      json::parse(http.Get("/dvr/v1/topology?since=0&host=compute01")->body).at("topology"));
+  model::Cloud plan_cloud = ipam::resolve(topo, "slice");
+  plan::CloudIndex index(plan_cloud);
+  std::string text = plan::renderText(plan::planHost(index, "compute01"));
+  EXPECT_NE(text.find("10.16.0.50"), std::string::npos) << text;
+  EXPECT_EQ(text.find("10.16.0.77"), std::string::npos) << text;
+  EXPECT_EQ(text.find("10.17.0.2"), std::string::npos) << text;
+
+  // A floating IP is NATed to the first address: another of the port's is refused, saying so.
+  json err = refused(
+      "POST", "/v2.0/floatingips",
+      json{{"floatingip",
+            {{"floating_network_id", c.ext}, {"port_id", pid}, {"fixed_ip_address", "10.16.0.77"}}}}
+          .dump(),
+      400, "BadRequest");
+  EXPECT_NE(message(err).find("first fixed IP of port " + pid + " (10.16.0.50)"), std::string::npos)
+      << err;
+  refused(
+      "POST", "/v2.0/floatingips",
+      json{{"floatingip",
+            {{"floating_network_id", c.ext}, {"port_id", pid}, {"fixed_ip_address", "10.16.0.9"}}}}
+          .dump(),
+      400, "BadRequest");
+  json fip = call(
+      "POST", "/v2.0/floatingips",
+      json{{"floatingip",
+            {{"floating_network_id", c.ext}, {"port_id", pid}, {"fixed_ip_address", "10.16.0.50"}}}}
+          .dump(),
+      201)["floatingip"];
+  EXPECT_EQ(fip["fixed_ip_address"], "10.16.0.50");
+  call("DELETE", "/v2.0/floatingips/" + fip["id"].get<std::string>(), "", 204);
+
+  // Updated: a subnet alone keeps the address the port has there; the others are released.
+  json one = call("PUT", "/v2.0/ports/" + pid,
+                  json{{"port", {{"fixed_ips", {{{"subnet_id", sub2}}}}}}}.dump(), 200)["port"];
+  EXPECT_EQ(one["fixed_ips"], json::array({{{"subnet_id", sub2}, {"ip_address", "10.17.0.2"}}}));
+  std::string other = id(
+      call("POST", "/v2.0/ports",
+           json{{"port", {{"network_id", c.net}, {"fixed_ips", {{{"ip_address", "10.16.0.77"}}}}}}}
+               .dump(),
+           201),
+      "port");
+  // Back to two; a bad subnet or an address in use changes nothing.
+  json two =
+      call("PUT", "/v2.0/ports/" + pid,
+           json{{"port", {{"fixed_ips", {{{"subnet_id", c.sub}}, {{"subnet_id", sub2}}}}}}}.dump(),
+           200)["port"];
+  ASSERT_EQ(two["fixed_ips"].size(), 2u);
+  EXPECT_EQ(two["fixed_ips"][0]["subnet_id"], c.sub);
+  EXPECT_EQ(two["fixed_ips"][1], json({{"subnet_id", sub2}, {"ip_address", "10.17.0.2"}}));
+  refused("PUT", "/v2.0/ports/" + pid,
+          json{{"port", {{"fixed_ips", {{{"subnet_id", c.ext_sub}}}}}}}.dump(), 400,
+          "InvalidInput");
+  refused("PUT", "/v2.0/ports/" + pid,
+          json{{"port", {{"fixed_ips", {{{"subnet_id", sub2}}, {{"ip_address", "10.16.0.77"}}}}}}}
+              .dump(),
+          409, "IpAddressAlreadyAllocated");
+  call("DELETE", "/v2.0/ports/" + pid, "", 204);
+  call("DELETE", "/v2.0/ports/" + other, "", 204);
+  // Released with the port: the subnet is free to go.
+  call("DELETE", "/v2.0/subnets/" + sub2, "", 204);
+}
+
+// Neutron's quotas extension: an admin sets a project's limits; a create beyond one is
+// 409 OverQuota and changes nothing; reset, the project is back to the defaults (-1).
+TEST_P(ApiParity, QuotasLimitWhatAProjectCreates) {
+  json defaults = call("GET", "/v2.0/quotas/p1/default", "", 200)["quota"];
+  EXPECT_EQ(defaults["network"], -1);
+  EXPECT_EQ(defaults["port"], -1);
+  EXPECT_EQ(call("GET", "/v2.0/quotas", "", 200)["quotas"], json::array());
+  json set = call("PUT", "/v2.0/quotas/p1", R"({"quota":{"network":2,"port":0}})", 200)["quota"];
+  EXPECT_EQ(set["network"], 2);
+  EXPECT_EQ(set["port"], 0);
+  EXPECT_EQ(set["router"], -1);
+  json listed = call("GET", "/v2.0/quotas", "", 200)["quotas"];
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["project_id"], "p1");
+  EXPECT_EQ(call("GET", "/v2.0/quotas/p1", "", 200)["quota"], set);
+  std::string made;
+  for (int i = 0; i < 2; ++i)
+    made =
+        id(call("POST", "/v2.0/networks",
+                json{{"network", {{"name", "q" + std::to_string(i)}, {"project_id", "p1"}}}}.dump(),
+                201),
+           "network");
+  json err =
+      refused("POST", "/v2.0/networks",
+              json{{"network", {{"name", "q2"}, {"project_id", "p1"}}}}.dump(), 409, "OverQuota");
+  EXPECT_EQ(message(err), "Quota exceeded for resources: ['network'].");
+  refused("POST", "/v2.0/ports",
+          json{{"port", {{"network_id", made}, {"project_id", "p1"}}}}.dump(), 409, "OverQuota");
+  // Bulk: all or nothing.
+  refused("POST", "/v2.0/networks", R"({"networks":[{"name":"b1","project_id":"p1"}]})", 409,
+          "OverQuota");
+  // Other projects are not limited.
+  call("POST", "/v2.0/networks", json{{"network", {{"name", "free"}}}}.dump(), 201);
+  json details = call("GET", "/v2.0/quotas/p1/details.json", "", 200)["quota"];
+  EXPECT_EQ(details["network"], json({{"limit", 2}, {"used", 2}, {"reserved", 0}}));
+  // Bad limits are refused.
+  refused("PUT", "/v2.0/quotas/p1", R"({"quota":{"network":-2}})", 400, "HTTPBadRequest");
+  refused("PUT", "/v2.0/quotas/p1", R"({"quota":{"network":"many"}})", 400, "InvalidInput");
+  refused("PUT", "/v2.0/quotas/p1", R"({"quota":{"volumes":1}})", 400, "HTTPBadRequest");
+  EXPECT_EQ(call("GET", "/v2.0/quotas/p1", "", 200)["quota"], set) << "a refusal changed nothing";
+  call("DELETE", "/v2.0/quotas/p1", "", 204);
+  EXPECT_EQ(call("GET", "/v2.0/quotas", "", 200)["quotas"], json::array());
+  EXPECT_EQ(call("GET", "/v2.0/quotas/p1", "", 200)["quota"], defaults);
+  call("POST", "/v2.0/networks", json{{"network", {{"name", "q2"}, {"project_id", "p1"}}}}.dump(),
+       201);
+}
+
+// Neutron's sorting and pagination: sort_key/sort_dir order the list; limit and marker
+// cut it into pages, with networks_links (next, previous) to follow.
+TEST_P(ApiParity, ListsAreSortedAndPaged) {
+  std::vector<std::string> ids;
+  for (const char* name : {"c", "a", "d", "b", "e"})
+    ids.push_back(newNetwork(name));
+  auto names = [&](const std::string& query) {
+    json list = call("GET", "/v2.0/networks?" + query, "", 200);
+    std::string out;
+    for (const auto& n : list["networks"])
+      out += n["name"].get<std::string>();
+    return out;
+  };
+  EXPECT_EQ(names("sort_key=name&sort_dir=asc"), "abcde");
+  EXPECT_EQ(names("sort_key=name&sort_dir=desc"), "edcba");
+  EXPECT_EQ(names("sort_key=name&sort_dir=desc&fields=id&fields=name"), "edcba");
+  EXPECT_EQ(names("sort_key=name&sort_dir=asc&name=b&name=d"), "bd");
+  EXPECT_EQ(names(""), "cadbe") << "without sort keys: creation order";
+
+  json first = call("GET", "/v2.0/networks?limit=2&sort_key=name&sort_dir=asc", "", 200);
+  EXPECT_EQ(first["networks"].size(), 2u);
+  EXPECT_EQ(first["networks"][1]["name"], "b");
+  ASSERT_EQ(first["networks_links"].size(), 2u) << first;
+  EXPECT_EQ(first["networks_links"][0]["rel"], "next");
+  std::string next = first["networks_links"][0]["href"];
+  std::string b_id = first["networks"][1]["id"];
+  EXPECT_NE(next.find("marker=" + b_id), std::string::npos) << next;
+  EXPECT_EQ(next.rfind("http://127.0.0.1:", 0), 0u) << next;
+  // Following next to the end: every network once, the last page without a next link.
+  std::string seen;
+  std::string page = next.substr(next.find("/v2.0/"));
+  for (int i = 0; i < 5 && !page.empty(); ++i) {
+    json p = call("GET", page, "", 200);
+    for (const auto& n : p["networks"])
+      seen += n["name"].get<std::string>();
+    page.clear();
+    for (const auto& l : p.value("networks_links", json::array())) {
+      if (l["rel"] == "next")
+        page = l["href"].get<std::string>().substr(l["href"].get<std::string>().find("/v2.0/"));
+    }
+  }
+  EXPECT_EQ(seen, "cde");
+  EXPECT_EQ(names("limit=2&sort_key=name&sort_dir=asc&marker=" + b_id + "&page_reverse=True"), "a");
+  EXPECT_EQ(names("limit=2&sort_key=name&sort_dir=desc&marker=" + b_id), "a");
+  EXPECT_EQ(names("limit=0&sort_key=name&sort_dir=asc"), "abcde") << "limit=0: no paging";
+  json all = call("GET", "/v2.0/networks?limit=10", "", 200);
+  EXPECT_EQ(all["networks"].size(), 5u);
+  ASSERT_EQ(all["networks_links"].size(), 1u) << "a short forward page has no next";
+  EXPECT_EQ(all["networks_links"][0]["rel"], "previous");
+  // A marker that names no network: Neutron's 404.
+  std::string missing = "6b1ab2a4-0000-4000-8000-000000000000";
+  json err = refused("GET", "/v2.0/networks?limit=2&marker=" + missing, "", 404, "NetworkNotFound");
+  EXPECT_EQ(message(err), "Network " + missing + " could not be found.");
+  refused("GET", "/v2.0/networks?limit=2&page_reverse=maybe", "", 400, "InvalidInput");
+  for (const auto& i : ids)
+    call("DELETE", "/v2.0/networks/" + i, "", 204);
+}
+
+// Neutron's subnet pools: subnets are carved from a pool's prefixes, never overlapping.
+TEST_P(ApiParity, SubnetPoolsGiveSubnetsTheirCidrs) {
+  json pool = call(
+      "POST", "/v2.0/subnetpools",
+      R"({"subnetpool":{"name":"p","prefixes":["10.60.0.0/16","10.50.0.5/16"],"default_prefixlen":24}})",
+      201)["subnetpool"];
+  EXPECT_EQ(pool["prefixes"], json::array({"10.50.0.0/16", "10.60.0.0/16"})) << "normalised";
+  EXPECT_EQ(pool["min_prefixlen"], 8);
+  EXPECT_EQ(pool["max_prefixlen"], 32);
+  EXPECT_EQ(pool["ip_version"], 4);
+  std::string pid = pool["id"];
+  std::string net = newNetwork("pooled");
+  auto carve = [&](const json& more, int status) {
+    json body{{"network_id", net}, {"ip_version", 4}, {"subnetpool_id", pid}};
+    body.update(more);
+    return call("POST", "/v2.0/subnets", json{{"subnet", body}}.dump(), status);
+  };
+  json a = carve(json::object(), 201)["subnet"];
+  EXPECT_EQ(a["cidr"], "10.50.0.0/24");
+  EXPECT_EQ(a["subnetpool_id"], pid);
+  json b = carve({{"prefixlen", 28}}, 201)["subnet"];
+  EXPECT_EQ(b["cidr"], "10.50.1.0/28");
+  json c = carve({{"cidr", "10.60.7.0/24"}}, 201)["subnet"];
+  EXPECT_EQ(c["cidr"], "10.60.7.0/24");
+  // Outside the pool, overlapping one of its subnets, a bad length: refused, nothing made.
+  std::string before = everything();
+  EXPECT_EQ(carve({{"cidr", "10.70.0.0/24"}}, 400)["NeutronError"]["type"], "InvalidInput");
+  EXPECT_EQ(carve({{"cidr", "10.60.7.128/25"}}, 400)["NeutronError"]["type"],
+            "SubnetAllocationError");
+  EXPECT_EQ(carve({{"prefixlen", 4}}, 400)["NeutronError"]["type"], "InvalidInput");
+  EXPECT_EQ(everything(), before);
+  refused("DELETE", "/v2.0/subnetpools/" + pid, "", 409, "SubnetPoolInUse");
+  // Updated: a name, more prefixes; never fewer.
+  json up = call(
+      "PUT", "/v2.0/subnetpools/" + pid,
+      R"({"subnetpool":{"name":"q","prefixes":["10.50.0.0/16","10.60.0.0/16","10.80.0.0/16"]}})",
+      200)["subnetpool"];
+  EXPECT_EQ(up["name"], "q");
+  EXPECT_EQ(up["prefixes"].size(), 3u);
+  refused("PUT", "/v2.0/subnetpools/" + pid, R"({"subnetpool":{"prefixes":["10.80.0.0/16"]}})", 400,
+          "IllegalSubnetPoolPrefixUpdate");
+  refused("POST", "/v2.0/subnetpools", R"({"subnetpool":{"name":"x","prefixes":["nope"]}})", 400,
+          "HTTPBadRequest");
+  refused(
+      "POST", "/v2.0/subnetpools",
+      R"({"subnetpool":{"prefixes":["10.90.0.0/16"],"min_prefixlen":24,"default_prefixlen":20}})",
+      400, "IllegalSubnetPoolPrefixBounds");
+  // Tags, as on every resource with standard attributes.
+  call("PUT", "/v2.0/subnetpools/" + pid + "/tags/blue", "", 201);
+  EXPECT_EQ(call("GET", "/v2.0/subnetpools/" + pid + "/tags", "", 200)["tags"],
+            json::array({"blue"}));
+  EXPECT_EQ(call("GET", "/v2.0/subnetpools?name=q", "", 200)["subnetpools"].size(), 1u);
+  for (const auto& s : {a, b, c})
+    call("DELETE", "/v2.0/subnets/" + s["id"].get<std::string>(), "", 204);
+  call("DELETE", "/v2.0/subnetpools/" + pid, "", 204);
+  json err = refused("GET", "/v2.0/subnetpools/" + pid, "", 404, "SubnetPoolNotFound");
+  EXPECT_EQ(message(err), "Subnet pool " + pid + " could not be found.");
 }
 
 TEST_P(ApiParity, BulkCreateIsAllOrNothing) {
@@ -218,13 +475,19 @@ TEST_P(ApiParity, ShowTakesFieldsAndMissingResourcesAreNamed) {
                                             "ip-substring-filtering",
                                             "net-mtu",
                                             "net-mtu-writable",
+                                            "pagination",
                                             "project-id",
                                             "provider",
+                                            "quota_details",
+                                            "quotas",
                                             "router",
                                             "service-type",
+                                            "sorting",
                                             "standard-attr-description",
                                             "standard-attr-revisions",
+                                            "standard-attr-tag",
                                             "standard-attr-timestamp",
+                                            "subnet_allocation",
                                             "tag"}));
   EXPECT_EQ(call("GET", "/v2.0/service-providers", "", 200),
             json({{"service_providers", json::array()}}));

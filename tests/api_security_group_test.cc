@@ -137,6 +137,12 @@ TEST_P(SecurityGroupApi, TheDefaultGroupCannotBeDeletedRenamedOrMadeAgain) {
           "SecurityGroupCannotUpdateDefault", "Updating default security group not allowed.", {d});
   refused("POST", "/v2.0/security-groups", json{{"security_group", {{"name", "default"}}}}, 409,
           "SecurityGroupDefaultAlreadyExists", "Default security group already exists.", {d});
+  // Another group may not take the name.
+  std::string other = call("POST", "/v2.0/security-groups", R"({"security_group":{"name":"web"}})",
+                           201)["security_group"]["id"];
+  refused("PUT", "/v2.0/security-groups/" + other, json{{"security_group", {{"name", "default"}}}},
+          409, "SecurityGroupDefaultAlreadyExists", "Default security group already exists.",
+          {d, other});
   // Its description may change.
   json updated = call("PUT", "/v2.0/security-groups/" + d,
                       R"({"security_group":{"description":"ours"}})", 200)["security_group"];
@@ -342,6 +348,9 @@ TEST_P(SecurityGroupApi, BadRulesAreRefusedWithNeutronsErrors) {
        "Invalid ethertype IPv4 for protocol ipv6-icmp."},
       {with({{"remote_group_id", missing}}), 404, "SecurityGroupNotFound",
        "Security group " + missing + " does not exist"},
+      // Not a UUID: still Neutron's 404 (it does not check the form of remote_group_id).
+      {with({{"remote_group_id", "bad_group_id"}}), 404, "SecurityGroupNotFound",
+       "Security group bad_group_id does not exist"},
       {with({{"security_group_id", missing}}), 404, "SecurityGroupNotFound",
        "Security group " + missing + " does not exist"},
       {with({{"direction", "sideways"}}), 400, "HTTPBadRequest",

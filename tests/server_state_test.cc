@@ -198,5 +198,39 @@ TEST(StateRows, WritesOnlyWhatChangedAndLoadsBackInOrder) {
   EXPECT_TRUE(next.changesSince(next).empty());
 }
 
+// A port's further fixed IPs (Neutron's fixed_ips beyond the first) are pinned and held,
+// stored and loaded back, and planned nowhere: every host plans as without them, from its
+// slice as from the whole.
+TEST(HostSlice, FurtherFixedIpsArePinnedStoredAndPlannedNowhere) {
+  server::ApiState s;
+  s.topo = pinnedLikeTheServer(model::loadTopologyFile(testing::sourcePath("examples/seed.yaml")));
+  ASSERT_FALSE(s.topo.vms.empty());
+  ASSERT_TRUE(s.topo.vms[0].subnet && s.topo.vms[0].ip);
+  s.topo.vms[0].extra_ips.push_back({*s.topo.vms[0].subnet, std::nullopt});
+  s.pinAllocations(ipam::resolve(s.topo, "extra"));
+  ASSERT_EQ(s.topo.vms[0].extra_ips.size(), 1u);
+  ASSERT_TRUE(s.topo.vms[0].extra_ips[0].ip) << "allocated, then pinned";
+  Ipv4 extra = *s.topo.vms[0].extra_ips[0].ip;
+  EXPECT_NE(extra, *s.topo.vms[0].ip);
+
+  server::ApiState without = s;
+  without.topo.vms[0].extra_ips.clear();
+  model::Cloud whole = ipam::resolve(s.topo, "whole"), plain = ipam::resolve(without.topo, "plain");
+  plan::CloudIndex index(whole), plain_index(plain);
+  for (const auto& h : whole.hosts) {
+    std::string planned = plan::renderJson(plan::planHost(index, h.name));
+    EXPECT_EQ(planned, plan::renderJson(plan::planHost(plain_index, h.name))) << h.name;
+    model::Cloud part = ipam::resolve(server::hostSlice(s.topo, index, h.name), "slice");
+    plan::CloudIndex part_index(part);
+    EXPECT_EQ(plan::renderJson(plan::planHost(part_index, h.name)), planned) << h.name;
+  }
+  RowTable table;
+  table.apply(s.changesSince(server::ApiState{}));
+  server::ApiState loaded = server::ApiState::fromRows(table.rows());
+  expectSameState(loaded, s);
+  ASSERT_EQ(loaded.topo.vms[0].extra_ips.size(), 1u);
+  EXPECT_EQ(loaded.topo.vms[0].extra_ips[0].ip, extra);
+}
+
 }  // namespace
 }  // namespace dvr

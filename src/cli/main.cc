@@ -9,6 +9,7 @@
 #include "agent/agent.h"
 #include "agent/api_client.h"
 #include "agent/cloud_source.h"
+#include "cli/credentials.h"
 #include "cli/pictures.h"
 #include "cli/server_limits.h"
 #include "cli/status.h"
@@ -57,12 +58,14 @@ int plan(const std::string& file, const std::string& host, bool json, const std:
 
 // The cloud of a topology file, or the one a server holds (`--server URL`): its whole
 // topology with every allocation pinned, resolved as a file would be.
-dvr::model::Cloud cloudOf(const std::string& file, const std::string& server) {
+dvr::model::Cloud cloudOf(const std::string& file, const std::string& server,
+                          const dvr::cli::ServerCredentials& credentials) {
   if (file.empty() == server.empty())
     throw dvr::InputError("dvr", {{"FILE / --server", "give a topology file or --server URL", 0}});
   if (server.empty())
     return dvr::ipam::loadCloudFile(file);
   dvr::agent::ApiClient client(server, {std::chrono::seconds(3), std::chrono::seconds(30)});
+  client.setHeaders(dvr::cli::credentialHeaders(credentials));
   auto res = client.get("/dvr/v1/topology?since=0");
   if (!res)
     throw std::runtime_error("cannot reach " + server);
@@ -74,8 +77,9 @@ dvr::model::Cloud cloudOf(const std::string& file, const std::string& server) {
 }
 
 int trace(const std::string& file, const std::string& server, const dvr::trace::TraceRequest& req,
-          bool json, const dvr::cli::PictureFiles& pictures, const std::string& datapath) {
-  auto cloud = cloudOf(file, server);
+          bool json, const dvr::cli::PictureFiles& pictures, const std::string& datapath,
+          const dvr::cli::ServerCredentials& credentials) {
+  auto cloud = cloudOf(file, server, credentials);
   dvr::plan::CloudIndex index(cloud);
   auto plans = dvr::plan::planAll(index);
   if (datapath == "fast") {
@@ -93,10 +97,10 @@ int trace(const std::string& file, const std::string& server, const dvr::trace::
 
 // One host's plan, or the whole cloud without a host.
 int draw(const std::string& file, const std::string& server, const std::string& host,
-         const dvr::cli::PictureFiles& pictures) {
+         const dvr::cli::PictureFiles& pictures, const dvr::cli::ServerCredentials& credentials) {
   if (!pictures.any())
     throw dvr::InputError("dvr draw", {{"--svg/--png", "name at least one file to write", 0}});
-  auto cloud = cloudOf(file, server);
+  auto cloud = cloudOf(file, server, credentials);
   dvr::plan::CloudIndex index(cloud);
   if (!host.empty()) {
     if (!cloud.findHost(host))
@@ -109,8 +113,9 @@ int draw(const std::string& file, const std::string& server, const std::string& 
 }
 
 // The server's dvr_host_macs table, printed as the seed shows Neutron's.
-int hostMacs(const std::string& url) {
+int hostMacs(const std::string& url, const dvr::cli::ServerCredentials& credentials) {
   dvr::agent::ApiClient client(url, {std::chrono::seconds(3), std::chrono::seconds(30)});
+  client.setHeaders(dvr::cli::credentialHeaders(credentials));
   auto res = client.get("/dvr/v1/host-macs");
   if (!res)
     throw std::runtime_error("cannot reach " + url);
@@ -158,8 +163,10 @@ int main(int argc, char** argv) {
   auto* trace_cmd =
       app.add_subcommand("trace", "walk a packet through the hosts' plans, hop by hop");
   std::string picture_server;
+  dvr::cli::ServerCredentials credentials;  // to a server that requires one
   trace_cmd->add_option("file", file, "topology (YAML)");
   trace_cmd->add_option("--server", picture_server, "trace the cloud a dvr server holds");
+  dvr::cli::addCredentialOptions(trace_cmd, credentials);
   trace_cmd->add_option("--from", req.from, "VM or external host (name or IP)")->required();
   trace_cmd->add_option("--to", req.to, "VM, external host or IP")->required();
   trace_cmd->add_option("--proto", proto, "icmp, tcp or udp")
@@ -178,6 +185,7 @@ int main(int argc, char** argv) {
   auto* draw_cmd = app.add_subcommand("draw", "draw one host's plan, or the whole cloud");
   draw_cmd->add_option("file", file, "topology (YAML)");
   draw_cmd->add_option("--server", picture_server, "draw the cloud a dvr server holds");
+  dvr::cli::addCredentialOptions(draw_cmd, credentials);
   draw_cmd->add_option("--host", host, "the host to draw (default: the whole cloud)");
   draw_cmd->add_option("--svg", pictures.svg, "SVG file to write");
   draw_cmd->add_option("--png", pictures.png, "PNG file to write");
@@ -207,9 +215,11 @@ int main(int argc, char** argv) {
   auto* macs_cmd =
       app.add_subcommand("host-macs", "the server's dvr_host_macs table: each host's DVR MAC");
   macs_cmd->add_option("--server", macs_url, "the dvr server (default http://127.0.0.1:9696)");
+  dvr::cli::addCredentialOptions(macs_cmd, credentials);
   auto* status_cmd = app.add_subcommand(
       "status", "every agent: mode, liveness, revision applied, last reconcile, DVR MAC");
   status_cmd->add_option("--server", macs_url, "the dvr server (default http://127.0.0.1:9696)");
+  dvr::cli::addCredentialOptions(status_cmd, credentials);
   auto* server_cmd = app.add_subcommand("server", "serve the Neutron v2.0 API over a database");
   server_cmd->add_option("--bind", server_opts.bind, "HOST:PORT (default 127.0.0.1:9696)");
   server_cmd->add_option("--db", server_opts.db, "sqlite:PATH (default sqlite:dvr.db)");
@@ -326,9 +336,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*macs_cmd)
-      return hostMacs(macs_url);
+      return hostMacs(macs_url, credentials);
     if (*status_cmd)
-      return dvr::cli::status(macs_url);
+      return dvr::cli::status(macs_url, dvr::cli::credentialHeaders(credentials));
     if (*agent_cmd) {
       if (agent_server.url.empty() && file.empty()) {
         throw dvr::InputError("dvr agent",
@@ -363,10 +373,10 @@ int main(int argc, char** argv) {
                   : proto == "udp" ? dvr::trace::Proto::Udp
                                    : dvr::trace::Proto::Icmp;
       req.with_reply = !no_reply;
-      return trace(file, picture_server, req, json, pictures, datapath);
+      return trace(file, picture_server, req, json, pictures, datapath, credentials);
     }
     if (*draw_cmd)
-      return draw(file, picture_server, host, pictures);
+      return draw(file, picture_server, host, pictures, credentials);
   } catch (const dvr::InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;

@@ -38,8 +38,9 @@ std::string formatStatus(const nlohmann::json& answer) {
   return out;
 }
 
-int status(const std::string& url) {
+int status(const std::string& url, const std::map<std::string, std::string>& headers) {
   agent::ApiClient client(url, {std::chrono::seconds(3), std::chrono::seconds(30)});
+  client.setHeaders(headers);
   auto res = client.get("/dvr/v1/agents");
   if (!res)
     throw std::runtime_error("cannot reach " + url);

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <map>
 #include <string>
 
 namespace dvr::cli {
@@ -12,6 +13,7 @@ namespace dvr::cli {
 // The table for GET /dvr/v1/agents's answer.
 std::string formatStatus(const nlohmann::json& agents);
 // Asks `url`; returns the process exit code (1 when an agent is down or failed).
-int status(const std::string& url);
+// `headers`: the credential to send (cli/credentials.h).
+int status(const std::string& url, const std::map<std::string, std::string>& headers);
 
 }  // namespace dvr::cli

@@ -281,7 +281,13 @@ class Resolver {
     for (const auto& vm : t_.vms) {
       reserveMac(quoted("vm", vm.name), vm.line, vm.mac);
       const Network* n = networkNamed(vm.network);
-      if (!vm.ip || !n)
+      if (!n)
+        continue;
+      for (const auto& e : vm.extra_ips) {  // a port's further fixed IPs
+        if (e.ip)
+          reserve(quoted("vm", vm.name), vm.line, n->id, *e.ip);
+      }
+      if (!vm.ip)
         continue;
       // An unbound port may hold its subnet's gateway IP while no router does: it is the
       // port an operator makes for `router add port`.
@@ -777,6 +783,33 @@ class Resolver {
     }
   }
 
+  // A port's fixed IPs beyond the first: on subnets of its network, pinned (reserved
+  // with the others) or allocated now. Not routed: the data path uses the first.
+  void extraIps(const VmSpec& vs, const Network& n, const std::string& obj, Port& p) {
+    if (!vs.extra_ips.empty() && vs.no_ip)
+      problems_.add(obj, "a port without fixed IPs names no subnet or IP", vs.line);
+    for (size_t k = 0; k < vs.extra_ips.size(); ++k) {
+      const auto& e = vs.extra_ips[k];
+      auto si = subnet_index_.find(e.subnet);
+      if (si == subnet_index_.end() || cloud_.subnets[si->second].network_id != n.id) {
+        problems_.add(obj, "subnet '" + e.subnet + "' is not a subnet of network '" + n.name + "'",
+                      vs.line);
+        continue;
+      }
+      const Subnet& s = cloud_.subnets[si->second];
+      if (e.ip && !s.cidr.contains(*e.ip)) {
+        problems_.add(obj,
+                      "fixed IP " + e.ip->str() + " is outside subnet '" + s.name + "' (" +
+                          s.cidr.str() + ")",
+                      vs.line, ProblemKind::OutsideSubnet);
+        continue;
+      }
+      auto ip = e.ip ? e.ip : allocateIp(s, obj, vs.line, "port:" + p.id + "#" + std::to_string(k));
+      if (ip)
+        p.extra_ips.push_back({s.id, *ip});
+    }
+  }
+
   void vms() {
     for (const auto& vs : t_.vms) {
       auto obj = quoted("vm", vs.name);
@@ -838,6 +871,7 @@ class Resolver {
         auto ip = vs.ip ? vs.ip : allocateIp(*s, obj, vs.line);
         p.ip = ip.value_or(Ipv4());
       }
+      extraIps(vs, *n, obj, p);
       portSecurity(vs, obj, p);
       Port& added = cloud_.ports[addPort(std::move(p), vs.mac)];
       for (auto& pair : added.allowed_address_pairs) {

@@ -50,6 +50,12 @@ struct AddressPair {
   Mac mac;  // the port's own when the pair named none
 };
 
+// An address of a port beyond its first.
+struct FixedIp {
+  std::string subnet_id;
+  Ipv4 ip;
+};
+
 struct Port {
   std::string id, name, network_id, subnet_id;
   std::string device_owner, device_id;
@@ -59,6 +65,8 @@ struct Port {
   std::vector<std::string> ha_hosts;
   Ipv4 ip;  // meaningful only with a subnet_id: a VM port may have no fixed IP
   bool hasIp() const { return !subnet_id.empty(); }
+  // VM ports: their further fixed IPs, held in IPAM and planned nowhere.
+  std::vector<FixedIp> extra_ips;
   Mac mac;
   // VM ports only (router, SNAT and gateway ports are never filtered, as in Neutron).
   bool port_security = false;

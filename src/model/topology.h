@@ -129,6 +129,13 @@ struct AddressPairSpec {
   std::optional<Mac> mac;
 };
 
+// A fixed IP of a port beyond its first (Neutron's fixed_ips may hold several).
+struct FixedIpSpec {
+  bool operator==(const FixedIpSpec&) const = default;
+  std::string subnet;      // a subnet of the port's network
+  std::optional<Ipv4> ip;  // none: allocated, then pinned
+};
+
 struct VmSpec {
   bool operator==(const VmSpec&) const = default;
   std::string name;
@@ -141,6 +148,9 @@ struct VmSpec {
   // the port is plugged into its network's bridge and nothing routes to it. It keeps no IP
   // when subnets are added later, as in Neutron.
   bool no_ip = false;
+  // The port's further fixed IPs: allocated, shown and released with it, and planned
+  // nowhere (dvr's data path gives a port its first address only).
+  std::vector<FixedIpSpec> extra_ips;
   std::optional<Mac> mac;
   // Filtered (Neutron's port_security_enabled) by its groups' rules, with anti-spoofing.
   // In a file it defaults to whether `security_groups` is given, so files written before

@@ -123,6 +123,11 @@ json toJson(const Topology& t) {
     }
     if (v.no_ip)
       o["no_ip"] = true;
+    for (const auto& e : v.extra_ips) {
+      json f{{"subnet", e.subnet}};
+      putOpt(f, "ip", e.ip);
+      o["extra_ips"].push_back(f);
+    }
     j["vms"].push_back(o);
   }
   for (const auto& g : t.security_groups) {
@@ -229,6 +234,8 @@ Topology topologyFromJson(const json& j) {
         v.allowed_address_pairs.push_back(
             {parse<Cidr>(p, "ip_address"), parseOpt<Mac>(p, "mac_address")});
       v.no_ip = o.value("no_ip", false);
+      for (const auto& f : o.value("extra_ips", json::array()))
+        v.extra_ips.push_back({f.at("subnet"), parseOpt<Ipv4>(f, "ip")});
       t.vms.push_back(std::move(v));
     }
     for (const auto& o : j.value("security_groups", json::array())) {

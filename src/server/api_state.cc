@@ -271,6 +271,9 @@ void ApiState::pinAllocations(const Cloud& c) {
       v.ip = p->ip;
       v.subnet = p->subnet_id;
     }
+    v.extra_ips.clear();
+    for (const auto& e : p->extra_ips)
+      v.extra_ips.push_back({e.subnet_id, e.ip});
   }
   for (size_t i = 0; i < topo.floating_ips.size() && i < c.floating_ips.size(); ++i) {
     topo.floating_ips[i].id = c.floating_ips[i].id;

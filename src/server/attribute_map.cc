@@ -246,6 +246,10 @@ const std::map<std::string, Map>& attributeMap() {
                          {"service_type_id", check(v::uuidOrNone)},
                          {"routes", check(v::hostRoutes)}})},
       {"security_group", common({{"stateful", boolean()}})},
+      // Prefixes and lengths are checked by the write (server/subnet_pools.h).
+      {"subnetpool", common({{"shared", boolean()},
+                             {"is_default", boolean()},
+                             {"address_scope_id", strOrNone(255)}})},
       {"security_group_rule",
        {{"security_group_id", check(v::uuid)},
         {"direction",
@@ -262,7 +266,9 @@ const std::map<std::string, Map>& attributeMap() {
         {"port_range_min", {portValue, nullptr}},
         {"port_range_max", {portValue, nullptr}},
         {"remote_ip_prefix", {ipPrefix, nullptr}},
-        {"remote_group_id", check(v::uuidOrNone)},
+        // No uuid check, as in Neutron: a group that is not there, well-formed or not,
+        // is its 404 SecurityGroupNotFound (what Tempest expects of "bad_group_id").
+        {"remote_group_id", strOrNone(kProjectIdMax)},
         {"description", str(kDescriptionMax)},
         {"tenant_id", str(kProjectIdMax)},
         {"project_id", str(kProjectIdMax)}}},
@@ -305,6 +311,7 @@ const std::map<std::string, std::string> kResourceOfCollection{
     {"floatingips", "floatingip"},
     {"agents", "agent"},
     {"security-groups", "security_group"},
-    {"security-group-rules", "security_group_rule"}};
+    {"security-group-rules", "security_group_rule"},
+    {"subnetpools", "subnetpool"}};
 
 }  // namespace dvr::server

@@ -9,6 +9,8 @@
 //    (server/agent_credential.h) admits its own host only: PUT /dvr/v1/agents/<its host>,
 //    GET /dvr/v1/topology?host=<its host>, and the read-only tables; an admin (a Keystone
 //    admin token, or anyone under noauth) may read them all but registers no host.
+//  - GET /metrics: open under noauth; under Keystone, as the agents' read-only tables: an
+//    admin's token or an agent's key.
 // admit() may call Keystone: it runs on the worker threads.
 #pragma once
 

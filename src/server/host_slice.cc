@@ -115,8 +115,12 @@ Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const 
       t.routers.push_back(r);
   }
   for (const auto& v : pinned.vms) {
-    if (vms.count(v.name))
-      t.vms.push_back(v);
+    if (!vms.count(v.name))
+      continue;
+    t.vms.push_back(v);
+    // A port's further fixed IPs are pinned and planned nowhere: the slice does without
+    // them (and without the subnets they are on).
+    t.vms.back().extra_ips.clear();
   }
   for (const auto& f : pinned.floating_ips) {
     if (f.id && fips.count(*f.id))

@@ -123,8 +123,10 @@ std::string routeOf(const std::string& path) {
     std::string collection = parts[1];
     if (collection.size() > 5 && collection.ends_with(".json"))
       collection.resize(collection.size() - 5);
-    static const char* kCollections[] = {"networks",    "subnets", "ports",      "routers",
-                                         "floatingips", "agents",  "extensions", "security-groups"};
+    static const char* kCollections[] = {"networks",    "subnets",         "ports",
+                                         "routers",     "floatingips",     "agents",
+                                         "extensions",  "security-groups", "security-group-rules",
+                                         "subnetpools", "quotas"};
     for (const char* c : kCollections) {
       if (collection == c) {
         std::string out = "/v2.0/" + collection;
@@ -256,9 +258,14 @@ class Session : public std::enable_shared_from_this<Session> {
     route_ = routeOf(r.path);
     started_ = std::chrono::steady_clock::now();
     if (r.method == "GET" && r.path == "/metrics") {
-      ApiResponse m{200, hub_.exposition()};
-      m.content_type = "text/plain; version=0.0.4";
-      write(m, keep_alive);
+      asio::post(hub_.pool,
+                 [self = shared_from_this(), r = std::move(r), keep_alive, &hub = hub_]() mutable {
+                   if (auto refused = hub.auth.admit(r))  // may ask Keystone: on the pool
+                     return self->reply(*refused, keep_alive);
+                   ApiResponse m{200, hub.exposition()};
+                   m.content_type = "text/plain; version=0.0.4";
+                   self->reply(m, keep_alive);
+                 });
       return;
     }
     if (r.method == "GET" && r.path == "/dvr/v1/topology") {

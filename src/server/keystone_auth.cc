@@ -75,6 +75,10 @@ bool KeystoneAuth::checkServiceCredentials(std::string& why) {
   return serviceToken(true, why).has_value();
 }
 
+std::optional<std::string> KeystoneAuth::issueToken(std::string& why) {
+  return serviceToken(false, why);
+}
+
 // The server's own token, issued with its password, renewed a minute before it expires or
 // when Keystone stopped accepting it (`renew`).
 std::optional<std::string> KeystoneAuth::serviceToken(bool renew, std::string& why) {

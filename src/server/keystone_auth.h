@@ -47,6 +47,9 @@ class KeystoneAuth {
   // Issues the service token now: false (with the reason) if Keystone refuses the service
   // credentials or cannot be reached.
   bool checkServiceCredentials(std::string& why);
+  // A token of the credentials (issued once, then reused until a minute before it
+  // expires); nullopt with the reason. What `dvr status` sends for OS_* (cli/credentials.h).
+  std::optional<std::string> issueToken(std::string& why);
 
   TokenCheck validate(const std::string& token);
 

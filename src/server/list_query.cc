@@ -1,12 +1,14 @@
 #include "server/list_query.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <sstream>
 
 #include "model/cloud.h"
 #include "server/api_error.h"
 #include "server/neutron_views.h"
+#include "server/subnet_pools.h"
 #include "server/validators.h"
 
 namespace dvr::server {
@@ -35,6 +37,7 @@ const json& shape(const std::string& collection) {
     m["floatingips"] = view.floatingIp(model::FloatingIp{});
     m["agents"] = view.agent("", json::object());
     m["security-groups"] = view.securityGroup(model::SecurityGroup{}, {});
+    m["subnetpools"] = subnetPoolView(s, "");
     json rule = view.securityGroupRule("");
     rule["port_range_min"] = 0;  // integers, so that filters on them compare as integers
     rule["port_range_max"] = 0;
@@ -178,6 +181,10 @@ void checkListQuery(const std::string& collection, const Query& query) {
           "Bad limit request: Limit must be an integer 0 or greater and not '" + limit + "'.",
           "BadRequest");
   }
+  for (const auto& reverse : values(query, "page_reverse")) {
+    json b = reverse;
+    v::toBoolean(b);  // Neutron's convert_to_boolean: 400 for anything else
+  }
   for (const auto& marker : values(query, "marker")) {
     if (auto r = v::uuid(marker))
       throw badRequest("Bad marker request: " + *r + ".", "BadRequest");
@@ -199,6 +206,125 @@ void checkListQuery(const std::string& collection, const Query& query) {
   if (!bad_dirs.empty())
     throw badRequest(pyList(bad_dirs) +
                      " is invalid value for sort_dirs, valid value is 'asc' and 'desc'");
+}
+
+namespace {
+
+// Query strings of the links: percent-encoded, as a browser would send them.
+std::string encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += char(ch);
+    } else {
+      out += '%';
+      out += hex[ch >> 4];
+      out += hex[ch & 15];
+    }
+  }
+  return out;
+}
+
+std::string linkTo(const std::string& url, const Query& query, const std::string& marker,
+                   bool reverse) {
+  std::string q;
+  for (const auto& [k, v] : query) {
+    if (k == "marker" || k == "page_reverse")
+      continue;
+    q += (q.empty() ? "" : "&") + encode(k) + "=" + encode(v);
+  }
+  q += (q.empty() ? "" : "&") + std::string("marker=") + encode(marker);
+  if (reverse)
+    q += "&page_reverse=True";
+  return url + "?" + q;
+}
+
+// The value an item sorts by: absent and null first, as SQL's NULLs sort in MySQL.
+const json& sortValue(const json& item, const std::string& key) {
+  static const json null;
+  auto it = item.find(key);
+  return it == item.end() ? null : *it;
+}
+
+}  // namespace
+
+ListPage listPage(const std::string& collection, const json& items, const Query& query,
+                  const std::string& url,
+                  const std::function<std::exception_ptr(const std::string&)>& missing_marker) {
+  Query no_fields;
+  for (const auto& [k, v] : query) {
+    if (k != "fields")
+      no_fields.emplace(k, v);
+  }
+  json kept = filtered(collection, items, no_fields);  // whole items: sort keys may be cut
+
+  std::vector<std::pair<std::string, bool>> sorts;  // key, ascending
+  std::vector<std::string> keys = values(query, "sort_key"), dirs = values(query, "sort_dir");
+  for (size_t i = 0; i < keys.size() && i < dirs.size(); ++i)
+    sorts.emplace_back(keys[i], dirs[i] == "asc");
+  long limit = 0;
+  for (const auto& l : values(query, "limit")) {
+    json n = l;
+    v::toInt(n);  // checked by checkListQuery
+    limit = n.get<long>();
+  }
+  bool paged = limit > 0;
+  if (paged &&
+      std::none_of(sorts.begin(), sorts.end(), [](const auto& s) { return s.first == "id"; }))
+    sorts.emplace_back("id", true);
+  auto less = [&](const json& a, const json& b) {
+    for (const auto& [key, asc] : sorts) {
+      const json &x = sortValue(a, key), &y = sortValue(b, key);
+      if (x == y)
+        continue;
+      return asc ? x < y : y < x;
+    }
+    return false;
+  };
+  std::vector<json> list(kept.begin(), kept.end());
+  if (!sorts.empty())
+    std::stable_sort(list.begin(), list.end(), less);
+
+  ListPage page;
+  if (paged) {
+    std::vector<std::string> markers = values(query, "marker");
+    std::vector<std::string> reverses = values(query, "page_reverse");
+    json reverse_value = reverses.empty() ? json(false) : json(reverses.back());
+    v::toBoolean(reverse_value);
+    bool reverse = reverse_value.get<bool>();
+    size_t from = 0, to = list.size();
+    if (!markers.empty()) {
+      const std::string& marker = markers.back();
+      auto m = std::find_if(items.begin(), items.end(),
+                            [&](const json& x) { return x.value("id", std::string()) == marker; });
+      if (m == items.end())
+        std::rethrow_exception(missing_marker(marker));
+      if (reverse)
+        to = std::lower_bound(list.begin(), list.end(), *m, less) - list.begin();
+      else
+        from = std::upper_bound(list.begin(), list.end(), *m, less) - list.begin();
+    }
+    if (reverse)
+      from = to > size_t(limit) ? to - size_t(limit) : 0;
+    else
+      to = std::min(list.size(), from + size_t(limit));
+    std::vector<json> cut(list.begin() + long(from), list.begin() + long(to));
+    bool short_page = cut.size() < size_t(limit);
+    std::string first = cut.empty() ? (markers.empty() ? "" : markers.back())
+                                    : cut.front().value("id", std::string());
+    std::string last = cut.empty() ? first : cut.back().value("id", std::string());
+    if (!(short_page && !reverse))
+      page.links.push_back({{"rel", "next"}, {"href", linkTo(url, query, last, false)}});
+    if (!(short_page && reverse))
+      page.links.push_back({{"rel", "previous"}, {"href", linkTo(url, query, first, true)}});
+    list = std::move(cut);
+  }
+  Query fields;
+  auto [f_from, f_to] = query.equal_range("fields");
+  fields.insert(f_from, f_to);
+  page.items = filtered(collection, json(list), fields);
+  return page;
 }
 
 json filtered(const std::string& collection, const json& items, const Query& query) {

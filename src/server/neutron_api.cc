@@ -19,9 +19,11 @@
 #include "server/list_query.h"
 #include "server/neutron_views.h"
 #include "server/policy.h"
+#include "server/quotas.h"
 #include "server/request_args.h"
 #include "server/resource_writes.h"
 #include "server/security_group_state.h"
+#include "server/subnet_pools.h"
 
 namespace dvr::server {
 namespace {
@@ -190,6 +192,7 @@ ApiError notFoundError(const std::string& collection, const std::string& id) {
       {"ports", {"Port", "PortNotFound"}},
       {"routers", {"Router", "RouterNotFound"}},
       {"floatingips", {"Floating IP", "FloatingIPNotFound"}},
+      {"subnetpools", {"Subnet pool", "SubnetPoolNotFound"}},
       {"agents", {"Agent", "AgentNotFound"}}};
   auto n = kNames.find(collection);
   if (n == kNames.end())
@@ -326,6 +329,16 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
          ext("ip-substring-filtering", "IP address substring filtering",
              "Provides IP address substring filtering when listing ports"),
          ext("tag", "Tag support", "Enables to set tag on resources."),
+         ext("subnet_allocation", "Subnet Allocation",
+             "Enables allocation of subnets from a subnet pool"),
+         ext("standard-attr-tag", "Tag support for resources with standard attribute",
+             "Enables to set tag on resources with standard attribute."),
+         ext("pagination", "Pagination support",
+             "Extension that indicates that pagination is enabled."),
+         ext("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
+         ext("quotas", "Quota management support", "Expose functions for quotas management"),
+         ext("quota_details", "Quota details management support",
+             "Expose functions for quotas usage statistics per project"),
          ext("service-type", "Neutron Service Type Management",
              "API for retrieving service providers for Neutron advanced services")});
     if (r.id.empty())
@@ -343,6 +356,9 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
       throw notFound("The resource could not be found.");
     return {200, json{{"service_providers", json::array()}}.dump()};
   }
+
+  if (r.collection == "quotas")
+    return quotas(req, r.id, r.action);
 
   auto singular = kResourceOfCollection.find(r.collection);
   if (singular == kResourceOfCollection.end())
@@ -401,6 +417,11 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
         for (const auto& [id, rule] : s.attrs[kRuleAttrs].items())
           items.push_back(v.securityGroupRule(id));
       }
+    } else if (r.collection == "subnetpools") {
+      if (s.attrs.contains(kPoolAttrs)) {
+        for (const auto& [id, pool] : s.attrs[kPoolAttrs].items())
+          items.push_back(subnetPoolView(s, id));
+      }
     } else if (r.collection == "agents") {
       for (const auto& [host, a] : s.agents.items()) {
         json live = a;
@@ -412,7 +433,20 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     policy::filterReadable(req.context, s, r.collection, items);
     if (r.id.empty()) {
       checkListQuery(r.collection, req.query);
-      return {200, json{{plural, filtered(r.collection, items, req.query)}}.dump()};
+      auto host = req.headers.find("host");
+      std::string url = "http://" +
+                        (host == req.headers.end() ? std::string("localhost") : host->second) +
+                        req.path;
+      ListPage page = listPage(r.collection, items, req.query, url, [&](const std::string& id) {
+        return std::make_exception_ptr(
+            r.collection == "security-groups"
+                ? notFound("Security group " + id + " does not exist", "SecurityGroupNotFound")
+                : notFoundError(r.collection, id));
+      });
+      json body{{plural, std::move(page.items)}};
+      if (!page.links.empty())
+        body[plural + "_links"] = std::move(page.links);
+      return {200, body.dump()};
     }
     for (const auto& item : items) {
       if (item["id"] == r.id && tags) {  // the list, or 204 when the tag is set
@@ -446,7 +480,8 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
       {"floatingips", writeFloatingIp},
       {"agents", writeAgent},
       {"security-groups", writeSecurityGroup},
-      {"security-group-rules", writeSecurityGroupRule}};
+      {"security-group-rules", writeSecurityGroupRule},
+      {"subnetpools", writeSubnetPool}};
   if (m != "POST" && m != "PUT" && m != "DELETE")
     throw ApiError(405, "HTTPMethodNotAllowed", "Method " + m + " not allowed");
   auto write = kWrites.at(r.collection);
@@ -462,6 +497,27 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     policy::redact(req.context, r.collection, outcome.response[one]);
   bool empty = outcome.status == 204 || outcome.response.is_null();  // e.g. a tag added: 201
   return {outcome.status, empty ? "" : outcome.response.dump()};
+}
+
+ApiResponse NeutronApi::quotas(const ApiRequest& req, const std::string& project,
+                               std::string action) {
+  if (action.size() > 5 && action.substr(action.size() - 5) == ".json")
+    action.resize(action.size() - 5);  // Tempest asks for details.json
+  if (req.method == "GET")
+    return {200, readQuotas(req.context, current()->state, project, action).dump()};
+  allow(req.method, {"GET", "PUT", "DELETE"});
+  if (!action.empty())
+    throw notFound("The resource could not be found.");
+  json answer;
+  commit(
+      [&](ApiState& s, const WriteRequest&) {
+        answer = writeQuotas(req.context, s, req.method, project, req.body);
+        return WriteOutcome{};
+      },
+      req, "", project, "");  // writeQuotas checks the caller is an admin
+  if (answer.is_null())
+    return {204, ""};
+  return {200, answer.dump()};
 }
 
 WriteOutcome NeutronApi::commit(
@@ -486,6 +542,8 @@ WriteOutcome NeutronApi::commit(
     ApiState s = before;
     s.trackAttrs();
     outcome = change(s, WriteRequest{req.method, id, action, owned});
+    if (req.method == "POST" && id.empty() && action.empty())
+      enforceQuotas(before, s, collection);
 
     // Validate and allocate the whole cloud; pin what was allocated.
     Cloud c;

@@ -112,6 +112,8 @@ class NeutronApi {
 
  private:
   ApiResponse dispatch(const ApiRequest& request);
+  // /v2.0/quotas[/<project>[/<action>]] (server/quotas.h).
+  ApiResponse quotas(const ApiRequest& request, const std::string& project, std::string action);
   // Runs `change` on the current state in one transaction: resolve, pin, store the rows
   // that changed, cache the result. An ApiError (or a problem resolving) rolls it back.
   WriteOutcome commit(const std::function<WriteOutcome(ApiState&, const WriteRequest&)>& change,

@@ -82,7 +82,7 @@ struct View {
               {"dns_nameservers", a.value("dns_nameservers", json::array())},
               {"host_routes", a.value("host_routes", json::array())},
               {"service_types", json::array()},
-              {"subnetpool_id", nullptr},
+              {"subnetpool_id", a.value("subnetpool_id", json(nullptr))},
               {"ipv6_ra_mode", nullptr},
               {"ipv6_address_mode", nullptr}});
     return j;
@@ -100,11 +100,14 @@ struct View {
     json a = attrs("ports", p.id);
     // A host without a dvr agent: kept, not bound (Neutron's binding_failed).
     std::string failed_host = a.value("binding:failed_host", std::string(""));
+    json fixed = json::array();
+    if (p.hasIp())
+      fixed.push_back({{"subnet_id", p.subnet_id}, {"ip_address", p.ip.str()}});
+    for (const auto& e : p.extra_ips)
+      fixed.push_back({{"subnet_id", e.subnet_id}, {"ip_address", e.ip.str()}});
     j.update({{"network_id", p.network_id},
               {"mac_address", p.mac.str()},
-              {"fixed_ips",
-               p.hasIp() ? json::array({{{"subnet_id", p.subnet_id}, {"ip_address", p.ip.str()}}})
-                         : json::array()},
+              {"fixed_ips", fixed},
               {"device_owner", vm ? a.value("device_owner", std::string("")) : p.device_owner},
               {"device_id", vm ? a.value("device_id", std::string("")) : p.device_id},
               {"binding:host_id", p.host.empty() ? failed_host : p.host},

@@ -98,6 +98,10 @@ Access access(const RequestContext& c, const ApiState& s, const std::string& col
     bool exists = s.attrs.contains(kind) && s.attrs[kind].contains(id);
     bool mine = owns(c, projectOf(s, kind, id));
     set(exists, mine, mine);
+  } else if (collection == "subnetpools") {
+    bool exists = s.attrs.contains("subnetpools") && s.attrs["subnetpools"].contains(id);
+    bool mine = owns(c, projectOf(s, "subnetpools", id));
+    set(exists, mine || (exists && s.attrs["subnetpools"][id].value("shared", false)), mine);
   } else if (collection == "agents") {
     bool exists = false;
     for (const auto& [host, agent] : s.agents.items())
@@ -127,6 +131,8 @@ const AdminAttr kAdminOnly[] = {
     {"ports", "binding:profile", nullptr},
     {"routers", "distributed", nullptr},
     {"routers", "ha", nullptr},
+    {"subnetpools", "shared", false},
+    {"subnetpools", "is_default", false},
 };
 
 // And those hidden from everyone else on read.
@@ -187,6 +193,8 @@ ApiError notFoundIn(const std::string& collection, const std::string& id) {
     return notFound("Floating IP " + id + " could not be found", "FloatingIPNotFound");
   if (collection == "agents")
     return notFound("Agent " + id + " could not be found.", "AgentNotFound");
+  if (collection == "subnetpools")
+    return notFound("Subnet pool " + id + " could not be found.", "SubnetPoolNotFound");
   if (collection == "security-groups")
     return notFound("Security group " + id + " does not exist", "SecurityGroupNotFound");
   if (collection == "security-group-rules")
@@ -228,6 +236,8 @@ void filterReadable(const RequestContext& c, const ApiState& s, const std::strin
       sees = mine || owns(c, network(item).project) || network(item).shared;
     else if (collection == "ports")  // dvr's own ports (router interfaces) have no project
       sees = mine || owns(c, network(item).project);
+    else if (collection == "subnetpools")
+      sees = mine || item.value("shared", false);
     else if (collection != "agents")
       sees = mine;
     if (!sees)

@@ -1,4 +1,6 @@
 // POST/PUT/DELETE /v2.0/floatingips
+#include <algorithm>
+
 #include "server/api_error.h"
 #include "server/request_args.h"
 #include "server/resource_writes.h"
@@ -19,7 +21,24 @@ void associate(ApiState& s, FloatingIpSpec& f, const json& b) {
     return;
   }
   std::string port = str(b, "port_id");
-  existingPort(s, port);
+  const VmSpec& v = existingPort(s, port);
+  // fixed_ip_address: one of the port's addresses. dvr NATs a floating IP to the port's
+  // first (the only one its data path gives the port), so another one is refused.
+  if (b.contains("fixed_ip_address") && !b["fixed_ip_address"].is_null()) {
+    Ipv4 fixed = ipArg(str(b, "fixed_ip_address"), "fixed_ip_address");
+    bool extra = std::any_of(v.extra_ips.begin(), v.extra_ips.end(),
+                             [&](const FixedIpSpec& e) { return e.ip == fixed; });
+    if (extra)
+      throw badRequest(
+          "Bad floatingip request: dvr associates a floating IP with the first fixed "
+          "IP of port " +
+              port + " (" + (v.ip ? v.ip->str() : "none") + "), not " + fixed.str() + ".",
+          "BadRequest");
+    if (v.ip != fixed)
+      throw badRequest(
+          "Bad floatingip request: Port " + port + " does not have fixed ip " + fixed.str() + ".",
+          "BadRequest");
+  }
   f.vm = port;
 }
 

@@ -20,30 +20,80 @@ const std::set<std::string>& portAttrs() {
   return attrs;
 }
 
-// fixed_ips: none (the port gets no IP) or one, on a subnet of the port's network. dvr's
-// data path gives a port one address (its neighbour entries, floating IP NAT and
-// anti-spoofing), so a second one is refused rather than stored and not realized.
-void fixedIp(ApiState& s, VmSpec& v, const json& fixed_ips) {
+// fixed_ips: none (the port gets no IP), one, or several, each on a subnet of the port's
+// network (the same subnet may appear more than once). The first is the port's address
+// in dvr's data path (its neighbour entries, floating IP NAT, anti-spoofing); the others
+// are allocated, shown and released with the port, and not routed to (docs/design.md).
+// An entry naming only a subnet keeps the address the port already has there, else gets
+// a new one; an entry naming only an address takes the subnet holding it.
+void fixedIps(ApiState& s, VmSpec& v, const json& fixed_ips) {
   if (!fixed_ips.is_array())
     throw badRequest("Invalid input for fixed_ips. Reason: Invalid data format for fixed IP: " +
                      fixed_ips.dump() + ".");
-  if (fixed_ips.size() > 1)
-    throw badRequest("Invalid input for fixed_ips: dvr ports take at most one fixed IP (" +
-                     std::to_string(fixed_ips.size()) + " given)");
-  v.no_ip = fixed_ips.empty();
-  v.subnet.reset();
-  v.ip.reset();
+  std::vector<FixedIpSpec> had;  // the port's addresses before, for subnet-only entries
+  if (v.subnet && v.ip)
+    had.push_back({*v.subnet, v.ip});
+  for (const auto& e : v.extra_ips) {
+    if (e.ip)
+      had.push_back(e);
+  }
+  std::vector<FixedIpSpec> wanted;
   for (const auto& f : fixed_ips) {
+    if (!f.is_object())
+      throw badRequest("Invalid input for fixed_ips. Reason: Invalid data format for fixed IP: " +
+                       f.dump() + ".");
+    FixedIpSpec want;
+    if (f.contains("ip_address"))
+      want.ip = ipArg(str(f, "ip_address"), "fixed_ips");
     if (f.contains("subnet_id")) {
       std::string sub = str(f, "subnet_id");
       if (existingSubnet(s, sub).network != v.network)
         throw badRequest("Invalid input for operation: Failed to create port on network " +
                              v.network + ", because fixed_ips included invalid subnet " + sub + ".",
                          "InvalidInput");
-      v.subnet = sub;
+      want.subnet = sub;
+    } else if (want.ip) {
+      for (const auto& sn : s.topo.subnets) {
+        if (sn.network == v.network && sn.cidr.contains(*want.ip))
+          want.subnet = sn.name;
+      }
+      if (want.subnet.empty() && !fixed_ips.empty() && &f != &fixed_ips[0])
+        throw badRequest("Invalid input for operation: IP address " + want.ip->str() +
+                             " is not a valid IP for any subnet of network " + v.network + ".",
+                         "InvalidInput");
+    } else {
+      throw badRequest(
+          "Invalid input for fixed_ips. Reason: a fixed IP names a subnet_id, an "
+          "ip_address, or both.");
     }
-    if (f.contains("ip_address"))
-      v.ip = ipArg(str(f, "ip_address"), "fixed_ips");
+    wanted.push_back(std::move(want));
+  }
+  for (auto& w : wanted) {  // subnet only: the port's address there, once
+    if (w.ip)
+      continue;
+    auto kept = std::find_if(had.begin(), had.end(), [&](const FixedIpSpec& h) {
+      return h.subnet == w.subnet &&
+             std::none_of(wanted.begin(), wanted.end(),
+                          [&](const FixedIpSpec& o) { return o.ip == h.ip; });
+    });
+    if (kept != had.end()) {
+      w.ip = kept->ip;
+      had.erase(kept);
+    }
+  }
+  v.no_ip = wanted.empty();
+  v.subnet.reset();
+  v.ip.reset();
+  v.extra_ips.clear();
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (i == 0) {
+      // The first keeps the form resolve() expects: an address alone finds its subnet.
+      if (!wanted[0].subnet.empty())
+        v.subnet = wanted[0].subnet;
+      v.ip = wanted[0].ip;
+    } else {
+      v.extra_ips.push_back(wanted[i]);
+    }
   }
 }
 
@@ -194,7 +244,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
     v.mac = *mac;
   }
   if (b.contains("fixed_ips"))
-    fixedIp(s, v, b["fixed_ips"]);
+    fixedIps(s, v, b["fixed_ips"]);
   else if (!hasSubnet(s, net))
     v.no_ip = true;  // Neutron makes the port without an address
   portSecurityOfNew(s, v, b, projectOf(b, w.http.context.project_id));
@@ -249,8 +299,18 @@ void update(ApiState& s, const WriteRequest& w) {
   json b = parseBody(w.http, "port");
   allowOnly(b,
             with(portAttrs(), {"binding:host_id", "binding:profile", "security_groups",
-                               "port_security_enabled", "allowed_address_pairs"}),
+                               "port_security_enabled", "allowed_address_pairs", "fixed_ips"}),
             {"network_id", "id", "mac_address"});
+  if (b.contains("fixed_ips")) {
+    if (std::any_of(s.topo.floating_ips.begin(), s.topo.floating_ips.end(),
+                    [&](const FloatingIpSpec& f) { return f.vm == w.id; }) &&
+        !(b["fixed_ips"].is_array() && !b["fixed_ips"].empty()))
+      throw conflict("Port " + w.id +
+                         " has a floating IP: its fixed IPs cannot all be removed while it is "
+                         "associated.",
+                     "FloatingIPPortAlreadyAssociated");
+    fixedIps(s, v, b["fixed_ips"]);
+  }
   if (b.contains("binding:host_id"))
     keepFailedHost(s, w.id, bindHost(s, v, b));
   portSecurityUpdate(s, v, b);

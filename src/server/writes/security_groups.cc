@@ -46,6 +46,9 @@ void update(ApiState& s, const WriteRequest& w) {
   if (isDefault(s, w.id) && b.contains("name") && str(b, "name") != "default")
     throw conflict("Updating default security group not allowed.",
                    "SecurityGroupCannotUpdateDefault");
+  // Neutron keeps one group named default per project: another may not take the name.
+  if (!isDefault(s, w.id) && b.contains("name") && str(b, "name") == "default")
+    throw conflict("Default security group already exists.", "SecurityGroupDefaultAlreadyExists");
   setAttrs(s, kGroupAttrs, w.id, b, {"name", "description", "tags"}, false);
 }
 

@@ -5,6 +5,7 @@
 #include "server/request_args.h"
 #include "server/resource_writes.h"
 #include "server/state_edit.h"
+#include "server/subnet_pools.h"
 #include "server/validators.h"
 
 namespace dvr::server {
@@ -18,7 +19,7 @@ namespace {
 // (A function: kCommonAttrs lives in another file, whose statics may not be made yet.)
 const std::set<std::string>& subnetAttrs() {
   static const std::set<std::string> attrs =
-      with(kCommonAttrs, {"enable_dhcp", "dns_nameservers", "host_routes"});
+      with(kCommonAttrs, {"enable_dhcp", "dns_nameservers", "host_routes", "subnetpool_id"});
   return attrs;
 }
 
@@ -91,11 +92,20 @@ std::string create(ApiState& s, const WriteRequest& w) {
   if (integer(b, "ip_version").value_or(4) != 4)
     throw badRequest("dvr serves IPv4 subnets only (ip_version 4)");
   std::string cidr = str(b, "cidr");
-  if (cidr.empty())
+  std::string pool = str(b, "subnetpool_id");
+  if (cidr.empty() && pool.empty())
     throw badRequest("Failed to parse request. Required attribute 'cidr' not specified");
-  auto parsed = Cidr::parse(cidr);
-  if (!parsed)
-    throw badRequest("Invalid input for cidr. Reason: '" + cidr + "' is not a valid IP subnet.");
+  std::optional<Cidr> parsed;
+  if (!cidr.empty()) {
+    parsed = Cidr::parse(cidr);
+    if (!parsed)
+      throw badRequest("Invalid input for cidr. Reason: '" + cidr + "' is not a valid IP subnet.");
+  }
+  if (!pool.empty())  // carved from the pool (server/subnet_pools.h)
+    parsed = subnetFromPool(s, pool, parsed, integer(b, "prefixlen"));
+  else if (b.contains("prefixlen"))
+    throw badRequest("Invalid input for operation: prefixlen is only given with subnetpool_id.",
+                     "InvalidInput");
   std::string id = newId(s, "subnet");
   SubnetSpec sn;
   sn.name = id;
@@ -164,8 +174,10 @@ void update(ApiState& s, const WriteRequest& w) {
 
 void remove(ApiState& s, const std::string& id) {
   existingSubnet(s, id);
-  bool used = std::any_of(s.topo.vms.begin(), s.topo.vms.end(),
-                          [&](const VmSpec& v) { return v.subnet == id; });
+  bool used = std::any_of(s.topo.vms.begin(), s.topo.vms.end(), [&](const VmSpec& v) {
+    return v.subnet == id || std::any_of(v.extra_ips.begin(), v.extra_ips.end(),
+                                         [&](const FixedIpSpec& e) { return e.subnet == id; });
+  });
   for (const auto& rt : s.topo.routers) {
     for (const auto& itf : rt.interfaces)
       used = used || itf.subnet == id;

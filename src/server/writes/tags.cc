@@ -7,6 +7,7 @@
 #include "server/request_args.h"
 #include "server/resource_writes.h"
 #include "server/state_edit.h"
+#include "server/subnet_pools.h"
 
 namespace dvr::server {
 
@@ -24,7 +25,10 @@ void requireResource(ApiState& s, const std::string& collection, const std::stri
     existingRouter(s, id);
   else if (collection == "floatingips")
     existingFip(s, id);
-  else if (collection == "ports") {
+  else if (collection == "subnetpools") {
+    if (!s.attrs.contains(kPoolAttrs) || !s.attrs[kPoolAttrs].contains(id))
+      throw notFound("Subnet pool " + id + " could not be found.", "SubnetPoolNotFound");
+  } else if (collection == "ports") {
     bool router_port = false;
     for (const auto& rt : s.topo.routers) {
       for (const auto& itf : rt.interfaces)
