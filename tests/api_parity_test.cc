@@ -468,6 +468,7 @@ TEST_P(ApiParity, ShowTakesFieldsAndMissingResourcesAreNamed) {
                                             "dvr",
                                             "ext-gw-mode",
                                             "external-net",
+                                            "l3-ha",
                                             "fip-port-details",
                                             "port-security",
                                             "security-group",

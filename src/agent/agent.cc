@@ -14,6 +14,7 @@
 #include "agent/agent_metrics.h"
 #include "kernel/bpf_fastpath.h"
 #include "kernel/features.h"
+#include "kernel/ha_state.h"
 #include "kernel/reconciler.h"
 #include "kernel/unique_fd.h"
 #include "model/error.h"
@@ -76,6 +77,9 @@ int runAgent(const AgentOptions& options, CloudSource& source) {
   int last_rc = 0;
   bool waiting = false, unresolved = false;
   std::optional<plan::HostPlan> applied;
+  source.setHaStateProbe([&]() -> std::map<std::string, std::string> {
+    return applied ? kernel::haStates(*applied) : std::map<std::string, std::string>{};
+  });
   do {
     auto t0 = std::chrono::steady_clock::now();
     bool incremental = applied.has_value();

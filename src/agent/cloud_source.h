@@ -2,6 +2,7 @@
 // slice of the server's cloud). Both implement the same seam.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -35,6 +36,9 @@ class CloudSource {
   virtual std::string version() const { return ""; }
   // The last reconcile's outcome; a server source sends it with its next heartbeat.
   virtual void report(const ReconcileReport&) {}
+  // What this host's HA routers are now (router id -> "active"/"standby"), asked for at
+  // each heartbeat so that the server follows a failover within one heartbeat.
+  virtual void setHaStateProbe(std::function<std::map<std::string, std::string>()>) {}
   // How many revisions the server is past the one whose slice was last applied, when the
   // slice it offers now is not that one (0 when this host is current); nullopt for a file.
   virtual std::optional<uint64_t> revisionsBehind() const { return std::nullopt; }

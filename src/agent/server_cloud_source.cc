@@ -57,6 +57,10 @@ class ServerCloudSource : public CloudSource {
     return true;
   }
 
+  void setHaStateProbe(std::function<std::map<std::string, std::string>()> probe) override {
+    ha_probe_ = std::move(probe);
+  }
+
   void report(const ReconcileReport& r) override {
     if (r.result == "ok") {
       applied_revision_ = fetched_revision_;
@@ -78,6 +82,10 @@ class ServerCloudSource : public CloudSource {
     json body{{"agent_mode", o_.mode}, {"tunnel_ip", o_.tunnel_ip}, {"uplinks", o_.uplinks}};
     if (!report_.is_null())
       body["reconcile"] = report_;
+    if (ha_probe_) {
+      if (auto states = ha_probe_(); !states.empty())
+        body["ha_state"] = states;
+    }
     auto res = client_.put("/dvr/v1/agents/" + o_.host, body.dump());
     if (!res) {
       if (!warned_)
@@ -133,6 +141,7 @@ class ServerCloudSource : public CloudSource {
   uint64_t applied_revision_ = 0;  // when the slice last applied was fetched
   std::string digest_, applied_digest_;
   json report_;  // the last reconcile, sent with each heartbeat
+  std::function<std::map<std::string, std::string>()> ha_probe_;
   bool registered_ = false, warned_ = false;
 };
 

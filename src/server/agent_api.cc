@@ -15,6 +15,7 @@
 #include "server/host_slice.h"
 #include "server/list_query.h"
 #include "server/neutron_api.h"
+#include "server/neutron_views.h"
 #include "server/request_args.h"
 #include "server/validators.h"
 
@@ -43,8 +44,10 @@ void checkHost(const std::string& host) {
 void checkRegistration(const json& b) {
   std::string unknown;
   for (const auto& [k, item] : b.items()) {
-    // "reconcile": the agent's last reconcile's outcome, sent with each heartbeat.
-    if (k != "agent_mode" && k != "tunnel_ip" && k != "uplinks" && k != "reconcile")
+    // "reconcile": the agent's last reconcile's outcome, sent with each heartbeat;
+    // "ha_state": router id -> "active" or "standby", for the host's HA routers.
+    if (k != "agent_mode" && k != "tunnel_ip" && k != "uplinks" && k != "reconcile" &&
+        k != "ha_state")
       unknown += (unknown.empty() ? "" : ", ") + k;
   }
   if (!unknown.empty())
@@ -52,6 +55,17 @@ void checkRegistration(const json& b) {
   if (b.contains("reconcile")) {
     if (auto r = validators::dict(b["reconcile"]))
       throw badRequest("Invalid input for reconcile. Reason: " + *r + ".");
+  }
+  if (b.contains("ha_state")) {
+    const json& h = b["ha_state"];
+    bool ok = h.is_object();
+    if (ok) {
+      for (const auto& [router, state] : h.items())
+        ok = ok && (state == "active" || state == "standby" || state == "unknown");
+    }
+    if (!ok)
+      throw badRequest(
+          "Invalid input for ha_state. Reason: expected router id -> active, standby or unknown.");
   }
   if (b.contains("agent_mode")) {
     if (auto r = validators::values(b["agent_mode"], {"dvr", "dvr_snat"}))
@@ -189,6 +203,8 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       heartbeats_[host] = t;
       if (b.contains("reconcile"))
         reports_[host] = b["reconcile"];
+      if (b.contains("ha_state") && b["ha_state"].is_object())
+        ha_states_[host] = b["ha_state"];
     }
     struct RestoreBeat {
       NeutronApi* api;
@@ -299,12 +315,64 @@ ApiResponse NeutronApi::agentStatus() {
       std::lock_guard<std::mutex> lock(beats_mu_);
       if (auto it = reports_.find(host); it != reports_.end())
         row["reconcile"] = it->second;
+      if (auto it = ha_states_.find(host); it != ha_states_.end())
+        row["ha_state"] = it->second;
       agents.push_back(std::move(row));
     }
     return {200, json{{"revision", snap->revision}, {"agents", agents}}.dump()};
   } catch (const store::StoreError& e) {
     return storeUnavailable("GET /dvr/v1/agents", e);
   }
+}
+
+ApiResponse NeutronApi::l3AgentsOf(const ApiRequest& req, const std::string& router_id) {
+  if (!req.context.is_admin)
+    throw ApiError(403, "PolicyNotAuthorized", "(rule:get_l3-agents) is disallowed by policy");
+  auto snap = current();
+  const model::Cloud& c = snap->cloud;
+  const model::Router* router = nullptr;
+  for (const auto& r : c.routers) {
+    if (r.id == router_id)
+      router = &r;
+  }
+  if (!router)
+    throw ApiError(404, "RouterNotFound", "Router " + router_id + " could not be found");
+  // Its snat- hosts, then the hosts where its VMs are (a distributed router is on those).
+  std::vector<std::string> hosts = router->ha_hosts;
+  if (hosts.empty() && !router->snat_host.empty())
+    hosts.push_back(router->snat_host);
+  std::set<std::string> subnets;
+  for (size_t p : router->interface_ports)
+    subnets.insert(c.ports[p].subnet_id);
+  for (const auto& p : c.ports) {
+    if (p.device_owner == model::kOwnerCompute && subnets.count(p.subnet_id) &&
+        std::find(hosts.begin(), hosts.end(), p.host) == hosts.end() && !p.host.empty())
+      hosts.push_back(p.host);
+  }
+  View v{snap->state, c};
+  json agents = json::array();
+  for (const auto& host : hosts) {
+    if (!snap->state.agents.contains(host))
+      continue;
+    const json& a = snap->state.agents.at(host);
+    json live = a;
+    live["heartbeat"] = lastHeartbeat(host, a);
+    live["alive"] = agentAlive(host, a);
+    json row = v.agent(host, live);
+    json state = nullptr;
+    if (router->ha()) {
+      std::lock_guard<std::mutex> lock(beats_mu_);
+      auto it = ha_states_.find(host);
+      if (it != ha_states_.end() && it->second.contains(router_id))
+        state = it->second[router_id];
+      else if (std::find(router->ha_hosts.begin(), router->ha_hosts.end(), host) !=
+               router->ha_hosts.end())
+        state = "unknown";
+    }
+    row["ha_state"] = state;
+    agents.push_back(std::move(row));
+  }
+  return {200, json{{"agents", agents}}.dump()};
 }
 
 ApiResponse NeutronApi::hostMacs() {

@@ -302,6 +302,8 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
              "Enables configuration of Distributed Virtual Routers."),
          ext("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "enable_snat"),
          ext("agent", "agent", "The agent management extension."),
+         ext("l3-ha", "HA Router extension", "Adds HA capability to routers."),
+
          ext("binding", "Port Binding", "Expose port bindings of a virtual port"),
          ext("provider", "Provider Network",
              "Expose mapping of virtual networks to physical networks"),
@@ -376,6 +378,8 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
                           : std::initializer_list<const char*>{"GET", "PUT", "DELETE"});
 
   // ---- reads ----
+  if (m == "GET" && r.collection == "routers" && r.action == "l3-agents")
+    return l3AgentsOf(req, r.id);
   if (m == "GET") {
     if (!r.action.empty() && !tags)
       throw notFound("The resource could not be found.");

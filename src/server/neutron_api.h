@@ -80,6 +80,9 @@ class NeutronApi {
   // heartbeat, reconcile}]}, where reconcile is the outcome of the agent's last reconcile
   // as its last heartbeat reported it to this server (kept in memory, like liveness).
   ApiResponse agentStatus();
+  // GET /v2.0/routers/ID/l3-agents (admin): the agents of the hosts holding the router,
+  // with each HA host's ha_state as its agent last reported it.
+  ApiResponse l3AgentsOf(const ApiRequest& req, const std::string& router_id);
   // GET /dvr/v1/topology?since=N[&host=H][&digest=D]: {revision, digest, topology} once
   // the revision exceeds N; with a host, only the part its plan depends on
   // (server/host_slice.h). With the digest of the slice the agent holds, the poll waits on
@@ -156,6 +159,8 @@ class NeutronApi {
   std::mutex beats_mu_;
   std::map<std::string, long> heartbeats_;         // host -> time
   std::map<std::string, nlohmann::json> reports_;  // host -> its last reconcile
+  // host -> router id -> "active" or "standby", as its agent last saw its keepalived.
+  std::map<std::string, nlohmann::json> ha_states_;
   int agent_down_seconds_;
   // Writes by other servers over the same database wake this server's long-polls.
   std::unique_ptr<store::Watch> watch_;

@@ -58,12 +58,13 @@ std::string create(ApiState& s, const WriteRequest& w) {
                                    "availability_zone_hints", "flavor_id", "service_type_id"}));
   if (b.contains("distributed") && !boolean(b, "distributed", true))
     throw badRequest("dvr routers are distributed: 'distributed': false is not supported");
-  if (boolean(b, "ha", false))
-    throw badRequest("dvr does not implement HA routers ('ha': true)");
   std::string id = newId(s, "router");
   RouterSpec rt;
   rt.name = id;
   rt.id = id;
+  // SNAT on several dvr_snat hosts, keepalived deciding which is active (admin-only, as
+  // Neutron's policy has it: checked before this write).
+  rt.ha = boolean(b, "ha", false);
   if (b.contains("external_gateway_info"))
     setGateway(s, rt, b["external_gateway_info"]);
   s.topo.routers.push_back(rt);

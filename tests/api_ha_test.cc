@@ -1,0 +1,74 @@
+// HA routers through the API (Neutron's l3-ha): `ha: true` puts a router's SNAT on two
+// dvr_snat hosts, the agents' slices carry it, and GET /v2.0/routers/ID/l3-agents (what
+// `openstack network agent list --router R --long` shows) lists its hosts with the HA
+// state each agent last reported.
+#include <gtest/gtest.h>
+
+#include "api_fixture.h"
+#include "ipam/resolve.h"
+#include "model/topology_json.h"
+
+namespace dvr {
+namespace {
+
+using nlohmann::json;
+
+class ApiHa : public testing::Api {};
+
+TEST_P(ApiHa, AnHaRouterIsOnTwoSnatHostsAndItsAgentsReportWhichIsActive) {
+  Cloud c = basicCloud();
+  registerAgent("controller02", "dvr_snat", "172.16.0.13");
+  json r = call(
+      "POST", "/v2.0/routers",
+      json{{"router",
+            {{"name", "ha1"}, {"ha", true}, {"external_gateway_info", {{"network_id", c.ext}}}}}}
+          .dump(),
+      201)["router"];
+  EXPECT_TRUE(r["ha"].get<bool>());
+  std::string id = r["id"];
+  EXPECT_FALSE(call("GET", "/v2.0/routers/" + c.router, "", 200)["router"]["ha"].get<bool>());
+  // The agents' view: both snat hosts hold it.
+  json topo = call("GET", "/dvr/v1/topology?since=0", "", 200)["topology"];
+  model::Cloud cloud = ipam::resolve(model::topologyFromJson(topo), "server");
+  const model::Router* ha = nullptr;
+  for (const auto& x : cloud.routers) {
+    if (x.id == id)
+      ha = &x;
+  }
+  ASSERT_NE(ha, nullptr);
+  EXPECT_EQ(std::set<std::string>(ha->ha_hosts.begin(), ha->ha_hosts.end()),
+            (std::set<std::string>{"controller01", "controller02"}));
+  // Before any report: unknown; then what each agent says, with its next heartbeat.
+  auto states = [&] {
+    std::map<std::string, json> out;
+    json got = call("GET", "/v2.0/routers/" + id + "/l3-agents", "", 200);
+    for (const auto& a : got["agents"])
+      out[a["host"].get<std::string>()] = a["ha_state"];
+    return out;
+  };
+  EXPECT_EQ(states(), (std::map<std::string, json>{{"controller01", "unknown"},
+                                                   {"controller02", "unknown"}}));
+  auto beat = [&](const std::string& host, const std::string& tunnel, const std::string& state) {
+    call("PUT", "/dvr/v1/agents/" + host,
+         json{{"agent_mode", "dvr_snat"},
+              {"tunnel_ip", tunnel},
+              {"uplinks", {{"*", "eth1"}}},
+              {"ha_state", {{id, state}}}}
+             .dump(),
+         200);
+  };
+  beat("controller01", "172.16.0.10", "active");
+  beat("controller02", "172.16.0.13", "standby");
+  EXPECT_EQ(states(),
+            (std::map<std::string, json>{{"controller01", "active"}, {"controller02", "standby"}}));
+  beat("controller01", "172.16.0.10", "standby");  // a failover
+  beat("controller02", "172.16.0.13", "active");
+  EXPECT_EQ(states(),
+            (std::map<std::string, json>{{"controller01", "standby"}, {"controller02", "active"}}));
+  call("GET", "/v2.0/routers/no-such-router/l3-agents", "", 404);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ApiHa, ::testing::Values("sqlite", "postgresql"));
+
+}  // namespace
+}  // namespace dvr
