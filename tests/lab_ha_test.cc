@@ -6,7 +6,10 @@
 // takes nothing away from the new active host.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <regex>
+
+#include <nlohmann/json.hpp>
 
 #include "lab_support.h"
 #include "plan/names.h"
@@ -153,6 +156,70 @@ TEST_F(HaLab, ATcpTransferRunningAcrossTheFailoverCompletes) {
   std::string out = client.stop(15000);
   EXPECT_NE(out.find("iperf Done"), std::string::npos) << out << client.errors();
   EXPECT_NE(out.find("receiver"), std::string::npos) << out;
+}
+
+// The same cloud built through the API (`dvr lab up --api`: `ha: true` on the router's
+// create), and what the operator sees with the real CLI: `openstack network agent list
+// --router R --long` shows one host active and one standby, as their agents report it.
+class HaApiLab : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0)
+      GTEST_SKIP() << "needs root (namespaces)";
+    if (sh("command -v keepalived").rc != 0 || sh("command -v openstack").rc != 0)
+      GTEST_SKIP() << "needs keepalived and the openstack CLI (scripts/install-deps.sh)";
+    sh(kDvr + " lab down");
+    auto r = sh(kDvr + " lab up --api " + kHa);
+    ASSERT_EQ(r.rc, 0) << r.out;
+  }
+  void TearDown() override {
+    if (::geteuid() == 0)
+      sh(kDvr + " lab down");
+  }
+  testing::Result openstack(const std::string& args) {
+    return inLab("controller01",
+                 "openstack --os-auth-type none --os-endpoint http://127.0.0.1:9696 " + args);
+  }
+  // host -> HA State, once every HA host has reported (or what there is after 20 s).
+  std::map<std::string, std::string> haStates(const std::string& want_active = "") {
+    std::map<std::string, std::string> out;
+    for (int i = 0; i < 40; ++i) {
+      out.clear();
+      auto r = openstack("network agent list --router router1 --long -f json");
+      if (r.rc == 0) {
+        for (const auto& a : nlohmann::json::parse(r.out, nullptr, false)) {
+          if (a.is_object() && a.value("HA State", nlohmann::json()).is_string())
+            out[a["Host"].get<std::string>()] = a["HA State"].get<std::string>();
+        }
+      }
+      int active = 0, standby = 0;
+      for (const auto& [h, st] : out) {
+        active += st == "active";
+        standby += st == "standby";
+      }
+      if (active == 1 && standby == 1 && (want_active.empty() || out[want_active] == "active"))
+        return out;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return out;
+  }
+};
+
+TEST_F(HaApiLab, TheCliShowsOneHostActiveAndOneStandby) {
+  auto show = openstack("router show router1 -f json");
+  ASSERT_EQ(show.rc, 0) << show.out;
+  EXPECT_TRUE(nlohmann::json::parse(show.out).value("ha", false)) << show.out;
+  auto states = haStates();
+  std::string active;
+  for (const auto& [h, st] : states) {
+    if (st == "active")
+      active = h;
+  }
+  ASSERT_FALSE(active.empty()) << ::testing::PrintToString(states);
+  bool pinged = false;
+  for (int t = 0; t < 10 && !pinged; ++t)
+    pinged = inLab("vm1", "ping -c 1 -W 1 8.8.8.8").rc == 0;
+  EXPECT_TRUE(pinged);
 }
 
 }  // namespace

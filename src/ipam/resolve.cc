@@ -376,6 +376,17 @@ class Resolver {
   // schedules an HA router on the agents it has.
   std::vector<std::string> placeHaSnat(const RouterSpec& rs) {
     std::vector<std::string> hosts;
+    // A pinned placement (the server's) stands, for the hosts that are still dvr_snat.
+    for (const auto& h : rs.ha_hosts) {
+      auto it = host_index_.find(h);
+      if (it != host_index_.end() && cloud_.hosts[it->second].mode == AgentMode::DvrSnat &&
+          std::find(hosts.begin(), hosts.end(), h) == hosts.end()) {
+        hosts.push_back(h);
+        ++snat_load_[h];
+      }
+    }
+    if (!hosts.empty())
+      return hosts;
     if (pinnedSnatHost(rs))
       hosts.push_back(*rs.snat_host);
     while (int(hosts.size()) < std::max(1, t_.settings.ha_hosts)) {
@@ -607,9 +618,13 @@ class Resolver {
     Network n;
     n.id = uuidFor("ha-network");
     n.name = "HA network";
+    n.ha = true;
     n.mtu = t_.settings.underlay_mtu - 50;
-    for (n.vni = 1; vnis_.count(n.vni);)
-      ++n.vni;
+    n.vni = t_.settings.ha_vni;  // the server's choice, the same in every host's slice
+    if (n.vni == 0 || vnis_.count(n.vni)) {
+      for (n.vni = 1; vnis_.count(n.vni);)
+        ++n.vni;
+    }
     vnis_.insert(n.vni);
     Subnet s;
     s.id = uuidFor("ha-subnet");

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "agent/api_client.h"
@@ -69,13 +70,20 @@ nlohmann::json apiCall(const std::string& method, const std::string& path,
 std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
   using nlohmann::json;
   std::map<std::string, std::string> id;  // file id -> API id
+  std::set<std::string> made_by_ipam;     // the HA network: the server makes its own
   for (const auto& n : c.networks) {
+    if (n.ha) {
+      made_by_ipam.insert(n.id);
+      continue;
+    }
     json b{{"name", n.name}, {"router:external", n.external}, {"mtu", n.mtu}};
     if (!n.external)
       b["provider:segmentation_id"] = n.vni;
     id[n.id] = apiCall("POST", "/v2.0/networks", json{{"network", b}}, 201)["network"]["id"];
   }
   for (const auto& s : c.subnets) {
+    if (made_by_ipam.count(s.network_id))
+      continue;
     json pools = json::array();
     for (const auto& p : s.pools)
       pools.push_back({{"start", p.start.str()}, {"end", p.end.str()}});
@@ -96,6 +104,8 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
   }
   for (const auto& r : c.routers) {
     json b{{"name", r.name}, {"distributed", true}};
+    if (r.ha())
+      b["ha"] = true;
     if (r.gateway_network_id)
       b["external_gateway_info"] = {{"network_id", id[*r.gateway_network_id]}};
     std::string rid = apiCall("POST", "/v2.0/routers", json{{"router", b}}, 201)["router"]["id"];

@@ -33,6 +33,7 @@ struct Network {
   bool external = false;
   uint32_t vni = 0;  // 0 for external networks (flat, on the host's uplink)
   int mtu = 1450;
+  bool ha = false;  // the HA routers' network, which ipam makes (never in a file or the API)
 };
 
 struct Subnet {

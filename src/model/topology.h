@@ -25,6 +25,7 @@ struct Settings {
   // addresses, and on how many dvr_snat hosts each one's snat- namespace is.
   Cidr ha_cidr{Ipv4(0xa9fec000), 18};  // 169.254.192.0/18
   int ha_hosts = 2;
+  uint32_t ha_vni = 0;  // the HA network's VNI; 0: the lowest free (the server pins it)
 };
 
 struct HostSpec {
@@ -94,6 +95,7 @@ struct RouterSpec {
   // SNAT on several dvr_snat hosts, one active (keepalived's VRRP decides), as Neutron's
   // `ha` routers; snat_host, when pinned, is the first of them.
   bool ha = false;
+  std::vector<std::string> ha_hosts;  // pinned HA placement (the server pins its choice)
   std::vector<InterfaceSpec> interfaces;
   int line = 0;
 };

@@ -62,7 +62,8 @@ json toJson(const Topology& t) {
                    {"link_local_pool", t.settings.link_local_pool.str()},
                    {"underlay_mtu", t.settings.underlay_mtu},
                    {"l3_ha_net_cidr", t.settings.ha_cidr.str()},
-                   {"max_l3_agents_per_router", t.settings.ha_hosts}};
+                   {"max_l3_agents_per_router", t.settings.ha_hosts},
+                   {"ha_vni", t.settings.ha_vni}};
   for (const auto& h : t.hosts) {
     json o{{"name", h.name},
            {"agent_mode", agentModeName(h.mode)},
@@ -98,6 +99,8 @@ json toJson(const Topology& t) {
     putOpt(o, "snat_host", r.snat_host);
     if (r.ha)
       o["ha"] = true;
+    if (!r.ha_hosts.empty())
+      o["ha_hosts"] = r.ha_hosts;
     o["interfaces"] = json::array();
     for (const auto& i : r.interfaces) {
       o["interfaces"].push_back(
@@ -177,6 +180,7 @@ Topology topologyFromJson(const json& j) {
       if (s.contains("l3_ha_net_cidr"))  // absent from servers before HA routers
         t.settings.ha_cidr = parse<Cidr>(s, "l3_ha_net_cidr");
       t.settings.ha_hosts = s.value("max_l3_agents_per_router", 2);
+      t.settings.ha_vni = s.value("ha_vni", 0u);
     }
     for (const auto& o : j.value("hosts", json::array())) {
       HostSpec h;
@@ -213,6 +217,7 @@ Topology topologyFromJson(const json& j) {
       r.enable_snat = o.value("enable_snat", true);
       r.snat_host = parseOpt<std::string>(o, "snat_host");
       r.ha = o.value("ha", false);
+      r.ha_hosts = o.value("ha_hosts", std::vector<std::string>{});
       for (const auto& i : o.value("interfaces", json::array())) {
         r.interfaces.push_back({i.at("subnet"), pinFrom(i.value("port", json())),
                                 pinFrom(i.value("snat_port", json())), 0});

@@ -205,6 +205,11 @@ std::vector<HostSpec> ApiState::hostsFromAgents(
 }
 
 void ApiState::pinAllocations(const Cloud& c) {
+  // The HA network's VNI: every host's slice must make the same network.
+  for (const auto& n : c.networks) {
+    if (n.ha)
+      topo.settings.ha_vni = n.vni;
+  }
   std::map<std::string, const Port*> by_id;
   for (const auto& p : c.ports)
     by_id[p.id] = &p;
@@ -231,6 +236,7 @@ void ApiState::pinAllocations(const Cloud& c) {
       continue;
     r.id = cr->id;
     r.snat_host = cr->snat_host.empty() ? std::nullopt : std::optional(cr->snat_host);
+    r.ha_hosts = cr->ha_hosts;
     if (cr->gateway_port) {
       const Port& qg = c.ports[*cr->gateway_port];
       r.gateway_port = {qg.id, qg.mac, qg.ip};

@@ -1,5 +1,6 @@
 #include "server/host_slice.h"
 
+#include <algorithm>
 #include <set>
 
 namespace dvr::server {
@@ -23,7 +24,8 @@ Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const 
   std::set<std::string> routers, subnets, networks = nets;  // names
   std::set<std::string> subnet_ids;
   for (const Router& r : c.routers) {
-    bool relevant = r.snat_host == host;
+    bool relevant = r.snat_host == host ||
+                    std::find(r.ha_hosts.begin(), r.ha_hosts.end(), host) != r.ha_hosts.end();
     for (size_t p : r.interface_ports)
       relevant = relevant || nets.count(c.ports[p].network_id);
     if (!relevant)
@@ -60,6 +62,8 @@ Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const 
   for (const Router& r : c.routers) {
     if (routers.count(r.name) && !r.snat_host.empty())
       hosts.insert(r.snat_host);
+    if (routers.count(r.name))
+      hosts.insert(r.ha_hosts.begin(), r.ha_hosts.end());
   }
   for (size_t f : index.floatingIpsOn(host))
     fips.insert(c.floating_ips[f].id);
