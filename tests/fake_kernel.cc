@@ -200,6 +200,13 @@ class FakeKernel::Namespace : public kernel::NamespaceOps,
       throw KernelError(what + errorWhere(ns_), EADDRNOTAVAIL);
     k_.record("addr del", ns_ + "|" + plan::addressLine(a));
     n().addresses.erase({a.dev, a.cidr.addr.value(), a.cidr.len});
+    // As Linux (fib_disable_ip): a device left without an IPv4 address loses every route
+    // through it.
+    bool any = false;
+    for (const auto& [key, x] : n().addresses)
+      any = any || x.dev == a.dev;
+    if (!any)
+      std::erase_if(n().routes, [&](const auto& kv) { return kv.second.dev == a.dev; });
   }
   void replaceRoute(const plan::Route& r) override {
     k_.state_->link(ns_, r.dev, "ip route replace " + plan::routeLine(r));

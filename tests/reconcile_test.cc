@@ -468,6 +468,24 @@ TEST(ReconcileOrdering, ProgressIsReportedStepByStepInOrder) {
   EXPECT_EQ(steps.back(), "announce");
 }
 
+// An external pool change moves the routers' qg- addresses: the kernel drops the routes
+// through a device that loses its last address, and the reconciler puts them back.
+TEST(ReconcileIncremental, ARenumberedExternalPortKeepsItsRoutes) {
+  model::Topology topo = seedTopology();
+  plan::HostPlan p = planOf(topo, "controller01");
+  FakeKernel k;
+  plug(k, p);
+  kernel::Reconciler(k).apply(p);
+  for (auto& s : topo.subnets) {
+    if (s.name == "ext-subnet")
+      s.pools = {{Ipv4(0xc0a84a96), Ipv4(0xc0a84ac8)}};  // 192.168.74.150-200
+  }
+  plan::HostPlan moved = planOf(topo, "controller01");
+  ASSERT_NE(joined(test::expectedDump(moved)), joined(test::expectedDump(p)));
+  kernel::Reconciler(k).apply(moved, &p);
+  EXPECT_EQ(joined(plannedSysctlsOnly(k.dump(), moved)), joined(test::expectedDump(moved)));
+}
+
 // The upstream router learns where an external address went from gratuitous ARPs, sent
 // when the address is put in place: a new floating IP, the fg-/qg- ports' own addresses.
 TEST(ReconcileAnnounce, ExternalAddressesAreAnnouncedWhenTheyAppearAndOnlyThen) {

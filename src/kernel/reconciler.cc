@@ -92,7 +92,10 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
   before->linksRecreated(recreated_links_);
   step("addresses", [&] { objects(before->addresses(), p.addresses, r); });
   step("neighbours", [&] { objects(before->neighbours(), p.neighbours, r); });
-  step("routes", [&] { objects(before->routes(), p.routes, r); });
+  step("routes", [&] {
+    objects(before->routes(), p.routes, r);
+    routesOfRenumberedDevices(p, r);
+  });
   step("fdb", [&] { objects(before->fdb(), p.fdb, r); });
   step("nftables", [&] { nftables(*before, p, r); });
   step("rules", [&] { objects(before->rules(), p.rules, r); });
@@ -330,8 +333,11 @@ void Reconciler::objects(const std::vector<T>& before, const std::vector<T>& wan
         // went with it.
         if (still_wanted || gone(nsOf(x)))
           return;
-        if (changed([&] { K::remove(kernel_.ns(nsOf(x)).netlink(), x); }, isGone))
+        if (changed([&] { K::remove(kernel_.ns(nsOf(x)).netlink(), x); }, isGone)) {
           change(r, K::removeLine(x));
+          if constexpr (std::is_same_v<T, plan::Address>)
+            lost_address_.emplace(x.ns, x.dev);
+        }
       },
       [&](const T& x) {
         if (changed([&] { K::add(kernel_.ns(nsOf(x)).netlink(), x); }, K::addedAlready)) {
@@ -413,6 +419,21 @@ void Reconciler::flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r) {
     }
     to_flush_.erase(it);  // only once done: a failure leaves it for the next run
   }
+}
+
+void Reconciler::routesOfRenumberedDevices(const plan::HostPlan& p, ReconcileResult& r) {
+  // The kernel drops every route through a device that loses its last address (an
+  // external port renumbered: old address out, new one in), which "before" still lists.
+  if (lost_address_.empty())
+    return;
+  using K = ObjectKind<plan::Route>;
+  for (const auto& rt : p.routes) {
+    if (!lost_address_.count({rt.ns, rt.dev}) || gone(rt.ns))
+      continue;
+    kernel_.ns(rt.ns).netlink().replaceRoute(rt);
+    change(r, K::addLine(rt));
+  }
+  lost_address_.clear();
 }
 
 void Reconciler::stopDaemons(const plan::HostPlan& p, ReconcileResult& r) {

@@ -95,6 +95,8 @@ class Reconciler {
   void flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r);
   // The plan's daemons: those it dropped stopped, the others running its files.
   void stopDaemons(const plan::HostPlan& p, ReconcileResult& r);
+  // The planned routes through a device that lost an address this run, put back.
+  void routesOfRenumberedDevices(const plan::HostPlan& p, ReconcileResult& r);
   void startDaemons(const plan::HostPlan& p, ReconcileResult& r);
   // Gratuitous ARPs for the plan's announcements whose address appeared, once the path
   // behind them is complete.
@@ -113,7 +115,8 @@ class Reconciler {
   // Those of created_links_ that "before" had under the same name (or whose veth peer
   // it had): recreated, so what hung on them is gone.
   std::set<std::pair<std::string, std::string>> recreated_links_;
-  std::vector<const plan::Link*> to_raise_;  // into the plan being applied
+  std::vector<const plan::Link*> to_raise_;                     // into the plan being applied
+  std::set<std::pair<std::string, std::string>> lost_address_;  // (ns, dev), this run
   std::map<std::string, std::vector<const plan::Sysctl*>> device_sysctls_;  // ns -> queued
 
   // Flows a floating IP change moves, noted once its nftables change is made, flushed
