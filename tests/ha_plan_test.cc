@@ -58,8 +58,9 @@ TEST(HaRouter, IsPlacedOnTwoSnatHostsWithHaPortsOnTheHaNetwork) {
   EXPECT_NE(a.mac, b.mac);
   std::set<uint32_t> vnis;
   for (const auto& n : c.networks) {
-    if (!n.external)
+    if (!n.external) {
       EXPECT_TRUE(vnis.insert(n.vni).second) << n.name << " shares vni " << n.vni;
+    }
   }
   EXPECT_EQ(vnis.size(), 2u);  // net-a and the HA network
   EXPECT_EQ(portOf(c, model::kOwnerRouterGateway).ha_hosts, r.ha_hosts);

@@ -14,6 +14,7 @@ namespace dvr {
 namespace {
 
 using testing::Background;
+using testing::Capture;
 using testing::inLab;
 using testing::kDvr;
 
@@ -73,6 +74,33 @@ TEST_F(ExternalLab, AFloatingIpMovedToAnotherHostAnswersFromOutsideAtOnce) {
   EXPECT_GE(std::stoi(m[1]), 300) << out;
   // Answered by vm4 now: its replies come from the floating IP through compute02.
   EXPECT_EQ(inLab("internet", "ping -c 1 -W 1 " + fip).rc, 0);
+}
+
+// The external subnet's pool moved so that dvr's choices fall outside it: the qg- port
+// gets an address from the new pool, and SNAT and floating-IP traffic keep working
+// (the kernel drops the routes through qg- with its old address; the reconciler puts
+// them back).
+TEST_F(ExternalLab, AnExternalPoolChangeRenumbersQgAndTrafficStillFlows) {
+  const std::string from = "allocation_pools: [{start: 192.168.74.100, end: 192.168.74.200}]";
+  const std::string to = "allocation_pools: [{start: 192.168.74.150, end: 192.168.74.200}]";
+  auto qgOfRouter1 = [](const model::Cloud& c) {
+    return c.ports.at(c.routers.at(0).gateway_port.value()).ip.str();
+  };
+  const std::string old_qg = qgOfRouter1(testing::seedCloud());
+  const std::string new_qg = qgOfRouter1(seedCloudWith({{from, to}}));
+  ASSERT_NE(old_qg, new_qg);
+  ASSERT_EQ(inLab("vm1", "ping -c 1 -W 1 8.8.8.8").rc, 0);
+  auto r = applySeedWith(from, to);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  Capture ctl_uplink("controller01", "eth1", "icmp");
+  EXPECT_TRUE(waitPing("vm1", "8.8.8.8", 5));
+  std::string up = ctl_uplink.stop();
+  EXPECT_NE(up.find(new_qg + " > 8.8.8.8"), std::string::npos) << up;
+  EXPECT_EQ(up.find(old_qg + " > 8.8.8.8"), std::string::npos) << up;
+  auto route = inLab("controller01",
+                     "ip -n snat-" + testing::seedCloud().routers[0].id + " route show default");
+  EXPECT_NE(route.out.find("dev qg-"), std::string::npos) << route.out;
+  EXPECT_TRUE(waitPing("internet", "192.168.74.104", 5));  // vm2's floating IP
 }
 
 }  // namespace

@@ -90,7 +90,11 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
   step("device sysctls", [&] { writeDeviceSysctls(p, r); });
   step("links up", [&] { raiseLinks(); });
   before->linksRecreated(recreated_links_);
-  step("addresses", [&] { objects(before->addresses(), p.addresses, r); });
+  step("addresses", [&] {
+    lost_address_.clear();
+    objects(before->addresses(), p.addresses, r);
+    keepDevicesLeftWithoutAddress(before->addresses(), p.addresses);
+  });
   step("neighbours", [&] { objects(before->neighbours(), p.neighbours, r); });
   step("routes", [&] {
     objects(before->routes(), p.routes, r);
@@ -419,6 +423,18 @@ void Reconciler::flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r) {
     }
     to_flush_.erase(it);  // only once done: a failure leaves it for the next run
   }
+}
+
+void Reconciler::keepDevicesLeftWithoutAddress(const std::vector<plan::Address>& before,
+                                               const std::vector<plan::Address>& wanted) {
+  // A device that kept one of its addresses kept its routes too: only the last address
+  // going takes them (a floating IP's /32 leaving rfp- does not).
+  std::set<std::tuple<std::string, std::string, Cidr>> planned;
+  for (const auto& a : wanted)
+    planned.insert(a.key());
+  for (const auto& a : before)
+    if (planned.count(a.key()))
+      lost_address_.erase({a.ns, a.dev});
 }
 
 void Reconciler::routesOfRenumberedDevices(const plan::HostPlan& p, ReconcileResult& r) {

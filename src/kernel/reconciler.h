@@ -95,7 +95,10 @@ class Reconciler {
   void flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r);
   // The plan's daemons: those it dropped stopped, the others running its files.
   void stopDaemons(const plan::HostPlan& p, ReconcileResult& r);
-  // The planned routes through a device that lost an address this run, put back.
+  // Of the devices that lost an address this run, keeps those left with none.
+  void keepDevicesLeftWithoutAddress(const std::vector<plan::Address>& before,
+                                     const std::vector<plan::Address>& wanted);
+  // The planned routes through a device left without an address this run, put back.
   void routesOfRenumberedDevices(const plan::HostPlan& p, ReconcileResult& r);
   void startDaemons(const plan::HostPlan& p, ReconcileResult& r);
   // Gratuitous ARPs for the plan's announcements whose address appeared, once the path
