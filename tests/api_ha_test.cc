@@ -68,6 +68,40 @@ TEST_P(ApiHa, AnHaRouterIsOnTwoSnatHostsAndItsAgentsReportWhichIsActive) {
   call("GET", "/v2.0/routers/no-such-router/l3-agents", "", 404);
 }
 
+// Neutron's rule for changing HA mode: only a router that is down; the agents' view
+// follows (two snat hosts, then one again).
+TEST_P(ApiHa, HaModeChangesOnlyWhileTheRouterIsDown) {
+  Cloud c = basicCloud();
+  registerAgent("controller02", "dvr_snat", "172.16.0.13");
+  auto haHosts = [&] {
+    json topo = call("GET", "/dvr/v1/topology?since=0", "", 200)["topology"];
+    model::Cloud cloud = ipam::resolve(model::topologyFromJson(topo), "server");
+    for (const auto& x : cloud.routers) {
+      if (x.id == c.router)
+        return x.ha_hosts.size();
+    }
+    return size_t{99};
+  };
+  json before = call("GET", "/v2.0/routers/" + c.router, "", 200);
+  json e = call("PUT", "/v2.0/routers/" + c.router, R"({"router": {"ha": true}})", 400);
+  EXPECT_EQ(e["NeutronError"]["type"], "BadRequest");
+  EXPECT_EQ(e["NeutronError"]["message"],
+            "Bad router request: Cannot change HA attribute of active routers. Please set "
+            "router admin_state_up to False prior to upgrade.");
+  EXPECT_EQ(call("GET", "/v2.0/routers/" + c.router, "", 200), before);  // nothing changed
+  // Down in the same request: allowed.
+  json r = call("PUT", "/v2.0/routers/" + c.router,
+                R"({"router": {"ha": true, "admin_state_up": false}})", 200)["router"];
+  EXPECT_TRUE(r["ha"].get<bool>());
+  EXPECT_EQ(haHosts(), 2u);
+  call("PUT", "/v2.0/routers/" + c.router, R"({"router": {"admin_state_up": true}})", 200);
+  call("PUT", "/v2.0/routers/" + c.router, R"({"router": {"ha": false}})", 400);
+  call("PUT", "/v2.0/routers/" + c.router, R"({"router": {"admin_state_up": false}})", 200);
+  r = call("PUT", "/v2.0/routers/" + c.router, R"({"router": {"ha": false}})", 200)["router"];
+  EXPECT_FALSE(r["ha"].get<bool>());
+  EXPECT_EQ(haHosts(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ApiHa, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace

@@ -106,6 +106,16 @@ TEST(HaRouter, EachSnatHostRunsKeepalivedHoldingTheAddresses) {
              sg.ip.str() + "/24 dev " + plan::names::sg(sg.id),
              "0.0.0.0/0 via 192.168.74.1 dev " + plan::names::qg(qg.id)})
       EXPECT_NE(conf.find(line), std::string::npos) << line << "\n" << conf;
+    // FAULT while this host's uplink or tunnel device is down: a file the kernel keeps.
+    EXPECT_NE(conf.find("file \"{dir}/uplinks-down\""), std::string::npos) << conf;
+    EXPECT_NE(conf.find("track_file {\n        uplinks-down\n"), std::string::npos) << conf;
+    ASSERT_TRUE(d.link_watch.has_value());
+    EXPECT_EQ(d.link_watch->file, "uplinks-down");
+    EXPECT_EQ(d.link_watch->links, std::vector<std::string>{"eth1"});
+    auto host = std::find_if(c.hosts.begin(), c.hosts.end(),
+                             [&](const model::Host& x) { return x.name == p.host; });
+    ASSERT_NE(host, c.hosts.end());
+    EXPECT_EQ(d.link_watch->address, host->tunnel_ip);
   }
 }
 

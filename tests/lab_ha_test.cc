@@ -123,24 +123,26 @@ TEST_F(HaLab, CuttingTheActiveHostMovesSnatWithinASecondAndItsReturnLosesNoMore)
     std::string out = ping.stop(20000);
     EXPECT_GE(received(out, 500), 400) << out;
   }
-  // The other host holds the address now (the cut one may too: nobody can reach it).
+  // The other host holds the address now; the cut one gave it up (FAULT: its uplinks
+  // are down), so that it does not come back as a second master.
   std::string b = other(a);
-  EXPECT_NE(active().find(b), std::string::npos) << active();
+  EXPECT_EQ(active(), b);
   {
     Capture up(b, "eth1", "icmp");
     EXPECT_EQ(inLab("vm1", "ping -c 2 -W 2 8.8.8.8").rc, 0);
     EXPECT_NE(up.stop().find(qg.ip.str() + " > 8.8.8.8: ICMP echo request"), std::string::npos);
   }
-  // The cut host comes back: one host active again, and no more than a second lost.
+  // The cut host comes back as a standby: the role stays where the traffic is, and the
+  // return costs nothing.
   {
     Background ping(kDvr + " lab exec vm1 -- ping -i 0.01 -c 400 -W 1 8.8.8.8");
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
     cut(a, "up");
     std::string out = ping.stop(20000);
-    EXPECT_GE(received(out, 400), 300) << out;
+    EXPECT_GE(received(out, 400), 396) << out;
   }
-  std::string now = waitActive();
-  EXPECT_TRUE(now == "controller01" || now == "controller02") << "active: '" << now << "'";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_EQ(active(), b);
   EXPECT_EQ(inLab("vm1", "ping -c 1 -W 2 8.8.8.8").rc, 0);
 }
 

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "kernel/files.h"
 #include "kernel/host_process.h"
 #include "kernel/netns.h"
 #include "kernel/unique_fd.h"
@@ -19,27 +20,6 @@ namespace dvr::kernel {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::optional<std::string> readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return std::nullopt;
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Whole or not at all: a daemon reloading never reads half a file.
-void writeFile(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    if (!out.flush())
-      throw KernelError("write " + tmp, EIO);
-  }
-  checkErrno(::rename(tmp.c_str(), path.c_str()) == 0, "rename " + tmp);
-}
 
 std::string expand(const std::string& arg, const std::string& dir) {
   std::string out = arg;
@@ -94,8 +74,8 @@ std::string SystemDaemons::ensure(const plan::Daemon& d) {
   if (ec)
     throw KernelError("mkdir " + dir, ec.value());
   bool changed = false;
-  for (const auto& [file, content] : d.files) {
-    std::string path = dir + "/" + file;
+  for (const auto& [file, text] : d.files) {
+    std::string path = dir + "/" + file, content = expand(text, dir);
     if (readFile(path) != content) {
       writeFile(path, content);
       changed = true;
@@ -103,6 +83,7 @@ std::string SystemDaemons::ensure(const plan::Daemon& d) {
   }
   int pid = pidOf(d.name);
   if (pid > 0) {
+    watchLinks(d);  // an agent restarted: its watcher is new
     if (!changed)
       return "";
     checkErrno(::kill(pid, SIGHUP) == 0, "reload " + d.name);
@@ -111,9 +92,10 @@ std::string SystemDaemons::ensure(const plan::Daemon& d) {
   // It starts from its files only: what an earlier run left (a pid file naming a process
   // that is gone, or a zombie, which keepalived takes for itself running) goes.
   for (const auto& f : listDirectory(dir)) {
-    if (!d.files.count(f) && f != "log")
+    if (!d.files.count(f) && f != "log" && !(d.link_watch && f == d.link_watch->file))
       fs::remove(dir + "/" + f, ec);
   }
+  watchLinks(d);
   std::vector<std::string> argv;
   for (const auto& a : d.argv)
     argv.push_back(expand(a, dir));
@@ -126,6 +108,14 @@ std::string SystemDaemons::ensure(const plan::Daemon& d) {
   return "start";
 }
 
+void SystemDaemons::watchLinks(const plan::Daemon& d) {
+  if (!d.link_watch)
+    return;
+  if (!links_)
+    links_ = std::make_unique<LinkWatcher>();
+  links_->watch(dirOf(d.name) + "/" + d.link_watch->file, *d.link_watch);
+}
+
 void SystemDaemons::stop(const std::string& name) {
   if (int pid = pidOf(name); pid > 0) {
     terminate(pid);
@@ -136,6 +126,8 @@ void SystemDaemons::stop(const std::string& name) {
       ::kill(pid, SIGKILL);
     reap(pid);
   }
+  if (links_)
+    links_->forgetUnder(dirOf(name) + "/");
   std::error_code ec;
   fs::remove_all(dirOf(name), ec);
 }

@@ -6,10 +6,12 @@
 // kDaemonRoot: every directory there is dvr's.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "kernel/kernel_ops.h"
+#include "kernel/link_watch.h"
 
 namespace dvr::kernel {
 
@@ -26,7 +28,10 @@ class SystemDaemons : public DaemonOps {
  private:
   std::string dirOf(const std::string& name) const { return dir_ + "/" + name; }
   bool runs(const std::string& name, int pid) const;
+  // Keeps the daemon's link-state file (plan::LinkWatch), if it has one.
+  void watchLinks(const plan::Daemon& d);
   std::string dir_;
+  std::unique_ptr<LinkWatcher> links_;  // made for the first daemon that watches links
 };
 
 }  // namespace dvr::kernel

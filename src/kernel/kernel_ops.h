@@ -22,7 +22,8 @@ struct ObservedLink {
                     // local_ip; a veth's peer is not read back (the kernel names it by index)
   int ifindex = 0;
   bool up = false;
-  std::string kind;  // as the kernel says: "veth", "bridge", "vxlan", "" ...
+  bool carrier = false;  // IFF_LOWER_UP: the device can pass packets
+  std::string kind;      // as the kernel says: "veth", "bridge", "vxlan", "" ...
 };
 
 // rtnetlink in one namespace. Routes and rules are read back only when they carry

@@ -22,6 +22,9 @@
 #include "plan/render.h"
 
 namespace dvr::kernel {
+
+// linux/if.h's IFF_LOWER_UP, which net/if.h (needed here) does not define.
+constexpr unsigned kIffLowerUp = 1 << 16;
 namespace {
 
 // RAII for libnl objects.
@@ -345,6 +348,7 @@ std::vector<ObservedLink> Rtnl::links() {
     ifindex_[rtnl_link_get_name(l)] = ol.ifindex;
     names_[ol.ifindex] = rtnl_link_get_name(l);
     ol.up = rtnl_link_get_flags(l) & IFF_UP;
+    ol.carrier = rtnl_link_get_flags(l) & kIffLowerUp;
     const char* type = rtnl_link_get_type(l);
     ol.kind = type ? type : "";
     ol.link.ns = label_;

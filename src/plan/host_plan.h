@@ -117,6 +117,21 @@ struct VrrpInstance {
   int vrid = 0;
   std::vector<Address> vips;  // qg- first
   std::optional<Route> default_route;
+  // What this host needs to carry the router's traffic: its uplink to the external
+  // network and the device holding its tunnel address. While one is down the instance
+  // goes to FAULT and gives up the addresses, so that a host cut off does not hold them
+  // as a second master, and it comes back as a backup (no role taken back).
+  std::vector<std::string> uplinks;
+  std::optional<Ipv4> tunnel_ip;
+};
+
+// A file the kernel layer keeps in a daemon's directory: "1" while any of `links` (host
+// namespace devices), or the device holding `address`, is down or missing; else "0".
+struct LinkWatch {
+  bool operator==(const LinkWatch&) const = default;
+  std::string file;
+  std::vector<std::string> links;
+  std::optional<Ipv4> address;
 };
 
 // A program the host runs for its plan (keepalived for an HA router). The kernel layer
@@ -127,7 +142,8 @@ struct Daemon {
   std::string name;  // unique on the host, e.g. keepalived-<router id>
   std::string ns;
   std::vector<std::string> argv;             // the program first; "{dir}" is its directory
-  std::map<std::string, std::string> files;  // in its directory: name -> content
+  std::map<std::string, std::string> files;  // in its directory: name -> content; "{dir}" too
+  std::optional<LinkWatch> link_watch;
   auto key() const { return std::tie(name); }
 };
 

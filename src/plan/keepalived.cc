@@ -11,6 +11,11 @@ std::string keepalivedConfig(const std::string& host, const VrrpInstance& v) {
   c += "    vrrp_garp_master_repeat 3\n";
   c += "    vrrp_garp_lower_prio_repeat 3\n";
   c += "}\n";
+  // Written by dvr's kernel layer (plan::LinkWatch): non-zero while an uplink is down.
+  c += "vrrp_track_file " + std::string(kUplinksDownFile) + " {\n";
+  c += "    file \"{dir}/" + std::string(kUplinksDownFile) + "\"\n";
+  c += "    weight 0\n";
+  c += "}\n";
   c += "vrrp_instance VR_" + std::to_string(v.vrid) + " {\n";
   c += "    state BACKUP\n";
   c += "    nopreempt\n";
@@ -20,6 +25,9 @@ std::string keepalivedConfig(const std::string& host, const VrrpInstance& v) {
   c += "    priority " + std::to_string(kVrrpPriority) + "\n";
   c += std::string("    advert_int ") + kVrrpAdvertInt + "\n";
   c += "    unicast_src_ip " + v.address.str() + "\n";
+  c += "    track_file {\n";
+  c += "        " + std::string(kUplinksDownFile) + "\n";
+  c += "    }\n";
   c += "    unicast_peer {\n";
   for (Ipv4 p : v.peers)
     c += "        " + p.str() + "\n";
@@ -62,6 +70,7 @@ Daemon keepalivedDaemon(const std::string& host, const VrrpInstance& v) {
             "--vrrp_pid",
             "{dir}/vrrp.pid"};
   d.files["keepalived.conf"] = keepalivedConfig(host, v);
+  d.link_watch = LinkWatch{.file = kUplinksDownFile, .links = v.uplinks, .address = v.tunnel_ip};
   return d;
 }
 

@@ -9,7 +9,11 @@
 // - unicast adverts to the other hosts' ha- addresses (no multicast needed over VXLAN);
 // - the qg- address is the instance's virtual address; the sg- addresses and the default
 //   route go with it (excluded from the adverts, as Neutron does);
-// - on becoming active, gratuitous ARPs at once and again a second later.
+// - on becoming active, gratuitous ARPs at once and again a second later;
+// - a host whose uplink or tunnel device is down goes to FAULT (a track file the kernel
+//   layer keeps, plan::LinkWatch) and gives up the addresses: cut off, it does not stay
+//   a second master that wins the election back when it returns (equal priorities are
+//   decided by the higher address, whichever host carried the traffic).
 #pragma once
 
 #include <string>
@@ -20,6 +24,7 @@ namespace dvr::plan {
 
 inline constexpr int kVrrpPriority = 50;              // Neutron's HA_DEFAULT_PRIORITY
 inline constexpr const char* kVrrpAdvertInt = "0.2";  // seconds
+inline constexpr const char* kUplinksDownFile = "uplinks-down";
 
 std::string keepalivedConfig(const std::string& host, const VrrpInstance& v);
 Daemon keepalivedDaemon(const std::string& host, const VrrpInstance& v);

@@ -257,6 +257,9 @@ class HostPlanner {
     }
     vrrp->vrid = r.vrid;
     vrrp->default_route = default_route;
+    if (auto up = host_.uplinks.find(ext.id); up != host_.uplinks.end())
+      vrrp->uplinks.push_back(up->second);
+    vrrp->tunnel_ip = host_.tunnel_ip;
     for (size_t h = 0; h < r.ha_hosts.size() && h < r.ha_ports.size(); ++h) {
       const Port& ha = c_.ports[r.ha_ports[h]];
       if (r.ha_hosts[h] != host_.name) {

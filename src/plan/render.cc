@@ -170,6 +170,14 @@ std::string renderText(const HostPlan& plan) {
         start = end == std::string::npos ? content.size() : end + 1;
       }
     }
+    if (const auto& w = d.link_watch) {
+      out += "  {dir}/" + w->file + ": 1 while down:";
+      for (const auto& l : w->links)
+        out += " " + l;
+      if (w->address)
+        out += " (the device holding " + w->address->str() + ")";
+      out += "\n";
+    }
   }
   return out;
 }
@@ -235,8 +243,15 @@ std::string renderJson(const HostPlan& plan) {
   for (const auto& a : plan.announcements)
     announce.push_back({{"netns", a.ns}, {"dev", a.dev}, {"local", a.ip.str()}});
   auto& daemons = j["daemons"] = ordered_json::array();
-  for (const auto& d : plan.daemons)
-    daemons.push_back({{"name", d.name}, {"netns", d.ns}, {"argv", d.argv}, {"files", d.files}});
+  for (const auto& d : plan.daemons) {
+    ordered_json x = {{"name", d.name}, {"netns", d.ns}, {"argv", d.argv}, {"files", d.files}};
+    if (const auto& w = d.link_watch) {
+      x["link_watch"] = {{"file", w->file}, {"links", w->links}};
+      if (w->address)
+        x["link_watch"]["address"] = w->address->str();
+    }
+    daemons.push_back(std::move(x));
+  }
   auto& fdb = j["fdb"] = ordered_json::array();
   for (const auto& f : plan.fdb)
     fdb.push_back({{"dev", f.dev}, {"mac", f.mac.str()}, {"dst", f.dst.str()}});

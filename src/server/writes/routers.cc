@@ -52,6 +52,24 @@ void setGateway(ApiState& s, RouterSpec& rt, const json& info) {
   }
 }
 
+// Neutron's rule: a router changes HA mode only while it is down (admin_state_up false,
+// already or in the same request). Turned off, its HA placement goes; turned on, ipam
+// places it anew.
+void setHa(ApiState& s, const std::string& id, RouterSpec& rt, const json& b) {
+  bool want = boolean(b, "ha", rt.ha);
+  if (want == rt.ha)
+    return;
+  bool up = b.contains("admin_state_up") ? boolean(b, "admin_state_up", true)
+                                         : s.attrs["routers"][id].value("admin_state_up", true);
+  if (up)
+    throw badRequest(
+        "Bad router request: Cannot change HA attribute of active routers. Please "
+        "set router admin_state_up to False prior to upgrade.",
+        "BadRequest");
+  rt.ha = want;
+  rt.ha_hosts.clear();
+}
+
 std::string create(ApiState& s, const WriteRequest& w) {
   json b = parseBody(w.http, "router");
   allowOnly(b, with(kCommonAttrs, {"admin_state_up", "external_gateway_info", "distributed", "ha",
@@ -75,11 +93,14 @@ std::string create(ApiState& s, const WriteRequest& w) {
 void update(ApiState& s, const WriteRequest& w) {
   RouterSpec& rt = existingRouter(s, w.id);
   json b = parseBody(w.http, "router");
-  allowOnly(
-      b, with(kCommonAttrs, {"admin_state_up", "external_gateway_info", "routes", "distributed"}),
-      {"id"});
+  allowOnly(b,
+            with(kCommonAttrs,
+                 {"admin_state_up", "external_gateway_info", "routes", "distributed", "ha"}),
+            {"id"});
   if (b.contains("routes") && !b["routes"].empty())
     throw badRequest("dvr does not implement extra routes");
+  if (b.contains("ha"))
+    setHa(s, w.id, rt, b);
   if (b.contains("external_gateway_info"))
     setGateway(s, rt, b["external_gateway_info"]);
   setAttrs(s, "routers", w.id, b, with(kCommonAttrs, {"admin_state_up"}), false);
