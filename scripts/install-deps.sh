@@ -9,7 +9,7 @@ packages=(
   iproute2 nftables libnl-3-dev libnl-route-3-dev libnftables-dev libnetfilter-conntrack-dev
   clang libbpf-dev bpftool
   tcpdump iperf3 conntrack iputils-ping python3
-  keepalived
+  keepalived conntrackd
 )
 # Tempest (Debian's `tempest`, OpenStack's own API tests) for scripts/tempest.sh: installed
 # without recommends, as the client below.

@@ -94,8 +94,22 @@ TEST(HaRouter, EachSnatHostRunsKeepalivedHoldingTheAddresses) {
     const model::Port& mine = c.ports[r.ha_ports[h]];
     const model::Port& peer = c.ports[r.ha_ports[1 - h]];
     EXPECT_TRUE(hasAddressOn(p, plan::names::ha(mine.id)));
-    ASSERT_EQ(p.daemons.size(), 1u);
-    const plan::Daemon& d = p.daemons[0];
+    ASSERT_EQ(p.daemons.size(), 2u);
+    // conntrackd keeps the router's connections in sync over the ha- port, and the host
+    // that becomes active commits them (keepalived's notify); no loose TCP pickup.
+    const plan::Daemon& sync = p.daemons[0];
+    EXPECT_EQ(sync.name, "conntrackd-" + r.id);
+    EXPECT_EQ(sync.ns, ns);
+    const std::string& sync_conf = sync.files.at("conntrackd.conf");
+    for (const std::string& line :
+         std::vector<std::string>{"Mode FTFW", "Interface " + plan::names::ha(mine.id),
+                                  "IPv4_interface " + mine.ip.str()})
+      EXPECT_NE(sync_conf.find(line), std::string::npos) << line << "\n" << sync_conf;
+    EXPECT_NE(sync.files.at("notify.sh").find("primary) $c -c;"), std::string::npos);
+    EXPECT_NE(std::find(p.sysctls.begin(), p.sysctls.end(),
+                        plan::Sysctl{ns, "net.netfilter.nf_conntrack_tcp_loose", "0"}),
+              p.sysctls.end());
+    const plan::Daemon& d = p.daemons[1];
     EXPECT_EQ(d.ns, ns);
     EXPECT_EQ(d.argv.front(), "keepalived");
     const std::string& conf = d.files.at("keepalived.conf");
@@ -106,6 +120,10 @@ TEST(HaRouter, EachSnatHostRunsKeepalivedHoldingTheAddresses) {
              sg.ip.str() + "/24 dev " + plan::names::sg(sg.id),
              "0.0.0.0/0 via 192.168.74.1 dev " + plan::names::qg(qg.id)})
       EXPECT_NE(conf.find(line), std::string::npos) << line << "\n" << conf;
+    EXPECT_NE(
+        conf.find("notify_master \"/bin/sh {dir}/../conntrackd-" + r.id + "/notify.sh primary\""),
+        std::string::npos)
+        << conf;
     // FAULT while this host's uplink or tunnel device is down: a file the kernel keeps.
     EXPECT_NE(conf.find("file \"{dir}/uplinks-down\""), std::string::npos) << conf;
     EXPECT_NE(conf.find("track_file {\n        uplinks-down\n"), std::string::npos) << conf;
@@ -160,9 +178,9 @@ TEST(HaRouter, TheReconcilerStartsReloadsAndStopsKeepalived) {
   }
   kernel::Reconciler(k).apply(p);
   auto& running = k.daemons("controller02");
-  ASSERT_EQ(running.list().size(), 1u);
-  EXPECT_EQ(running.list()[0], p.daemons[0].name);
-  // A second router interface changes its configuration: reloaded, not restarted.
+  EXPECT_EQ(running.list(), (std::vector<std::string>{p.daemons[0].name, p.daemons[1].name}));
+  // A second router interface changes keepalived's configuration: reloaded, not
+  // restarted (conntrackd's does not change).
   t.networks.push_back({.name = "net-b"});
   t.subnets.push_back({.name = "subnet-b",
                        .network = "net-b",
@@ -178,7 +196,7 @@ TEST(HaRouter, TheReconcilerStartsReloadsAndStopsKeepalived) {
       daemon_ops.push_back(op);
   }
   EXPECT_EQ(daemon_ops,
-            std::vector<std::string>{"daemon reload " + p.daemons[0].ns + "|" + p.daemons[0].name});
+            std::vector<std::string>{"daemon reload " + p.daemons[1].ns + "|" + p.daemons[1].name});
   // Not HA any more: keepalived stops, the router's addresses are dvr's again.
   t.routers[0].ha = false;
   plan::HostPlan single = planFor(t);

@@ -1,5 +1,7 @@
 #include "plan/keepalived.h"
 
+#include "plan/conntrackd.h"
+
 namespace dvr::plan {
 
 std::string keepalivedConfig(const std::string& host, const VrrpInstance& v) {
@@ -7,6 +9,7 @@ std::string keepalivedConfig(const std::string& host, const VrrpInstance& v) {
                   ", written by dvr (changes are overwritten)\n";
   c += "global_defs {\n";
   c += "    router_id " + host + "\n";
+  c += "    script_user root\n";
   c += "    vrrp_garp_master_delay 1\n";
   c += "    vrrp_garp_master_repeat 3\n";
   c += "    vrrp_garp_lower_prio_repeat 3\n";
@@ -43,6 +46,10 @@ std::string keepalivedConfig(const std::string& host, const VrrpInstance& v) {
       c += vip(v.vips[i]);
     c += "    }\n";
   }
+  // conntrackd's daemon directory is this one's sibling (kernel/daemons.h).
+  std::string notify = "/bin/sh {dir}/../" + conntrackdName(v) + "/notify.sh ";
+  c += "    notify_master \"" + notify + "primary\"\n";
+  c += "    notify_backup \"" + notify + "backup\"\n";
   if (v.default_route && v.default_route->via) {
     c += "    virtual_routes {\n";
     c += "        0.0.0.0/0 via " + v.default_route->via->str() + " dev " + v.default_route->dev +

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "ipam/ids.h"
+#include "plan/conntrackd.h"
 #include "plan/keepalived.h"
 #include "plan/names.h"
 #include "plan/port_filter.h"
@@ -271,7 +272,12 @@ class HostPlanner {
       plugPort(ns, vrrp->interface, ha, ix_.network(ha.network_id).mtu,
                onSubnet(ha.ip, ha.subnet_id));
     }
+    // Established connections move with the role through conntrackd's sync alone: no
+    // loose pickup of a mid-stream packet, which would leave un-NATed or NAT it anew.
+    // conntrackd first: keepalived's first notify already asks it for the state.
+    plan_.daemons.push_back(conntrackdDaemon(*vrrp));
     plan_.daemons.push_back(keepalivedDaemon(host_.name, *vrrp));
+    sysctl(ns, "net.netfilter.nf_conntrack_tcp_loose", "0");
     plan_.vrrp.push_back(std::move(*vrrp));
   }
 
