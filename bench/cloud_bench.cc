@@ -11,7 +11,8 @@
 // --scale divides the cloud (100: 10 hosts, 100 networks, 1,000 ports, 200 floating IPs),
 // so running it at 1 and at 100 gives the ratio of a p50 at 100,000 ports to the same
 // at 1,000. Defaults: scale 1, 50 samples, 5 s per concurrency; DVR defaults to this
-// build's dvr.
+// build's dvr. `--preload-only PATH` writes the database (at the --scale given before it)
+// and stops, to measure by hand.
 #include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -240,7 +241,10 @@ int main(int argc, char** argv) {
       scale = std::max(1, std::atoi(argv[++i]));
     else if (a == "--samples" && i + 1 < argc)
       samples = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--seconds" && i + 1 < argc)
+    else if (a == "--preload-only" && i + 1 < argc) {  // the database alone, kept
+      preload(argv[++i], scale);
+      return 0;
+    } else if (a == "--seconds" && i + 1 < argc)
       seconds = std::atoi(argv[++i]);
     else
       binaries.push_back(a);
