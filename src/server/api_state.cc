@@ -51,18 +51,29 @@ template <class Item, class Equal, class Body>
 void diffRows(const std::vector<std::pair<std::string, Item>>& before,
               const std::vector<std::pair<std::string, Item>>& after, const std::string& prefix,
               Equal equal, Body body, std::vector<store::RowChange>& out) {
+  // A write changes a copy of `before`, so both lists mostly hold the same keys in the
+  // same places: walk them side by side while they do, and hash only the rest.
+  size_t same = 0;
+  for (; same < before.size() && same < after.size() && before[same].first == after[same].first;
+       ++same) {
+    if (!equal(before[same].second, after[same].second))
+      out.push_back({prefix + after[same].first, body(after[same].second)});
+  }
+  if (same == before.size() && same == after.size())
+    return;
   std::unordered_map<std::string_view, const Item*> was, is;
-  for (const auto& [key, item] : before)
-    was.emplace(key, &item);
-  for (const auto& [key, item] : after) {
+  for (size_t i = same; i < before.size(); ++i)
+    was.emplace(before[i].first, &before[i].second);
+  for (size_t i = same; i < after.size(); ++i) {
+    const auto& [key, item] = after[i];
     is.emplace(key, &item);
     auto it = was.find(key);
     if (it == was.end() || !equal(*it->second, item))
       out.push_back({prefix + key, body(item)});
   }
-  for (const auto& [key, item] : before) {
-    if (!is.count(key))
-      out.push_back({prefix + key, std::nullopt});
+  for (size_t i = same; i < before.size(); ++i) {
+    if (!is.count(before[i].first))
+      out.push_back({prefix + before[i].first, std::nullopt});
   }
 }
 
@@ -79,6 +90,25 @@ void keepOrder(std::vector<T>& items, std::vector<T> fresh, Key key) {
     return ia < ib;
   });
   items = std::move(fresh);
+}
+
+// The items of `list` by id and by name: what Cloud::find* returns (the first item whose id
+// or name is the key), found in constant time.
+template <class T>
+std::unordered_map<std::string_view, const T*> byIdOrName(const std::vector<T>& list) {
+  std::unordered_map<std::string_view, const T*> out;
+  out.reserve(list.size() * 2);
+  for (const auto& x : list) {
+    out.emplace(x.id, &x);
+    out.emplace(x.name, &x);
+  }
+  return out;
+}
+
+template <class T>
+const T* find(const std::unordered_map<std::string_view, const T*>& index, const std::string& key) {
+  auto it = index.find(key);
+  return it == index.end() ? nullptr : it->second;
 }
 
 }  // namespace
@@ -182,6 +212,13 @@ Cloud ApiState::resolve(const std::function<bool(const std::string&)>& schedulab
 
 std::vector<HostSpec> ApiState::hostsFromAgents(
     const std::function<bool(const std::string&)>& schedulable) const {
+  // The external networks, once: a cloud has a few among its thousands (scanning them all
+  // per agent cost 10 million steps per write at 1,000 agents and 10,000 networks).
+  std::vector<const NetworkSpec*> external;
+  for (const auto& n : topo.networks) {
+    if (n.external)
+      external.push_back(&n);
+  }
   std::vector<HostSpec> hosts;
   for (const auto& [host, a] : agents.items()) {
     HostSpec h;
@@ -194,9 +231,9 @@ std::vector<HostSpec> ApiState::hostsFromAgents(
     // Uplinks name external networks, or "*" for every one of them.
     const json uplinks = a.value("uplinks", json::object());  // items() must not outlive it
     for (const auto& [net, dev] : uplinks.items()) {
-      for (const auto& n : topo.networks) {
-        if (n.external && (net == "*" || net == n.name || (n.id && net == *n.id)))
-          h.uplinks[n.name] = dev;
+      for (const NetworkSpec* n : external) {
+        if (net == "*" || net == n->name || (n->id && net == *n->id))
+          h.uplinks[n->name] = dev;
       }
     }
     hosts.push_back(std::move(h));
@@ -210,11 +247,13 @@ void ApiState::pinAllocations(const Cloud& c) {
     if (n.ha)
       topo.settings.ha_vni = n.vni;
   }
-  std::map<std::string, const Port*> by_id;
-  for (const auto& p : c.ports)
-    by_id[p.id] = &p;
+  // Cloud::find* scan their list: once per network, subnet and router that made a write
+  // quadratic in the cloud's size (most of a port create at 10,000 networks).
+  auto networks = byIdOrName(c.networks);
+  auto subnets = byIdOrName(c.subnets);
+  auto routers = byIdOrName(c.routers);
   for (auto& n : topo.networks) {
-    const Network* cn = c.findNetwork(n.name);
+    const Network* cn = find(networks, n.name);
     if (!cn)
       continue;
     n.id = cn->id;
@@ -223,7 +262,7 @@ void ApiState::pinAllocations(const Cloud& c) {
     n.mtu = cn->mtu;
   }
   for (auto& s : topo.subnets) {
-    const Subnet* cs = c.findSubnet(s.name);
+    const Subnet* cs = find(subnets, s.name);
     if (!cs)
       continue;
     s.id = cs->id;
@@ -231,7 +270,7 @@ void ApiState::pinAllocations(const Cloud& c) {
     s.pools = cs->pools;
   }
   for (auto& r : topo.routers) {
-    const Router* cr = c.findRouter(r.name);
+    const Router* cr = find(routers, r.name);
     if (!cr)
       continue;
     r.id = cr->id;
@@ -251,7 +290,7 @@ void ApiState::pinAllocations(const Cloud& c) {
           continue;
         // The IP is pinned only when it is not the subnet's gateway (an interface added by
         // a port with another address): a gateway interface follows its subnet's gateway.
-        const Subnet* sn = c.findSubnet(qr.subnet_id);
+        const Subnet* sn = find(subnets, qr.subnet_id);
         bool at_gateway = sn && sn->gateway == qr.ip;
         itf.port = {qr.id, qr.mac, at_gateway ? std::nullopt : std::optional(qr.ip)};
         if (k < cr->snat_ports.size()) {

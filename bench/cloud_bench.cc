@@ -1,0 +1,291 @@
+// `dvr server` holding a real cloud: a database preloaded straight into the store (the
+// synthetic cloud of plan_bench: 1,000 hosts' agents, 10,000 networks with a router each,
+// 100,000 ports, 20,000 floating IPs), then, for each server binary given, over its own
+// copy of that database: the cold start (exec to the first answer that needs the state)
+// and its RSS, POST /v2.0/ports p50/p99, floating IP create + associate p50/p99, and
+// port creates per second with 8 and with 64 concurrent clients. With two binaries (today's
+// build and this one) it prints the ratio of each figure, second over first.
+//
+//   build/bench/cloud_bench [--scale K] [--samples S] [--seconds T] DVR...
+//
+// --scale divides the cloud (100: 10 hosts, 100 networks, 1,000 ports, 200 floating IPs),
+// so running it at 1 and at 100 gives the ratio of a p50 at 100,000 ports to the same
+// at 1,000. Defaults: scale 1, 50 samples, 5 s per concurrency; DVR defaults to this
+// build's dvr. `--preload-only PATH` writes the database (at the --scale given before it)
+// and stops, to measure by hand.
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ipam/synthetic.h"
+#include "server/api_state.h"
+#include "store/store.h"
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using namespace dvr;
+
+namespace {
+
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+double pct(std::vector<double> v, int p) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, v.size() * p / 100)];
+}
+
+json must(httplib::Result r, int status, const char* what) {
+  if (!r || r->status != status) {
+    std::fprintf(stderr, "%s: unexpected answer %d: %s\n", what, r ? r->status : 0,
+                 r ? r->body.c_str() : "no connection");
+    std::exit(1);
+  }
+  return r->body.empty() ? json() : json::parse(r->body);
+}
+
+// The synthetic cloud as the server keeps it: the topology without hosts, an agent per
+// host (alive: its heartbeat is now), every allocation pinned, one row per resource.
+void preload(const std::string& path, int scale) {
+  auto t0 = Clock::now();
+  model::Topology t = ipam::syntheticTopology({.hosts = 1000 / scale,
+                                               .routers = 10000 / scale,
+                                               .vms = 100000 / scale,
+                                               .floating_ips = 20000 / scale,
+                                               .seed = 1});
+  server::ApiState s;
+  std::vector<std::pair<std::string, std::string>> macs;
+  long now = std::time(nullptr);
+  uint64_t base = t.settings.dvr_base_mac.value() & 0xffffff000000ULL;
+  for (size_t i = 0; i < t.hosts.size(); ++i) {
+    const auto& h = t.hosts[i];
+    std::string mac = Mac(base | (i + 1)).str();
+    s.agents[h.name] = {{"id", "agent-" + h.name},
+                        {"agent_mode", h.mode == model::AgentMode::DvrSnat ? "dvr_snat" : "dvr"},
+                        {"tunnel_ip", h.tunnel_ip.str()},
+                        {"uplinks", {{"*", "eth1"}}},
+                        {"dvr_mac", mac},
+                        {"started", now},
+                        {"heartbeat", now}};
+    macs.emplace_back(h.name, mac);
+  }
+  t.hosts.clear();
+  // In the server's state a resource's name is its id.
+  for (auto& n : t.networks)
+    n.id = n.name;
+  for (auto& sn : t.subnets)
+    sn.id = sn.name;
+  for (auto& r : t.routers)
+    r.id = r.name;
+  for (auto& v : t.vms)
+    v.port_id = v.name;
+  for (size_t i = 0; i < t.floating_ips.size(); ++i)
+    t.floating_ips[i].id = "fip" + std::to_string(i);
+  s.topo = std::move(t);
+  s.pinAllocations(s.resolve(nullptr, "preload"));
+  auto rows = s.changesSince(server::ApiState{});
+  std::unique_ptr<store::Store> st = store::openStore("sqlite:" + path);
+  st->transact([&](store::Transaction& tx) {
+    tx.write(rows);
+    for (const auto& [host, mac] : macs)
+      tx.setHostMac(host, mac);
+  });
+  std::printf("preloaded %s: %zu rows, %zu networks, %zu ports, %zu floating IPs (%.1f s)\n",
+              path.c_str(), rows.size(), s.topo.networks.size(), s.topo.vms.size(),
+              s.topo.floating_ips.size(), std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
+long rssKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::atol(line.c_str() + 6);
+  }
+  return 0;
+}
+
+struct Figures {
+  double start_s = 0, rss_mib = 0;
+  std::vector<double> ports, fips;
+  double rps8 = 0, rps64 = 0;
+};
+
+// Port creates for `seconds` from `clients` connections: answers per second.
+double throughput(int port, const std::string& net, int clients, int seconds) {
+  std::atomic<int> done{0};
+  auto until = Clock::now() + std::chrono::seconds(seconds);
+  std::vector<std::thread> threads;
+  std::string body = json{{"port", {{"network_id", net}}}}.dump();
+  for (int t = 0; t < clients; ++t) {
+    threads.emplace_back([&] {
+      httplib::Client own("127.0.0.1", port);
+      own.set_keep_alive(true);
+      own.set_tcp_nodelay(true);
+      own.set_read_timeout(120, 0);
+      while (Clock::now() < until) {
+        auto r = own.Post("/v2.0/ports", body, "application/json");
+        // Only answers within the window: the last request of each client ends after it.
+        if (r && r->status == 201 && Clock::now() <= until)
+          done++;
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  return done / double(seconds);
+}
+
+Figures run(const std::string& dvr, const std::string& db, int samples, int seconds) {
+  Figures f;
+  int port = 20000 + (::getpid() + std::rand()) % 20000;
+  auto t0 = Clock::now();
+  pid_t server = ::fork();
+  if (server == 0) {
+    std::string bind = "127.0.0.1:" + std::to_string(port), url = "sqlite:" + db;
+    ::execl(dvr.c_str(), "dvr", "server", "--bind", bind.c_str(), "--db", url.c_str(),
+            (char*)nullptr);
+    _exit(127);
+  }
+  httplib::Client c("127.0.0.1", port);
+  c.set_keep_alive(true);
+  c.set_tcp_nodelay(true);
+  c.set_read_timeout(300, 0);
+  // The first answer that needs the state: the external network.
+  while (true) {
+    auto r = c.Get("/v2.0/networks/ext");
+    if (r && r->status == 200)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  f.start_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  f.rss_mib = rssKiB(server) / 1024.0;
+
+  auto post = [&](const char* path, const json& body, const char* what) {
+    return must(c.Post(path, body.dump(), "application/json"), 201, what);
+  };
+  // An external network of the benchmark's own (the API takes UUIDs; the preloaded
+  // cloud's ids are its names), with room for every floating IP it makes.
+  std::string ext =
+      post("/v2.0/networks", {{"network", {{"name", "bench-ext"}, {"router:external", true}}}},
+           "external network")["network"]["id"];
+  post("/v2.0/subnets",
+       {{"subnet", {{"network_id", ext}, {"cidr", "198.18.0.0/15"}, {"ip_version", 4}}}},
+       "external subnet");
+  std::string net =
+      post("/v2.0/networks", {{"network", {{"name", "bench"}}}}, "network")["network"]["id"];
+  std::string sub =
+      post("/v2.0/subnets",
+           {{"subnet", {{"network_id", net}, {"cidr", "192.168.0.0/16"}, {"ip_version", 4}}}},
+           "subnet")["subnet"]["id"];
+  std::string router =
+      post("/v2.0/routers",
+           {{"router", {{"name", "bench"}, {"external_gateway_info", {{"network_id", ext}}}}}},
+           "router")["router"]["id"];
+  must(c.Put("/v2.0/routers/" + router + "/add_router_interface", json{{"subnet_id", sub}}.dump(),
+             "application/json"),
+       200, "interface");
+
+  std::vector<std::string> port_ids;
+  json port_body{{"port", {{"network_id", net}, {"binding:host_id", "compute5"}}}};
+  for (int i = 0; i < samples; ++i) {
+    auto t = Clock::now();
+    port_ids.push_back(post("/v2.0/ports", port_body, "port")["port"]["id"]);
+    f.ports.push_back(ms(Clock::now() - t));
+  }
+  for (int i = 0; i < samples; ++i) {
+    auto t = Clock::now();
+    std::string fip = post("/v2.0/floatingips", {{"floatingip", {{"floating_network_id", ext}}}},
+                           "floating IP")["floatingip"]["id"];
+    must(c.Put("/v2.0/floatingips/" + fip, json{{"floatingip", {{"port_id", port_ids[i]}}}}.dump(),
+               "application/json"),
+         200, "associate");
+    f.fips.push_back(ms(Clock::now() - t));
+  }
+  if (seconds > 0) {
+    f.rps8 = throughput(port, net, 8, seconds);
+    f.rps64 = throughput(port, net, 64, seconds);
+  }
+  ::kill(server, SIGTERM);
+  ::waitpid(server, nullptr, 0);
+  return f;
+}
+
+void copyFile(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  std::ofstream out(to, std::ios::binary);
+  out << in.rdbuf();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int scale = 1, samples = 50, seconds = 5;
+  std::vector<std::string> binaries;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--scale" && i + 1 < argc)
+      scale = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--samples" && i + 1 < argc)
+      samples = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--preload-only" && i + 1 < argc) {  // the database alone, kept
+      preload(argv[++i], scale);
+      return 0;
+    } else if (a == "--seconds" && i + 1 < argc)
+      seconds = std::atoi(argv[++i]);
+    else
+      binaries.push_back(a);
+  }
+  if (binaries.empty())
+    binaries.push_back(DVR_BINARY);
+  std::string db = "/tmp/dvr-cloud-bench-" + std::to_string(::getpid()) + ".db";
+  preload(db, scale);
+  auto clean = [](const std::string& path) {
+    for (const char* s : {"", "-wal", "-shm"})
+      ::unlink((path + s).c_str());
+  };
+  std::vector<Figures> all;
+  for (size_t b = 0; b < binaries.size(); ++b) {
+    std::string copy = db + "." + std::to_string(b);
+    copyFile(db, copy);
+    std::printf("-- %s\n", binaries[b].c_str());
+    std::fflush(stdout);
+    Figures f = run(binaries[b], copy, samples, seconds);
+    clean(copy);
+    std::printf("cold start %.2f s, RSS %.0f MiB\n", f.start_s, f.rss_mib);
+    std::printf("POST /v2.0/ports                 n=%zu p50 %.2f ms p99 %.2f ms\n", f.ports.size(),
+                pct(f.ports, 50), pct(f.ports, 99));
+    std::printf("floating IP create + associate   n=%zu p50 %.2f ms p99 %.2f ms\n", f.fips.size(),
+                pct(f.fips, 50), pct(f.fips, 99));
+    if (seconds > 0)
+      std::printf("POST /v2.0/ports concurrently    %.1f/s (8 clients), %.1f/s (64 clients)\n",
+                  f.rps8, f.rps64);
+    std::fflush(stdout);
+    all.push_back(std::move(f));
+  }
+  clean(db);
+  if (all.size() == 2) {
+    const Figures &a = all[0], &b = all[1];
+    std::printf("second/first: cold start %.2fx, RSS %.2fx, port p50 %.2fx, floating IP p50 %.2fx",
+                b.start_s / a.start_s, b.rss_mib / a.rss_mib, pct(b.ports, 50) / pct(a.ports, 50),
+                pct(b.fips, 50) / pct(a.fips, 50));
+    if (seconds > 0)
+      std::printf(", requests/s %.2fx (8), %.2fx (64)", b.rps8 / a.rps8, b.rps64 / a.rps64);
+    std::printf("\n");
+  }
+  return 0;
+}
