@@ -102,6 +102,27 @@ TEST_P(ApiHa, HaModeChangesOnlyWhileTheRouterIsDown) {
   EXPECT_EQ(haHosts(), 0u);
 }
 
+// Neutron's l3_ha: with `dvr server --l3-ha`, a router created without `ha` is HA; one
+// that says `ha: false` is not.
+TEST_P(ApiHa, TheServersL3HaDefaultMakesNewRoutersHa) {
+  testing::ServerProcess ha_server(db.url(), {"--l3-ha"});
+  httplib::Client c(ha_server.url());
+  auto create = [&](const std::string& body) {
+    auto res = c.Post("/v2.0/routers", body, "application/json");
+    EXPECT_TRUE(res);
+    if (!res)
+      return json();
+    EXPECT_EQ(res->status, 201) << res->body;
+    return json::parse(res->body)["router"];
+  };
+  EXPECT_TRUE(create(R"({"router": {"name": "r-default"}})")["ha"].get<bool>());
+  EXPECT_FALSE(create(R"({"router": {"name": "r-legacy", "ha": false}})")["ha"].get<bool>());
+  // The fixture's server, without the option: not HA unless asked.
+  EXPECT_FALSE(
+      call("POST", "/v2.0/routers", R"({"router": {"name": "r-plain"}})", 201)["router"]["ha"]
+          .get<bool>());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ApiHa, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace

@@ -226,6 +226,8 @@ int main(int argc, char** argv) {
   server_cmd->add_option("--agent-down-time", server_opts.agent_down_time,
                          "seconds without a heartbeat before an agent is down (default " +
                              std::to_string(dvr::server::kDefaultAgentDownTime) + ")");
+  server_cmd->add_flag("--l3-ha", server_opts.l3_ha,
+                       "routers created without 'ha' are HA (Neutron's l3_ha; default off)");
   dvr::cli::addServerLimitOptions(*server_cmd, server_opts);
   server_cmd
       ->add_option("--auth", server_opts.auth.mode,

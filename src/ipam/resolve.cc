@@ -477,6 +477,7 @@ class Resolver {
           gw = nullptr;
         }
       }
+      r.ha_mode = rs.ha;
       if (gw) {
         r.gateway_network_id = gw->id;
         if (rs.ha) {

@@ -103,7 +103,8 @@ struct Router {
   std::vector<std::string> ha_hosts;
   std::vector<size_t> ha_ports;
   int vrid = 0;
-  bool ha() const { return !ha_hosts.empty(); }
+  bool ha() const { return !ha_hosts.empty(); }  // placed on HA hosts
+  bool ha_mode = false;  // asked to be HA (RouterSpec.ha), placed yet or not (no gateway)
 };
 
 struct FloatingIp {

@@ -485,6 +485,7 @@ int runServer(const ServerOptions& options) {
   std::unique_ptr<store::Store> store = store::openStore(options.db);
   NeutronApi api(*store, options.agent_down_time);
   api.setLimits(options.limits);
+  api.setL3Ha(options.l3_ha);
 
   // Every connection is a descriptor: make room for the connection limit, or lower it
   // to what the process may open (and say so).

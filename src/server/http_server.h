@@ -16,6 +16,7 @@ struct ServerOptions {
   std::string bind = "127.0.0.1:9696";
   std::string db = "sqlite:dvr.db";
   int agent_down_time = kDefaultAgentDownTime;  // seconds, as Neutron's agent_down_time
+  bool l3_ha = false;                           // new routers are HA unless they say (Neutron's)
   ApiLimits limits;
   AuthOptions auth;  // who may call it (server/authenticator.h)
 };

@@ -230,7 +230,8 @@ std::optional<json> bulkItems(const std::string& collection, const std::string& 
 // any item refused refuses them all and nothing is stored.
 WriteOutcome bulkCreate(WriteOutcome (*write)(ApiState&, const WriteRequest&), ApiState& s,
                         const std::string& collection, const std::string& one, const json& items,
-                        const ApiRequest& req) {
+                        const WriteRequest& bulk) {
+  const ApiRequest& req = bulk.http;
   std::vector<std::function<json(const View&)>> renders;
   for (size_t i = 0; i < items.size(); ++i) {
     ApiRequest item = req;
@@ -241,7 +242,7 @@ WriteOutcome bulkCreate(WriteOutcome (*write)(ApiState&, const WriteRequest&), A
       item.method = post;
       policy::checkWrite(item.context, s, collection, post, none, none, item.body);
       item = policy::withOwner(item, collection);
-      renders.push_back(write(s, WriteRequest{post, none, none, item}).render);
+      renders.push_back(write(s, WriteRequest{post, none, none, item, bulk.l3_ha}).render);
     } catch (const ApiError& e) {
       if (items.size() == 1)
         throw;
@@ -493,7 +494,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
     if (tags)
       return writeTags(s, r.collection, r.id, r.tag, w.http);
     if (auto items = bulkItems(r.collection, one, m, r.id, w.http))
-      return bulkCreate(write, s, r.collection, one, *items, w.http);
+      return bulkCreate(write, s, r.collection, one, *items, w);
     return write(s, w);
   };
   WriteOutcome outcome = commit(change, req, r.collection, r.id, r.action);
@@ -545,7 +546,7 @@ WriteOutcome NeutronApi::commit(
     policy::checkWrite(req.context, before, collection, req.method, id, action, req.body);
     ApiState s = before;
     s.trackAttrs();
-    outcome = change(s, WriteRequest{req.method, id, action, owned});
+    outcome = change(s, WriteRequest{req.method, id, action, owned, l3_ha_});
     if (req.method == "POST" && id.empty() && action.empty())
       enforceQuotas(before, s, collection);
 

@@ -60,6 +60,8 @@ class NeutronApi {
   NeutronApi(store::Store& store, int agent_down_seconds);
   void setLimits(const ApiLimits& limits) { limits_ = limits; }
   const ApiLimits& limits() const { return limits_; }
+  // Neutron's l3_ha: a router created without `ha` is HA.
+  void setL3Ha(bool on) { l3_ha_ = on; }
   ApiResponse handle(const ApiRequest& request);
 
   // The revision this server saw last (for /metrics).
@@ -123,6 +125,7 @@ class NeutronApi {
                       const ApiRequest& request, const std::string& collection,
                       const std::string& id, const std::string& action);
   void notifyChanged();
+  bool l3_ha_ = false;
   ApiLimits limits_;
   std::mutex listener_mu_;
   std::function<void()> listener_;

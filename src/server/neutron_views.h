@@ -190,7 +190,7 @@ struct View {
               {"status", "ACTIVE"},
               {"external_gateway_info", gw},
               {"distributed", true},
-              {"ha", r.ha()},
+              {"ha", r.ha_mode},
               {"routes", json::array()},
               {"availability_zone_hints", json::array()},
               {"availability_zones", json::array()},

@@ -20,6 +20,7 @@ struct WriteRequest {
   const std::string& id;      // /v2.0/<collection>/<id>
   const std::string& action;  // /v2.0/routers/<id>/<action>
   const ApiRequest& http;
+  bool l3_ha = false;  // the server's default for a router that does not say (Neutron's l3_ha)
 };
 
 struct WriteOutcome {

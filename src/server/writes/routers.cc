@@ -82,7 +82,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
   rt.id = id;
   // SNAT on several dvr_snat hosts, keepalived deciding which is active (admin-only, as
   // Neutron's policy has it: checked before this write).
-  rt.ha = boolean(b, "ha", false);
+  rt.ha = boolean(b, "ha", w.l3_ha);
   if (b.contains("external_gateway_info"))
     setGateway(s, rt, b["external_gateway_info"]);
   s.topo.routers.push_back(rt);
