@@ -8,6 +8,7 @@
 #include "server/resource_writes.h"
 #include "server/state_edit.h"
 #include "server/validators.h"
+#include "server/writes/router_routes.h"
 
 namespace dvr::server {
 
@@ -52,12 +53,36 @@ void setGateway(ApiState& s, RouterSpec& rt, const json& info) {
   }
 }
 
+// distributed on update: Neutron migrates a router between centralized and distributed
+// only while it is administratively down (l3_dvr_db's _validate_router_migration); the
+// plan then follows (qrouter- on the VMs' hosts and snat-, or qrouter- on one host).
+void migrate(ApiState& s, RouterSpec& rt, bool distributed, const json& b) {
+  if (distributed == rt.distributed)
+    return;
+  bool up = s.attrs.contains("routers") && s.attrs["routers"].contains(rt.name)
+                ? s.attrs["routers"][rt.name].value("admin_state_up", true)
+                : true;
+  if (b.contains("admin_state_up") && b["admin_state_up"].is_boolean())
+    up = b["admin_state_up"].get<bool>();  // Neutron checks the state the update asks for
+  if (up)
+    throw badRequest(
+        "Bad router request: Cannot change the 'distributed' attribute of active routers. "
+        "Please set router admin_state_up to False prior to upgrade",
+        "BadRequest");
+  if (rt.ha && !distributed)
+    throw badRequest(
+        "Bad router request: dvr's HA routers are distributed: ha with "
+        "distributed False is not supported.",
+        "BadRequest");
+  rt.distributed = distributed;
+  for (auto& itf : rt.interfaces)
+    itf.snat_port = {};  // a centralized router has no sg- ports; a distributed one new ones
+}
+
 std::string create(ApiState& s, const WriteRequest& w) {
   json b = parseBody(w.http, "router");
   allowOnly(b, with(kCommonAttrs, {"admin_state_up", "external_gateway_info", "distributed", "ha",
                                    "availability_zone_hints", "flavor_id", "service_type_id"}));
-  if (b.contains("distributed") && !boolean(b, "distributed", true))
-    throw badRequest("dvr routers are distributed: 'distributed': false is not supported");
   std::string id = newId(s, "router");
   RouterSpec rt;
   rt.name = id;
@@ -65,6 +90,15 @@ std::string create(ApiState& s, const WriteRequest& w) {
   // SNAT on several dvr_snat hosts, keepalived deciding which is active (admin-only, as
   // Neutron's policy has it: checked before this write).
   rt.ha = boolean(b, "ha", false);
+  // distributed: false, a centralized router on one dvr_snat host (admin-only too).
+  rt.distributed = b.contains("distributed") && !b["distributed"].is_null()
+                       ? boolean(b, "distributed", true)
+                       : true;
+  if (rt.ha && !rt.distributed)
+    throw badRequest(
+        "Bad router request: dvr's HA routers are distributed: ha with "
+        "distributed False is not supported.",
+        "BadRequest");
   if (b.contains("external_gateway_info"))
     setGateway(s, rt, b["external_gateway_info"]);
   s.topo.routers.push_back(rt);
@@ -78,8 +112,10 @@ void update(ApiState& s, const WriteRequest& w) {
   allowOnly(
       b, with(kCommonAttrs, {"admin_state_up", "external_gateway_info", "routes", "distributed"}),
       {"id"});
-  if (b.contains("routes") && !b["routes"].empty())
-    throw badRequest("dvr does not implement extra routes");
+  if (b.contains("routes"))
+    setRoutes(s, rt, b["routes"]);
+  if (b.contains("distributed") && !b["distributed"].is_null())
+    migrate(s, rt, boolean(b, "distributed", true), b);
   if (b.contains("external_gateway_info"))
     setGateway(s, rt, b["external_gateway_info"]);
   setAttrs(s, "routers", w.id, b, with(kCommonAttrs, {"admin_state_up"}), false);
@@ -177,6 +213,7 @@ WriteOutcome removeInterface(ApiState& s, RouterSpec& rt, std::string sub,
   if (has == rt.interfaces.end())
     throw notFound("Router " + id + " has no interface on subnet " + sub,
                    "RouterInterfaceNotFoundForSubnet");
+  checkNoRouteThrough(s, rt, sub);
   for (const auto& f : s.topo.floating_ips) {
     const VmSpec* v = f.vm ? findPort(s, *f.vm) : nullptr;
     if (v && v->subnet == sub) {
