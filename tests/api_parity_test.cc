@@ -484,6 +484,7 @@ TEST_P(ApiParity, ShowTakesFieldsAndMissingResourcesAreNamed) {
                                             "dvr",
                                             "ext-gw-mode",
                                             "external-net",
+                                            "extraroute",
                                             "l3-ha",
                                             "fip-port-details",
                                             "port-security",

@@ -484,9 +484,9 @@ class Resolver {
         // A centralized router is on one dvr_snat host, gateway or not, placed as SNAT is.
         if (gw)
           r.gateway_network_id = gw->id;
+        // With no dvr_snat host it waits unscheduled, planned nowhere, as Neutron's legacy
+        // router waits for an L3 agent.
         r.snat_host = placeSnat(rs);
-        if (r.snat_host.empty())
-          problems_.add(obj, "a centralized router needs a dvr_snat host", rs.line);
       } else if (gw) {
         r.gateway_network_id = gw->id;
         if (rs.ha) {
@@ -977,7 +977,7 @@ class Resolver {
             f.fixed = *fs.fixed_ip;
           }
           const Router* router = routerServing(fixed_subnet, n->id);
-          if (fixed_subnet.empty()) {
+          if (fixed_subnet.empty() && fs.fixed_ip && p.hasIp()) {
             problems_.add(obj,
                           "Bad floatingip request: Port " + p.id + " does not have fixed ip " +
                               fs.fixed_ip->str() + ".",
