@@ -212,8 +212,8 @@ TEST_P(Api, VersionDocumentAndExtensions) {
     aliases.insert(x["alias"]);
   EXPECT_TRUE(aliases.count("router") && aliases.count("dvr") && aliases.count("external-net") &&
               aliases.count("agent"));
-  EXPECT_FALSE(aliases.count("extraroute"));  // not implemented, so not advertised
-  call("GET", "/v2.0/extensions/extraroute", "", 404);
+  EXPECT_FALSE(aliases.count("metering"));  // not implemented, so not advertised
+  call("GET", "/v2.0/extensions/metering", "", 404);
   call("GET", "/v2.0/networks/no-such-network", "", 404);  // find-by-name relies on this
 }
 

@@ -443,7 +443,7 @@ class Resolver {
         unschedulable_.insert(h.name);
     }
     for (const auto& rs : t_.routers) {
-      if (rs.gateway_network && pinnedSnatHost(rs))
+      if ((rs.gateway_network || !rs.distributed) && pinnedSnatHost(rs))
         ++snat_load_[*rs.snat_host];
     }
     std::map<std::string, std::string> subnet_owner;  // subnet name -> router name
@@ -458,6 +458,9 @@ class Resolver {
       r.id = idOr(rs.id, [&] { return "router:" + rs.name; });
       r.name = rs.name;
       r.enable_snat = rs.enable_snat;
+      r.distributed = rs.distributed;
+      if (!rs.distributed && rs.ha)
+        problems_.add(obj, "an HA router is distributed in dvr", rs.line);
       const Network* gw = nullptr;
       if (rs.gateway_network) {
         gw = networkNamed(*rs.gateway_network);
@@ -478,7 +481,14 @@ class Resolver {
         }
       }
       r.ha_mode = rs.ha;
-      if (gw) {
+      if (!rs.distributed) {
+        // A centralized router is on one dvr_snat host, gateway or not, placed as SNAT is.
+        if (gw)
+          r.gateway_network_id = gw->id;
+        // With no dvr_snat host it waits unscheduled, planned nowhere, as Neutron's legacy
+        // router waits for an L3 agent.
+        r.snat_host = placeSnat(rs);
+      } else if (gw) {
         r.gateway_network_id = gw->id;
         if (rs.ha) {
           r.ha_hosts = placeHaSnat(rs);
@@ -530,8 +540,10 @@ class Resolver {
         qr.id = idOr(itf.port.id, [&] { return "qr:" + r.id + ":" + s.id; });
         qr.network_id = s.network_id;
         qr.subnet_id = s.id;
-        qr.device_owner = kOwnerRouterInterface;
+        qr.device_owner = rs.distributed ? kOwnerRouterInterface : kOwnerRouterInterfaceCentralized;
         qr.device_id = r.id;
+        if (!rs.distributed)
+          qr.host = r.snat_host;  // bound there: other hosts reach it over the tunnel
         // By default the subnet's gateway; an interface added by a port keeps the port's IP
         // (reserved with the pinned addresses), as in Neutron: the router answers there.
         qr.ip = itf.port.ip.value_or(*s.gateway);
@@ -544,6 +556,7 @@ class Resolver {
         router_of_subnet_[s.id] = cloud_.routers.size();
         r.interface_ports.push_back(addPort(std::move(qr), itf.port.mac));
       }
+      extraRoutes(rs, obj, r);
       cloud_.routers.push_back(std::move(r));
     }
     // Gateway-side ports after all interfaces, so pinned MACs are all reserved first.
@@ -574,6 +587,8 @@ class Resolver {
       if (r.snat_host.empty())
         continue;
       requireUplink(r.snat_host, *r.gateway_network_id, obj + " SNAT", rs.line);
+      if (r.centralized())
+        continue;  // SNAT in its qrouter-, through qg-: no sg- ports
       for (size_t h = 1; h < r.ha_hosts.size(); ++h)
         requireUplink(r.ha_hosts[h], *r.gateway_network_id, obj + " SNAT", rs.line);
       for (size_t k = 0; k < r.interface_ports.size(); ++k) {
@@ -595,6 +610,31 @@ class Resolver {
         size_t idx = addPort(std::move(sg), itf.snat_port.mac);
         cloud_.routers[ri].snat_ports.push_back(idx);
       }
+    }
+  }
+
+  // Extra routes: each nexthop on a subnet of one of the router's interfaces, and not the
+  // router's own address (Neutron's extraroute checks); one nexthop per destination.
+  void extraRoutes(const RouterSpec& rs, const std::string& obj, Router& r) {
+    std::set<Cidr> destinations;
+    for (const auto& e : rs.routes) {
+      std::string robj = obj + " route to " + e.destination.str();
+      bool connected = false, own = false;
+      for (size_t p : r.interface_ports) {
+        const Port& qr = cloud_.ports[p];
+        connected =
+            connected || cloud_.subnets[subnet_by_id_.at(qr.subnet_id)].cidr.contains(e.nexthop);
+        own = own || qr.ip == e.nexthop;
+      }
+      if (!connected)
+        problems_.add(robj, "the nexthop " + e.nexthop.str() + " is not connected with router",
+                      rs.line);
+      else if (own)
+        problems_.add(robj, "the nexthop " + e.nexthop.str() + " is used by router", rs.line);
+      else if (!destinations.insert(e.destination.network()).second)
+        problems_.add(robj, "a destination has one nexthop", rs.line);
+      else
+        r.routes.push_back({e.destination.network(), e.nexthop});
     }
   }
 
@@ -800,7 +840,8 @@ class Resolver {
   }
 
   // A port's fixed IPs beyond the first: on subnets of its network, pinned (reserved
-  // with the others) or allocated now. Not routed: the data path uses the first.
+  // with the others) or allocated now. Routers hold neighbours for them and a floating IP
+  // may NAT to one; the port's SNAT and its own routes use the first.
   void extraIps(const VmSpec& vs, const Network& n, const std::string& obj, Port& p) {
     if (!vs.extra_ips.empty() && vs.no_ip)
       problems_.add(obj, "a port without fixed IPs names no subnet or IP", vs.line);
@@ -925,14 +966,30 @@ class Resolver {
           problems_.add(obj, "unknown vm '" + *fs.vm + "'", fs.line);
         } else {
           const Port& p = cloud_.ports[vi->second];
-          const Router* router = routerServing(p.subnet_id, n->id);
-          if (!p.hasIp()) {
+          // The address it NATs to: the port's first unless it names another of the port's.
+          std::string fixed_subnet = p.subnet_id;
+          f.fixed = p.ip;
+          if (fs.fixed_ip && p.hasIp() && *fs.fixed_ip != p.ip) {
+            fixed_subnet.clear();
+            for (const auto& e : p.extra_ips) {
+              if (e.ip == *fs.fixed_ip)
+                fixed_subnet = e.subnet_id;
+            }
+            f.fixed = *fs.fixed_ip;
+          }
+          const Router* router = routerServing(fixed_subnet, n->id);
+          if (fixed_subnet.empty() && fs.fixed_ip && p.hasIp()) {
+            problems_.add(obj,
+                          "Bad floatingip request: Port " + p.id + " does not have fixed ip " +
+                              fs.fixed_ip->str() + ".",
+                          fs.line);
+          } else if (!p.hasIp()) {
             problems_.add(obj,
                           "Bad floatingip request: Cannot add floating IP to port " + p.id +
                               " that has no global IPv4 addresses.",
                           fs.line, ProblemKind::PortHasNoIp);
           } else if (!router) {
-            const Subnet* s = cloud_.findSubnet(p.subnet_id);
+            const Subnet* s = cloud_.findSubnet(fixed_subnet);
             problems_.add(obj,
                           "External network " + n->name + " is not reachable from subnet " +
                               (s ? s->name : "?") + ".  Therefore, cannot associate Port " +
@@ -960,11 +1017,18 @@ class Resolver {
     return r.gateway_network_id == ext_net_id ? &r : nullptr;
   }
 
+  // A floating IP served on its port's host (fip-, fg-, rfp-): a distributed router's. A
+  // centralized router holds its floating IPs on its qg-.
+  bool distributedFip(const FloatingIp& f) const {
+    const Router* r = cloud_.findRouter(f.router_id);
+    return r && r->distributed;
+  }
+
   // One fg- port per (host, external network) with floating IPs on that host.
   void fipGateways() {
     std::set<std::pair<std::string, std::string>> needed;  // (host, network id) in sorted order
     for (const auto& f : cloud_.floating_ips) {
-      if (f.port && !cloud_.ports[*f.port].host.empty())
+      if (f.port && !cloud_.ports[*f.port].host.empty() && distributedFip(f))
         needed.emplace(cloud_.ports[*f.port].host, f.network_id);
     }
     for (const auto& [host, net_id] : needed) {
@@ -998,7 +1062,7 @@ class Resolver {
     const Cidr pool = t_.settings.link_local_pool.network();
     std::set<std::pair<std::string, std::string>> needed;  // (router id, host)
     for (const auto& f : cloud_.floating_ips) {
-      if (f.port && !cloud_.ports[*f.port].host.empty())
+      if (f.port && !cloud_.ports[*f.port].host.empty() && distributedFip(f))
         needed.emplace(f.router_id, cloud_.ports[*f.port].host);
     }
     std::map<std::string, LinkLocalPool> per_host;

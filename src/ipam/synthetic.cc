@@ -56,7 +56,7 @@ Topology syntheticTopology(const SyntheticSize& size) {
   int every = size.floating_ips > 0 ? std::max(1, size.vms / size.floating_ips) : 0;
   for (int f = 0; f < size.floating_ips && every && f * every < size.vms; ++f) {
     t.floating_ips.push_back(
-        {std::nullopt, "ext", std::nullopt, "vm" + std::to_string(f * every), 0});
+        {std::nullopt, "ext", std::nullopt, "vm" + std::to_string(f * every), std::nullopt, 0});
   }
   t.external_hosts.push_back({"internet", Ipv4(0x08080808u), "ext", 0});
   return t;

@@ -64,6 +64,15 @@ nlohmann::json apiCall(const std::string& method, const std::string& path,
   return r.body.empty() ? nlohmann::json() : nlohmann::json::parse(r.body);
 }
 
+// A VM port's fixed_ips as the API takes them: its first address, then its further ones.
+nlohmann::json fixedIps(const model::Port& p, std::map<std::string, std::string>& id) {
+  nlohmann::json ips = nlohmann::json::array();
+  ips.push_back({{"subnet_id", id[p.subnet_id]}, {"ip_address", p.ip.str()}});
+  for (const auto& e : p.extra_ips)
+    ips.push_back({{"subnet_id", id[e.subnet_id]}, {"ip_address", e.ip.str()}});
+  return ips;
+}
+
 // Creates the file's networks, subnets, routers, security groups, ports and floating IPs
 // through the API,
 // as an operator (or a template) would. Returns VM name -> port id.
@@ -103,7 +112,7 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
         apiCall("POST", "/v2.0/floatingips", json{{"floatingip", b}}, 201)["floatingip"]["id"]);
   }
   for (const auto& r : c.routers) {
-    json b{{"name", r.name}, {"distributed", true}};
+    json b{{"name", r.name}, {"distributed", r.distributed}};
     if (r.ha())
       b["ha"] = true;
     if (r.gateway_network_id)
@@ -112,6 +121,12 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
     for (size_t p : r.interface_ports) {
       apiCall("PUT", "/v2.0/routers/" + rid + "/add_router_interface",
               json{{"subnet_id", id[c.ports[p].subnet_id]}}, 200);
+    }
+    if (!r.routes.empty()) {
+      json routes = json::array();
+      for (const auto& e : r.routes)
+        routes.push_back({{"destination", e.destination.str()}, {"nexthop", e.nexthop.str()}});
+      apiCall("PUT", "/v2.0/routers/" + rid, json{{"router", {{"routes", routes}}}}, 200);
     }
   }
   // Security groups as the file has them: a new group's own egress rules give way to the
@@ -160,7 +175,7 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
            {"mac_address", p.mac.str()},
            {"binding:host_id", p.host},
            {"device_owner", "compute:nova"},
-           {"fixed_ips", {{{"subnet_id", id[p.subnet_id]}, {"ip_address", p.ip.str()}}}},
+           {"fixed_ips", fixedIps(p, id)},
            // As the file says: its unfiltered VMs stay unfiltered (no default group).
            {"port_security_enabled", p.port_security},
            {"security_groups", groups}};
@@ -172,7 +187,9 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
     const auto& f = c.floating_ips[i];
     if (f.port)
       apiCall("PUT", "/v2.0/floatingips/" + fip_ids[i],
-              json{{"floatingip", {{"port_id", id[c.ports[*f.port].id]}}}}, 200);
+              json{{"floatingip",
+                    {{"port_id", id[c.ports[*f.port].id]}, {"fixed_ip_address", f.fixed.str()}}}},
+              200);
   }
   return vms;
 }

@@ -93,6 +93,12 @@ void createVm(const model::Cloud& c, const model::Port& vm, const std::string& n
   wire(vm_fd.get(), dev("eth0", n->mtu, vm.mac), host_fd.get(),
        dev(plan::names::tap(vm.id), n->mtu));
   configure(vm_fd.get(), "eth0", Cidr{vm.ip, s->cidr.len}, s->gateway);
+  // Its further fixed IPs too, as a guest configured for all of them would hold them.
+  kernel::Rtnl rt(vm_fd.get(), "lab");
+  for (const auto& e : vm.extra_ips) {
+    if (const model::Subnet* es = c.findSubnet(e.subnet_id))
+      rt.addAddress({"", "eth0", Cidr{e.ip, es->cidr.len}});
+  }
 }
 
 void removeVm(const std::string& name) {

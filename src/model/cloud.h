@@ -15,6 +15,7 @@ namespace dvr::model {
 
 inline constexpr const char* kOwnerCompute = "compute:nova";
 inline constexpr const char* kOwnerRouterInterface = "network:router_interface_distributed";
+inline constexpr const char* kOwnerRouterInterfaceCentralized = "network:router_interface";
 inline constexpr const char* kOwnerSnat = "network:router_centralized_snat";
 inline constexpr const char* kOwnerRouterGateway = "network:router_gateway";
 inline constexpr const char* kOwnerFipGateway = "network:floatingip_agent_gateway";
@@ -66,7 +67,8 @@ struct Port {
   std::vector<std::string> ha_hosts;
   Ipv4 ip;  // meaningful only with a subnet_id: a VM port may have no fixed IP
   bool hasIp() const { return !subnet_id.empty(); }
-  // VM ports: their further fixed IPs, held in IPAM and planned nowhere.
+  // VM ports: their further fixed IPs (routers hold neighbours for them, the port filter
+  // lets them through, a floating IP may NAT to one).
   std::vector<FixedIp> extra_ips;
   Mac mac;
   // VM ports only (router, SNAT and gateway ports are never filtered, as in Neutron).
@@ -95,9 +97,13 @@ struct Router {
   std::optional<std::string> gateway_network_id;
   std::optional<size_t> gateway_port;  // index into Cloud::ports (qg-)
   bool enable_snat = true;
-  std::string snat_host;                // dvr_snat host holding snat-<id>; empty if none
+  std::string snat_host;  // dvr_snat host holding snat-<id>; empty if none
+  // false: centralized (Neutron's legacy router): only on snat_host, whose qrouter- holds
+  // the qr- ports (bound there), the qg- port, SNAT and floating IPs; no sg- ports.
+  bool distributed = true;
   std::vector<size_t> interface_ports;  // qr- ports
   std::vector<size_t> snat_ports;       // sg- ports, parallel to interface_ports
+  std::vector<ExtraRoute> routes;       // each nexthop on one of the interfaces' subnets
   // HA routers: the dvr_snat hosts holding snat-<id> (snat_host is the first), their ha-
   // ports on the cloud's HA network (parallel), and the router's VRRP id there.
   std::vector<std::string> ha_hosts;
@@ -105,12 +111,14 @@ struct Router {
   int vrid = 0;
   bool ha() const { return !ha_hosts.empty(); }  // placed on HA hosts
   bool ha_mode = false;  // asked to be HA (RouterSpec.ha), placed yet or not (no gateway)
+  bool centralized() const { return !distributed; }
 };
 
 struct FloatingIp {
   std::string id, network_id;
   Ipv4 address;
   std::optional<size_t> port;  // associated port (index into Cloud::ports)
+  Ipv4 fixed;                  // with a port: the port's address it NATs to
   std::string router_id;       // router that serves the association
 };
 

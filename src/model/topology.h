@@ -84,6 +84,14 @@ struct InterfaceSpec {
   int line = 0;
 };
 
+// A router's extra route (Neutron's extraroute `routes`): traffic to `destination` goes to
+// `nexthop`, an address on one of the router's interface subnets.
+struct ExtraRoute {
+  bool operator==(const ExtraRoute&) const = default;
+  Cidr destination;
+  Ipv4 nexthop;
+};
+
 struct RouterSpec {
   bool operator==(const RouterSpec&) const = default;
   std::string name;
@@ -96,7 +104,12 @@ struct RouterSpec {
   // `ha` routers; snat_host, when pinned, is the first of them.
   bool ha = false;
   std::vector<std::string> ha_hosts;  // pinned HA placement (the server pins its choice)
+  // false: a centralized router (Neutron's legacy router, `distributed: false`), on one
+  // dvr_snat host (placed as SNAT, at snat_host): its qrouter- there holds every interface
+  // and the gateway, SNAT and floating IPs included; no other host routes for it.
+  bool distributed = true;
   std::vector<InterfaceSpec> interfaces;
+  std::vector<ExtraRoute> routes;
   int line = 0;
 };
 
@@ -150,8 +163,9 @@ struct VmSpec {
   // the port is plugged into its network's bridge and nothing routes to it. It keeps no IP
   // when subnets are added later, as in Neutron.
   bool no_ip = false;
-  // The port's further fixed IPs: allocated, shown and released with it, and planned
-  // nowhere (dvr's data path gives a port its first address only).
+  // The port's further fixed IPs: allocated, shown and released with it. The routers
+  // reach them (neighbours), the port filter lets the port send from them, and a floating
+  // IP may NAT to one; the port's own routes and SNAT are the first address's.
   std::vector<FixedIpSpec> extra_ips;
   std::optional<Mac> mac;
   // Filtered (Neutron's port_security_enabled) by its groups' rules, with anti-spoofing.
@@ -169,6 +183,9 @@ struct FloatingIpSpec {
   std::string network;  // external network name
   std::optional<Ipv4> address;
   std::optional<std::string> vm;  // associated VM (port) name
+  // The address of the port it NATs to (Neutron's fixed_ip_address): one of the port's fixed
+  // IPs; none: its first.
+  std::optional<Ipv4> fixed_ip;
   int line = 0;
 };
 

@@ -99,12 +99,17 @@ json toJson(const Topology& t) {
     putOpt(o, "snat_host", r.snat_host);
     if (r.ha)
       o["ha"] = true;
+    if (!r.distributed)
+      o["distributed"] = false;
     if (!r.ha_hosts.empty())
       o["ha_hosts"] = r.ha_hosts;
     o["interfaces"] = json::array();
     for (const auto& i : r.interfaces) {
       o["interfaces"].push_back(
           {{"subnet", i.subnet}, {"port", pinJson(i.port)}, {"snat_port", pinJson(i.snat_port)}});
+    }
+    for (const auto& e : r.routes) {
+      o["routes"].push_back({{"destination", e.destination.str()}, {"nexthop", e.nexthop.str()}});
     }
     j["routers"].push_back(o);
   }
@@ -153,6 +158,7 @@ json toJson(const Topology& t) {
     putOpt(o, "id", f.id);
     putOpt(o, "address", f.address);
     putOpt(o, "vm", f.vm);
+    putOpt(o, "fixed_ip", f.fixed_ip);
     j["floating_ips"].push_back(o);
   }
   for (const auto& g : t.fip_gateways) {
@@ -217,11 +223,14 @@ Topology topologyFromJson(const json& j) {
       r.enable_snat = o.value("enable_snat", true);
       r.snat_host = parseOpt<std::string>(o, "snat_host");
       r.ha = o.value("ha", false);
+      r.distributed = o.value("distributed", true);
       r.ha_hosts = o.value("ha_hosts", std::vector<std::string>{});
       for (const auto& i : o.value("interfaces", json::array())) {
         r.interfaces.push_back({i.at("subnet"), pinFrom(i.value("port", json())),
                                 pinFrom(i.value("snat_port", json())), 0});
       }
+      for (const auto& e : o.value("routes", json::array()))
+        r.routes.push_back({parse<Cidr>(e, "destination"), parse<Ipv4>(e, "nexthop")});
       t.routers.push_back(std::move(r));
     }
     for (const auto& o : j.value("vms", json::array())) {
@@ -263,7 +272,8 @@ Topology topologyFromJson(const json& j) {
     }
     for (const auto& o : j.value("floating_ips", json::array())) {
       t.floating_ips.push_back({parseOpt<std::string>(o, "id"), o.at("network"),
-                                parseOpt<Ipv4>(o, "address"), parseOpt<std::string>(o, "vm"), 0});
+                                parseOpt<Ipv4>(o, "address"), parseOpt<std::string>(o, "vm"),
+                                parseOpt<Ipv4>(o, "fixed_ip"), 0});
     }
     for (const auto& o : j.value("fip_gateways", json::array())) {
       t.fip_gateways.push_back(

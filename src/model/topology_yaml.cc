@@ -269,7 +269,7 @@ void readNetwork(const YAML::Node& node, size_t i, Topology& topo, Problems& pro
 void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
   Reader r(node, nameOr(node, "router", i), problems,
            {"name", "id", "external_gateway", "gateway_port", "enable_snat", "snat_host", "ha",
-            "interfaces"});
+            "distributed", "interfaces", "routes"});
   if (!r.ok())
     return;
   RouterSpec rt;
@@ -281,6 +281,7 @@ void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& prob
   rt.enable_snat = r.boolean("enable_snat").value_or(true);
   rt.snat_host = r.str("snat_host");
   rt.ha = r.boolean("ha").value_or(false);
+  rt.distributed = r.boolean("distributed").value_or(true);
   r.list("interfaces", [&](const YAML::Node& n, size_t j) {
     Reader ir(n, r.object() + " interface #" + std::to_string(j + 1), problems,
               {"subnet", "port", "snat_port"});
@@ -292,6 +293,14 @@ void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& prob
     itf.port = readPin(ir, "port", problems);
     itf.snat_port = readPin(ir, "snat_port", problems);
     rt.interfaces.push_back(std::move(itf));
+  });
+  r.list("routes", [&](const YAML::Node& n, size_t j) {
+    Reader er(n, r.object() + " route #" + std::to_string(j + 1), problems,
+              {"destination", "nexthop"});
+    if (!er.ok())
+      return;
+    rt.routes.push_back(
+        {er.cidr("destination", true).value_or(Cidr{}), er.ip("nexthop", true).value_or(Ipv4())});
   });
   topo.routers.push_back(std::move(rt));
 }
@@ -355,7 +364,7 @@ void readSecurityGroup(const YAML::Node& node, size_t i, Topology& topo, Problem
 void readVm(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
   Reader r(node, nameOr(node, "vm", i), problems,
            {"name", "port_id", "network", "subnet", "host", "ip", "mac", "security_groups",
-            "port_security", "allowed_address_pairs"});
+            "port_security", "allowed_address_pairs", "extra_ips"});
   if (!r.ok())
     return;
   VmSpec vm;
@@ -388,12 +397,19 @@ void readVm(const YAML::Node& node, size_t i, Topology& topo, Problems& problems
     if (ip)
       vm.allowed_address_pairs.push_back({*ip, mac});
   });
+  // Further fixed IPs: {subnet, ip} (ip optional: allocated).
+  r.list("extra_ips", [&](const YAML::Node& e, size_t j) {
+    Reader er(e, r.object() + " extra IP #" + std::to_string(j + 1), problems, {"subnet", "ip"});
+    if (!er.ok())
+      return;
+    vm.extra_ips.push_back({er.str("subnet", true).value_or(""), er.ip("ip")});
+  });
   topo.vms.push_back(std::move(vm));
 }
 
 void readFloatingIp(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
   Reader r(node, "floating IP #" + std::to_string(i + 1), problems,
-           {"id", "network", "address", "vm"});
+           {"id", "network", "address", "vm", "fixed_ip"});
   if (!r.ok())
     return;
   FloatingIpSpec f;
@@ -402,6 +418,7 @@ void readFloatingIp(const YAML::Node& node, size_t i, Topology& topo, Problems& 
   f.network = r.str("network", true).value_or("");
   f.address = r.ip("address");
   f.vm = r.str("vm");
+  f.fixed_ip = r.ip("fixed_ip");
   topo.floating_ips.push_back(std::move(f));
 }
 

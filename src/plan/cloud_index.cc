@@ -39,20 +39,30 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
     if (endpoint) {
       if (p.hasIp())  // a port without a fixed IP is reached at L2 only (FDB, no neighbour)
         endpoints_on_[p.subnet_id].push_back(i);
+      for (const FixedIp& e : p.extra_ips)
+        extra_on_[e.subnet_id].push_back({i, e.ip});
       bound_on_network_[p.network_id].push_back(i);
     }
-    // ha- ports: reached at L2 only, by the other keepalived of their router.
-    if (p.device_owner == kOwnerHaInterface)
+    // ha- ports: reached at L2 only, by the other keepalived of their router. A
+    // centralized router's qr- ports: on its host only, reached over the tunnel.
+    if (p.device_owner == kOwnerHaInterface ||
+        (p.device_owner == kOwnerRouterInterfaceCentralized && !p.host.empty()))
       bound_on_network_[p.network_id].push_back(i);
   }
-  // Routers on hosts: VMs pull in the router of their subnet; SNAT hosts hold theirs.
+  // Routers on hosts: VMs pull in the distributed router of their subnet; SNAT hosts hold
+  // theirs, and a centralized router is on its host only.
   std::unordered_map<std::string, std::set<size_t>> routers;
+  auto pull = [&](const std::string& host, const std::string& subnet_id) {
+    auto it = router_of_subnet_.find(subnet_id);
+    if (it != router_of_subnet_.end() && cloud.routers[size_t(it->second)].distributed)
+      routers[host].insert(size_t(it->second));
+  };
   for (const Port& p : cloud.ports) {
     if (p.device_owner != kOwnerCompute || p.host.empty())
       continue;
-    auto it = router_of_subnet_.find(p.subnet_id);
-    if (it != router_of_subnet_.end())
-      routers[p.host].insert(size_t(it->second));
+    pull(p.host, p.subnet_id);
+    for (const FixedIp& e : p.extra_ips)  // a further address's router routes it here too
+      pull(p.host, e.subnet_id);
   }
   for (size_t r = 0; r < cloud.routers.size(); ++r) {
     if (!cloud.routers[r].snat_host.empty())
@@ -80,9 +90,19 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
   }
   for (auto& [net, set] : hosts_with)
     hosts_with_[net].assign(set.begin(), set.end());
+  // A floating IP is served on its port's host, or a centralized router's on that router's.
+  std::unordered_map<std::string, size_t> router_by_id;
+  for (size_t r = 0; r < cloud.routers.size(); ++r)
+    router_by_id[cloud.routers[r].id] = r;
   for (size_t f = 0; f < cloud.floating_ips.size(); ++f) {
-    if (cloud.floating_ips[f].port && !cloud.ports[*cloud.floating_ips[f].port].host.empty())
-      fips_on_[cloud.ports[*cloud.floating_ips[f].port].host].push_back(f);
+    const FloatingIp& fip = cloud.floating_ips[f];
+    if (!fip.port || cloud.ports[*fip.port].host.empty())
+      continue;
+    auto r = router_by_id.find(fip.router_id);
+    if (r != router_by_id.end() && cloud.routers[r->second].centralized())
+      fips_on_[cloud.routers[r->second].snat_host].push_back(f);
+    else
+      fips_on_[cloud.ports[*fip.port].host].push_back(f);
   }
   for (const LinkLocal& ll : cloud.link_locals)
     link_local_[ll.router_id + "@" + ll.host] = &ll;
@@ -124,6 +144,13 @@ const std::vector<size_t>& CloudIndex::portsOn(const std::string& host) const {
 }
 const std::vector<size_t>& CloudIndex::endpointsOn(const std::string& subnet_id) const {
   return getOr(endpoints_on_, subnet_id, kNone);
+}
+
+const std::vector<std::pair<size_t, Ipv4>>& CloudIndex::extraAddressesOn(
+    const std::string& subnet_id) const {
+  static const std::vector<std::pair<size_t, Ipv4>> none;
+  auto it = extra_on_.find(subnet_id);
+  return it == extra_on_.end() ? none : it->second;
 }
 const std::vector<size_t>& CloudIndex::boundPortsOn(const std::string& network_id) const {
   return getOr(bound_on_network_, network_id, kNone);

@@ -26,7 +26,8 @@ class CloudIndex {
   const model::Host* host(const std::string& name) const;
 
   // Routers that have a qrouter- on `host`: a VM there on one of their subnets, or the
-  // host holds their SNAT (Neutron's DVR scheduling). Sorted by router index.
+  // host holds their SNAT (Neutron's DVR scheduling); a centralized router only on its
+  // snat_host. Sorted by router index.
   const std::vector<size_t>& routersOn(const std::string& host) const;
   // Hosts where the network has a bridge: VMs, routers or SNAT ports of it live there.
   const std::vector<std::string>& hostsWith(const std::string& network_id) const;
@@ -34,11 +35,14 @@ class CloudIndex {
   const std::vector<size_t>& portsOn(const std::string& host) const;
   // VM and sg- ports on a subnet (the ones a qrouter keeps permanent neighbours for).
   const std::vector<size_t>& endpointsOn(const std::string& subnet_id) const;
+  // Further fixed IPs of bound VM ports on a subnet: (port, address), neighbours too.
+  const std::vector<std::pair<size_t, Ipv4>>& extraAddressesOn(const std::string& subnet_id) const;
   // Ports bound to some host on a network (VM, sg-): FDB entries elsewhere.
   const std::vector<size_t>& boundPortsOn(const std::string& network_id) const;
   // Router with an interface on the subnet, or -1.
   long routerOfSubnet(const std::string& subnet_id) const;
-  // Floating IPs whose port is bound to `host`.
+  // Floating IPs served on `host`: those whose port is bound there, a centralized router's
+  // on that router's host.
   const std::vector<size_t>& floatingIpsOn(const std::string& host) const;
   const model::LinkLocal* linkLocal(const std::string& router_id, const std::string& host) const;
   const model::Port* fipGatewayPort(const std::string& host, const std::string& network_id) const;
@@ -51,6 +55,7 @@ class CloudIndex {
   std::unordered_map<std::string, size_t> host_, network_, subnet_;
   std::unordered_map<std::string, std::vector<size_t>> routers_on_, ports_on_, endpoints_on_,
       bound_on_network_, fips_on_, members_of_;
+  std::unordered_map<std::string, std::vector<std::pair<size_t, Ipv4>>> extra_on_;
   std::unordered_map<std::string, size_t> group_;
   std::unordered_map<std::string, std::vector<std::string>> hosts_with_;
   std::unordered_map<std::string, long> router_of_subnet_;

@@ -35,9 +35,14 @@ void addFastPath(const CloudIndex& ix, HostPlan& plan) {
       continue;
     const Port& port = c.ports[*fip.port];
     const Router* r = routerById(c, fip.router_id);
-    if (port.device_owner != kOwnerCompute || !r || !r->gateway_network_id || !port.hasIp())
+    if (port.device_owner != kOwnerCompute || !r || !r->gateway_network_id || !port.hasIp() ||
+        r->centralized())  // a centralized router's NAT is on its qg-, another host maybe
       continue;
     std::string tap = names::tap(port.id);
+    if (fip.fixed != port.ip) {  // the programs know a port by its tap: one address each
+      fp.left_out.emplace_back(port.id, "NAT'd to a further fixed IP");
+      continue;
+    }
     if (plan.port_filter.findByDev(tap)) {
       fp.left_out.emplace_back(port.id, "filtered by security groups");
       continue;

@@ -326,15 +326,23 @@ std::vector<NftTable> render(const HostPlan& plan, Mode mode, const std::set<std
     portFilterTables(plan.port_filter, tables, mode);
   }
   floatingIpTables(plan, tables, with_elements, only);
+  std::set<std::string> fip_namespaces;
+  for (const auto& f : plan.floating_nat)
+    fip_namespaces.insert(f.ns);
   for (const auto& s : plan.source_nat) {
     if (!wanted(only, s.ns))
       continue;
+    // With floating IPs in the same namespace (a centralized router's qrouter-), SNAT runs
+    // after their chain: the first NAT chain to bind a connection wins, and a floating
+    // IP's port must leave as its floating IP.
+    std::string priority = fip_namespaces.count(s.ns) ? "srcnat + 1" : "srcnat";
     tableFor(tables, s.ns, "ip")
-        .chains.push_back(
-            "  chain snat_postrouting {\n    type nat hook postrouting priority srcnat; policy "
-            "accept;\n"
-            "    oifname " +
-            quote(s.out_dev) + " snat to " + s.to_source.str() + "\n  }\n");
+        .chains.push_back("  chain snat_postrouting {\n    type nat hook postrouting priority " +
+                          priority +
+                          "; policy "
+                          "accept;\n"
+                          "    oifname " +
+                          quote(s.out_dev) + " snat to " + s.to_source.str() + "\n  }\n");
   }
   std::vector<NftTable> out;
   for (auto& [key, t] : tables)

@@ -58,7 +58,7 @@ class HostPlanner {
       bool here = router.snat_host == host_.name ||
                   std::find(router.ha_hosts.begin(), router.ha_hosts.end(), host_.name) !=
                       router.ha_hosts.end();
-      if (here && router.gateway_network_id)
+      if (here && router.gateway_network_id && router.distributed)
         snat(router);
     }
     vmPorts();
@@ -127,14 +127,25 @@ class HostPlanner {
       const Network& net = ix_.network(qr.network_id);
       std::string dev = names::qr(qr.id);
       plugPort(ns, dev, qr, net.mtu, onSubnet(qr.ip, qr.subnet_id));
-      plan_.dvr_mac.gateway_macs.insert(qr.mac);
-      plan_.dvr_mac.gateway_arp.emplace(names::vxlan(net.vni), qr.ip);
+      // A distributed gateway's MAC is on every host: its frames never cross the tunnel
+      // and ARP for it stays local. A centralized router's is on this host only, and is
+      // reached over the tunnel as any port's.
+      if (r.distributed) {
+        plan_.dvr_mac.gateway_macs.insert(qr.mac);
+        plan_.dvr_mac.gateway_arp.emplace(names::vxlan(net.vni), qr.ip);
+      }
       // Permanent neighbours for every port of the subnet, on any host: no ARP across hosts.
       for (size_t p : ix_.endpointsOn(qr.subnet_id)) {
         const Port& ep = c_.ports[p];
         plan_.neighbours.push_back({ns, dev, ep.ip, ep.mac, false});
-        if (ep.host == host_.name)
+        if (ep.host == host_.name && r.distributed)
           plan_.dvr_mac.gateway_mac_of_port[ep.mac] = qr.mac;
+      }
+      for (const auto& [p, ip] : ix_.extraAddressesOn(qr.subnet_id)) {
+        const Port& ep = c_.ports[p];
+        plan_.neighbours.push_back({ns, dev, ip, ep.mac, false});
+        if (ep.host == host_.name && r.distributed)
+          plan_.dvr_mac.gateway_mac_of_port.emplace(ep.mac, qr.mac);
       }
       // SNAT redirect: traffic of this subnet with no better route goes to the sg- port.
       if (k < r.snat_ports.size()) {
@@ -145,9 +156,52 @@ class HostPlanner {
         sysctl(ns, "net.ipv4.conf." + dev + ".send_redirects", "0");
       }
     }
+    extraRoutes(r, ns, r.interface_ports, names::qr);
+    if (r.centralized()) {
+      if (r.gateway_port)
+        centralizedGateway(r, ns);
+      return;
+    }
     const LinkLocal* ll = ix_.linkLocal(r.id, host_.name);
     if (ll && r.gateway_network_id)
       floatingIpPath(r, *ll, ns);
+  }
+
+  // A centralized router's gateway, as Neutron's legacy router: qg- in its qrouter- with
+  // the default route, SNAT to the qg- address, and each floating IP of the router as a
+  // /32 on qg- (so qg- answers ARP for it), NAT'd there.
+  void centralizedGateway(const Router& r, const std::string& ns) {
+    const Port& qg = c_.ports[*r.gateway_port];
+    const Network& ext = ix_.network(qg.network_id);
+    std::string dev = names::qg(qg.id);
+    plugPort(ns, dev, qg, ext.mtu, onSubnet(qg.ip, qg.subnet_id));
+    externals_.insert(ext.id);
+    plan_.announcements.push_back({ns, dev, qg.ip});
+    if (auto gw = ix_.subnet(qg.subnet_id).gateway)
+      plan_.routes.push_back({ns, kMainTable, kDefault, *gw, dev});
+    if (r.enable_snat)
+      plan_.source_nat.push_back({ns, dev, qg.ip});
+    for (size_t f : ix_.floatingIpsOn(host_.name)) {
+      const FloatingIp& fip = c_.floating_ips[f];
+      if (fip.router_id != r.id)
+        continue;
+      plan_.addresses.push_back({ns, dev, {fip.address, 32}});
+      plan_.floating_nat.push_back({ns, fip.address, fip.fixed, dev});
+      plan_.announcements.push_back({ns, dev, fip.address});
+    }
+  }
+
+  // The router's extra routes in one of its namespaces (main table, which every rule of
+  // the namespace consults first): through the port of `ports` on the nexthop's subnet.
+  void extraRoutes(const Router& r, const std::string& ns, const std::vector<size_t>& ports,
+                   std::string (*dev)(const std::string&)) {
+    for (const ExtraRoute& e : r.routes) {
+      for (size_t p : ports) {
+        const Port& port = c_.ports[p];
+        if (ix_.subnet(port.subnet_id).cidr.contains(e.nexthop))
+          plan_.routes.push_back({ns, kMainTable, e.destination, e.nexthop, dev(port.id)});
+      }
+    }
   }
 
   void floatingIpPath(const Router& r, const LinkLocal& ll, const std::string& ns) {
@@ -185,11 +239,11 @@ class HostPlanner {
       const FloatingIp& fip = c_.floating_ips[f];
       if (fip.router_id != r.id)
         continue;
-      const Port& port = c_.ports[*fip.port];
+      // NAT'd to the address the floating IP names (a port's second one, say), not the first.
       plan_.addresses.push_back({ns, rfp, {fip.address, 32}});  // as in the seed's listing
       plan_.rules.push_back(
-          {ns, fipRulePriority(fip.address, used_priorities), Cidr{port.ip, 32}, "", kFipTable});
-      plan_.floating_nat.push_back({ns, fip.address, port.ip, rfp});
+          {ns, fipRulePriority(fip.address, used_priorities), Cidr{fip.fixed, 32}, "", kFipTable});
+      plan_.floating_nat.push_back({ns, fip.address, fip.fixed, rfp});
       plan_.routes.push_back({fns, kMainTable, {fip.address, 32}, ll.rfp_ip, fpr});
       plan_.neighbours.push_back({fns, names::fg(fg->id), fip.address, Mac(), true});
       plan_.announcements.push_back({fns, names::fg(fg->id), fip.address});
@@ -251,6 +305,9 @@ class HostPlanner {
     if (r.enable_snat)
       plan_.source_nat.push_back({ns, dev, qg.ip});
     if (!vrrp) {
+      // Traffic from outside to an extra route's destination (an HA router's sg- holds no
+      // address on a standby host, so its routes would be keepalived's: not planned there).
+      extraRoutes(r, ns, r.snat_ports, names::sg);
       plan_.announcements.push_back({ns, dev, qg.ip});
       if (default_route)
         plan_.routes.push_back(*default_route);

@@ -144,6 +144,8 @@ PortFilter planPortFilter(const CloudIndex& ix, const Host& host, const std::vec
       continue;
     FilteredPort p{vm.id, names::tap(vm.id), vm.network_id, 0, {}, vm.security_group_ids};
     p.sources.push_back({vm.mac, Cidr{vm.ip, 32}});
+    for (const FixedIp& e : vm.extra_ips)
+      p.sources.push_back({vm.mac, Cidr{e.ip, 32}});
     for (const AddressPair& ap : vm.allowed_address_pairs)
       p.sources.push_back({ap.mac, ap.ip});
     std::vector<std::pair<Mac, Cidr>> sources;
@@ -175,6 +177,8 @@ PortFilter planPortFilter(const CloudIndex& ix, const Host& host, const std::vec
     for (size_t i : ix.membersOf(id)) {
       const Port& m = c.ports[i];
       members.emplace_back(0, Cidr{m.ip, 32});
+      for (const FixedIp& e : m.extra_ips)
+        members.emplace_back(0, Cidr{e.ip, 32});
       for (const AddressPair& ap : m.allowed_address_pairs)
         members.emplace_back(0, ap.ip);
     }

@@ -337,13 +337,16 @@ ApiResponse NeutronApi::l3AgentsOf(const ApiRequest& req, const std::string& rou
   }
   if (!router)
     throw ApiError(404, "RouterNotFound", "Router " + router_id + " could not be found");
-  // Its snat- hosts, then the hosts where its VMs are (a distributed router is on those).
+  // Its snat- hosts, then the hosts where its VMs are (a distributed router is on those;
+  // a centralized one only on its own).
   std::vector<std::string> hosts = router->ha_hosts;
   if (hosts.empty() && !router->snat_host.empty())
     hosts.push_back(router->snat_host);
   std::set<std::string> subnets;
-  for (size_t p : router->interface_ports)
-    subnets.insert(c.ports[p].subnet_id);
+  for (size_t p : router->interface_ports) {
+    if (router->distributed)
+      subnets.insert(c.ports[p].subnet_id);
+  }
   for (const auto& p : c.ports) {
     if (p.device_owner == model::kOwnerCompute && subnets.count(p.subnet_id) &&
         std::find(hosts.begin(), hosts.end(), p.host) == hosts.end() && !p.host.empty())

@@ -244,7 +244,13 @@ const std::map<std::string, Map>& attributeMap() {
                          {"availability_zone_hints", stringList(255)},
                          {"flavor_id", check(v::uuidOrNone)},
                          {"service_type_id", check(v::uuidOrNone)},
-                         {"routes", check(v::hostRoutes)}})},
+                         // Neutron's convert_none_to_empty_list: null clears them.
+                         {"routes",
+                          {[](json& x) {
+                             if (x.is_null())
+                               x = json::array();
+                           },
+                           v::hostRoutes}}})},
       {"security_group", common({{"stateful", boolean()}})},
       // Prefixes and lengths are checked by the write (server/subnet_pools.h).
       {"subnetpool", common({{"shared", boolean()},

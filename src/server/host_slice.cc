@@ -122,9 +122,10 @@ Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const 
     if (!vms.count(v.name))
       continue;
     t.vms.push_back(v);
-    // A port's further fixed IPs are pinned and planned nowhere: the slice does without
-    // them (and without the subnets they are on).
-    t.vms.back().extra_ips.clear();
+    // A port's further fixed IPs are pinned; the slice keeps those on its subnets (routers
+    // there hold neighbours for them, a floating IP may NAT to one).
+    std::erase_if(t.vms.back().extra_ips,
+                  [&](const FixedIpSpec& e) { return !subnets.count(e.subnet); });
   }
   for (const auto& f : pinned.floating_ips) {
     if (f.id && fips.count(*f.id))

@@ -304,6 +304,7 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
          ext("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "enable_snat"),
          ext("agent", "agent", "The agent management extension."),
          ext("l3-ha", "HA Router extension", "Adds HA capability to routers."),
+         ext("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
 
          ext("binding", "Port Binding", "Expose port bindings of a virtual port"),
          ext("provider", "Provider Network",

@@ -172,6 +172,13 @@ struct View {
     return j;
   }
 
+  static json routes(const model::Router& r) {
+    json list = json::array();
+    for (const auto& e : r.routes)
+      list.push_back({{"destination", e.destination.str()}, {"nexthop", e.nexthop.str()}});
+    return list;
+  }
+
   json router(const model::Router& r) const {
     json j = common("routers", r.id);
     json a = attrs("routers", r.id);
@@ -189,9 +196,9 @@ struct View {
     j.update({{"admin_state_up", a.value("admin_state_up", true)},
               {"status", "ACTIVE"},
               {"external_gateway_info", gw},
-              {"distributed", true},
+              {"distributed", r.distributed},
               {"ha", r.ha_mode},
-              {"routes", json::array()},
+              {"routes", routes(r)},
               {"availability_zone_hints", json::array()},
               {"availability_zones", json::array()},
               {"flavor_id", nullptr}});
@@ -205,7 +212,7 @@ struct View {
     if (f.port) {
       const model::Port& p = c.ports[*f.port];
       port_id = p.id;
-      fixed = p.ip.str();
+      fixed = f.fixed.str();
       router = f.router_id;
       details = {{"name", attrs("ports", p.id).value("name", std::string(""))},
                  {"network_id", p.network_id},

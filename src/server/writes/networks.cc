@@ -55,8 +55,9 @@ std::string create(ApiState& s, const WriteRequest& w) {
   allowOnly(b,
             with(kCommonAttrs, {"admin_state_up", "router:external", "mtu", "provider:network_type",
                                 "provider:physical_network", "provider:segmentation_id", "shared",
-                                "port_security_enabled", "availability_zone_hints", "dns_domain",
-                                "qos_policy_id", "is_default"}));
+                                "port_security_enabled", "availability_zone_hints", "is_default"}));
+  // No dns_domain nor qos_policy_id: Neutron without dns-integration or qos refuses them as
+  // unrecognized, and dvr does neither.
   std::string id = newId(s, "network");
   NetworkSpec n;
   n.name = id;
@@ -81,8 +82,8 @@ void update(ApiState& s, const WriteRequest& w) {
   NetworkSpec& n = existingNetwork(s, w.id);
   json b = parseBody(w.http, "network");
   allowOnly(b,
-            with(kCommonAttrs, {"admin_state_up", "port_security_enabled", "qos_policy_id",
-                                "dns_domain", "shared", "router:external", "mtu"}),
+            with(kCommonAttrs,
+                 {"admin_state_up", "port_security_enabled", "shared", "router:external", "mtu"}),
             {"provider:segmentation_id", "id"});
   if (b.contains("router:external"))
     setExternal(s, n, boolean(b, "router:external", n.external));

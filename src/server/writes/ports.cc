@@ -224,8 +224,10 @@ std::string create(ApiState& s, const WriteRequest& w) {
   json b = parseBody(w.http, "port");
   allowOnly(b, with(portAttrs(), {"network_id", "fixed_ips", "mac_address", "binding:host_id",
                                   "binding:vnic_type", "binding:profile", "security_groups",
-                                  "port_security_enabled", "allowed_address_pairs",
-                                  "extra_dhcp_opts", "dns_name", "qos_policy_id"}));
+                                  "port_security_enabled", "allowed_address_pairs"}));
+  // extra_dhcp_opts, dns_name and qos_policy_id are refused above as Neutron refuses them
+  // without the extensions that define them (dvr serves no DHCP, DNS or QoS), rather than
+  // kept and not done.
   std::string net = str(b, "network_id");
   if (net.empty())
     throw badRequest("Failed to parse request. Required attribute 'network_id' not specified");

@@ -8,6 +8,7 @@
 #include "server/resource_writes.h"
 #include "server/state_edit.h"
 #include "server/validators.h"
+#include "server/writes/router_routes.h"
 
 namespace dvr::server {
 
@@ -66,23 +67,63 @@ void setHa(ApiState& s, const std::string& id, RouterSpec& rt, const json& b) {
         "Bad router request: Cannot change HA attribute of active routers. Please "
         "set router admin_state_up to False prior to upgrade.",
         "BadRequest");
+  if (want && !rt.distributed)
+    throw badRequest(
+        "Bad router request: dvr's HA routers are distributed: ha with "
+        "distributed False is not supported.",
+        "BadRequest");
   rt.ha = want;
   rt.ha_hosts.clear();
+}
+
+// distributed on update: Neutron migrates a router between centralized and distributed
+// only while it is administratively down (l3_dvr_db's _validate_router_migration); the
+// plan then follows (qrouter- on the VMs' hosts and snat-, or qrouter- on one host).
+void migrate(ApiState& s, RouterSpec& rt, bool distributed, const json& b) {
+  if (distributed == rt.distributed)
+    return;
+  bool up = s.attrs.contains("routers") && s.attrs["routers"].contains(rt.name)
+                ? s.attrs["routers"][rt.name].value("admin_state_up", true)
+                : true;
+  if (b.contains("admin_state_up") && b["admin_state_up"].is_boolean())
+    up = b["admin_state_up"].get<bool>();  // Neutron checks the state the update asks for
+  if (up)
+    throw badRequest(
+        "Bad router request: Cannot change the 'distributed' attribute of active routers. "
+        "Please set router admin_state_up to False prior to upgrade",
+        "BadRequest");
+  bool ha = b.contains("ha") ? boolean(b, "ha", rt.ha) : rt.ha;
+  if (ha && !distributed)
+    throw badRequest(
+        "Bad router request: dvr's HA routers are distributed: ha with "
+        "distributed False is not supported.",
+        "BadRequest");
+  rt.distributed = distributed;
+  for (auto& itf : rt.interfaces)
+    itf.snat_port = {};  // a centralized router has no sg- ports; a distributed one new ones
 }
 
 std::string create(ApiState& s, const WriteRequest& w) {
   json b = parseBody(w.http, "router");
   allowOnly(b, with(kCommonAttrs, {"admin_state_up", "external_gateway_info", "distributed", "ha",
                                    "availability_zone_hints", "flavor_id", "service_type_id"}));
-  if (b.contains("distributed") && !boolean(b, "distributed", true))
-    throw badRequest("dvr routers are distributed: 'distributed': false is not supported");
   std::string id = newId(s, "router");
   RouterSpec rt;
   rt.name = id;
   rt.id = id;
   // SNAT on several dvr_snat hosts, keepalived deciding which is active (admin-only, as
   // Neutron's policy has it: checked before this write).
-  rt.ha = boolean(b, "ha", w.l3_ha);
+  // distributed: false, a centralized router on one dvr_snat host (admin-only too).
+  rt.distributed = b.contains("distributed") && !b["distributed"].is_null()
+                       ? boolean(b, "distributed", true)
+                       : true;
+  // The server's l3_ha default is for distributed routers (dvr's HA routers are).
+  rt.ha = boolean(b, "ha", w.l3_ha && rt.distributed);
+  if (rt.ha && !rt.distributed)
+    throw badRequest(
+        "Bad router request: dvr's HA routers are distributed: ha with "
+        "distributed False is not supported.",
+        "BadRequest");
   if (b.contains("external_gateway_info"))
     setGateway(s, rt, b["external_gateway_info"]);
   s.topo.routers.push_back(rt);
@@ -97,8 +138,10 @@ void update(ApiState& s, const WriteRequest& w) {
             with(kCommonAttrs,
                  {"admin_state_up", "external_gateway_info", "routes", "distributed", "ha"}),
             {"id"});
-  if (b.contains("routes") && !b["routes"].empty())
-    throw badRequest("dvr does not implement extra routes");
+  if (b.contains("routes"))
+    setRoutes(s, rt, b["routes"]);
+  if (b.contains("distributed") && !b["distributed"].is_null())
+    migrate(s, rt, boolean(b, "distributed", true), b);
   if (b.contains("ha"))
     setHa(s, w.id, rt, b);
   if (b.contains("external_gateway_info"))
@@ -198,6 +241,7 @@ WriteOutcome removeInterface(ApiState& s, RouterSpec& rt, std::string sub,
   if (has == rt.interfaces.end())
     throw notFound("Router " + id + " has no interface on subnet " + sub,
                    "RouterInterfaceNotFoundForSubnet");
+  checkNoRouteThrough(s, rt, sub);
   for (const auto& f : s.topo.floating_ips) {
     const VmSpec* v = f.vm ? findPort(s, *f.vm) : nullptr;
     if (v && v->subnet == sub) {
