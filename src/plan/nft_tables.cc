@@ -77,6 +77,12 @@ std::string NftTable::text() const {
   return out + "}\n";
 }
 
+namespace filter_sets {
+const char* sourceSet(const AllowedSource& s) {
+  return s.ip.len == 32 ? kPortSources : kPortSourceNets;
+}
+}  // namespace filter_sets
+
 namespace nft_element {
 std::string fipDnat(const FloatingIpNat& f) {
   return f.floating.str() + " : " + f.fixed.str();
@@ -243,17 +249,20 @@ void portFilterTables(const PortFilter& f, Tables& tables, Mode mode) {
   NftTable& bridge = tableFor(tables, "", "bridge");
   size_t first = bridge.sets.size();
   bridge.sets.push_back({filter_sets::kFilteredPorts, "ifname", false, {}});
+  bridge.sets.push_back({filter_sets::kPortSources, "ifname . ether_addr . ipv4_addr", false, {}});
   bridge.sets.push_back(
-      {filter_sets::kPortSources, "ifname . ether_addr . ipv4_addr", false, {}, "interval"});
+      {filter_sets::kPortSourceNets, "ifname . ether_addr . ipv4_addr", false, {}, "interval"});
   bridge.sets.push_back({filter_sets::kPortMarks, "ifname : mark", true, {}});
   if (with_elements) {
     for (const FilteredPort& p : f.ports) {
       bridge.sets[first].elements.push_back(nft_element::ifname(p.dev));
-      for (const AllowedSource& s : p.sources)
-        bridge.sets[first + 1].elements.push_back(nft_element::portSource(p.dev, s));
+      for (const AllowedSource& s : p.sources) {
+        size_t at = first + (filter_sets::sourceSet(s) == filter_sets::kPortSources ? 1 : 2);
+        bridge.sets[at].elements.push_back(nft_element::portSource(p.dev, s));
+      }
     }
     for (const auto& [dev, mark] : f.marks)
-      bridge.sets[first + 2].elements.push_back(nft_element::portMark(dev, mark));
+      bridge.sets[first + 3].elements.push_back(nft_element::portMark(dev, mark));
   }
   // br_netfilter (priority 0) shows the inet family only the bridge as the device: each
   // frame carries the port it came in by as its mark.
@@ -261,13 +270,19 @@ void portFilterTables(const PortFilter& f, Tables& tables, Mode mode) {
       "  chain port_in {\n    type filter hook prerouting priority -250; policy accept;\n"
       "    meta mark set iifname map @port_marks\n  }\n");
   // A filtered port sends IPv4 and ARP from its own addresses only (Neutron's
-  // anti-spoofing): no other source, no IPv6 and so no router advertisements.
+  // anti-spoofing): no other source, no IPv6 and so no router advertisements. Single
+  // addresses first (every packet a VM sends takes that lookup). An ARP frame's Ethernet
+  // and ARP senders are looked up in the same set: one whose two MACs differ and fall in
+  // different sets is dropped (a VM's own ARP has one MAC).
   bridge.chains.push_back(
       "  chain port_spoof {\n    type filter hook prerouting priority -200; policy accept;\n"
       "    iifname != @filtered_ports accept\n"
       "    ether type ip iifname . ether saddr . ip saddr @port_sources accept\n"
       "    ether type arp iifname . ether saddr . arp saddr ip @port_sources iifname . arp "
       "saddr ether . arp saddr ip @port_sources accept\n"
+      "    ether type ip iifname . ether saddr . ip saddr @port_source_nets accept\n"
+      "    ether type arp iifname . ether saddr . arp saddr ip @port_source_nets iifname . arp "
+      "saddr ether . arp saddr ip @port_source_nets accept\n"
       "    counter drop\n  }\n");
   // Then, before br_netfilter's forward (priority -1), the port it goes out by: a
   // filtered one, or none. IPv6 is not filtered, so it never reaches a filtered port.
