@@ -22,8 +22,24 @@ std::string NftChain::tag() const {
   return buf;
 }
 
-int NftChain::ruleCount() const {
-  return int(std::count(rules.begin(), rules.end(), '\n'));
+std::vector<std::string> NftChain::ruleComments() const {
+  std::vector<std::string> out;
+  for (size_t start = 0; start < rules.size();) {
+    size_t end = rules.find('\n', start);
+    if (end == std::string::npos)
+      end = rules.size();
+    out.push_back(ruleComment(rules.substr(start, end - start)));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string ruleComment(const std::string& rule) {
+  size_t at = rule.rfind("comment \"");
+  if (at == std::string::npos)
+    return "";
+  at += 9;
+  return rule.substr(at, rule.find('"', at) - at);
 }
 
 std::string NftChain::text() const {
@@ -123,16 +139,25 @@ std::string portVerdict(const FilteredPort& p, bool ingress) {
 }
 }  // namespace nft_element
 
+namespace {
+// "    <rule> comment "#<hash of rule>"\n": a rule of a port's chain, named by its content.
+std::string portRule(const std::string& rule) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "#%08x", static_cast<unsigned>(ipam::hash64(rule)));
+  return "    " + rule + " comment \"" + buf + "\"\n";
+}
+}  // namespace
+
 NftChain portChain(const PortFilter& f, const FilteredPort& p, bool ingress) {
   // No DHCP server answers from a VM; replies of allowed connections pass; the
   // groups' chains accept what a rule allows; nothing else passes.
-  std::string rules = ingress ? "" : "    udp sport 67 udp dport 68 drop\n";
-  rules += "    ct state established,related accept\n    ct state invalid drop\n";
+  std::string rules = ingress ? "" : portRule("udp sport 67 udp dport 68 drop");
+  rules += portRule("ct state established,related accept") + portRule("ct state invalid drop");
   for (const std::string& g : p.groups) {
     if (f.findGroup(g))
-      rules += "    jump " + filter_names::groupChain(g, ingress) + "\n";
+      rules += portRule("jump " + filter_names::groupChain(g, ingress));
   }
-  rules += "    counter drop\n";
+  rules += portRule("counter drop");
   return {ingress ? filter_names::ingressChain(p) : filter_names::egressChain(p), rules};
 }
 

@@ -30,15 +30,22 @@ struct NftSet {
 
 // A regular chain reconciled on its own: its tag (a hash of its rules, kept in the
 // comment of its first rule) says whether the kernel's is the plan's, so that one group's rule or
-// one port's groups change that chain alone.
+// one port's groups change that chain alone. Each of its rules ends in a comment of its
+// own (a group's rule: its id; a port's: "#<hash of the rule>"): nft prints rules in its
+// own words, but comments as written, so a rule replaced, added or deleted by hand shows
+// in the listing as a comment sequence that is not the plan's.
 struct NftChain {
   std::string name;
-  std::string rules;  // each "    <rule>\n"
+  std::string rules;  // each "    <rule> comment \"<its comment>\"\n"
   std::string tag() const;
   std::string tagRule() const;  // the chain's first rule, which carries the tag
-  int ruleCount() const;        // rules besides the tag rule
-  std::string text() const;     // "  chain NAME { <tag rule>; rules }"
+  // The comment of each rule besides the tag rule, in order.
+  std::vector<std::string> ruleComments() const;
+  std::string text() const;  // "  chain NAME { <tag rule>; rules }"
 };
+
+// A rule's comment as nft prints it (the last `comment "…"`), or "" when it has none.
+std::string ruleComment(const std::string& rule);
 
 struct NftTable {
   std::string ns;
