@@ -340,11 +340,17 @@ void portFilterTables(const PortFilter& f, Tables& tables, Mode mode) {
   t.chains.push_back(
       "  chain zone {\n    type filter hook prerouting priority raw; policy accept;\n"
       "    ct zone set meta mark map @zones\n  }\n");
+  // Most packets belong to a connection already allowed: they are accepted here, before
+  // the lookup and the jumps (a port's chain would accept them by its first rules, and
+  // these base chains' policy is accept for every other port). Egress only TCP: a
+  // port's chain drops DHCP server replies (UDP) before it accepts established ones.
   t.chains.push_back(
       "  chain egress {\n    type filter hook prerouting priority filter; policy accept;\n"
+      "    ct state established,related meta l4proto tcp accept\n"
       "    meta mark vmap @egress_ports\n  }\n");
   t.chains.push_back(
       "  chain ingress {\n    type filter hook forward priority filter; policy accept;\n"
+      "    ct state established,related accept\n"
       "    meta mark vmap @ingress_ports\n  }\n");
   if (mode == Mode::Structure)
     return;  // the tagged chains are the caller's
