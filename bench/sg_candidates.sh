@@ -20,7 +20,8 @@
 set -euo pipefail
 secs=${DVR_BENCH_SECONDS:-3}
 rounds=${DVR_BENCH_ROUNDS:-6}
-cands=(open brnf hybrid brnf0)
+# DVR_SG_ORDER: the order each round measures them in (its place in a round can matter).
+cands=(${DVR_SG_ORDER:-open brnf hybrid brnf0})
 P=dvrsgb
 cleanup() {
   for c in "${cands[@]}"; do
