@@ -10,14 +10,18 @@
 #            ports, a conntrack zone per network, per-port stateful chains jumping to a
 #            group's chain of 20 rules in an inet table, bridge-family anti-spoofing;
 #   hybrid   Neutron's iptables_hybrid shape: the VM's tap on a bridge of its own with the
-#            same filter, joined to the network's bridge by one more veth pair.
+#            same filter, joined to the network's bridge by one more veth pair;
+#   brnf0    brnf as the plan rendered it before 2026-12-02 07:10 (sources in an interval
+#            set, established connections accepted in each port's chain, not before its
+#            lookup): what the changes since bought, side by side.
 # This kernel has no bridge-family conntrack, so the bridge family alone cannot be
 # stateful (`ct state` in a bridge table: "Protocol error"); those are the candidates left.
 # Removes everything it made when it ends.
 set -euo pipefail
 secs=${DVR_BENCH_SECONDS:-3}
 rounds=${DVR_BENCH_ROUNDS:-6}
-cands=(open brnf hybrid)
+# DVR_SG_ORDER: the order each round measures them in (its place in a round can matter).
+cands=(${DVR_SG_ORDER:-open brnf hybrid brnf0})
 P=dvrsgb
 cleanup() {
   for c in "${cands[@]}"; do
@@ -42,12 +46,21 @@ rules() {
 }
 
 filter() {  # $1 namespace, $2 the VM's port (tap), $3 bridge: the tables dvr's plan renders
-  local ns=$1 tap=$2 br=$3
+  local ns=$1 tap=$2 br=$3 old=${4:-}
+  # The plan's (plan/nft_tables.cc), or with $4 the one before.
+  local sources="flags interval;" nets="" fast_out="" fast_in=""
+  if [ -z "$old" ]; then
+    sources=""
+    nets='set port_source_nets { type ifname . ether_addr . ipv4_addr; flags interval; }'
+    fast_out="ct state established,related meta l4proto tcp accept"
+    fast_in="ct state established,related accept"
+  fi
   ip -n "$ns" link set "$br" type bridge nf_call_iptables 1
   ip netns exec "$ns" nft -f - <<NFT
 table bridge dvr {
   set filtered_ports { type ifname; elements = { "$tap" } }
-  set port_sources { type ifname . ether_addr . ipv4_addr; flags interval; elements = { "$tap" . 02:00:00:00:00:02 . 10.77.0.2 } }
+  set port_sources { type ifname . ether_addr . ipv4_addr; $sources elements = { "$tap" . 02:00:00:00:00:02 . 10.77.0.2 } }
+  $nets
   map port_marks { type ifname : mark; elements = { "$tap" : 0x80000001, "tapqr" : 0x80000002, "qvo" : 0x80000003, "qvb" : 0x80000004 } }
   chain port_in {
     type filter hook prerouting priority -250; policy accept;
@@ -58,6 +71,7 @@ table bridge dvr {
     iifname != @filtered_ports accept
     ether type ip iifname . ether saddr . ip saddr @port_sources accept
     ether type arp iifname . ether saddr . arp saddr ip @port_sources iifname . arp saddr ether . arp saddr ip @port_sources accept
+$([ -z "$old" ] && echo '    ether type ip iifname . ether saddr . ip saddr @port_source_nets accept' || true)
     counter drop
   }
   chain port_out {
@@ -77,10 +91,12 @@ table inet dvr {
   }
   chain egress {
     type filter hook prerouting priority filter; policy accept;
+    $fast_out
     meta mark vmap @egress_ports
   }
   chain ingress {
     type filter hook forward priority filter; policy accept;
+    $fast_in
     meta mark vmap @ingress_ports
   }
   chain out-vm {
@@ -133,6 +149,7 @@ build() {  # $1 candidate
   ip -n $r link set qr up
   case $c in
     brnf) filter $h tapvm br0 ;;
+    brnf0) filter $h tapvm br0 old ;;
     hybrid) filter $h tapvm qbr ;;
   esac
   ip netns exec $r iperf3 -s -D -p 5201
@@ -143,11 +160,12 @@ sleep 0.5
 # The filter must work before it is measured: port 23 is not allowed in.
 ip netns exec $P-brnf-r timeout 2 bash -c 'echo > /dev/tcp/10.77.0.2/23' 2>/dev/null && { echo "brnf: tcp/23 passed"; exit 1; }
 ip netns exec $P-hybrid-r timeout 2 bash -c 'echo > /dev/tcp/10.77.0.2/23' 2>/dev/null && { echo "hybrid: tcp/23 passed"; exit 1; }
+ip netns exec $P-brnf0-r timeout 2 bash -c 'echo > /dev/tcp/10.77.0.2/23' 2>/dev/null && { echo "brnf0: tcp/23 passed"; exit 1; }
 ip netns exec $P-brnf-r nc -l -p 23 >/dev/null 2>&1 & sleep 0.2; ip netns exec $P-brnf-vm timeout 2 bash -c 'echo > /dev/tcp/10.77.0.1/23' 2>/dev/null && { echo "brnf: egress tcp/23 passed"; exit 1; }
 
 gbps() { python3 -c 'import json,sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'; }
 declare -A sum
-echo "round  direction  open(Gbit/s)  brnf/open  hybrid/open"
+echo "round  direction  open(Gbit/s)  brnf/open  hybrid/open  brnf0/open"
 for i in $(seq 1 "$rounds"); do
   for dir in egress ingress; do
     declare -A g
@@ -160,16 +178,18 @@ for i in $(seq 1 "$rounds"); do
     done
     b=$(python3 -c "print('%.3f' % (${g[brnf]}/${g[open]}))")
     hy=$(python3 -c "print('%.3f' % (${g[hybrid]}/${g[open]}))")
-    echo "$i      $dir     ${g[open]}        $b      $hy"
-    echo "$dir $b $hy" >> /tmp/$P-ratios
+    b0=$(python3 -c "print('%.3f' % (${g[brnf0]}/${g[open]}))")
+    echo "$i      $dir     ${g[open]}        $b      $hy      $b0"
+    echo "$dir $b $hy $b0" >> /tmp/$P-ratios
   done
 done
 python3 - <<'PY'
 import statistics, collections
-r = collections.defaultdict(lambda: ([], []))
+r = collections.defaultdict(lambda: ([], [], []))
 for line in open("/tmp/dvrsgb-ratios"):
-    d, b, h = line.split(); r[d][0].append(float(b)); r[d][1].append(float(h))
-for d, (b, h) in r.items():
-    print(f"median {d}: brnf/open {statistics.median(b):.3f}  hybrid/open {statistics.median(h):.3f}  (rounds {len(b)})")
+    d, *v = line.split()
+    for i, x in enumerate(v): r[d][i].append(float(x))
+for d, (b, h, b0) in r.items():
+    print(f"median {d}: brnf/open {statistics.median(b):.3f}  hybrid/open {statistics.median(h):.3f}  brnf0/open {statistics.median(b0):.3f}  (rounds {len(b)})")
 PY
 rm -f /tmp/$P-ratios

@@ -104,7 +104,7 @@ for r in $(seq 1 "$rounds"); do
   topology "$n" 0 > "$dir/t.yaml.new" && mv "$dir/t.yaml.new" "$dir/t.yaml"  # back
   done_count=$((done_count + 1)); wait_reconciles $done_count
 done
-rules=$(ip netns exec $ns nft list table inet dvr | grep -c 'accept comment' || true)
+rules=$(ip netns exec $ns nft list table inet dvr | grep 'accept comment' | grep -vc 'comment "#' || true)
 echo "$n filtered ports, one group of 20 rules (5 by remote group), $rules rules in inet dvr"
 echo "cold reconcile (ms, median of $rounds):            $(printf '%s\n' "${cold[@]}" | median)"
 echo "one more port in the group (ms, median):         $(printf '%s\n' "${port[@]}" | median)  (reconcile $(printf '%s\n' "${port_r[@]}" | median))"

@@ -51,8 +51,11 @@ std::string tableText(const std::string& ns, const kernel::ObservedNftTable& t,
   for (const auto& [chain, tag] : t.chain_tags) {
     if (!tag.empty()) {  // base chains are the table's structure
       auto n = t.chain_rules.find(chain);
+      std::string rules;
+      for (const auto& c : n == t.chain_rules.end() ? std::vector<std::string>{} : n->second)
+        rules += (rules.empty() ? "" : ",") + c;
       out.push_back("nft " + ns + "|" + t.family + " chain " + chain + " " + tag +
-                    " rules=" + std::to_string(n == t.chain_rules.end() ? 0 : n->second));
+                    " rules=" + rules);
     }
   }
   return "";
@@ -398,11 +401,13 @@ void FakeKernel::Namespace::run(const std::string& script) {
         if (tag.empty() && c != std::string::npos && line.find(" counter ") != std::string::npos)
           tag = line.substr(c + 9, line.find('"', c + 9) - c - 9);
         else
-          ++table.chain_rules[object];
+          table.chain_rules[object].push_back(plan::ruleComment(line));
         // A jump names a chain that must exist.
         size_t j = line.find(" jump ");
-        if (j != std::string::npos && !table.chain_tags.count(line.substr(j + 6)))
-          fail(ENOENT, "no chain " + line.substr(j + 6));
+        std::string target =
+            j == std::string::npos ? "" : line.substr(j + 6, line.find(' ', j + 6) - j - 6);
+        if (!target.empty() && !table.chain_tags.count(target))
+          fail(ENOENT, "no chain " + target);
       } else if (verb == "add") {
         if (exists)
           continue;  // nft's add is idempotent for sets and chains
@@ -414,7 +419,7 @@ void FakeKernel::Namespace::run(const std::string& script) {
         if (!exists)
           fail(ENOENT, "no chain " + object);
         table.chain_tags[object].clear();
-        table.chain_rules[object] = 0;
+        table.chain_rules[object].clear();
       } else if (verb == "delete") {
         if (!exists)
           fail(ENOENT, "no " + what + " " + object);
@@ -744,7 +749,7 @@ std::vector<std::string> expectedDump(const plan::HostPlan& p) {
       o.elements[s.name].insert(s.elements.begin(), s.elements.end());
     for (const auto& c : t.tagged_chains) {
       o.chain_tags[c.name] = c.tag();
-      o.chain_rules[c.name] = c.ruleCount();
+      o.chain_rules[c.name] = c.ruleComments();
     }
     tableText(t.ns, o, out);
   }

@@ -8,6 +8,8 @@
 
 #include <thread>
 
+#include <nftables/libnftables.h>
+
 #include "kernel/nft.h"
 #include "kernel/nft_apply.h"
 #include "kernel/unique_fd.h"
@@ -52,6 +54,17 @@ TEST(NftRun, ARefusedTransactionChangesNothingAndNamesItsLine) {
   });
 }
 
+// `cmd`'s output with rule handles, from a context of the calling thread's namespace.
+std::string handles(const std::string& cmd) {
+  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  nft_ctx_buffer_output(ctx);
+  nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_HANDLE);
+  std::string out = nft_run_cmd_from_buffer(ctx, cmd.c_str()) == 0 ? nft_ctx_get_output_buffer(ctx)
+                                                                   : "nft " + cmd + " failed";
+  nft_ctx_free(ctx);
+  return out;
+}
+
 TEST(NftRun, ATaggedChainEditedByHandIsSeenInTheListingAndPutBack) {
   if (::geteuid() != 0)
     GTEST_SKIP() << "needs root (a network namespace)";
@@ -78,8 +91,25 @@ TEST(NftRun, ATaggedChainEditedByHandIsSeenInTheListingAndPutBack) {
                                                                          << c.script;
       nft.run(c.script);
       EXPECT_EQ(nftChange(nft.listTables("dvr"), want).script, "") << edit;
-      EXPECT_EQ(nft.listTables("dvr")["inet"].chain_rules["sg-in-g"], 2) << edit;
+      EXPECT_EQ(nft.listTables("dvr")["inet"].chain_rules["sg-in-g"],
+                (std::vector<std::string>{"r1", "r2"}))
+          << edit;
     }
+    // A rule replaced in place (same count of rules, same tag rule) goes back too.
+    std::string listing = handles("list chain inet dvr sg-in-g");
+    const std::string mark = "accept comment \"r1\" # handle ";
+    size_t at = listing.find(mark);
+    ASSERT_NE(at, std::string::npos) << listing;
+    at += mark.size();
+    std::string handle = listing.substr(at, listing.find('\n', at) - at);
+    nft.run("replace rule inet dvr sg-in-g handle " + handle + " tcp dport 23 accept\n");
+    ASSERT_NE(handles("list chain inet dvr sg-in-g").find("tcp dport 23 accept"),
+              std::string::npos);
+    NftChange c = nftChange(nft.listTables("dvr"), want);
+    EXPECT_EQ(c.script.rfind("flush chain inet dvr sg-in-g\n", 0), 0u) << c.script;
+    nft.run(c.script);
+    EXPECT_EQ(handles("list chain inet dvr sg-in-g").find("dport 23"), std::string::npos);
+    EXPECT_EQ(nftChange(nft.listTables("dvr"), want).script, "");
   });
 }
 

@@ -174,6 +174,16 @@ TEST_F(SecurityGroupLab, ASpoofedSourceIsDroppedUnlessAnAddressPairOrNoPortSecur
               "security_groups: [default], allowed_address_pairs: [{ip_address: 10.16.0.99}]}"}});
   EXPECT_TRUE(waitFor([&] { return pings("vm1", gw, "-I 10.16.0.99"); }));
 
+  // A pair that is a network (in a set of its own, an interval set) lets its addresses
+  // through, and still not the others.
+  applyWith(
+      {{vm1,
+        "  - {name: vm1, network: net-a, host: compute01, ip: 10.16.0.3, "
+        "security_groups: [default], allowed_address_pairs: [{ip_address: 10.16.0.104/29}]}"}});
+  inLab("vm1", "ip addr add 10.16.0.105/24 dev eth0");
+  EXPECT_TRUE(waitFor([&] { return pings("vm1", gw, "-I 10.16.0.105"); }));
+  EXPECT_FALSE(pings("vm1", gw, "-I 10.16.0.99"));
+
   // Without port security everything passes: another IP, an ARP claiming another IP.
   applyWith({{vm1, "  - {name: vm1, network: net-a, host: compute01, ip: 10.16.0.3}"}});
   inLab("vm1", "ip addr add 10.16.0.98/24 dev eth0");

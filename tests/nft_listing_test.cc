@@ -96,9 +96,10 @@ TEST(NftListing, ATableWithoutCommentHasNoTag) {
   EXPECT_TRUE(t.elements.empty());
 }
 
-// A tagged chain's rules are counted besides its tag rule, wherever the tag rule is: a
-// rule inserted before it by hand (here tcp/23 in in-p) counts too.
-TEST(NftListing, CountsEachChainsRulesBesidesItsTag) {
+// A tagged chain's rules are read as their comments, besides its tag rule, wherever the
+// tag rule is: a rule inserted before it by hand (here tcp/23 in in-p) shows too, as a
+// rule without a comment, and so does one replaced by hand (in-p's last).
+TEST(NftListing, ReadsEachChainsRuleCommentsBesidesItsTag) {
   const std::string text =
       "table inet dvr {\n"
       "\tcomment \"dvr:0000000000000001\"\n"
@@ -116,10 +117,10 @@ TEST(NftListing, CountsEachChainsRulesBesidesItsTag) {
       "\tchain in-p {\n"
       "\t\ttcp dport 23 accept\n"
       "\t\tcounter packets 0 bytes 0 comment \"dvr:00000000000000bb\"\n"
-      "\t\tct state established,related accept\n"
-      "\t\tct state invalid drop\n"
-      "\t\tjump sg-in-g\n"
-      "\t\tcounter packets 0 bytes 0 drop\n"
+      "\t\tct state established,related accept comment \"#00000001\"\n"
+      "\t\tct state invalid drop comment \"#00000002\"\n"
+      "\t\tjump sg-in-g comment \"#00000003\"\n"
+      "\t\tcounter packets 0 bytes 0 accept\n"
       "\t}\n"
       "\n"
       "\tchain ingress {\n"
@@ -130,9 +131,10 @@ TEST(NftListing, CountsEachChainsRulesBesidesItsTag) {
   ObservedNftTable t = parseNftListing("inet", text);
   EXPECT_EQ(t.chain_tags["sg-in-g"], "dvr:00000000000000aa");
   EXPECT_EQ(t.chain_tags["in-p"], "dvr:00000000000000bb");
-  EXPECT_EQ(t.chain_rules["sg-in-g"], 2);
-  EXPECT_EQ(t.chain_rules["in-p"], 5);  // 4 of dvr's and the one inserted by hand
-  EXPECT_EQ(t.chain_rules["ingress"], 1);
+  using Comments = std::vector<std::string>;
+  EXPECT_EQ(t.chain_rules["sg-in-g"], (Comments{"r1", "r2"}));
+  EXPECT_EQ(t.chain_rules["in-p"], (Comments{"", "#00000001", "#00000002", "#00000003", ""}));
+  EXPECT_EQ(t.chain_rules["ingress"], (Comments{""}));
   EXPECT_TRUE(t.elements.count("rg-g"));
 }
 

@@ -186,6 +186,28 @@ TEST(PortFilterDelta, APortGoneTakesItsElementsAndChainsOnly) {
   EXPECT_NE(all.find("delete element inet dvr rg-"), std::string::npos) << all;
 }
 
+// A port's single addresses are in a hash set, its address pairs that are networks in an
+// interval set (whose kernel set rebuilds itself on every deletion): a port without such
+// pairs coming or going never touches the interval set.
+TEST(PortFilterDelta, OnlyANetworkAddressPairTouchesTheIntervalSet) {
+  Cloud a, b, c;
+  b.ports = a.ports - 1;  // vm19 goes
+  c.extra_vms =
+      "  - {name: vip, network: net, host: h1, ip: 10.0.4.1, security_groups: [web],\n"
+      "     allowed_address_pairs: [{ip_address: 10.0.5.0/24}, {ip_address: 10.0.6.7}]}\n";
+  EXPECT_EQ(joined(commandsFor(a, b)).find("port_source_nets"), std::string::npos);
+  std::string all = joined(commandsFor(a, c));
+  Planned p = planned(c);
+  const std::string dev = plan::names::tap(portId(p, "vip"));
+  const std::string mac = p.cloud.findVm("vip")->mac.str();
+  for (const std::string& e : {"port_sources { \"" + dev + "\" . " + mac + " . 10.0.4.1 }",
+                               "port_sources { \"" + dev + "\" . " + mac + " . 10.0.6.7 }",
+                               "port_source_nets { \"" + dev + "\" . " + mac + " . 10.0.5.0/24 }"})
+    EXPECT_NE(all.find("add element bridge dvr " + e), std::string::npos) << e << "\n" << all;
+  EXPECT_EQ(all.find("port_source_nets { \"" + dev + "\" . " + mac + " . 10.0.4.1"),
+            std::string::npos);
+}
+
 TEST(PortFilterDelta, AGroupsLastPortGoneTakesItsChainsAndSetOnly) {
   // vm0 moves from web to db (db: ingress from db's members); db was in use by no port.
   Cloud a, b;

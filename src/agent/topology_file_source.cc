@@ -3,10 +3,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "agent/cloud_source.h"
 #include "ipam/resolve.h"
 #include "kernel/unique_fd.h"
+#include "model/error.h"
+#include "model/topology_reparse.h"
 
 namespace dvr::agent {
 namespace {
@@ -25,7 +29,16 @@ class TopologyFileSource : public CloudSource {
         "inotify_add_watch " + dir_);
   }
 
-  model::Cloud load() override { return ipam::loadCloudFile(path_); }
+  // The file is read whole each time; of its VMs only the entries that changed are
+  // parsed (model/topology_reparse.h).
+  model::Cloud load() override {
+    std::ifstream in(path_);
+    if (!in)
+      throw InputError(path_, {{"file", "cannot be read", 0}});
+    std::stringstream text;
+    text << in.rdbuf();
+    return ipam::resolve(reparser_.parse(text.str(), path_), path_);
+  }
 
   bool waitForChange(int stop_fd, int timeout_ms) override {
     for (;;) {
@@ -53,6 +66,7 @@ class TopologyFileSource : public CloudSource {
 
  private:
   std::string path_, dir_, name_;
+  model::TopologyReparser reparser_;
   kernel::UniqueFd fd_;
 };
 

@@ -135,7 +135,7 @@ class PortFilterDelta {
   void portGone(const plan::FilteredPort& p) {
     bridge_.removed(fs::kFilteredPorts, el::ifname(p.dev));
     for (const auto& s : p.sources)
-      bridge_.removed(fs::kPortSources, el::portSource(p.dev, s));
+      bridge_.removed(fs::sourceSet(s), el::portSource(p.dev, s));
     for (bool ingress : {false, true}) {
       inet_.removed(ingress ? fs::kIngressPorts : fs::kEgressPorts, el::portVerdict(p, ingress));
       inet_.chainGone(plan::portChain(a_, p, ingress));
@@ -145,7 +145,7 @@ class PortFilterDelta {
   void portNew(const plan::FilteredPort& p) {
     bridge_.added(fs::kFilteredPorts, el::ifname(p.dev));
     for (const auto& s : p.sources)
-      bridge_.added(fs::kPortSources, el::portSource(p.dev, s));
+      bridge_.added(fs::sourceSet(s), el::portSource(p.dev, s));
     for (bool ingress : {false, true}) {
       inet_.added(ingress ? fs::kIngressPorts : fs::kEgressPorts, el::portVerdict(p, ingress));
       inet_.chainNew(plan::portChain(b_, p, ingress));
@@ -162,8 +162,8 @@ class PortFilterDelta {
     std::sort(os.begin(), os.end(), ByKey());
     std::sort(ns.begin(), ns.end(), ByKey());
     sortedDiff(
-        os, ns, [&](const auto& s) { bridge_.removed(fs::kPortSources, el::portSource(o.dev, s)); },
-        [&](const auto& s) { bridge_.added(fs::kPortSources, el::portSource(n.dev, s)); }, ByKey());
+        os, ns, [&](const auto& s) { bridge_.removed(fs::sourceSet(s), el::portSource(o.dev, s)); },
+        [&](const auto& s) { bridge_.added(fs::sourceSet(s), el::portSource(n.dev, s)); }, ByKey());
     for (bool ingress : {false, true}) {
       const char* map = ingress ? fs::kIngressPorts : fs::kEgressPorts;
       if (o.mark != n.mark) {

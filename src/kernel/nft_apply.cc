@@ -46,7 +46,7 @@ ObservedNftTable listed(const plan::NftTable& t) {
     o.elements[s.name].insert(s.elements.begin(), s.elements.end());
   for (const auto& c : t.tagged_chains) {
     o.chain_tags[c.name] = c.tag();
-    o.chain_rules[c.name] = c.ruleCount();
+    o.chain_rules[c.name] = c.ruleComments();
   }
   return o;
 }
@@ -82,11 +82,12 @@ void chainsAndSets(const plan::NftTable& t, const ObservedNftTable& before,
   }
   for (const auto& ch : t.tagged_chains) {
     auto it = before.chain_tags.find(ch.name);
-    // Its tag says the plan's rules were written; its count, that none was added or
-    // deleted by hand since (a full reconcile's listing: drift comes back).
+    // Its tag says the plan's rules were written; its rules' comments, that none was
+    // added, deleted or replaced by hand since (a full reconcile's listing: drift comes
+    // back).
     auto n = before.chain_rules.find(ch.name);
     if (it != before.chain_tags.end() && it->second == ch.tag() &&
-        (n == before.chain_rules.end() || n->second == ch.ruleCount()))
+        (n == before.chain_rules.end() || n->second == ch.ruleComments()))
       continue;
     if (it != before.chain_tags.end())
       emit("flush chain " + table + " " + ch.name);

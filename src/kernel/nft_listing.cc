@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "plan/nft_tables.h"
+
 namespace dvr::kernel {
 namespace {
 
@@ -47,7 +49,7 @@ ObservedNftTable parseNftListing(const std::string& family, const std::string& t
     } else if (startsWith(line, "chain ", rest)) {
       chain = rest.substr(0, rest.find(' '));
       t.chain_tags[chain];  // present, even without a comment
-      t.chain_rules[chain] = 0;
+      t.chain_rules[chain].clear();
       continue;
     } else if (startsWith(line, "set ", rest) || startsWith(line, "map ", rest)) {
       current = rest.substr(0, rest.find(' '));
@@ -62,7 +64,8 @@ ObservedNftTable parseNftListing(const std::string& family, const std::string& t
         chain.clear();
       } else if (!chain.empty() && !line.empty() && line.rfind("type ", 0) != 0 &&
                  line.rfind("policy ", 0) != 0) {
-        ++t.chain_rules[chain];  // a rule (a base chain's declaration is not one)
+        // a rule (a base chain's declaration is not one)
+        t.chain_rules[chain].push_back(plan::ruleComment(line));
       }
       continue;
     }

@@ -22,8 +22,24 @@ std::string NftChain::tag() const {
   return buf;
 }
 
-int NftChain::ruleCount() const {
-  return int(std::count(rules.begin(), rules.end(), '\n'));
+std::vector<std::string> NftChain::ruleComments() const {
+  std::vector<std::string> out;
+  for (size_t start = 0; start < rules.size();) {
+    size_t end = rules.find('\n', start);
+    if (end == std::string::npos)
+      end = rules.size();
+    out.push_back(ruleComment(rules.substr(start, end - start)));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string ruleComment(const std::string& rule) {
+  size_t at = rule.rfind("comment \"");
+  if (at == std::string::npos)
+    return "";
+  at += 9;
+  return rule.substr(at, rule.find('"', at) - at);
 }
 
 std::string NftChain::text() const {
@@ -77,6 +93,12 @@ std::string NftTable::text() const {
   return out + "}\n";
 }
 
+namespace filter_sets {
+const char* sourceSet(const AllowedSource& s) {
+  return s.ip.len == 32 ? kPortSources : kPortSourceNets;
+}
+}  // namespace filter_sets
+
 namespace nft_element {
 std::string fipDnat(const FloatingIpNat& f) {
   return f.floating.str() + " : " + f.fixed.str();
@@ -117,16 +139,25 @@ std::string portVerdict(const FilteredPort& p, bool ingress) {
 }
 }  // namespace nft_element
 
+namespace {
+// "    <rule> comment "#<hash of rule>"\n": a rule of a port's chain, named by its content.
+std::string portRule(const std::string& rule) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "#%08x", static_cast<unsigned>(ipam::hash64(rule)));
+  return "    " + rule + " comment \"" + buf + "\"\n";
+}
+}  // namespace
+
 NftChain portChain(const PortFilter& f, const FilteredPort& p, bool ingress) {
   // No DHCP server answers from a VM; replies of allowed connections pass; the
   // groups' chains accept what a rule allows; nothing else passes.
-  std::string rules = ingress ? "" : "    udp sport 67 udp dport 68 drop\n";
-  rules += "    ct state established,related accept\n    ct state invalid drop\n";
+  std::string rules = ingress ? "" : portRule("udp sport 67 udp dport 68 drop");
+  rules += portRule("ct state established,related accept") + portRule("ct state invalid drop");
   for (const std::string& g : p.groups) {
     if (f.findGroup(g))
-      rules += "    jump " + filter_names::groupChain(g, ingress) + "\n";
+      rules += portRule("jump " + filter_names::groupChain(g, ingress));
   }
-  rules += "    counter drop\n";
+  rules += portRule("counter drop");
   return {ingress ? filter_names::ingressChain(p) : filter_names::egressChain(p), rules};
 }
 
@@ -243,17 +274,20 @@ void portFilterTables(const PortFilter& f, Tables& tables, Mode mode) {
   NftTable& bridge = tableFor(tables, "", "bridge");
   size_t first = bridge.sets.size();
   bridge.sets.push_back({filter_sets::kFilteredPorts, "ifname", false, {}});
+  bridge.sets.push_back({filter_sets::kPortSources, "ifname . ether_addr . ipv4_addr", false, {}});
   bridge.sets.push_back(
-      {filter_sets::kPortSources, "ifname . ether_addr . ipv4_addr", false, {}, "interval"});
+      {filter_sets::kPortSourceNets, "ifname . ether_addr . ipv4_addr", false, {}, "interval"});
   bridge.sets.push_back({filter_sets::kPortMarks, "ifname : mark", true, {}});
   if (with_elements) {
     for (const FilteredPort& p : f.ports) {
       bridge.sets[first].elements.push_back(nft_element::ifname(p.dev));
-      for (const AllowedSource& s : p.sources)
-        bridge.sets[first + 1].elements.push_back(nft_element::portSource(p.dev, s));
+      for (const AllowedSource& s : p.sources) {
+        size_t at = first + (filter_sets::sourceSet(s) == filter_sets::kPortSources ? 1 : 2);
+        bridge.sets[at].elements.push_back(nft_element::portSource(p.dev, s));
+      }
     }
     for (const auto& [dev, mark] : f.marks)
-      bridge.sets[first + 2].elements.push_back(nft_element::portMark(dev, mark));
+      bridge.sets[first + 3].elements.push_back(nft_element::portMark(dev, mark));
   }
   // br_netfilter (priority 0) shows the inet family only the bridge as the device: each
   // frame carries the port it came in by as its mark.
@@ -261,13 +295,19 @@ void portFilterTables(const PortFilter& f, Tables& tables, Mode mode) {
       "  chain port_in {\n    type filter hook prerouting priority -250; policy accept;\n"
       "    meta mark set iifname map @port_marks\n  }\n");
   // A filtered port sends IPv4 and ARP from its own addresses only (Neutron's
-  // anti-spoofing): no other source, no IPv6 and so no router advertisements.
+  // anti-spoofing): no other source, no IPv6 and so no router advertisements. Single
+  // addresses first (every packet a VM sends takes that lookup). An ARP frame's Ethernet
+  // and ARP senders are looked up in the same set: one whose two MACs differ and fall in
+  // different sets is dropped (a VM's own ARP has one MAC).
   bridge.chains.push_back(
       "  chain port_spoof {\n    type filter hook prerouting priority -200; policy accept;\n"
       "    iifname != @filtered_ports accept\n"
       "    ether type ip iifname . ether saddr . ip saddr @port_sources accept\n"
       "    ether type arp iifname . ether saddr . arp saddr ip @port_sources iifname . arp "
       "saddr ether . arp saddr ip @port_sources accept\n"
+      "    ether type ip iifname . ether saddr . ip saddr @port_source_nets accept\n"
+      "    ether type arp iifname . ether saddr . arp saddr ip @port_source_nets iifname . arp "
+      "saddr ether . arp saddr ip @port_source_nets accept\n"
       "    counter drop\n  }\n");
   // Then, before br_netfilter's forward (priority -1), the port it goes out by: a
   // filtered one, or none. IPv6 is not filtered, so it never reaches a filtered port.
@@ -300,11 +340,17 @@ void portFilterTables(const PortFilter& f, Tables& tables, Mode mode) {
   t.chains.push_back(
       "  chain zone {\n    type filter hook prerouting priority raw; policy accept;\n"
       "    ct zone set meta mark map @zones\n  }\n");
+  // Most packets belong to a connection already allowed: they are accepted here, before
+  // the lookup and the jumps (a port's chain would accept them by its first rules, and
+  // these base chains' policy is accept for every other port). Egress only TCP: a
+  // port's chain drops DHCP server replies (UDP) before it accepts established ones.
   t.chains.push_back(
       "  chain egress {\n    type filter hook prerouting priority filter; policy accept;\n"
+      "    ct state established,related meta l4proto tcp accept\n"
       "    meta mark vmap @egress_ports\n  }\n");
   t.chains.push_back(
       "  chain ingress {\n    type filter hook forward priority filter; policy accept;\n"
+      "    ct state established,related accept\n"
       "    meta mark vmap @ingress_ports\n  }\n");
   if (mode == Mode::Structure)
     return;  // the tagged chains are the caller's
