@@ -221,6 +221,33 @@ std::string ewDstLine(const char* verb, const dvr_ew_dst_key& k, const dvr_ew_ds
 
 }  // namespace
 
+template <class K, class V>
+using KernelMap = std::map<K, V, ByteLess<K>>;
+
+struct BpfFastPath::Written {
+  KernelMap<dvr_fip_out_key, dvr_fip_out_val> out;
+  KernelMap<dvr_fip_in_key, dvr_fip_in_val> in;
+  KernelMap<dvr_fip_local_key, uint8_t> local;
+  KernelMap<dvr_ew_port_key, dvr_ew_port_val> ew_ports;
+  KernelMap<dvr_ew_dst_key, dvr_ew_dst_val> ew_dsts;
+};
+
+// A device's index: remembered on incremental runs (a device replugged under the same
+// name is found by the next full run), asked of the kernel otherwise.
+unsigned BpfFastPath::ifindex(const std::string& dev) {
+  if (trusted_) {
+    auto it = ifindexes_.find(dev);
+    if (it != ifindexes_.end())
+      return it->second;
+  }
+  unsigned i = if_nametoindex(dev.c_str());
+  if (i)
+    ifindexes_[dev] = i;
+  else
+    ifindexes_.erase(dev);
+  return i;
+}
+
 // libbpf's own messages (a query of a device without clsact is "Parent Qdisc doesn't
 // exist") go to the debug log: the errors that matter come back as return codes.
 int libbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
@@ -344,7 +371,7 @@ void BpfFastPath::applyEastWest(const plan::FastPath& want, FastPathResult& r) {
   std::map<dvr_ew_port_key, dvr_ew_port_val, ByteLess<dvr_ew_port_key>> ports;
   std::map<dvr_ew_dst_key, dvr_ew_dst_val, ByteLess<dvr_ew_dst_key>> dsts;
   for (const auto& p : want.ew_ports) {
-    unsigned tap = if_nametoindex(p.vm_dev.c_str());
+    unsigned tap = ifindex(p.vm_dev);
     if (!tap) {
       r.waiting.push_back(p.vm_dev);
       continue;
@@ -356,7 +383,7 @@ void BpfFastPath::applyEastWest(const plan::FastPath& want, FastPathResult& r) {
     ports[dvr_ew_port_key{tap}] = v;
   }
   for (const auto& d : want.ew_dests) {
-    unsigned out = if_nametoindex(d.out_dev.c_str());
+    unsigned out = ifindex(d.out_dev);
     if (!out) {
       r.waiting.push_back(d.out_dev);
       continue;
@@ -369,8 +396,10 @@ void BpfFastPath::applyEastWest(const plan::FastPath& want, FastPathResult& r) {
     v.flags = d.remote ? DVR_EW_REMOTE : 0;
     dsts[dvr_ew_dst_key{d.router, htonl(d.ip.value())}] = v;
   }
-  auto have_ports = dump<dvr_ew_port_key, dvr_ew_port_val>(map_ew_port_);
-  auto have_dsts = dump<dvr_ew_dst_key, dvr_ew_dst_val>(map_ew_dst_);
+  auto have_ports = trusted_ ? std::move(written_->ew_ports)
+                             : dump<dvr_ew_port_key, dvr_ew_port_val>(map_ew_port_);
+  auto have_dsts =
+      trusted_ ? std::move(written_->ew_dsts) : dump<dvr_ew_dst_key, dvr_ew_dst_val>(map_ew_dst_);
   for (const auto& [k, v] : have_ports) {
     if (!ports.count(k)) {
       check(bpf_map_delete_elem(map_ew_port_, &k), ewPortLine("delete", k, nullptr));
@@ -397,14 +426,21 @@ void BpfFastPath::applyEastWest(const plan::FastPath& want, FastPathResult& r) {
     check(bpf_map_update_elem(map_ew_port_, &k, &v, BPF_ANY), ewPortLine("update", k, &v));
     r.lines.push_back(ewPortLine("update", k, &v));
   }
+  written_->ew_ports = std::move(ports);
+  written_->ew_dsts = std::move(dsts);
 }
 
-FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
+FastPathResult BpfFastPath::apply(const plan::FastPath& want, bool incremental) {
   FastPathResult r;
   if (want.empty() && !open_ && !pinned())
     return r;  // never used on this host: nothing to load or remove
   open();
   scanAttachments();
+  trusted_ = incremental && written_valid_;
+  written_valid_ = false;  // until this apply has written everything
+  if (!written_)
+    written_ = std::make_unique<Written>();
+  std::map<std::string, uint32_t> prog_ids;
 
   // What the maps must hold, in kernel terms (ifindexes, the resolved next hop).
   std::map<dvr_fip_out_key, dvr_fip_out_val, ByteLess<dvr_fip_out_key>> out;
@@ -412,7 +448,7 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
   std::map<dvr_fip_local_key, uint8_t, ByteLess<dvr_fip_local_key>> local;
   std::map<std::tuple<std::string, std::string, Ipv4>, std::optional<Mac>> next_hops;
   for (const auto& e : want.fips) {
-    unsigned tap = if_nametoindex(e.vm_dev.c_str()), ext = if_nametoindex(e.ext_dev.c_str());
+    unsigned tap = ifindex(e.vm_dev), ext = ifindex(e.ext_dev);
     if (!tap || !ext) {
       r.waiting.push_back(!tap ? e.vm_dev : e.ext_dev);
       continue;
@@ -450,9 +486,11 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
       local[lk] = 1;
     }
   }
-  auto have_out = dump<dvr_fip_out_key, dvr_fip_out_val>(map_out_);
-  auto have_in = dump<dvr_fip_in_key, dvr_fip_in_val>(map_in_);
-  auto have_local = dump<dvr_fip_local_key, uint8_t>(map_local_);
+  auto have_out =
+      trusted_ ? std::move(written_->out) : dump<dvr_fip_out_key, dvr_fip_out_val>(map_out_);
+  auto have_in = trusted_ ? std::move(written_->in) : dump<dvr_fip_in_key, dvr_fip_in_val>(map_in_);
+  auto have_local =
+      trusted_ ? std::move(written_->local) : dump<dvr_fip_local_key, uint8_t>(map_local_);
 
   // Removals first, outbound before inbound: a floating IP gone stops being NATed at once.
   for (const auto& [k, v] : have_out) {
@@ -495,6 +533,9 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
     r.lines.push_back(outLine("update", k, &v));
   }
 
+  written_->out = std::move(out);
+  written_->in = std::move(in);
+  written_->local = std::move(local);
   applyEastWest(want, r);
 
   // Attachments: dvr's filters only.
@@ -506,7 +547,7 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
       ++it;
       continue;
     }
-    unsigned ifindex = if_nametoindex(it->first.c_str());
+    unsigned ifindex = this->ifindex(it->first);
     uint16_t prio = priorityOf(it->second);
     if (ifindex && isOurs(progName(queryAttached(int(ifindex), prio)))) {
       bpf_tc_hook h = hookOf(int(ifindex));
@@ -519,13 +560,17 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
     it = attached_.erase(it);
   }
   for (const auto& [dev, program] : want_attached) {
-    unsigned ifindex = if_nametoindex(dev.c_str());
+    // An incremental run trusts its own record of what is attached.
+    if (trusted_ && attached_.count({dev, program}))
+      continue;
+    unsigned ifindex = this->ifindex(dev);
     if (!ifindex) {
       r.waiting.push_back(dev);
       attached_.erase({dev, program});
       continue;
     }
-    uint32_t want_id = progId(progFd(program));
+    uint32_t want_id =
+        prog_ids.count(program) ? prog_ids[program] : (prog_ids[program] = progId(progFd(program)));
     uint16_t prio = priorityOf(program);
     uint32_t have_id = queryAttached(int(ifindex), prio);
     if (have_id == want_id) {
@@ -563,8 +608,12 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
     ::rmdir(dir_.c_str());
     open_ = false;
     scanned_ = false;
+    written_.reset();
+    ifindexes_.clear();
     r.lines.push_back("rm -r " + dir_ + " (fast path programs and maps unpinned)");
+    return r;
   }
+  written_valid_ = true;
   return r;
 }
 

@@ -16,6 +16,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -39,7 +41,7 @@ class BpfFastPath : public FastPathOps {
   BpfFastPath(const BpfFastPath&) = delete;
   BpfFastPath& operator=(const BpfFastPath&) = delete;
 
-  FastPathResult apply(const plan::FastPath& want) override;
+  FastPathResult apply(const plan::FastPath& want, bool incremental) override;
 
  private:
   bool pinned() const;
@@ -47,6 +49,16 @@ class BpfFastPath : public FastPathOps {
   void scanAttachments();
   int progFd(const std::string& program) const;
   void applyEastWest(const plan::FastPath& want, FastPathResult& r);
+  unsigned ifindex(const std::string& dev);
+
+  // What the last apply wrote, in kernel terms (bpf_fastpath.cc): an incremental apply
+  // diffs against it instead of dumping the maps (one more floating IP among 10,000 costs
+  // its own entries, not 30,000 lookups). Dropped when an apply fails.
+  struct Written;
+  std::unique_ptr<Written> written_;
+  bool written_valid_ = false;  // the last apply completed: written_ is what the maps hold
+  bool trusted_ = false;        // this apply may use written_ and the remembered indexes
+  std::map<std::string, unsigned> ifindexes_;
 
   Resolver resolve_;
   std::string dir_;
