@@ -230,6 +230,7 @@ struct BpfFastPath::Written {
   KernelMap<dvr_fip_local_key, uint8_t> local;
   KernelMap<dvr_ew_port_key, dvr_ew_port_val> ew_ports;
   KernelMap<dvr_ew_dst_key, dvr_ew_dst_val> ew_dsts;
+  std::map<std::tuple<std::string, std::string, Ipv4>, Mac> next_hops;  // resolved ones
 };
 
 // A device's index: remembered on incremental runs (a device replugged under the same
@@ -456,8 +457,14 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want, bool incremental) 
     // One lookup per next hop: a host's floating IPs mostly share one gateway.
     auto hop = std::make_tuple(e.fip_ns, e.fg_dev, e.next_hop);
     auto known = next_hops.find(hop);
-    if (known == next_hops.end())
-      known = next_hops.emplace(hop, resolve_(e.fip_ns, e.fg_dev, e.next_hop)).first;
+    if (known == next_hops.end()) {
+      // An incremental run keeps the MAC the last run read (a full run reads it again).
+      auto last = written_->next_hops.find(hop);
+      std::optional<Mac> mac = trusted_ && last != written_->next_hops.end()
+                                   ? std::optional<Mac>(last->second)
+                                   : resolve_(e.fip_ns, e.fg_dev, e.next_hop);
+      known = next_hops.emplace(hop, mac).first;
+    }
     const std::optional<Mac>& next = known->second;
     if (!next) {
       r.unresolved.push_back(e.next_hop.str() + " in " + e.fip_ns);
@@ -533,6 +540,11 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want, bool incremental) 
     r.lines.push_back(outLine("update", k, &v));
   }
 
+  written_->next_hops.clear();
+  for (const auto& [hop, mac] : next_hops) {
+    if (mac)
+      written_->next_hops[hop] = *mac;
+  }
   written_->out = std::move(out);
   written_->in = std::move(in);
   written_->local = std::move(local);
