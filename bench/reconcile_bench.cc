@@ -4,7 +4,7 @@
 // touches nothing else and leaves nothing behind. Needs root.
 //
 // DVR_BENCH_FAST=1: with the eBPF fast path (plan::addFastPath), in a bpffs of its own:
-// every VM gets a tap (a veth pair), the external gateway a permanent neighbour in fip-,
+// every VM gets a tap (a veth pair), the external gateway a learned neighbour in fip-,
 // so the cold and unchanged runs fill every floating IP's map entries, and the one more
 // floating IP's reconcile includes its entries (the "fast path" step).
 //
@@ -105,10 +105,11 @@ int main(int argc, char** argv) {
   double cold_ms = msSince(t0);
 
   if (fast && !plan.fast_path.fips.empty()) {
-    // The external gateway answered once: fip- has its MAC (what the first packet does).
+    // The external gateway answered once: fip- has its MAC (what the first packet does;
+    // not permanent, or the reconciler would remove it as not its own).
     const auto& e = plan.fast_path.fips[0];
     std::string cmd = "ip -n " + e.fip_ns + " neigh replace " + e.next_hop.str() +
-                      " lladdr 02:00:00:00:00:01 nud permanent dev " + e.fg_dev;
+                      " lladdr 02:00:00:00:00:01 nud stale dev " + e.fg_dev;
     if (std::system(cmd.c_str()) != 0)
       std::fprintf(stderr, "failed: %s\n", cmd.c_str());
   }
