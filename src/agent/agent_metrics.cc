@@ -47,7 +47,7 @@ void AgentMetrics::serve(const std::string& bind) {
             .gauge("dvr_agent_fastpath_packets",
                    "Packets the fast path's programs saw since they were loaded, by program and "
                    "by what they did (fast, error, or why they fell back).",
-                   {{"program", d == 0 ? plan::kFipOutProgram : plan::kFipInProgram},
+                   {{"program", kernel::fastPathProgramName(d)},
                     {"reason", kernel::fastPathReasonName(r)}})
             .set(double(fast.by_dir[d][r]));
       }

@@ -19,31 +19,9 @@
  * as conntrack would, so traceroute and PMTU discovery keep working), packets larger than
  * the next hop's MTU, destinations the router keeps.
  */
-#include <linux/bpf.h>
-#include <linux/pkt_cls.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/in.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
-#include <stddef.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
+#include "packet.h"
 
-#include "fip_path.h"
-
-#define IP_CSUM_OFF (ETH_HLEN + offsetof(struct iphdr, check))
-#define L4_OFF (ETH_HLEN + sizeof(struct iphdr))
-#define TCP_CSUM_OFF (L4_OFF + offsetof(struct tcphdr, check))
-#define UDP_CSUM_OFF (L4_OFF + offsetof(struct udphdr, check))
-#define IP_MF 0x2000
-#define IP_OFFMASK 0x1fff
-#define ICMP_ECHOREPLY 0 /* <linux/icmp.h> pulls in libc headers */
-#define ICMP_ECHO 8
-#define ICMP_DEST_UNREACH 3 /* fragmentation needed among them: PMTU discovery */
-#define ICMP_TIME_EXCEEDED 11
-#define ICMP_ERROR 0x100 /* eligible(): an error to translate, not a reason */
-#define ROUTER_HOPS 2
+#define ROUTER_HOPS 2 /* qrouter- and fip- */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -81,85 +59,6 @@ static __always_inline void count(__u32 dir, __u32 reason)
 
 	if (v)
 		*v += 1;
-}
-
-static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
-{
-	return *(const __u32 *)a == *(const __u32 *)b &&
-	       *(const __u16 *)(a + 4) == *(const __u16 *)(b + 4);
-}
-
-static __always_inline void mac_set(__u8 *dst, const __u8 *src)
-{
-	__builtin_memcpy(dst, src, 6);
-}
-
-/*
- * What both directions check before rewriting: 0 when the packet may take the fast path,
- * else the reason it falls back. `mtu` is the next hop's.
- */
-static __always_inline int eligible(struct __sk_buff *skb, struct iphdr *iph, void *data_end,
-				    __u16 mtu)
-{
-	int icmp_error = 0;
-	__u32 len;
-
-	if (iph->ihl != 5)
-		return DVR_FP_IP_OPTIONS;
-	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFMASK))
-		return DVR_FP_FRAGMENT;
-	if (iph->ttl <= ROUTER_HOPS)
-		return DVR_FP_TTL;
-	if (iph->protocol == IPPROTO_ICMP) {
-		__u8 *type = (void *)(iph + 1);
-
-		if ((void *)(type + 1) > data_end)
-			return DVR_FP_PROTOCOL;
-		/* errors carry the header of the packet they answer: translated too */
-		if (*type == ICMP_DEST_UNREACH || *type == ICMP_TIME_EXCEEDED)
-			icmp_error = ICMP_ERROR;
-		else if (*type != ICMP_ECHO && *type != ICMP_ECHOREPLY)
-			return DVR_FP_PROTOCOL;
-	} else if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP) {
-		return DVR_FP_PROTOCOL;
-	}
-	/* A GSO packet leaves as segments: each must fit, not the whole. */
-	if (skb->gso_size) {
-		len = sizeof(struct iphdr) + skb->gso_size;
-		if (iph->protocol == IPPROTO_TCP) {
-			struct tcphdr *tcp = (void *)(iph + 1);
-
-			if ((void *)(tcp + 1) > data_end)
-				return DVR_FP_MTU;
-			len += tcp->doff * 4;
-		} else {
-			len += sizeof(struct udphdr);
-		}
-	} else {
-		len = skb->len - ETH_HLEN;
-	}
-	if (len > mtu)
-		return DVR_FP_MTU;
-	return icmp_error;
-}
-
-/* One's complement checksum updates (RFC 1624), on words as they lie in the packet. */
-static __always_inline __u16 csum_fold32(__u32 s)
-{
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)s;
-}
-
-static __always_inline __u16 csum_replace2(__u16 check, __u16 from, __u16 to)
-{
-	return (__u16)~csum_fold32((__u16)~check + (__u16)~from + to);
-}
-
-static __always_inline __u16 csum_replace4(__u16 check, __u32 from, __u32 to)
-{
-	check = csum_replace2(check, (__u16)from, (__u16)to);
-	return csum_replace2(check, (__u16)(from >> 16), (__u16)(to >> 16));
 }
 
 /*
@@ -296,7 +195,7 @@ int dvr_fip_out(struct __sk_buff *skb)
 		count(DVR_FP_OUT, DVR_FP_LOCAL_DST);
 		return TC_ACT_OK;
 	}
-	why = eligible(skb, iph, data_end, v->mtu);
+	why = eligible(skb, iph, data_end, v->mtu, ROUTER_HOPS);
 	if (why == ICMP_ERROR)
 		why = translate_quote(skb, 0, key.fixed_ip, v->floating_ip);
 	if (why) {
@@ -342,7 +241,7 @@ int dvr_fip_in(struct __sk_buff *skb)
 		count(DVR_FP_IN, DVR_FP_NO_ENTRY);
 		return TC_ACT_OK;
 	}
-	why = eligible(skb, iph, data_end, v->mtu);
+	why = eligible(skb, iph, data_end, v->mtu, ROUTER_HOPS);
 	if (why == ICMP_ERROR)
 		why = translate_quote(skb, 1, key.floating_ip, v->fixed_ip);
 	if (why) {

@@ -339,8 +339,16 @@ int main(int argc, char** argv) {
     }
     if (*macs_cmd)
       return hostMacs(macs_url, credentials);
-    if (*status_cmd)
-      return dvr::cli::status(macs_url, dvr::cli::credentialHeaders(credentials));
+    if (*status_cmd) {
+      int rc = dvr::cli::status(macs_url, dvr::cli::credentialHeaders(credentials));
+      // The fast path's per-program counters live in this host's kernel, not in the
+      // server: shown for the host `dvr status` runs on, when its programs are pinned.
+      auto c = dvr::kernel::readFastPathCounters();
+      if (!c.empty())
+        std::cout << "\nfast path on this host (" << dvr::kernel::kFastPathPinDir << "):\n"
+                  << dvr::kernel::renderFastPathCounters(c);
+      return rc;
+    }
     if (*agent_cmd) {
       if (agent_server.url.empty() && file.empty()) {
         throw dvr::InputError("dvr agent",

@@ -22,15 +22,19 @@
 #include <thread>
 #include <tuple>
 
+#include "bpf/east_west.h"
 #include "bpf/fip_path.h"
-#include "fip_path.skel.h"  // generated at build time: bpftool gen skeleton
+#include "fast_path.skel.h"  // generated at build time: bpftool gen object + skeleton
 #include "kernel/rtnl.h"
 #include "kernel/unique_fd.h"
 
 namespace dvr::kernel {
 namespace {
 
-const char* kMaps[] = {"dvr_fip_out_map", "dvr_fip_in_map", "dvr_fip_local", "dvr_fp_stats"};
+const char* kMaps[] = {"dvr_fip_out_map", "dvr_fip_in_map", "dvr_fip_local", "dvr_fp_stats",
+                       "dvr_ew_port",     "dvr_ew_dst",     "dvr_ew_stats"};
+constexpr size_t kMapCount = sizeof kMaps / sizeof *kMaps;
+const char* kPrograms[] = {plan::kFipOutProgram, plan::kFipInProgram, plan::kEastWestProgram};
 
 // libbpf returns -errno (and sets errno) on failure.
 void check(int rc, const std::string& what) {
@@ -51,6 +55,12 @@ bool operator==(const dvr_fip_out_val& a, const dvr_fip_out_val& b) {
   return std::memcmp(&a, &b, sizeof a) == 0;
 }
 bool operator==(const dvr_fip_in_val& a, const dvr_fip_in_val& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+bool operator==(const dvr_ew_port_val& a, const dvr_ew_port_val& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+bool operator==(const dvr_ew_dst_val& a, const dvr_ew_dst_val& b) {
   return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
@@ -97,7 +107,13 @@ uint32_t progId(int fd) {
 }
 
 bool isOurs(const std::string& name) {
-  return name == plan::kFipOutProgram || name == plan::kFipInProgram;
+  return name == plan::kFipOutProgram || name == plan::kFipInProgram ||
+         name == plan::kEastWestProgram;
+}
+
+// dvr_ew_out runs before dvr_fip_out on a tap: what it leaves (TC_ACT_UNSPEC) goes on.
+uint16_t priorityOf(const std::string& program) {
+  return program == plan::kEastWestProgram ? kEastWestPriority : kFastPathPriority;
 }
 
 bpf_tc_hook hookOf(int ifindex) {
@@ -108,18 +124,18 @@ bpf_tc_hook hookOf(int ifindex) {
   return h;
 }
 
-bpf_tc_opts optsAt() {
+bpf_tc_opts optsAt(uint16_t priority) {
   bpf_tc_opts o{};
   o.sz = sizeof o;
   o.handle = kFastPathHandle;
-  o.priority = kFastPathPriority;
+  o.priority = priority;
   return o;
 }
 
-// The id of the program at dvr's priority on dev's ingress, 0 for none.
-uint32_t queryAttached(int ifindex) {
+// The id of the program at one of dvr's priorities on dev's ingress, 0 for none.
+uint32_t queryAttached(int ifindex, uint16_t priority) {
   bpf_tc_hook h = hookOf(ifindex);
-  bpf_tc_opts o = optsAt();
+  bpf_tc_opts o = optsAt(priority);
   if (bpf_tc_query(&h, &o) < 0)
     return 0;
   return o.prog_id;
@@ -145,7 +161,7 @@ std::string hex(uint32_t v) {
 
 std::string tcLine(const char* verb, const std::string& dev, const std::string& program) {
   return std::string("tc filter ") + verb + " dev " + dev + " ingress pref " +
-         std::to_string(kFastPathPriority) + " handle " + hex(kFastPathHandle) +
+         std::to_string(priorityOf(program)) + " handle " + hex(kFastPathHandle) +
          " bpf direct-action " + program;
 }
 
@@ -184,7 +200,54 @@ std::string localLine(const char* verb, const dvr_fip_local_key& k) {
          " " + Cidr{Ipv4(ntohl(k.addr)), uint8_t(k.prefixlen - 32)}.str();
 }
 
+std::string ewPortLine(const char* verb, const dvr_ew_port_key& k, const dvr_ew_port_val* v) {
+  std::string s =
+      std::string("bpftool map ") + verb + " name dvr_ew_port key " + devName(k.ifindex);
+  if (v)
+    s += " value router " + std::to_string(v->router) + " src " + ipStr(v->ip) + " if dst mac " +
+         macStr(v->gw_mac);
+  return s;
+}
+
+std::string ewDstLine(const char* verb, const dvr_ew_dst_key& k, const dvr_ew_dst_val* v) {
+  std::string s = std::string("bpftool map ") + verb + " name dvr_ew_dst key router " +
+                  std::to_string(k.router) + " " + ipStr(k.ip);
+  if (v)
+    s += " value dev " + devName(v->out_ifindex) + " src " + macStr(v->src_mac) + " dst " +
+         macStr(v->dst_mac) + " mtu " + std::to_string(v->mtu) +
+         (v->flags & DVR_EW_REMOTE ? " remote" : "");
+  return s;
+}
+
 }  // namespace
+
+template <class K, class V>
+using KernelMap = std::map<K, V, ByteLess<K>>;
+
+struct BpfFastPath::Written {
+  KernelMap<dvr_fip_out_key, dvr_fip_out_val> out;
+  KernelMap<dvr_fip_in_key, dvr_fip_in_val> in;
+  KernelMap<dvr_fip_local_key, uint8_t> local;
+  KernelMap<dvr_ew_port_key, dvr_ew_port_val> ew_ports;
+  KernelMap<dvr_ew_dst_key, dvr_ew_dst_val> ew_dsts;
+  std::map<std::tuple<std::string, std::string, Ipv4>, Mac> next_hops;  // resolved ones
+};
+
+// A device's index: remembered on incremental runs (a device replugged under the same
+// name is found by the next full run), asked of the kernel otherwise.
+unsigned BpfFastPath::ifindex(const std::string& dev) {
+  if (trusted_) {
+    auto it = ifindexes_.find(dev);
+    if (it != ifindexes_.end())
+      return it->second;
+  }
+  unsigned i = if_nametoindex(dev.c_str());
+  if (i)
+    ifindexes_[dev] = i;
+  else
+    ifindexes_.erase(dev);
+  return i;
+}
 
 // libbpf's own messages (a query of a device without clsact is "Parent Qdisc doesn't
 // exist") go to the debug log: the errors that matter come back as return codes.
@@ -205,7 +268,8 @@ BpfFastPath::BpfFastPath(Resolver resolve, std::string pin_dir)
 }
 
 BpfFastPath::~BpfFastPath() {
-  for (int fd : {prog_out_, prog_in_, map_out_, map_in_, map_local_, map_stats_}) {
+  for (int fd : {prog_out_, prog_in_, prog_ew_, map_out_, map_in_, map_local_, map_stats_,
+                 map_ew_port_, map_ew_dst_, map_ew_stats_}) {
     if (fd >= 0)
       ::close(fd);
   }
@@ -224,32 +288,37 @@ void BpfFastPath::open() {
   bool all = true;
   for (const char* m : kMaps)
     all = all && ::access(pin(m).c_str(), F_OK) == 0;
-  all = all && ::access(pin(plan::kFipOutProgram).c_str(), F_OK) == 0 &&
-        ::access(pin(plan::kFipInProgram).c_str(), F_OK) == 0;
+  for (const char* p : kPrograms)
+    all = all && ::access(pin(p).c_str(), F_OK) == 0;
   if (!all) {
-    // Maps already pinned are reused (their entries kept); the programs are new.
-    fip_path* skel = fip_path__open();
+    // Maps already pinned are reused (their entries kept); the programs are new. An older
+    // dvr's pins lack the east-west ones: they are added beside.
+    fast_path* skel = fast_path__open();
     if (!skel)
       throw KernelError("open the fast path's eBPF object", errno);
     bpf_map* maps[] = {skel->maps.dvr_fip_out_map, skel->maps.dvr_fip_in_map,
-                       skel->maps.dvr_fip_local, skel->maps.dvr_fp_stats};
-    for (size_t i = 0; i < 4; ++i)
+                       skel->maps.dvr_fip_local,   skel->maps.dvr_fp_stats,
+                       skel->maps.dvr_ew_port,     skel->maps.dvr_ew_dst,
+                       skel->maps.dvr_ew_stats};
+    static_assert(sizeof maps / sizeof *maps == kMapCount);
+    for (size_t i = 0; i < kMapCount; ++i)
       bpf_map__set_pin_path(maps[i], pin(kMaps[i]).c_str());
-    int rc = fip_path__load(skel);
+    int rc = fast_path__load(skel);
     if (rc < 0) {
-      fip_path__destroy(skel);
+      fast_path__destroy(skel);
       throw KernelError("load the fast path's eBPF programs (" + dir_ + ")", -rc);
     }
     for (auto [prog, name] : {std::pair{skel->progs.dvr_fip_out, plan::kFipOutProgram},
-                              std::pair{skel->progs.dvr_fip_in, plan::kFipInProgram}}) {
+                              std::pair{skel->progs.dvr_fip_in, plan::kFipInProgram},
+                              std::pair{skel->progs.dvr_ew_out, plan::kEastWestProgram}}) {
       ::unlink(pin(name).c_str());
       rc = bpf_program__pin(prog, pin(name).c_str());
       if (rc < 0) {
-        fip_path__destroy(skel);
+        fast_path__destroy(skel);
         throw KernelError("pin " + pin(name), -rc);
       }
     }
-    fip_path__destroy(skel);  // what is pinned stays
+    fast_path__destroy(skel);  // what is pinned stays
   }
   auto get = [&](const std::string& name) {
     int fd = bpf_obj_get(pin(name).c_str());
@@ -258,14 +327,20 @@ void BpfFastPath::open() {
   };
   prog_out_ = get(plan::kFipOutProgram);
   prog_in_ = get(plan::kFipInProgram);
+  prog_ew_ = get(plan::kEastWestProgram);
   map_out_ = get(kMaps[0]);
   map_in_ = get(kMaps[1]);
   map_local_ = get(kMaps[2]);
   map_stats_ = get(kMaps[3]);
+  map_ew_port_ = get(kMaps[4]);
+  map_ew_dst_ = get(kMaps[5]);
+  map_ew_stats_ = get(kMaps[6]);
   open_ = true;
 }
 
 int BpfFastPath::progFd(const std::string& program) const {
+  if (program == plan::kEastWestProgram)
+    return prog_ew_;
   return program == plan::kFipOutProgram ? prog_out_ : prog_in_;
 }
 
@@ -276,24 +351,97 @@ void BpfFastPath::scanAttachments() {
     return;
   if (struct if_nameindex* all = if_nameindex()) {
     for (struct if_nameindex* i = all; i->if_index; ++i) {
-      uint32_t id = queryAttached(int(i->if_index));
-      if (!id)
-        continue;
-      std::string name = progName(id);
-      if (isOurs(name))
-        attached_.emplace(i->if_name, name);
+      for (uint16_t prio : {kEastWestPriority, kFastPathPriority}) {
+        uint32_t id = queryAttached(int(i->if_index), prio);
+        if (!id)
+          continue;
+        std::string name = progName(id);
+        if (isOurs(name) && priorityOf(name) == prio)
+          attached_.emplace(i->if_name, name);
+      }
     }
     if_freenameindex(all);
   }
   scanned_ = true;
 }
 
-FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
+// The east-west maps: ports (tap -> router) and destinations ((router, IP) -> frame).
+// Removals first, ports before destinations (a VM unplugged stops being routed at once);
+// additions the other way round, so a port never points at destinations not yet there.
+void BpfFastPath::applyEastWest(const plan::FastPath& want, FastPathResult& r) {
+  std::map<dvr_ew_port_key, dvr_ew_port_val, ByteLess<dvr_ew_port_key>> ports;
+  std::map<dvr_ew_dst_key, dvr_ew_dst_val, ByteLess<dvr_ew_dst_key>> dsts;
+  for (const auto& p : want.ew_ports) {
+    unsigned tap = ifindex(p.vm_dev);
+    if (!tap) {
+      r.waiting.push_back(p.vm_dev);
+      continue;
+    }
+    dvr_ew_port_val v{};
+    v.router = p.router;
+    v.ip = htonl(p.ip.value());
+    setMac(v.gw_mac, p.gateway_mac);
+    ports[dvr_ew_port_key{tap}] = v;
+  }
+  for (const auto& d : want.ew_dests) {
+    unsigned out = ifindex(d.out_dev);
+    if (!out) {
+      r.waiting.push_back(d.out_dev);
+      continue;
+    }
+    dvr_ew_dst_val v{};
+    v.out_ifindex = out;
+    setMac(v.src_mac, d.src_mac);
+    setMac(v.dst_mac, d.dst_mac);
+    v.mtu = uint16_t(d.mtu);
+    v.flags = d.remote ? DVR_EW_REMOTE : 0;
+    dsts[dvr_ew_dst_key{d.router, htonl(d.ip.value())}] = v;
+  }
+  auto have_ports = trusted_ ? std::move(written_->ew_ports)
+                             : dump<dvr_ew_port_key, dvr_ew_port_val>(map_ew_port_);
+  auto have_dsts =
+      trusted_ ? std::move(written_->ew_dsts) : dump<dvr_ew_dst_key, dvr_ew_dst_val>(map_ew_dst_);
+  for (const auto& [k, v] : have_ports) {
+    if (!ports.count(k)) {
+      check(bpf_map_delete_elem(map_ew_port_, &k), ewPortLine("delete", k, nullptr));
+      r.lines.push_back(ewPortLine("delete", k, nullptr));
+    }
+  }
+  for (const auto& [k, v] : have_dsts) {
+    if (!dsts.count(k)) {
+      check(bpf_map_delete_elem(map_ew_dst_, &k), ewDstLine("delete", k, nullptr));
+      r.lines.push_back(ewDstLine("delete", k, nullptr));
+    }
+  }
+  for (const auto& [k, v] : dsts) {
+    auto it = have_dsts.find(k);
+    if (it != have_dsts.end() && it->second == v)
+      continue;
+    check(bpf_map_update_elem(map_ew_dst_, &k, &v, BPF_ANY), ewDstLine("update", k, &v));
+    r.lines.push_back(ewDstLine("update", k, &v));
+  }
+  for (const auto& [k, v] : ports) {
+    auto it = have_ports.find(k);
+    if (it != have_ports.end() && it->second == v)
+      continue;
+    check(bpf_map_update_elem(map_ew_port_, &k, &v, BPF_ANY), ewPortLine("update", k, &v));
+    r.lines.push_back(ewPortLine("update", k, &v));
+  }
+  written_->ew_ports = std::move(ports);
+  written_->ew_dsts = std::move(dsts);
+}
+
+FastPathResult BpfFastPath::apply(const plan::FastPath& want, bool incremental) {
   FastPathResult r;
   if (want.empty() && !open_ && !pinned())
     return r;  // never used on this host: nothing to load or remove
   open();
   scanAttachments();
+  trusted_ = incremental && written_valid_;
+  written_valid_ = false;  // until this apply has written everything
+  if (!written_)
+    written_ = std::make_unique<Written>();
+  std::map<std::string, uint32_t> prog_ids;
 
   // What the maps must hold, in kernel terms (ifindexes, the resolved next hop).
   std::map<dvr_fip_out_key, dvr_fip_out_val, ByteLess<dvr_fip_out_key>> out;
@@ -301,7 +449,7 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
   std::map<dvr_fip_local_key, uint8_t, ByteLess<dvr_fip_local_key>> local;
   std::map<std::tuple<std::string, std::string, Ipv4>, std::optional<Mac>> next_hops;
   for (const auto& e : want.fips) {
-    unsigned tap = if_nametoindex(e.vm_dev.c_str()), ext = if_nametoindex(e.ext_dev.c_str());
+    unsigned tap = ifindex(e.vm_dev), ext = ifindex(e.ext_dev);
     if (!tap || !ext) {
       r.waiting.push_back(!tap ? e.vm_dev : e.ext_dev);
       continue;
@@ -309,8 +457,14 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
     // One lookup per next hop: a host's floating IPs mostly share one gateway.
     auto hop = std::make_tuple(e.fip_ns, e.fg_dev, e.next_hop);
     auto known = next_hops.find(hop);
-    if (known == next_hops.end())
-      known = next_hops.emplace(hop, resolve_(e.fip_ns, e.fg_dev, e.next_hop)).first;
+    if (known == next_hops.end()) {
+      // An incremental run keeps the MAC the last run read (a full run reads it again).
+      auto last = written_->next_hops.find(hop);
+      std::optional<Mac> mac = trusted_ && last != written_->next_hops.end()
+                                   ? std::optional<Mac>(last->second)
+                                   : resolve_(e.fip_ns, e.fg_dev, e.next_hop);
+      known = next_hops.emplace(hop, mac).first;
+    }
     const std::optional<Mac>& next = known->second;
     if (!next) {
       r.unresolved.push_back(e.next_hop.str() + " in " + e.fip_ns);
@@ -339,9 +493,11 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
       local[lk] = 1;
     }
   }
-  auto have_out = dump<dvr_fip_out_key, dvr_fip_out_val>(map_out_);
-  auto have_in = dump<dvr_fip_in_key, dvr_fip_in_val>(map_in_);
-  auto have_local = dump<dvr_fip_local_key, uint8_t>(map_local_);
+  auto have_out =
+      trusted_ ? std::move(written_->out) : dump<dvr_fip_out_key, dvr_fip_out_val>(map_out_);
+  auto have_in = trusted_ ? std::move(written_->in) : dump<dvr_fip_in_key, dvr_fip_in_val>(map_in_);
+  auto have_local =
+      trusted_ ? std::move(written_->local) : dump<dvr_fip_local_key, uint8_t>(map_local_);
 
   // Removals first, outbound before inbound: a floating IP gone stops being NATed at once.
   for (const auto& [k, v] : have_out) {
@@ -384,6 +540,16 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
     r.lines.push_back(outLine("update", k, &v));
   }
 
+  written_->next_hops.clear();
+  for (const auto& [hop, mac] : next_hops) {
+    if (mac)
+      written_->next_hops[hop] = *mac;
+  }
+  written_->out = std::move(out);
+  written_->in = std::move(in);
+  written_->local = std::move(local);
+  applyEastWest(want, r);
+
   // Attachments: dvr's filters only.
   std::set<std::pair<std::string, std::string>> want_attached;
   for (const auto& a : want.attach)
@@ -393,10 +559,11 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
       ++it;
       continue;
     }
-    unsigned ifindex = if_nametoindex(it->first.c_str());
-    if (ifindex && isOurs(progName(queryAttached(int(ifindex))))) {
+    unsigned ifindex = this->ifindex(it->first);
+    uint16_t prio = priorityOf(it->second);
+    if (ifindex && isOurs(progName(queryAttached(int(ifindex), prio)))) {
       bpf_tc_hook h = hookOf(int(ifindex));
-      bpf_tc_opts o = optsAt();
+      bpf_tc_opts o = optsAt(prio);
       int rc = bpf_tc_detach(&h, &o);
       if (rc < 0 && rc != -ENOENT)
         check(rc, tcLine("del", it->first, it->second));
@@ -405,29 +572,33 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
     it = attached_.erase(it);
   }
   for (const auto& [dev, program] : want_attached) {
-    unsigned ifindex = if_nametoindex(dev.c_str());
+    // An incremental run trusts its own record of what is attached.
+    if (trusted_ && attached_.count({dev, program}))
+      continue;
+    unsigned ifindex = this->ifindex(dev);
     if (!ifindex) {
       r.waiting.push_back(dev);
       attached_.erase({dev, program});
       continue;
     }
-    uint32_t want_id = progId(progFd(program));
-    uint32_t have_id = queryAttached(int(ifindex));
+    uint32_t want_id =
+        prog_ids.count(program) ? prog_ids[program] : (prog_ids[program] = progId(progFd(program)));
+    uint16_t prio = priorityOf(program);
+    uint32_t have_id = queryAttached(int(ifindex), prio);
     if (have_id == want_id) {
       attached_.emplace(dev, program);
       continue;
     }
     if (have_id && !isOurs(progName(have_id)))
-      throw KernelError("tc filter dev " + dev + " ingress pref " +
-                            std::to_string(kFastPathPriority) + ": held by program id " +
-                            std::to_string(have_id) + " (" + progName(have_id) +
-                            "), not dvr's; left as it is",
+      throw KernelError("tc filter dev " + dev + " ingress pref " + std::to_string(prio) +
+                            ": held by program id " + std::to_string(have_id) + " (" +
+                            progName(have_id) + "), not dvr's; left as it is",
                         EEXIST);
     bpf_tc_hook h = hookOf(int(ifindex));
     int rc = bpf_tc_hook_create(&h);  // the clsact qdisc, shared with any other filters
     if (rc < 0 && rc != -EEXIST)
       check(rc, "tc qdisc add dev " + dev + " clsact");
-    bpf_tc_opts o = optsAt();
+    bpf_tc_opts o = optsAt(prio);
     o.prog_fd = progFd(program);
     o.flags = have_id ? BPF_TC_F_REPLACE : 0;  // an older dvr program: swapped atomically
     check(bpf_tc_attach(&h, &o), tcLine("add", dev, program));
@@ -437,19 +608,24 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want) {
 
   // Nothing left to carry: the programs and maps go too (a later plan loads them again).
   if (want.empty() && attached_.empty()) {
-    for (int* fd : {&prog_out_, &prog_in_, &map_out_, &map_in_, &map_local_, &map_stats_}) {
+    for (int* fd : {&prog_out_, &prog_in_, &prog_ew_, &map_out_, &map_in_, &map_local_, &map_stats_,
+                    &map_ew_port_, &map_ew_dst_, &map_ew_stats_}) {
       ::close(*fd);
       *fd = -1;
     }
     for (const char* m : kMaps)
       ::unlink((dir_ + "/" + m).c_str());
-    ::unlink((dir_ + "/" + plan::kFipOutProgram).c_str());
-    ::unlink((dir_ + "/" + plan::kFipInProgram).c_str());
+    for (const char* p : kPrograms)
+      ::unlink((dir_ + "/" + p).c_str());
     ::rmdir(dir_.c_str());
     open_ = false;
     scanned_ = false;
+    written_.reset();
+    ifindexes_.clear();
     r.lines.push_back("rm -r " + dir_ + " (fast path programs and maps unpinned)");
+    return r;
   }
+  written_valid_ = true;
   return r;
 }
 
@@ -460,17 +636,24 @@ FastPathCounters readFastPathCounters(const std::string& pin_dir) {
     return c;
   int cpus = libbpf_num_possible_cpus();
   std::vector<uint64_t> per_cpu(size_t(cpus > 0 ? cpus : 1));
-  c.by_dir.assign(DVR_FP_DIRS, std::vector<uint64_t>(DVR_FP_REASONS, 0));
+  c.by_dir.assign(DVR_FP_DIRS + 1, std::vector<uint64_t>(DVR_FP_REASONS, 0));
+  auto add = [&](int map, uint32_t key, std::vector<uint64_t>& into, uint32_t reason) {
+    if (bpf_map_lookup_elem(map, &key, per_cpu.data()) != 0)
+      return;
+    for (uint64_t v : per_cpu)
+      into[reason] += v;
+  };
   for (uint32_t d = 0; d < DVR_FP_DIRS; ++d) {
-    for (uint32_t reason = 0; reason < DVR_FP_REASONS; ++reason) {
-      uint32_t key = d * DVR_FP_REASONS + reason;
-      if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0)
-        continue;
-      for (uint64_t v : per_cpu)
-        c.by_dir[d][reason] += v;
-    }
+    for (uint32_t reason = 0; reason < DVR_FP_REASONS; ++reason)
+      add(fd, d * DVR_FP_REASONS + reason, c.by_dir[d], reason);
   }
   ::close(fd);
+  // dvr_ew_out's counters, in a map of their own (pinned beside an older dvr's, if any)
+  if (int ew = bpf_obj_get((pin_dir + "/dvr_ew_stats").c_str()); ew >= 0) {
+    for (uint32_t reason = 0; reason < DVR_FP_REASONS; ++reason)
+      add(ew, reason, c.by_dir[DVR_FP_DIRS], reason);
+    ::close(ew);
+  }
   return c;
 }
 
@@ -495,6 +678,16 @@ std::vector<std::string> readFastPathEntries(const std::string& pin_dir) {
       out.push_back(strip(localLine("update", k)));
     ::close(fd);
   }
+  if (int fd = open(kMaps[4]); fd >= 0) {
+    for (const auto& [k, v] : dump<dvr_ew_port_key, dvr_ew_port_val>(fd))
+      out.push_back(strip(ewPortLine("update", k, &v)));
+    ::close(fd);
+  }
+  if (int fd = open(kMaps[5]); fd >= 0) {
+    for (const auto& [k, v] : dump<dvr_ew_dst_key, dvr_ew_dst_val>(fd))
+      out.push_back(strip(ewDstLine("update", k, &v)));
+    ::close(fd);
+  }
   return out;
 }
 
@@ -504,10 +697,14 @@ const char* fastPathReasonName(size_t reason) {
   return reason < sizeof names / sizeof *names ? names[reason] : "";
 }
 
+const char* fastPathProgramName(size_t index) {
+  return index < sizeof kPrograms / sizeof *kPrograms ? kPrograms[index] : "";
+}
+
 std::string renderFastPathCounters(const FastPathCounters& c) {
   std::string out;
   for (size_t d = 0; d < c.by_dir.size(); ++d) {
-    out += d == DVR_FP_OUT ? plan::kFipOutProgram : plan::kFipInProgram;
+    out += fastPathProgramName(d);
     out += ":";
     for (size_t r = 0; *fastPathReasonName(r); ++r) {
       if (r == DVR_FP_NOT_IPV4)
@@ -526,7 +723,7 @@ std::string fastPathUnsupported() {
       why = std::string("network namespaces: ") + std::strerror(errno);
       return;
     }
-    fip_path* skel = fip_path__open_and_load();
+    fast_path* skel = fast_path__open_and_load();
     if (!skel) {
       why = std::string("loading the eBPF programs (CONFIG_BPF_SYSCALL, BTF, CAP_BPF): ") +
             std::strerror(errno);
@@ -543,14 +740,14 @@ std::string fastPathUnsupported() {
       int rc = bpf_tc_hook_create(&h);
       if (rc < 0 && rc != -EEXIST)
         why = std::string("tc clsact (CONFIG_NET_SCH_INGRESS): ") + std::strerror(-rc);
-      bpf_tc_opts o = optsAt();
+      bpf_tc_opts o = optsAt(kFastPathPriority);
       o.prog_fd = bpf_program__fd(skel->progs.dvr_fip_out);
       if (why.empty() && (rc = bpf_tc_attach(&h, &o)) < 0)
         why = std::string("tc bpf direct-action (CONFIG_NET_CLS_BPF): ") + std::strerror(-rc);
     } catch (const std::exception& e) {
       why = e.what();
     }
-    fip_path__destroy(skel);
+    fast_path__destroy(skel);
   }).join();
   return why;
 }

@@ -1,11 +1,12 @@
-// The floating-IP fast path on this host's kernel, through libbpf: loads the programs of
-// src/bpf/fip_path.bpf.c (embedded in the binary as a bpftool skeleton), pins them and
+// The fast path on this host's kernel, through libbpf: loads the programs of src/bpf/
+// (fip_path.bpf.c, east_west.bpf.c; embedded in the binary as one bpftool skeleton), pins them and
 // their maps under /sys/fs/bpf/dvr/ (mounting bpffs there if the system has not), attaches
 // them on tc ingress (clsact, direct action) of host-namespace devices, and fills their
 // maps from plan::FastPath.
 //
-// Ownership: dvr's filters are the ones at tc priority kFastPathPriority / handle
-// kFastPathHandle whose program is named dvr_fip_out or dvr_fip_in; anything else on a
+// Ownership: dvr's filters are the ones at tc priority kFastPathPriority (dvr_fip_out,
+// dvr_fip_in) or kEastWestPriority (dvr_ew_out, first on a tap) with handle
+// kFastPathHandle whose program is named so; anything else on a
 // device (another priority, another program) is never touched, and a foreign filter at
 // dvr's priority is an error naming it. Pinned objects survive the agent: a restarted
 // agent reuses the pinned programs and maps, so attachments and entries stay in place
@@ -15,6 +16,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -25,6 +28,7 @@
 namespace dvr::kernel {
 
 inline constexpr uint16_t kFastPathPriority = 0xdd;
+inline constexpr uint16_t kEastWestPriority = 0xdc;
 inline constexpr uint32_t kFastPathHandle = 0xdd;
 inline constexpr const char* kFastPathPinDir = "/sys/fs/bpf/dvr";
 
@@ -37,31 +41,46 @@ class BpfFastPath : public FastPathOps {
   BpfFastPath(const BpfFastPath&) = delete;
   BpfFastPath& operator=(const BpfFastPath&) = delete;
 
-  FastPathResult apply(const plan::FastPath& want) override;
+  FastPathResult apply(const plan::FastPath& want, bool incremental) override;
 
  private:
   bool pinned() const;
   void open();  // loads (or reuses the pinned) programs and maps
   void scanAttachments();
   int progFd(const std::string& program) const;
+  void applyEastWest(const plan::FastPath& want, FastPathResult& r);
+  unsigned ifindex(const std::string& dev);
+
+  // What the last apply wrote, in kernel terms (bpf_fastpath.cc): an incremental apply
+  // diffs against it instead of dumping the maps (one more floating IP among 10,000 costs
+  // its own entries, not 30,000 lookups). Dropped when an apply fails.
+  struct Written;
+  std::unique_ptr<Written> written_;
+  bool written_valid_ = false;  // the last apply completed: written_ is what the maps hold
+  bool trusted_ = false;        // this apply may use written_ and the remembered indexes
+  std::map<std::string, unsigned> ifindexes_;
 
   Resolver resolve_;
   std::string dir_;
   bool open_ = false;
-  int prog_out_ = -1, prog_in_ = -1;
+  int prog_out_ = -1, prog_in_ = -1, prog_ew_ = -1;
   int map_out_ = -1, map_in_ = -1, map_local_ = -1, map_stats_ = -1;
+  int map_ew_port_ = -1, map_ew_dst_ = -1, map_ew_stats_ = -1;
   bool scanned_ = false;
   std::set<std::pair<std::string, std::string>> attached_;  // (dev, program)
 };
 
-// The programs' per-CPU counters, summed: [0] dvr_fip_out, [1] dvr_fip_in, by reason
-// (src/bpf/fip_path.h: fast, error, then why it fell back). Empty when nothing is pinned.
+// The programs' per-CPU counters, summed: [0] dvr_fip_out, [1] dvr_fip_in, [2] dvr_ew_out,
+// by reason (src/bpf/fip_path.h: fast, error, then why it fell back). Empty when nothing
+// is pinned.
 struct FastPathCounters {
   std::vector<std::vector<uint64_t>> by_dir;
   bool empty() const { return by_dir.empty(); }
 };
 // "fast", "error", then the fall-back reasons ("not-ipv4" … "local-dst"); "" past them.
 const char* fastPathReasonName(size_t reason);
+// by_dir's index -> the program's name.
+const char* fastPathProgramName(size_t index);
 FastPathCounters readFastPathCounters(const std::string& pin_dir = kFastPathPinDir);
 // One line per program: "dvr_fip_out: fast 3 error 0 fell-back not-ipv4 10 no-entry 2 …".
 std::string renderFastPathCounters(const FastPathCounters& c);

@@ -112,7 +112,10 @@ class FastPathOps {
   // the map entries that differ and deletes those it lacks, at once. A floating IP whose
   // device is missing or whose next hop is unresolved gets no entry in either direction
   // (its traffic takes the namespace path) until a later call can fill it.
-  virtual FastPathResult apply(const plan::FastPath& want) = 0;
+  // `incremental`: the reconciler's incremental run, which trusts what this object wrote
+  // last (no dump of the maps, no query of its attachments, device indexes remembered);
+  // a full run reads the kernel again and repairs drift.
+  virtual FastPathResult apply(const plan::FastPath& want, bool incremental) = 0;
 };
 
 // One host's kernel: its owned namespaces by name ("" is the host's own namespace).

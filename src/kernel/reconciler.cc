@@ -397,7 +397,7 @@ void Reconciler::nftables(StateBefore& before, const plan::HostPlan& p, Reconcil
 }
 
 void Reconciler::fastPath(const plan::HostPlan& p, ReconcileResult& r) {
-  FastPathResult f = kernel_.fastPath().apply(p.fast_path);
+  FastPathResult f = kernel_.fastPath().apply(p.fast_path, incremental_);
   for (auto& line : f.lines)
     change(r, std::move(line));
   r.waiting.insert(r.waiting.end(), f.waiting.begin(), f.waiting.end());

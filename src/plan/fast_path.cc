@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "plan/fast_path_east_west.h"
 #include "plan/names.h"
 
 namespace dvr::plan {
@@ -93,6 +94,7 @@ void addFastPath(const CloudIndex& ix, HostPlan& plan) {
     fp.attach.push_back({d, kFipOutProgram});
   for (const auto& d : ext_devs)
     fp.attach.push_back({d, kFipInProgram});
+  addEastWest(ix, plan);
   std::sort(fp.attach.begin(), fp.attach.end(),
             [](const FastPathAttach& a, const FastPathAttach& b) { return a.key() < b.key(); });
   std::sort(fp.fips.begin(), fp.fips.end(),
@@ -124,6 +126,20 @@ std::string renderFastPath(const HostPlan& plan) {
     for (const auto& e : fp.fips) {
       for (const auto& k : e.keep_local)
         out += "key: " + e.vm_dev + " " + k.str() + "\n";
+    }
+  }
+  if (!fp.ew_ports.empty()) {
+    out += "map dvr_ew_port:\n";
+    for (const auto& p : fp.ew_ports)
+      out += "key: " + p.vm_dev + "  value: router " + std::to_string(p.router) + " (" +
+             p.router_id + ") src " + p.ip.str() + " if dst mac " + p.gateway_mac.str() + "\n";
+    out += "map dvr_ew_dst:\n";
+    for (const auto& d : fp.ew_dests) {
+      out += "key: router " + std::to_string(d.router) + " " + d.ip.str() + "  value: dev " +
+             d.out_dev + " src " + d.src_mac.str() + " dst " + d.dst_mac.str();
+      if (d.remote)
+        out += " (vxlan to " + d.tunnel_ip.str() + ")";
+      out += " mtu " + std::to_string(d.mtu) + " ttl -1\n";
     }
   }
   for (const auto& [port, why] : fp.left_out)

@@ -243,6 +243,9 @@ struct PortFilter {
 // The namespace path stays complete: what the programs do not take goes that way.
 inline constexpr const char* kFipOutProgram = "dvr_fip_out";  // on VM taps
 inline constexpr const char* kFipInProgram = "dvr_fip_in";    // on external devices
+// East-west between a distributed router's subnets (src/bpf/east_west.bpf.c), on VM taps
+// before dvr_fip_out: what it does not take goes on to that program.
+inline constexpr const char* kEastWestProgram = "dvr_ew_out";
 
 struct FastPathAttach {  // tc ingress of dev (host namespace), direct action
   bool operator==(const FastPathAttach&) const = default;
@@ -268,13 +271,46 @@ struct FipFastPath {
   auto key() const { return std::tie(floating); }
 };
 
+// East-west: a VM on this host on one of a distributed router's subnets, whose frames to
+// its gateway the program routes (the router numbered as in EastWestDest).
+struct EastWestPort {
+  bool operator==(const EastWestPort&) const = default;
+  std::string vm_dev;  // the VM's tap: the key (its ifindex)
+  uint32_t router = 0;
+  std::string router_id;
+  Ipv4 ip;          // the VM's fixed IP: frames from other sources take the namespace path
+  Mac gateway_mac;  // qr- of its subnet, what the VM addresses
+  auto key() const { return std::tie(vm_dev); }
+};
+
+// A VM on one of the router's subnets, on any host: the frame qrouter- sends it.
+struct EastWestDest {
+  bool operator==(const EastWestDest&) const = default;
+  uint32_t router = 0;  // a number for the router on this host (its id hashed, unique here)
+  std::string router_id;
+  Ipv4 ip;
+  // Here: the VM's tap, source the qr- MAC of its subnet. Elsewhere (remote): its network's
+  // VXLAN device, source this host's DVR MAC (what the bridge's DVR rewrite sets), the
+  // remote tunnel address being the device's FDB entry for dst_mac.
+  std::string out_dev;
+  bool remote = false;
+  Ipv4 tunnel_ip;  // remote: the VM's host's, for dvr plan (the FDB holds it for the kernel)
+  Mac src_mac, dst_mac;
+  int mtu = 0;  // of qr- on its subnet: larger packets take the namespace path (its ICMP)
+  auto key() const { return std::tie(router, ip); }
+};
+
 struct FastPath {
   bool operator==(const FastPath&) const = default;
   std::vector<FastPathAttach> attach;  // sorted by key
   std::vector<FipFastPath> fips;       // sorted by floating IP
+  std::vector<EastWestPort> ew_ports;  // sorted by key
+  std::vector<EastWestDest> ew_dests;  // sorted by key
   // Ports with a floating IP that stay on the namespace path, and why (dvr plan says so).
   std::vector<std::pair<std::string, std::string>> left_out;  // (port id, reason)
-  bool empty() const { return attach.empty() && fips.empty(); }
+  bool empty() const {
+    return attach.empty() && fips.empty() && ew_ports.empty() && ew_dests.empty();
+  }
 };
 
 struct HostPlan {
