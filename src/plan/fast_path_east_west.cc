@@ -27,6 +27,10 @@ void addEastWest(const CloudIndex& ix, HostPlan& plan) {
   std::map<uint32_t, std::string> numbers;  // this host's routers by number: clashes stay out
   for (size_t ri : ix.routersOn(host->name)) {
     const Router& r = c.routers[ri];
+    // A centralized router's frames leave with its qr- MAC, not a DVR MAC: the program
+    // writes the distributed path only, so its traffic stays in its qrouter-.
+    if (r.centralized())
+      continue;
     // qr- port of each subnet the router routes between
     std::map<std::string, const Port*> qr_of_subnet;
     for (size_t q : r.interface_ports) {
