@@ -19,27 +19,12 @@ using testing::sh;
 
 const std::string kCentralized = std::string(DVR_SOURCE_DIR) + "/examples/centralized.yaml";
 
-class CentralizedLab : public ::testing::Test {
+class CentralizedLab : public testing::LabTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0)
-      GTEST_SKIP() << "needs root (namespaces)";
-    sh(kDvr + " lab down");
-    auto r = sh(kDvr + " lab up --api " + kCentralized);
-    ASSERT_EQ(r.rc, 0) << r.out;
-  }
-  void TearDown() override {
-    if (::geteuid() == 0)
-      sh(kDvr + " lab down");
-  }
+  std::string upOptions() const override { return "--api "; }
+  std::string topologyFile() const override { return kCentralized; }
   // A ping that may need a first ARP round: up to three tries.
-  static bool pings(const std::string& node, const std::string& ip) {
-    for (int t = 0; t < 3; ++t) {
-      if (inLab(node, "ping -c 1 -W 1 " + ip).rc == 0)
-        return true;
-    }
-    return false;
-  }
+  bool pings(const std::string& node, const std::string& ip) { return waitPing(node, ip, 3); }
 };
 
 TEST_F(CentralizedLab, EveryPathIsRoutedOnTheRoutersHostOnly) {

@@ -26,25 +26,17 @@ using testing::sh;
 
 const std::string kHa = std::string(DVR_SOURCE_DIR) + "/examples/ha.yaml";
 
-class HaLab : public ::testing::Test {
+class HaLab : public testing::LabTest {
  protected:
+  std::string topologyFile() const override { return kHa; }
+  std::vector<std::string> tools() const override { return {"keepalived", "conntrackd"}; }
   void SetUp() override {
-    if (::geteuid() != 0)
-      GTEST_SKIP() << "needs root (namespaces)";
-    if (sh("command -v keepalived").rc != 0 || sh("command -v conntrackd").rc != 0)
-      GTEST_SKIP() << "needs keepalived and conntrackd (scripts/install-deps.sh)";
-    sh(kDvr + " lab down");
-    auto r = sh(kDvr + " lab up " + kHa);
-    ASSERT_EQ(r.rc, 0) << r.out;
+    LabTest::SetUp();
     for (const auto& p : cloud.ports) {
       if (p.device_owner == model::kOwnerRouterGateway)
         qg = p;
     }
     ns = plan::names::snatNs(qg.device_id);
-  }
-  void TearDown() override {
-    if (::geteuid() == 0)
-      sh(kDvr + " lab down");
   }
   // The host whose snat- namespace holds the qg- address now, or "".
   std::string active() {
@@ -65,13 +57,6 @@ class HaLab : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return active();
-  }
-  bool waitPing(const std::string& node, const std::string& ip) {
-    for (int i = 0; i < 20; ++i) {
-      if (inLab(node, "ping -c 1 -W 1 " + ip).rc == 0)
-        return true;
-    }
-    return false;
   }
   static std::string other(const std::string& h) {
     return h == "controller01" ? "controller02" : "controller01";
@@ -114,7 +99,7 @@ TEST_F(HaLab, OneSnatHostIsActiveAndCarriesTheTraffic) {
 TEST_F(HaLab, CuttingTheActiveHostMovesSnatWithinASecondAndItsReturnLosesNoMore) {
   std::string a = waitActive();
   ASSERT_TRUE(a == "controller01" || a == "controller02") << "active: '" << a << "'";
-  ASSERT_TRUE(waitPing("vm1", "8.8.8.8"));
+  ASSERT_TRUE(waitPing("vm1", "8.8.8.8", 20));
   // 10 ms pings across the cut: the bound is 1 s of them (100).
   {
     Background ping(kDvr + " lab exec vm1 -- ping -i 0.01 -c 500 -W 1 8.8.8.8");
@@ -152,7 +137,7 @@ TEST_F(HaLab, CuttingTheActiveHostMovesSnatWithinASecondAndItsReturnLosesNoMore)
 TEST_F(HaLab, ATcpTransferRunningAcrossTheFailoverCompletes) {
   std::string a = waitActive();
   ASSERT_TRUE(a == "controller01" || a == "controller02") << "active: '" << a << "'";
-  ASSERT_TRUE(waitPing("vm1", "8.8.8.8"));
+  ASSERT_TRUE(waitPing("vm1", "8.8.8.8", 20));
   Background server(kDvr + " lab exec internet -- iperf3 -s -1");
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   Background client(kDvr + " lab exec vm1 -- iperf3 -c 8.8.8.8 -t 5 -b 50M");
@@ -166,20 +151,11 @@ TEST_F(HaLab, ATcpTransferRunningAcrossTheFailoverCompletes) {
 // The same cloud built through the API (`dvr lab up --api`: `ha: true` on the router's
 // create), and what the operator sees with the real CLI: `openstack network agent list
 // --router R --long` shows one host active and one standby, as their agents report it.
-class HaApiLab : public ::testing::Test {
+class HaApiLab : public HaLab {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0)
-      GTEST_SKIP() << "needs root (namespaces)";
-    if (sh("command -v keepalived").rc != 0 || sh("command -v openstack").rc != 0)
-      GTEST_SKIP() << "needs keepalived and the openstack CLI (scripts/install-deps.sh)";
-    sh(kDvr + " lab down");
-    auto r = sh(kDvr + " lab up --api " + kHa);
-    ASSERT_EQ(r.rc, 0) << r.out;
-  }
-  void TearDown() override {
-    if (::geteuid() == 0)
-      sh(kDvr + " lab down");
+  std::string upOptions() const override { return "--api "; }
+  std::vector<std::string> tools() const override {
+    return {"keepalived", "conntrackd", "openstack"};
   }
   testing::Result openstack(const std::string& args) {
     return inLab("controller01",
@@ -225,6 +201,26 @@ TEST_F(HaApiLab, TheCliShowsOneHostActiveAndOneStandby) {
   for (int t = 0; t < 10 && !pinged; ++t)
     pinged = inLab("vm1", "ping -c 1 -W 1 8.8.8.8").rc == 0;
   EXPECT_TRUE(pinged);
+}
+
+// The CLI follows a failover: the agents report what their kernel holds, so after the
+// active host is cut off and comes back, the other host shows active and the returned
+// one standby (it came back as a backup and does not take the role back).
+TEST_F(HaApiLab, TheCliFollowsAFailover) {
+  auto before = haStates();
+  std::string a;
+  for (const auto& [h, st] : before) {
+    if (st == "active")
+      a = h;
+  }
+  ASSERT_FALSE(a.empty()) << ::testing::PrintToString(before);
+  ASSERT_TRUE(waitPing("vm1", "8.8.8.8", 20));
+  cut(a, "down");
+  EXPECT_TRUE(waitPing("vm1", "8.8.8.8", 10));  // through the other host now
+  cut(a, "up");
+  auto after = haStates(other(a));
+  EXPECT_EQ(after[other(a)], "active") << ::testing::PrintToString(after);
+  EXPECT_EQ(after[a], "standby") << ::testing::PrintToString(after);
 }
 
 }  // namespace

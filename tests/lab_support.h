@@ -132,12 +132,19 @@ class LabTest : public ::testing::Test {
   void SetUp() override {
     if (::geteuid() != 0)
       GTEST_SKIP() << "needs root (namespaces)";
+    for (const std::string& tool : tools()) {
+      if (sh("command -v " + tool).rc != 0)
+        GTEST_SKIP() << "needs " << tool << " (scripts/install-deps.sh)";
+    }
     sh(kDvr + " lab down");
-    auto r = sh(kDvr + " lab up " + upOptions() + kSeed);
+    auto r = sh(kDvr + " lab up " + upOptions() + topologyFile());
     ASSERT_EQ(r.rc, 0) << r.out;
   }
   // Options of `dvr lab up` before the file, e.g. "--datapath fast ".
   virtual std::string upOptions() const { return ""; }
+  // The lab's topology, and the programs it needs beyond the project's own.
+  virtual std::string topologyFile() const { return kSeed; }
+  virtual std::vector<std::string> tools() const { return {}; }
   void TearDown() override {
     if (::geteuid() == 0)
       sh(kDvr + " lab down");

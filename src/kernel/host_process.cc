@@ -160,6 +160,12 @@ pid_t startIn(const HostNamespaces& where, const std::vector<std::string>& argv,
     ::dup2(log_fd, 2);
     if (!entry.enter())
       _exit(126);
+    // A long-lived process keeps only its log: inherited descriptors (a caller's flock on
+    // the lab lock, sockets) would outlive the caller in it.
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0)
+      ::dup2(null, 0);
+    ::close_range(3, ~0U, 0);
     ::execv(args[0], args.data());
     _exit(127);
   }
