@@ -41,6 +41,25 @@ std::string program(const std::string& name) {
   throw KernelError("start " + name + ": not installed", ENOENT);
 }
 
+// Whether `pid` handles SIGHUP (caught, or blocked for a signalfd), waiting up to 2 s for
+// it: a daemon signalled before it installs its handler dies of the default action.
+bool handlesHangup(int pid) {
+  const unsigned long bit = 1ul << (SIGHUP - 1);
+  for (int i = 0; i < 200; ++i) {
+    auto status = readFile("/proc/" + std::to_string(pid) + "/status");
+    if (!status)
+      return false;
+    std::istringstream lines(*status);
+    for (std::string line; std::getline(lines, line);) {
+      if ((line.rfind("SigCgt:", 0) == 0 || line.rfind("SigBlk:", 0) == 0) &&
+          (std::stoul(line.substr(7), nullptr, 16) & bit))
+        return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 }  // namespace
 
 SystemDaemons::SystemDaemons(std::string host, std::string root)
@@ -86,8 +105,11 @@ std::string SystemDaemons::ensure(const plan::Daemon& d) {
     watchLinks(d);  // an agent restarted: its watcher is new
     if (!changed)
       return "";
-    checkErrno(::kill(pid, SIGHUP) == 0, "reload " + d.name);
-    return "reload";
+    if (handlesHangup(pid)) {
+      checkErrno(::kill(pid, SIGHUP) == 0, "reload " + d.name);
+      return "reload";
+    }
+    terminateAndWait(d.name, pid);  // it cannot reload: it starts again from its files
   }
   // It starts from its files only: what an earlier run left (a pid file naming a process
   // that is gone, or a zombie, which keepalived takes for itself running) goes.
@@ -116,16 +138,19 @@ void SystemDaemons::watchLinks(const plan::Daemon& d) {
   links_->watch(dirOf(d.name) + "/" + d.link_watch->file, *d.link_watch);
 }
 
+void SystemDaemons::terminateAndWait(const std::string& name, int pid) {
+  terminate(pid);
+  // keepalived removes its addresses as it stops: let it, for a while.
+  for (int i = 0; i < 100 && runs(name, pid); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (runs(name, pid))
+    ::kill(pid, SIGKILL);
+  reap(pid);
+}
+
 void SystemDaemons::stop(const std::string& name) {
-  if (int pid = pidOf(name); pid > 0) {
-    terminate(pid);
-    // keepalived removes its addresses as it stops: let it, for a while.
-    for (int i = 0; i < 100 && runs(name, pid); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (runs(name, pid))
-      ::kill(pid, SIGKILL);
-    reap(pid);
-  }
+  if (int pid = pidOf(name); pid > 0)
+    terminateAndWait(name, pid);
   if (links_)
     links_->forgetUnder(dirOf(name) + "/");
   std::error_code ec;

@@ -28,6 +28,8 @@ class SystemDaemons : public DaemonOps {
  private:
   std::string dirOf(const std::string& name) const { return dir_ + "/" + name; }
   bool runs(const std::string& name, int pid) const;
+  // SIGTERM, then SIGKILL if it lingers past a second; reaps it.
+  void terminateAndWait(const std::string& name, int pid);
   // Keeps the daemon's link-state file (plan::LinkWatch), if it has one.
   void watchLinks(const plan::Daemon& d);
   std::string dir_;

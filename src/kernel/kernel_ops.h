@@ -89,7 +89,8 @@ class DaemonOps {
   // Every daemon dvr keeps on this host, running or not.
   virtual std::vector<std::string> list() = 0;
   // Writes the files that differ; starts it when it is not running, or has it reload
-  // (SIGHUP) when a file changed. What it did: "start", "reload", or "" (nothing).
+  // (SIGHUP, once it handles it; a daemon that does not is started again) when a file
+  // changed. What it did: "start", "reload", or "" (nothing).
   virtual std::string ensure(const plan::Daemon& d) = 0;
   // Stops it (SIGTERM, SIGKILL if it lingers) and removes what dvr kept for it.
   virtual void stop(const std::string& name) = 0;

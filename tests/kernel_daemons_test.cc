@@ -1,0 +1,62 @@
+// Daemons the agent runs (kernel/daemons.h) against real processes (root: they start in
+// the host's network namespace): a daemon whose files change right after its start is
+// told to reload only once it handles SIGHUP, whose default action would kill it.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "kernel/daemons.h"
+#include "kernel/files.h"
+
+namespace dvr::kernel {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A daemon that takes a while to install its SIGHUP handler, as keepalived does while it
+// reads its configuration, and notes each reload in its log.
+plan::Daemon slowStarter(const std::string& config) {
+  plan::Daemon d;
+  d.name = "slow-starter";
+  d.argv = {"/bin/sh", "{dir}/run.sh"};
+  d.files["run.sh"] =
+      "sleep 0.3\n"
+      "trap 'echo reloaded' HUP\n"
+      "while :; do sleep 0.05; done\n";
+  d.files["config"] = config;
+  return d;
+}
+
+TEST(SystemDaemons, AFileChangedRightAfterTheStartIsReloadedWithoutKillingIt) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root (enters a network namespace)";
+  std::string root = "/tmp/dvr-daemons-test-" + std::to_string(::getpid());
+  {
+    SystemDaemons daemons("host", root);
+    EXPECT_EQ(daemons.ensure(slowStarter("one")), "start");
+    int pid = 0;  // known by its command line, once it has run its program
+    for (int i = 0; i < 100 && pid == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      pid = daemons.pidOf("slow-starter");
+    }
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(daemons.ensure(slowStarter("two")), "reload");
+    std::string log;
+    for (int i = 0; i < 100 && log.find("reloaded") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      log = readFile(root + "/host/slow-starter/log").value_or("");
+    }
+    EXPECT_NE(log.find("reloaded"), std::string::npos) << log;
+    EXPECT_EQ(daemons.pidOf("slow-starter"), pid);  // the same process, alive
+    daemons.stop("slow-starter");
+    EXPECT_EQ(daemons.pidOf("slow-starter"), 0);
+  }
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace dvr::kernel
