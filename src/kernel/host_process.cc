@@ -166,6 +166,13 @@ pid_t startIn(const HostNamespaces& where, const std::vector<std::string>& argv,
     if (null >= 0)
       ::dup2(null, 0);
     ::close_range(3, ~0U, 0);
+    // Nor the caller's signal state (e.g. SIGHUP ignored under nohup: a shell could not
+    // trap it then), as systemd starts its services.
+    for (int sig = 1; sig < NSIG; ++sig)
+      ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execv(args[0], args.data());
     _exit(127);
   }

@@ -36,7 +36,8 @@ std::string outputOf(const HostNamespaces& where, const std::function<std::strin
 // cannot be run.
 int runProgramIn(const HostNamespaces& where, const std::vector<std::string>& argv);
 // Starts argv (argv[0] a path) inside `where` in a session of its own, stdout and stderr
-// on `log_fd`, stdin /dev/null and no other descriptor of the caller; does not wait.
+// on `log_fd`, stdin /dev/null, no other descriptor of the caller and default signal
+// handling; does not wait.
 pid_t startIn(const HostNamespaces& where, const std::vector<std::string>& argv, int log_fd);
 
 // Running (a zombie whose parent never reaps it counts as gone).
