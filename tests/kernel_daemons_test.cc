@@ -22,11 +22,15 @@ namespace fs = std::filesystem;
 plan::Daemon slowStarter(const std::string& config) {
   plan::Daemon d;
   d.name = "slow-starter";
-  d.argv = {"/bin/sh", "{dir}/run.sh"};
-  d.files["run.sh"] =
-      "sleep 0.3\n"
-      "trap 'echo reloaded' HUP\n"
-      "while :; do sleep 0.05; done\n";
+  // Python, not sh: dash blocks every signal while it waits for a command, which would
+  // look like a signalfd's blocked SIGHUP.
+  d.argv = {"/usr/bin/python3", "{dir}/run.py"};
+  d.files["run.py"] =
+      "import signal, sys, time\n"
+      "time.sleep(0.3)\n"
+      "signal.signal(signal.SIGHUP, lambda *_: print('reloaded', flush=True))\n"
+      "while True:\n"
+      "    time.sleep(0.05)\n";
   d.files["config"] = config;
   return d;
 }

@@ -43,6 +43,7 @@ std::string program(const std::string& name) {
 
 // Whether `pid` handles SIGHUP (caught, or blocked for a signalfd), waiting up to 2 s for
 // it: a daemon signalled before it installs its handler dies of the default action.
+// Blocked counts: keepalived takes its signals from a signalfd.
 bool handlesHangup(int pid) {
   const unsigned long bit = 1ul << (SIGHUP - 1);
   for (int i = 0; i < 200; ++i) {
