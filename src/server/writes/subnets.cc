@@ -27,6 +27,15 @@ std::string range(const PoolSpec& p) {
   return p.start.str() + "-" + p.end.str();
 }
 
+std::vector<PoolSpec> poolsOf(const json& b) {
+  std::vector<PoolSpec> pools;
+  for (const auto& p : b.value("allocation_pools", json::array())) {
+    pools.push_back(
+        {ipArg(str(p, "start"), "allocation_pools"), ipArg(str(p, "end"), "allocation_pools")});
+  }
+  return pools;
+}
+
 // What Neutron checks of a new subnet's cidr, gateway and pools (db_base_plugin_v2's
 // _validate_subnet, ipam_backend_mixin's validate_allocation_pools), with its errors.
 void checkSubnet(const SubnetSpec& sn, bool dhcp) {
@@ -116,10 +125,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
     sn.no_gateway = true;
   else if (b.contains("gateway_ip"))
     sn.gateway = ipArg(str(b, "gateway_ip"), "gateway_ip");
-  for (const auto& p : b.value("allocation_pools", json::array())) {
-    sn.pools.push_back(
-        {ipArg(str(p, "start"), "allocation_pools"), ipArg(str(p, "end"), "allocation_pools")});
-  }
+  sn.pools = poolsOf(b);
   checkSubnet(sn, boolean(b, "enable_dhcp", true));
   // Neutron's words: clients (Tempest among them) try the next cidr on exactly this error.
   for (const auto& other : s.topo.subnets) {
@@ -165,10 +171,21 @@ void updateGateway(ApiState& s, SubnetSpec& sn, const json& gateway) {
 void update(ApiState& s, const WriteRequest& w) {
   SubnetSpec& sn = existingSubnet(s, w.id);
   json b = parseBody(w.http, "subnet");
-  allowOnly(b, with(kCommonAttrs, {"enable_dhcp", "dns_nameservers", "host_routes", "gateway_ip"}),
+  allowOnly(b,
+            with(kCommonAttrs, {"enable_dhcp", "dns_nameservers", "host_routes", "gateway_ip",
+                                "allocation_pools"}),
             {"cidr", "network_id", "ip_version", "id"});
   if (b.contains("gateway_ip"))
     updateGateway(s, sn, b["gateway_ip"]);
+  if (b.contains("allocation_pools")) {
+    // As Neutron: addresses already given out stay where they are, inside the new pools
+    // or not (a router's qg-, a floating IP); only new allocations come from them.
+    std::vector<PoolSpec> pools = poolsOf(b);
+    if (pools.empty())
+      validators::invalidInput("allocation_pools: a dvr subnet keeps at least one pool");
+    sn.pools = std::move(pools);
+    checkSubnet(sn, false);
+  }
   setAttrs(s, "subnets", w.id, b, subnetAttrs(), false);
 }
 
