@@ -91,8 +91,8 @@ class Reconciler {
   template <class T>
   void objects(const std::vector<T>& before, const std::vector<T>& want, ReconcileResult& r);
   // Also notes, per namespace, the flows a floating IP change moves.
-  void nftables(const std::map<std::string, StateBefore::NftTables>& sides,
-                const plan::HostPlan& p, ReconcileResult& r);
+  void nftables(const std::map<std::string, StateBefore::NftTables>& sides, const plan::HostPlan& p,
+                ReconcileResult& r);
   void flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r);
   // The plan's daemons: those it dropped stopped, the others running its files.
   void stopDaemons(const plan::HostPlan& p, ReconcileResult& r);
