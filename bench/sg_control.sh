@@ -14,7 +14,7 @@
 # Removes everything it made when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dvr=$PWD/build/dvr
+dvr=${DVR:-$PWD/build/dvr}  # DVR=<another build's binary>: the same figures for it, side by side
 n=${1:-1000}
 rounds=${2:-5}
 ns=dvrsgctl

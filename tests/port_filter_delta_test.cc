@@ -1,7 +1,8 @@
 // The incremental reconcile of security groups sends the kernel only what a change
 // touches (kernel/host_nft_delta.h): on a host with many filtered ports in one group, a
 // member more on another host is one set element, a rule more is that group's chain
-// refilled, a port more is its elements and its own chains, a port gone or a group gone
+// refilled, a port more in a combination of groups other ports have is its elements only
+// (the chains of a combination come with its first port), a port gone or a group gone
 // takes only theirs. The commands are those the fake kernel received; each change is
 // also checked against a full reconcile of the new plan on a fresh kernel, and a full
 // reconcile after it must find nothing to do.
@@ -16,6 +17,7 @@
 #include "plan/cloud_index.h"
 #include "plan/names.h"
 #include "plan/planner.h"
+#include "plan/port_filter.h"
 
 namespace dvr {
 namespace {
@@ -112,6 +114,14 @@ std::string portId(const Planned& p, const std::string& vm) {
   return p.cloud.findVm(vm)->id;
 }
 
+// The port chain of the ports in exactly these groups (by name).
+std::string portChain(const Cloud& c, const std::vector<std::string>& groups, bool ingress) {
+  std::vector<std::string> ids;
+  for (const auto& g : groups)
+    ids.push_back(groupId(c, g));
+  return plan::filter_names::portChain(ids, ingress);
+}
+
 // Every command matches `pattern`.
 void allMatch(const std::vector<std::string>& commands, const std::string& pattern) {
   std::regex re(pattern);
@@ -145,7 +155,7 @@ TEST(PortFilterDelta, ARuleMoreRefillsThatGroupsChainOnly) {
   EXPECT_NE(joined(commands).find("tcp dport 443 accept comment"), std::string::npos);
 }
 
-TEST(PortFilterDelta, APortMoreIsItsElementsAndItsOwnChains) {
+TEST(PortFilterDelta, APortMoreInGroupsOtherPortsHaveIsItsElementsOnly) {
   Cloud a, b;
   b.extra_vms = "  - {name: new, network: net, host: h1, ip: 10.0.3.1, security_groups: [web]}\n";
   Planned p = planned(b);
@@ -154,23 +164,46 @@ TEST(PortFilterDelta, APortMoreIsItsElementsAndItsOwnChains) {
   char mark[16];
   std::snprintf(mark, sizeof mark, "0x%08x", fp.mark);
   auto commands = commandsFor(a, b);
-  // Each command names the new port (its tap, its mark or its chains), or is the member
-  // more in web's set.
-  allMatch(commands, "^add (element|chain|rule) (bridge|inet) dvr .*(" + dev + "|" + mark + "|-" +
-                         port + "|rg-.* \\{ 10\\.0\\.3\\.1 \\})");
+  // Each command is an element that names the new port (its tap or its mark), or the
+  // member more in web's set: the chains of web's ports are there already.
+  allMatch(commands, "^add element (bridge|inet) dvr .*(" + dev + "|" + mark +
+                         "|rg-.* \\{ 10\\.0\\.3\\.1 \\})");
   std::string all = joined(commands);
   for (const char* set :
        {"bridge dvr filtered_ports", "bridge dvr port_sources", "bridge dvr port_marks",
         "inet dvr zones", "inet dvr egress_ports", "inet dvr ingress_ports"})
     EXPECT_NE(all.find(std::string("add element ") + set + " "), std::string::npos) << set << "\n"
                                                                                     << all;
-  EXPECT_NE(all.find("add chain inet dvr out-" + port), std::string::npos) << all;
-  EXPECT_NE(all.find("add chain inet dvr in-" + port), std::string::npos) << all;
+  EXPECT_NE(all.find("add element inet dvr ingress_ports { " + std::string(mark) + " : jump " +
+                     portChain(a, {"web"}, true) + " }"),
+            std::string::npos)
+      << all;
   EXPECT_EQ(all.find("flush"), std::string::npos) << all;
   EXPECT_EQ(all.find("delete"), std::string::npos) << all;
 }
 
-TEST(PortFilterDelta, APortGoneTakesItsElementsAndChainsOnly) {
+TEST(PortFilterDelta, TheFirstPortOfACombinationOfGroupsMakesItsChains) {
+  Cloud a, b;
+  a.other_groups = b.other_groups =
+      "  - name: ssh\n    rules:\n      - {direction: ingress, protocol: tcp, port_range_min: "
+      "22, port_range_max: 22}\n";
+  b.extra_vms =
+      "  - {name: new, network: net, host: h1, ip: 10.0.3.1, security_groups: [web, ssh]}\n";
+  std::string all = joined(commandsFor(a, b));
+  for (bool ingress : {false, true}) {
+    const std::string chain = portChain(a, {"web", "ssh"}, ingress);
+    EXPECT_NE(all.find("add chain inet dvr " + chain + "\n"), std::string::npos) << all;
+    const std::string jump = std::string("jump sg-") + (ingress ? "in-" : "out-");
+    for (const char* g : {"web", "ssh"})
+      EXPECT_NE(all.find("add rule inet dvr " + chain + " " + jump + groupId(a, g)),
+                std::string::npos)
+          << g << "\n"
+          << all;
+  }
+  EXPECT_EQ(all.find("delete"), std::string::npos) << all;
+}
+
+TEST(PortFilterDelta, APortGoneTakesItsElementsOnly) {
   Cloud a, b;
   b.ports = a.ports - 1;  // vm19 goes
   Planned p = planned(a);
@@ -178,11 +211,13 @@ TEST(PortFilterDelta, APortGoneTakesItsElementsAndChainsOnly) {
   char mark[16];
   std::snprintf(mark, sizeof mark, "0x%08x", p.h1.port_filter.findByDev(dev)->mark);
   auto commands = commandsFor(a, b);
-  allMatch(commands, "^(delete element|flush chain|delete chain) (bridge|inet) dvr .*(" + dev +
-                         "|" + mark + "|-" + port + "|rg-.* \\{ 10\\.0\\.2\\.20 \\})");
+  // web's other ports keep their chains.
+  allMatch(commands, "^delete element (bridge|inet) dvr .*(" + dev + "|" + mark +
+                         "|rg-.* \\{ 10\\.0\\.2\\.20 \\})");
   std::string all = joined(commands);
-  EXPECT_NE(all.find("delete chain inet dvr out-" + port), std::string::npos) << all;
-  EXPECT_NE(all.find("delete chain inet dvr in-" + port), std::string::npos) << all;
+  EXPECT_NE(all.find("delete element inet dvr ingress_ports { " + std::string(mark) + " }"),
+            std::string::npos)
+      << all;
   EXPECT_NE(all.find("delete element inet dvr rg-"), std::string::npos) << all;
 }
 
@@ -217,10 +252,11 @@ TEST(PortFilterDelta, AGroupsLastPortGoneTakesItsChainsAndSetOnly) {
   a.other_groups = b.other_groups = db;
   a.extra_vms = "  - {name: dbvm, network: net, host: h1, ip: 10.0.4.1, security_groups: [db]}\n";
   Planned p = planned(a);
-  const std::string port = portId(p, "dbvm"), id = groupId(a, "db");
+  const std::string id = groupId(a, "db");
   auto commands = commandsFor(a, b);
   std::string all = joined(commands);
-  for (const std::string& c : {"sg-in-" + id, "sg-out-" + id, "out-" + port, "in-" + port})
+  for (const std::string& c :
+       {"sg-in-" + id, "sg-out-" + id, portChain(a, {"db"}, false), portChain(a, {"db"}, true)})
     EXPECT_NE(all.find("delete chain inet dvr " + c + "\n"), std::string::npos) << c << "\n" << all;
   EXPECT_NE(all.find("delete set inet dvr rg-" + id), std::string::npos) << all;
   // Nothing of web's or of its ports'.
@@ -228,7 +264,7 @@ TEST(PortFilterDelta, AGroupsLastPortGoneTakesItsChainsAndSetOnly) {
   EXPECT_EQ(all.find("-" + portId(p, "vm0")), std::string::npos) << all;
 }
 
-TEST(PortFilterDelta, APortChangingGroupsRefillsItsOwnChainsOnly) {
+TEST(PortFilterDelta, APortChangingGroupsMovesToItsNewCombinationsChains) {
   Cloud a, b;
   const std::string ssh =
       "  - name: ssh\n    rules:\n      - {direction: ingress, protocol: tcp, port_range_min: "
@@ -238,13 +274,28 @@ TEST(PortFilterDelta, APortChangingGroupsRefillsItsOwnChainsOnly) {
   b.extra_vms =
       "  - {name: admin, network: net, host: h1, ip: 10.0.4.1, security_groups: [ssh, web]}\n";
   Planned p = planned(a);
-  const std::string port = portId(p, "admin");
+  char mark[16];
+  std::snprintf(mark, sizeof mark, "0x%08x",
+                p.h1.port_filter.findByDev(plan::names::tap(portId(p, "admin")))->mark);
   auto commands = commandsFor(a, b);
-  // Its two chains refilled, and it joins web's set; no other port's chain, no group's.
-  allMatch(commands, "^(flush chain inet dvr (in|out)-" + port + "$|add rule inet dvr (in|out)-" +
-                         port + " |add element inet dvr rg-" + groupId(a, "web") +
+  // Its verdicts now jump to the chains of ssh and web (made: it is their first port),
+  // those of ssh alone go (it was their last), and it joins web's set; nothing of web's
+  // other ports, no group's chain.
+  const std::string both = "(in|out)-" + portChain(a, {"ssh", "web"}, true).substr(3);
+  const std::string ssh_only = "(in|out)-" + portChain(a, {"ssh"}, true).substr(3);
+  allMatch(commands, "^(add chain inet dvr " + both + "$|add rule inet dvr " + both +
+                         " |(flush|delete) chain inet dvr " + ssh_only +
+                         "$|(add|delete) element inet dvr (in|e)gress_ports \\{ " + mark +
+                         "[ }]|add element inet dvr rg-" + groupId(a, "web") +
                          " \\{ 10\\.0\\.4\\.1 \\}$)");
-  EXPECT_NE(joined(commands).find("jump sg-in-" + groupId(a, "web")), std::string::npos);
+  std::string all = joined(commands);
+  EXPECT_NE(all.find("add element inet dvr ingress_ports { " + std::string(mark) + " : jump " +
+                     portChain(a, {"ssh", "web"}, true) + " }"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("delete chain inet dvr " + portChain(a, {"ssh"}, true) + "\n"),
+            std::string::npos)
+      << all;
 }
 
 // Drift: a full reconcile compares with what the kernel lists, and puts back what was
@@ -290,7 +341,7 @@ TEST_F(PortFilterDrift, AnElementDeletedByHandComesBackAlone) {
 }
 
 TEST_F(PortFilterDrift, APortsChainFlushedByHandIsRefilled) {
-  const std::string chain = "in-" + portId(p_, "vm3");
+  const std::string chain = portChain(c_, {"web"}, true);
   auto commands = repairAfter("flush chain inet dvr " + chain + "\n");
   ASSERT_FALSE(commands.empty());
   allMatch(commands, "^(flush chain|add rule) inet dvr " + chain + "( |$)");

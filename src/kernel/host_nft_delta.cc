@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "plan/port_filter.h"
@@ -80,13 +81,11 @@ void dvrMacDelta(const plan::DvrMacRewrite& w, const plan::DvrMacRewrite& n, Sid
       [](const std::pair<const Mac, Mac>& e) { return el::macToMac(e.first, e.second); });
 }
 
-// The groups a port's chains jump to: those of its groups the filter has.
-std::vector<std::string> jumpedGroups(const plan::PortFilter& f, const plan::FilteredPort& p) {
-  std::vector<std::string> out;
-  for (const auto& g : p.groups) {
-    if (f.findGroup(g))
-      out.push_back(g);
-  }
+// The combinations of groups a filter's ports are in: one pair of port chains each.
+std::set<std::vector<std::string>> combinations(const plan::PortFilter& f) {
+  std::set<std::vector<std::string>> out;
+  for (const auto& p : f.ports)
+    out.insert(plan::chainGroups(f, p));
   return out;
 }
 
@@ -103,6 +102,7 @@ class PortFilterDelta {
 
   void run() {
     ports();
+    portChains();
     groups();
     remoteGroups();
     marksAndZones();
@@ -136,20 +136,17 @@ class PortFilterDelta {
     bridge_.removed(fs::kFilteredPorts, el::ifname(p.dev));
     for (const auto& s : p.sources)
       bridge_.removed(fs::sourceSet(s), el::portSource(p.dev, s));
-    for (bool ingress : {false, true}) {
-      inet_.removed(ingress ? fs::kIngressPorts : fs::kEgressPorts, el::portVerdict(p, ingress));
-      inet_.chainGone(plan::portChain(a_, p, ingress));
-    }
+    for (bool ingress : {false, true})
+      inet_.removed(ingress ? fs::kIngressPorts : fs::kEgressPorts,
+                    el::portVerdict(a_, p, ingress));
   }
 
   void portNew(const plan::FilteredPort& p) {
     bridge_.added(fs::kFilteredPorts, el::ifname(p.dev));
     for (const auto& s : p.sources)
       bridge_.added(fs::sourceSet(s), el::portSource(p.dev, s));
-    for (bool ingress : {false, true}) {
-      inet_.added(ingress ? fs::kIngressPorts : fs::kEgressPorts, el::portVerdict(p, ingress));
-      inet_.chainNew(plan::portChain(b_, p, ingress));
-    }
+    for (bool ingress : {false, true})
+      inet_.added(ingress ? fs::kIngressPorts : fs::kEgressPorts, el::portVerdict(b_, p, ingress));
   }
 
   void portChanged(const plan::FilteredPort& o, const plan::FilteredPort& n) {
@@ -164,15 +161,30 @@ class PortFilterDelta {
     sortedDiff(
         os, ns, [&](const auto& s) { bridge_.removed(fs::sourceSet(s), el::portSource(o.dev, s)); },
         [&](const auto& s) { bridge_.added(fs::sourceSet(s), el::portSource(n.dev, s)); }, ByKey());
+    // Its verdicts name its mark and its combination's chains.
+    if (o.mark == n.mark && plan::chainGroups(a_, o) == plan::chainGroups(b_, n))
+      return;
     for (bool ingress : {false, true}) {
       const char* map = ingress ? fs::kIngressPorts : fs::kEgressPorts;
-      if (o.mark != n.mark) {
-        inet_.removed(map, el::portVerdict(o, ingress));
-        inet_.added(map, el::portVerdict(n, ingress));
-      }
-      if (jumpedGroups(a_, o) != jumpedGroups(b_, n))
-        inet_.chainChanged(plan::portChain(a_, o, ingress), plan::portChain(b_, n, ingress));
+      inet_.removed(map, el::portVerdict(a_, o, ingress));
+      inet_.added(map, el::portVerdict(b_, n, ingress));
     }
+  }
+
+  // A combination's chains are named by its groups and hold only their jumps: one that
+  // stays is unchanged; the first port of a combination makes its chains, the last takes
+  // them.
+  void portChains() {
+    sortedDiff(
+        combinations(a_), combinations(b_),
+        [&](const auto& groups) {
+          for (bool ingress : {false, true})
+            inet_.chainGone(plan::portChain(groups, ingress));
+        },
+        [&](const auto& groups) {
+          for (bool ingress : {false, true})
+            inet_.chainNew(plan::portChain(groups, ingress));
+        });
   }
 
   void groups() {

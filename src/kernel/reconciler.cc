@@ -101,7 +101,11 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
     routesOfRenumberedDevices(p, r);
   });
   step("fdb", [&] { objects(before->fdb(), p.fdb, r); });
-  step("nftables", [&] { nftables(*before, p, r); });
+  // Both sides of the nftables change apart from applying it: a full reconcile lists the
+  // kernel's tables here, an incremental one diffs the two plans.
+  std::map<std::string, StateBefore::NftTables> nft_sides;
+  step("nft sides", [&] { nft_sides = before->nftTables(); });
+  step("nftables", [&] { nftables(nft_sides, p, r); });
   step("rules", [&] { objects(before->rules(), p.rules, r); });
   step("daemons", [&] { startDaemons(p, r); });
   step("fast path", [&] { fastPath(p, r); });
@@ -356,8 +360,9 @@ void Reconciler::objects(const std::vector<T>& before, const std::vector<T>& wan
       });
 }
 
-void Reconciler::nftables(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r) {
-  for (auto& [ns, tables] : before.nftTables()) {
+void Reconciler::nftables(const std::map<std::string, StateBefore::NftTables>& sides,
+                          const plan::HostPlan& p, ReconcileResult& r) {
+  for (const auto& [ns, tables] : sides) {
     if (gone(ns))
       continue;
     std::vector<const plan::NftTable*> want;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "kernel/kernel_ops.h"
+#include "kernel/state_before.h"
 #include "plan/host_plan.h"
 
 namespace dvr::kernel {
@@ -47,8 +48,7 @@ struct ReconcileResult {
   std::vector<std::pair<std::string, double>> step_ms;
 };
 
-class StateBefore;  // kernel/reconciler.cc: the observed kernel, or the previous plan
-
+// StateBefore (kernel/state_before.h): the observed kernel, or the previous plan.
 class Reconciler {
  public:
   // On this system's kernel; `log` receives each change as it is made (may be empty).
@@ -91,7 +91,8 @@ class Reconciler {
   template <class T>
   void objects(const std::vector<T>& before, const std::vector<T>& want, ReconcileResult& r);
   // Also notes, per namespace, the flows a floating IP change moves.
-  void nftables(StateBefore& before, const plan::HostPlan& p, ReconcileResult& r);
+  void nftables(const std::map<std::string, StateBefore::NftTables>& sides, const plan::HostPlan& p,
+                ReconcileResult& r);
   void flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r);
   // The plan's daemons: those it dropped stopped, the others running its files.
   void stopDaemons(const plan::HostPlan& p, ReconcileResult& r);

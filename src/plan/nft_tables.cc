@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "ipam/ids.h"
 #include "plan/port_filter.h"
@@ -133,9 +134,8 @@ std::string portMark(const std::string& dev, uint32_t m) {
 std::string zone(uint32_t m, uint16_t zone) {
   return mark(m) + " : " + std::to_string(zone);
 }
-std::string portVerdict(const FilteredPort& p, bool ingress) {
-  return mark(p.mark) + " : jump " +
-         (ingress ? filter_names::ingressChain(p) : filter_names::egressChain(p));
+std::string portVerdict(const PortFilter& f, const FilteredPort& p, bool ingress) {
+  return mark(p.mark) + " : jump " + filter_names::portChain(chainGroups(f, p), ingress);
 }
 }  // namespace nft_element
 
@@ -148,17 +148,15 @@ std::string portRule(const std::string& rule) {
 }
 }  // namespace
 
-NftChain portChain(const PortFilter& f, const FilteredPort& p, bool ingress) {
+NftChain portChain(const std::vector<std::string>& groups, bool ingress) {
   // No DHCP server answers from a VM; replies of allowed connections pass; the
   // groups' chains accept what a rule allows; nothing else passes.
   std::string rules = ingress ? "" : portRule("udp sport 67 udp dport 68 drop");
   rules += portRule("ct state established,related accept") + portRule("ct state invalid drop");
-  for (const std::string& g : p.groups) {
-    if (f.findGroup(g))
-      rules += portRule("jump " + filter_names::groupChain(g, ingress));
-  }
+  for (const std::string& g : groups)
+    rules += portRule("jump " + filter_names::groupChain(g, ingress));
   rules += portRule("counter drop");
-  return {ingress ? filter_names::ingressChain(p) : filter_names::egressChain(p), rules};
+  return {filter_names::portChain(groups, ingress), rules};
 }
 
 NftChain groupChain(const FilterGroup& g, bool ingress) {
@@ -333,8 +331,8 @@ void portFilterTables(const PortFilter& f, Tables& tables, Mode mode) {
     for (const auto& [dev, zone] : f.zones)
       t.sets[0].elements.push_back(nft_element::zone(f.marks.at(dev), zone));
     for (const FilteredPort& p : f.ports) {
-      t.sets[1].elements.push_back(nft_element::portVerdict(p, false));
-      t.sets[2].elements.push_back(nft_element::portVerdict(p, true));
+      t.sets[1].elements.push_back(nft_element::portVerdict(f, p, false));
+      t.sets[2].elements.push_back(nft_element::portVerdict(f, p, true));
     }
   }
   t.chains.push_back(
@@ -354,9 +352,12 @@ void portFilterTables(const PortFilter& f, Tables& tables, Mode mode) {
       "    meta mark vmap @ingress_ports\n  }\n");
   if (mode == Mode::Structure)
     return;  // the tagged chains are the caller's
-  for (const FilteredPort& p : f.ports) {
-    t.tagged_chains.push_back(portChain(f, p, false));
-    t.tagged_chains.push_back(portChain(f, p, true));
+  std::set<std::vector<std::string>> combinations;
+  for (const FilteredPort& p : f.ports)
+    combinations.insert(chainGroups(f, p));
+  for (const auto& groups : combinations) {
+    t.tagged_chains.push_back(portChain(groups, false));
+    t.tagged_chains.push_back(portChain(groups, true));
   }
   for (const FilterGroup& g : f.groups) {
     for (bool ingress : {true, false})

@@ -72,9 +72,9 @@ std::vector<NftTable> nftTables(const HostPlan& plan, const std::set<std::string
 // same however many ports a host filters.
 std::vector<NftTable> nftStructures(const HostPlan& plan, const std::set<std::string>& namespaces);
 
-// A filtered port's chain (egress: "out-<port>", ingress: "in-<port>") and a group's
-// ("sg-out-<group>", "sg-in-<group>"), as nftTables renders them.
-NftChain portChain(const PortFilter& f, const FilteredPort& p, bool ingress);
+// The chain of the ports whose chainGroups are `groups` (filter_names::portChain) and a
+// group's ("sg-out-<group>", "sg-in-<group>"), as nftTables renders them.
+NftChain portChain(const std::vector<std::string>& groups, bool ingress);
 NftChain groupChain(const FilterGroup& g, bool ingress);
 
 // The port filter's fixed sets and maps (remote groups' sets are filter_names::remoteGroupSet).
@@ -106,7 +106,8 @@ std::string portSource(const std::string& dev, const AllowedSource& s);  // filt
 std::string mark(uint32_t m);                                            // 0x8000abcd
 std::string portMark(const std::string& dev, uint32_t m);                // map port_marks
 std::string zone(uint32_t mark, uint16_t zone);                          // map zones
-std::string portVerdict(const FilteredPort& p, bool ingress);  // maps egress_/ingress_ports
+std::string portVerdict(const PortFilter& f, const FilteredPort& p,
+                        bool ingress);  // maps egress_/ingress_ports
 }  // namespace nft_element
 
 }  // namespace dvr::plan

@@ -1,6 +1,7 @@
 #include "plan/port_filter.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "ipam/ids.h"
@@ -27,12 +28,24 @@ const FilterGroup* PortFilter::findGroup(const std::string& id) const {
   return nullptr;
 }
 
-namespace filter_names {
-std::string ingressChain(const FilteredPort& p) {
-  return "in-" + p.port_id;
+std::vector<std::string> chainGroups(const PortFilter& f, const FilteredPort& p) {
+  std::vector<std::string> out;
+  for (const auto& g : p.groups) {
+    if (f.findGroup(g))
+      out.push_back(g);
+  }
+  return out;
 }
-std::string egressChain(const FilteredPort& p) {
-  return "out-" + p.port_id;
+
+namespace filter_names {
+std::string portChain(const std::vector<std::string>& groups, bool ingress) {
+  std::string joined;
+  for (const auto& g : groups)
+    joined += g + ",";
+  char hash[24];
+  std::snprintf(hash, sizeof hash, "%016llx",
+                static_cast<unsigned long long>(ipam::hash64(joined)));
+  return (ingress ? "in-" : "out-") + std::string(hash);
 }
 std::string groupChain(const std::string& group_id, bool ingress) {
   return (ingress ? "sg-in-" : "sg-out-") + group_id;

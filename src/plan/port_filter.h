@@ -9,9 +9,11 @@
 // shows the inet family only the bridge as a packet's device, so bridge-family chains
 // mark each frame with the port it came in by (its zone, and a VM's egress, filtered at
 // prerouting) and then with the port it goes out by (a VM's ingress, filtered at
-// forward). Anti-spoofing (IP and ARP) is bridge-family. Each port
-// and each group has a chain of its own and each remote group a set: a rule added
-// rewrites one chain, a port joining a group adds set elements and its own chain.
+// forward). Anti-spoofing (IP and ARP) is bridge-family. Each group has a chain of its
+// own, each remote group a set, and each combination of groups that ports are in a chain
+// (the port's chain: what a port's packets go through, shared by the ports of that
+// combination): a rule added rewrites one chain, a port joining a group adds set
+// elements only (and a chain when it is the first port of its combination).
 #pragma once
 
 #include <string>
@@ -26,10 +28,16 @@ namespace dvr::plan {
 PortFilter planPortFilter(const CloudIndex& index, const model::Host& host,
                           const std::vector<Link>& links);
 
+// The groups a port's chains jump to, in the port's order: those of its groups the
+// filter has. Ports with the same list share their chains.
+std::vector<std::string> chainGroups(const PortFilter& f, const FilteredPort& p);
+
 // nft names, shared by the renderer, the reconciler's logs and the tracer.
 namespace filter_names {
-std::string ingressChain(const FilteredPort& p);                    // "in-<port id>"
-std::string egressChain(const FilteredPort& p);                     // "out-<port id>"
+// The chain of the ports whose chainGroups are `groups`: "in-<hash>"/"out-<hash>", the
+// hash (16 hex digits) of the list. One chain per combination, not per port: nftables
+// (userspace cache and the kernel's loop check) costs per chain on every transaction.
+std::string portChain(const std::vector<std::string>& groups, bool ingress);
 std::string groupChain(const std::string& group_id, bool ingress);  // "sg-in-<id>"/"sg-out-<id>"
 std::string remoteGroupSet(const std::string& group_id);            // "rg-<id>"
 }  // namespace filter_names
