@@ -586,7 +586,7 @@ void FakeKernel::removeDevice(const std::string& ns, const std::string& name) {
 class FakeKernel::FastPath : public kernel::FastPathOps {
  public:
   explicit FastPath(FakeKernel& k) : k_(k) {}
-  kernel::FastPathResult apply(const plan::FastPath& want, bool) override {
+  kernel::FastPathResult apply(const plan::FastPath& want, const plan::FastPath*) override {
     kernel::FastPathResult r;
     std::map<Ipv4, std::string> entries;
     for (const auto& e : want.fips) {

@@ -353,5 +353,54 @@ TEST(FastPathTrace, SaysWhichHopsAFloatingIpsPacketSkipsBothWays) {
   EXPECT_EQ(decisions(plain.forward).find("fast path"), std::string::npos);
 }
 
+TEST(FastPathTrace, SaysWhichHopsAnEastWestPacketSkipsAcrossHostsAndWhyOneFallsBack) {
+  model::Cloud cloud = ipam::loadCloudFile(source("examples/seed.yaml"));
+  plan::CloudIndex index(cloud);
+  auto plans = plan::planAll(index);
+  for (auto& p : plans)
+    plan::addFastPath(index, p);
+  auto r = trace::tracePacket(cloud, plans, {.from = "vm1", .to = "vm4"});
+  trace::noteFastPath(r, plans);
+  std::string fwd = decisions(r.forward);
+  // compute01: the program routes vm1's frame itself, with compute01's DVR MAC as source
+  // (what the bridge's rewrite sets), straight to the VXLAN device's egress.
+  EXPECT_NE(fwd.find("fast path: dvr_ew_out at the ingress of tapdef28f91-10 (dvr_ew_dst "
+                     "router "),
+            std::string::npos)
+      << fwd;
+  EXPECT_NE(fwd.find(" 10.16.1.3: src fa:16:3f:86:5c:5c dst fa:16:3e:cf:7e:c1, TTL -1, redirect "
+                     "to vxlan-1002 egress, VXLAN to 172.16.0.12), skipping this bridge, "
+                     "qrouter-13fe8525-da22-42de-aeb6-84f41a3b607d, bridge brq10415e47-1b"),
+            std::string::npos)
+      << fwd;
+  EXPECT_NE(fwd.find("qrouter-13fe8525-da22-42de-aeb6-84f41a3b607d: skipped on the fast path "
+                     "(dvr_ew_out"),
+            std::string::npos)
+      << fwd;
+  ASSERT_TRUE(r.reply);
+  EXPECT_NE(decisions(*r.reply).find("fast path: dvr_ew_out at the ingress of tap56705043-ee"),
+            std::string::npos)
+      << decisions(*r.reply);
+  // A destination the map lacks: the namespace path, and the trace says why.
+  for (auto& p : plans) {
+    if (p.host == "compute01")
+      std::erase_if(p.fast_path.ew_dests,
+                    [](const plan::EastWestDest& d) { return d.ip.str() == "10.16.1.3"; });
+  }
+  auto fell = trace::tracePacket(cloud, plans, {.from = "vm1", .to = "vm4"});
+  trace::noteFastPath(fell, plans);
+  std::string back = decisions(fell.forward);
+  EXPECT_EQ(back.find("fast path: dvr_ew_out"), std::string::npos) << back;
+  EXPECT_NE(back.find("namespace path: dvr_ew_out at the ingress of tapdef28f91-10 has no "
+                      "dvr_ew_dst entry for router "),
+            std::string::npos)
+      << back;
+  // Without the fast path planned, nothing is said.
+  auto plain_plans = plan::planAll(index);
+  auto plain = trace::tracePacket(cloud, plain_plans, {.from = "vm1", .to = "vm4"});
+  trace::noteFastPath(plain, plain_plans);
+  EXPECT_EQ(decisions(plain.forward).find("dvr_ew_out"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dvr

@@ -14,11 +14,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <thread>
 #include <tuple>
 
@@ -224,13 +226,140 @@ std::string ewDstLine(const char* verb, const dvr_ew_dst_key& k, const dvr_ew_ds
 template <class K, class V>
 using KernelMap = std::map<K, V, ByteLess<K>>;
 
+// (fip- namespace, fg- device, gateway): where a floating IP's next hop MAC is read.
+using NextHop = std::tuple<std::string, std::string, Ipv4>;
+
+// One floating IP's entries, in kernel terms.
+struct FipEntries {
+  dvr_fip_out_key out_key;
+  dvr_fip_out_val out;
+  dvr_fip_in_key in_key;
+  dvr_fip_in_val in;
+  std::vector<dvr_fip_local_key> locals;
+};
+
+namespace {
+
+const uint8_t kLocal = 1;  // dvr_fip_local's value: the key is what matters
+
+std::string localEntryLine(const char* verb, const dvr_fip_local_key& k, const uint8_t*) {
+  return localLine(verb, k);
+}
+
+// k -> v in the map and in the record of what is written, unless it holds that already.
+template <class K, class V, class Line>
+void writeEntry(int fd, KernelMap<K, V>& record, const K& k, const V& v, Line line,
+                FastPathResult& r) {
+  auto it = record.find(k);
+  if (it != record.end() && it->second == v)
+    return;
+  check(bpf_map_update_elem(fd, &k, &v, BPF_ANY), line("update", k, &v));
+  r.lines.push_back(line("update", k, &v));
+  record[k] = v;
+}
+
+// k out of the map and the record, if the record holds it.
+template <class K, class V, class Line>
+void deleteEntry(int fd, KernelMap<K, V>& record, const K& k, Line line, FastPathResult& r) {
+  auto it = record.find(k);
+  if (it == record.end())
+    return;
+  check(bpf_map_delete_elem(fd, &k), line("delete", k, nullptr));
+  r.lines.push_back(line("delete", k, nullptr));
+  record.erase(it);
+}
+
+// Every key of the record that `want` lacks, out of the map.
+template <class K, class V, class W, class Line>
+void deleteAbsent(int fd, KernelMap<K, V>& record, const KernelMap<K, W>& want, Line line,
+                  FastPathResult& r) {
+  for (auto it = record.begin(); it != record.end();) {
+    auto k = (it++)->first;
+    if (!want.count(k))
+      deleteEntry(fd, record, k, line, r);
+  }
+}
+
+// Walks two vectors sorted by key(): f(old, now) for each key whose entries differ, old
+// or now null for a key on one side only.
+template <class T, class F>
+void forEachChange(const std::vector<T>& before, const std::vector<T>& after, F&& f) {
+  auto b = before.begin(), a = after.begin();
+  while (b != before.end() || a != after.end()) {
+    if (a == after.end() || (b != before.end() && b->key() < a->key())) {
+      f(&*b, nullptr);
+      ++b;
+    } else if (b == before.end() || a->key() < b->key()) {
+      f(nullptr, &*a);
+      ++a;
+    } else {
+      if (!(*b == *a))
+        f(&*b, &*a);
+      ++b;
+      ++a;
+    }
+  }
+}
+
+// The entry of a vector sorted by key() whose key is k, or null.
+template <class T, class K>
+const T* findByKey(const std::vector<T>& v, const K& k) {
+  auto it = std::lower_bound(v.begin(), v.end(), k,
+                             [](const T& e, const K& key) { return e.key() < key; });
+  return it != v.end() && !(k < it->key()) ? &*it : nullptr;
+}
+
+// The entries of `want` to write on an incremental run: the added and changed ones, and
+// the unchanged ones the last run could not write (`waiting`, by key). `gone`: the old
+// side of removed and changed ones.
+template <class T, class K>
+void changedEntries(const std::vector<T>& before, const std::vector<T>& want,
+                    const std::set<K>& waiting, std::vector<const T*>& gone,
+                    std::vector<const T*>& wanted) {
+  forEachChange(before, want, [&](const T* old, const T* now) {
+    if (old)
+      gone.push_back(old);
+    if (now)
+      wanted.push_back(now);
+  });
+  for (const K& k : waiting) {
+    const T* now = findByKey(want, k);
+    const T* old = findByKey(before, k);
+    if (now && old && *now == *old)
+      wanted.push_back(now);  // else changed or gone: counted above
+  }
+}
+
+std::tuple<Ipv4> fipKey(const plan::FipFastPath& e) {
+  return {e.floating};
+}
+std::tuple<std::string> ewPortKey(const plan::EastWestPort& p) {
+  return {p.vm_dev};
+}
+std::tuple<uint32_t, Ipv4> ewDstKey(const plan::EastWestDest& d) {
+  return {d.router, d.ip};
+}
+std::tuple<std::string, std::string> attachKey(const plan::FastPathAttach& a) {
+  return {a.dev, a.program};
+}
+
+}  // namespace
+
 struct BpfFastPath::Written {
   KernelMap<dvr_fip_out_key, dvr_fip_out_val> out;
   KernelMap<dvr_fip_in_key, dvr_fip_in_val> in;
   KernelMap<dvr_fip_local_key, uint8_t> local;
+  KernelMap<dvr_fip_local_key, int> local_refs;  // floating IPs keeping each (a VM's share)
   KernelMap<dvr_ew_port_key, dvr_ew_port_val> ew_ports;
   KernelMap<dvr_ew_dst_key, dvr_ew_dst_val> ew_dsts;
-  std::map<std::tuple<std::string, std::string, Ipv4>, Mac> next_hops;  // resolved ones
+  std::map<NextHop, Mac> next_hops;                       // resolved ones
+  std::map<NextHop, std::optional<Mac>> next_hops_asked;  // this run's answers
+  // The plan's entries the last apply could not write (a device missing, a next hop not
+  // resolved), by key: an incremental apply tries them again.
+  std::set<std::tuple<Ipv4>> waiting_fips;
+  std::set<std::tuple<std::string>> waiting_ew_ports;
+  std::set<std::tuple<uint32_t, Ipv4>> waiting_ew_dsts;
+  std::set<std::tuple<std::string, std::string>> waiting_attach;
 };
 
 // A device's index: remembered on incremental runs (a device replugged under the same
@@ -368,242 +497,359 @@ void BpfFastPath::scanAttachments() {
 // The east-west maps: ports (tap -> router) and destinations ((router, IP) -> frame).
 // Removals first, ports before destinations (a VM unplugged stops being routed at once);
 // additions the other way round, so a port never points at destinations not yet there.
-void BpfFastPath::applyEastWest(const plan::FastPath& want, FastPathResult& r) {
-  std::map<dvr_ew_port_key, dvr_ew_port_val, ByteLess<dvr_ew_port_key>> ports;
-  std::map<dvr_ew_dst_key, dvr_ew_dst_val, ByteLess<dvr_ew_dst_key>> dsts;
-  for (const auto& p : want.ew_ports) {
-    unsigned tap = ifindex(p.vm_dev);
-    if (!tap) {
-      r.waiting.push_back(p.vm_dev);
-      continue;
-    }
-    dvr_ew_port_val v{};
-    v.router = p.router;
-    v.ip = htonl(p.ip.value());
-    setMac(v.gw_mac, p.gateway_mac);
-    ports[dvr_ew_port_key{tap}] = v;
-  }
-  for (const auto& d : want.ew_dests) {
-    unsigned out = ifindex(d.out_dev);
-    if (!out) {
-      r.waiting.push_back(d.out_dev);
-      continue;
-    }
-    dvr_ew_dst_val v{};
-    v.out_ifindex = out;
-    setMac(v.src_mac, d.src_mac);
-    setMac(v.dst_mac, d.dst_mac);
-    v.mtu = uint16_t(d.mtu);
-    v.flags = d.remote ? DVR_EW_REMOTE : 0;
-    dsts[dvr_ew_dst_key{d.router, htonl(d.ip.value())}] = v;
-  }
-  auto have_ports = trusted_ ? std::move(written_->ew_ports)
-                             : dump<dvr_ew_port_key, dvr_ew_port_val>(map_ew_port_);
-  auto have_dsts =
-      trusted_ ? std::move(written_->ew_dsts) : dump<dvr_ew_dst_key, dvr_ew_dst_val>(map_ew_dst_);
-  for (const auto& [k, v] : have_ports) {
-    if (!ports.count(k)) {
-      check(bpf_map_delete_elem(map_ew_port_, &k), ewPortLine("delete", k, nullptr));
-      r.lines.push_back(ewPortLine("delete", k, nullptr));
-    }
-  }
-  for (const auto& [k, v] : have_dsts) {
-    if (!dsts.count(k)) {
-      check(bpf_map_delete_elem(map_ew_dst_, &k), ewDstLine("delete", k, nullptr));
-      r.lines.push_back(ewDstLine("delete", k, nullptr));
-    }
-  }
-  for (const auto& [k, v] : dsts) {
-    auto it = have_dsts.find(k);
-    if (it != have_dsts.end() && it->second == v)
-      continue;
-    check(bpf_map_update_elem(map_ew_dst_, &k, &v, BPF_ANY), ewDstLine("update", k, &v));
-    r.lines.push_back(ewDstLine("update", k, &v));
-  }
-  for (const auto& [k, v] : ports) {
-    auto it = have_ports.find(k);
-    if (it != have_ports.end() && it->second == v)
-      continue;
-    check(bpf_map_update_elem(map_ew_port_, &k, &v, BPF_ANY), ewPortLine("update", k, &v));
-    r.lines.push_back(ewPortLine("update", k, &v));
-  }
-  written_->ew_ports = std::move(ports);
-  written_->ew_dsts = std::move(dsts);
+unsigned BpfFastPath::remembered(const std::string& dev) const {
+  auto it = ifindexes_.find(dev);
+  return it == ifindexes_.end() ? 0 : it->second;
 }
 
-FastPathResult BpfFastPath::apply(const plan::FastPath& want, bool incremental) {
+// One lookup per next hop and run (a host's floating IPs mostly share one gateway); an
+// incremental run keeps the MAC the last run read (a full run reads it again).
+std::optional<Mac> BpfFastPath::nextHop(const plan::FipFastPath& e) {
+  NextHop hop{e.fip_ns, e.fg_dev, e.next_hop};
+  auto asked = written_->next_hops_asked.find(hop);
+  if (asked != written_->next_hops_asked.end())
+    return asked->second;
+  auto last = written_->next_hops.find(hop);
+  std::optional<Mac> mac = trusted_ && last != written_->next_hops.end()
+                               ? std::optional<Mac>(last->second)
+                               : resolve_(e.fip_ns, e.fg_dev, e.next_hop);
+  written_->next_hops_asked.emplace(hop, mac);
+  if (mac)
+    written_->next_hops[hop] = *mac;
+  else
+    written_->next_hops.erase(hop);
+  return mac;
+}
+
+// e's entries, or nothing while its devices or its next hop are missing (said in r).
+std::optional<FipEntries> BpfFastPath::fipEntries(const plan::FipFastPath& e, FastPathResult& r) {
+  unsigned tap = ifindex(e.vm_dev), ext = ifindex(e.ext_dev);
+  if (!tap || !ext) {
+    r.waiting.push_back(!tap ? e.vm_dev : e.ext_dev);
+    return std::nullopt;
+  }
+  std::optional<Mac> next = nextHop(e);
+  if (!next) {
+    r.unresolved.push_back(e.next_hop.str() + " in " + e.fip_ns);
+    return std::nullopt;
+  }
+  FipEntries f{};
+  f.out_key = {tap, htonl(e.fixed.value())};
+  f.out.floating_ip = htonl(e.floating.value());
+  f.out.out_ifindex = ext;
+  setMac(f.out.qr_mac, e.qr_mac);
+  setMac(f.out.fg_mac, e.fg_mac);
+  setMac(f.out.next_hop_mac, *next);
+  f.out.mtu = uint16_t(e.out_mtu);
+  f.in_key = {ext, htonl(e.floating.value())};
+  f.in.fixed_ip = htonl(e.fixed.value());
+  f.in.out_ifindex = tap;
+  setMac(f.in.fg_mac, e.fg_mac);
+  setMac(f.in.qr_mac, e.qr_mac);
+  setMac(f.in.vm_mac, e.vm_mac);
+  f.in.mtu = uint16_t(e.in_mtu);
+  for (const auto& c : e.keep_local)
+    f.locals.push_back({uint32_t(32 + c.len), tap, htonl(c.network().addr.value())});
+  return f;
+}
+
+std::optional<std::pair<dvr_ew_port_key, dvr_ew_port_val>> BpfFastPath::ewPortEntry(
+    const plan::EastWestPort& p, FastPathResult& r) {
+  unsigned tap = ifindex(p.vm_dev);
+  if (!tap) {
+    r.waiting.push_back(p.vm_dev);
+    return std::nullopt;
+  }
+  dvr_ew_port_val v{};
+  v.router = p.router;
+  v.ip = htonl(p.ip.value());
+  setMac(v.gw_mac, p.gateway_mac);
+  return std::pair{dvr_ew_port_key{tap}, v};
+}
+
+std::optional<std::pair<dvr_ew_dst_key, dvr_ew_dst_val>> BpfFastPath::ewDstEntry(
+    const plan::EastWestDest& d, FastPathResult& r) {
+  unsigned out = ifindex(d.out_dev);
+  if (!out) {
+    r.waiting.push_back(d.out_dev);
+    return std::nullopt;
+  }
+  dvr_ew_dst_val v{};
+  v.out_ifindex = out;
+  setMac(v.src_mac, d.src_mac);
+  setMac(v.dst_mac, d.dst_mac);
+  v.mtu = uint16_t(d.mtu);
+  v.flags = d.remote ? DVR_EW_REMOTE : 0;
+  return std::pair{dvr_ew_dst_key{d.router, htonl(d.ip.value())}, v};
+}
+
+// A full run: the maps as the kernel holds them (dumped) made to match the whole plan.
+// Removals first, outbound before inbound: a floating IP gone stops being NATed at once;
+// then additions: what the namespace path keeps, inbound, and outbound last.
+void BpfFastPath::applyFips(const plan::FastPath& want, FastPathResult& r) {
+  Written& w = *written_;
+  w.out = dump<dvr_fip_out_key, dvr_fip_out_val>(map_out_);
+  w.in = dump<dvr_fip_in_key, dvr_fip_in_val>(map_in_);
+  w.local = dump<dvr_fip_local_key, uint8_t>(map_local_);
+  w.local_refs.clear();
+  w.next_hops.clear();
+  w.waiting_fips.clear();
+  KernelMap<dvr_fip_out_key, dvr_fip_out_val> out;
+  KernelMap<dvr_fip_in_key, dvr_fip_in_val> in;
+  for (const auto& e : want.fips) {
+    std::optional<FipEntries> f = fipEntries(e, r);
+    if (!f) {
+      w.waiting_fips.insert(fipKey(e));
+      continue;
+    }
+    out[f->out_key] = f->out;
+    in[f->in_key] = f->in;
+    for (const auto& k : f->locals)
+      ++w.local_refs[k];
+  }
+  deleteAbsent(map_out_, w.out, out, outLine, r);
+  deleteAbsent(map_in_, w.in, in, inLine, r);
+  deleteAbsent(map_local_, w.local, w.local_refs, localEntryLine, r);
+  for (const auto& [k, refs] : w.local_refs)
+    writeEntry(map_local_, w.local, k, kLocal, localEntryLine, r);
+  for (const auto& [k, v] : in)
+    writeEntry(map_in_, w.in, k, v, inLine, r);
+  for (const auto& [k, v] : out)
+    writeEntry(map_out_, w.out, k, v, outLine, r);
+}
+
+// An incremental run: only the floating IPs that differ from the last plan (and those
+// still waiting), in the same order as a full run.
+void BpfFastPath::applyFipChanges(const plan::FastPath& before, const plan::FastPath& want,
+                                  FastPathResult& r) {
+  Written& w = *written_;
+  std::vector<const plan::FipFastPath*> gone, wanted;
+  changedEntries(before.fips, want.fips, w.waiting_fips, gone, wanted);
+  std::vector<FipEntries> adds;
+  KernelMap<dvr_fip_out_key, char> new_out;
+  KernelMap<dvr_fip_in_key, char> new_in;
+  std::vector<dvr_fip_local_key> new_locals;  // kept by no floating IP until now
+  for (const auto* e : wanted) {
+    w.waiting_fips.erase(fipKey(*e));
+    std::optional<FipEntries> f = fipEntries(*e, r);
+    if (!f) {
+      w.waiting_fips.insert(fipKey(*e));
+      continue;
+    }
+    new_out[f->out_key] = 1;
+    new_in[f->in_key] = 1;
+    for (const auto& k : f->locals) {
+      if (w.local_refs[k]++ == 0)
+        new_locals.push_back(k);
+    }
+    adds.push_back(std::move(*f));
+  }
+  for (const auto* e : gone) {
+    if (w.waiting_fips.count(fipKey(*e)) && !findByKey(want.fips, fipKey(*e)))
+      w.waiting_fips.erase(fipKey(*e));  // never written, now not planned
+    unsigned tap = remembered(e->vm_dev), ext = remembered(e->ext_dev);
+    dvr_fip_out_key ok{tap, htonl(e->fixed.value())};
+    dvr_fip_in_key ik{ext, htonl(e->floating.value())};
+    auto was = w.out.find(ok);
+    if (was == w.out.end() || was->second.floating_ip != ik.floating_ip)
+      continue;  // not written by it (it was waiting)
+    if (!new_out.count(ok))
+      deleteEntry(map_out_, w.out, ok, outLine, r);
+    if (!new_in.count(ik))
+      deleteEntry(map_in_, w.in, ik, inLine, r);
+    for (const auto& c : e->keep_local) {
+      dvr_fip_local_key lk{uint32_t(32 + c.len), tap, htonl(c.network().addr.value())};
+      auto refs = w.local_refs.find(lk);
+      if (refs != w.local_refs.end() && --refs->second <= 0) {
+        w.local_refs.erase(refs);
+        deleteEntry(map_local_, w.local, lk, localEntryLine, r);
+      }
+    }
+  }
+  for (const auto& k : new_locals)
+    writeEntry(map_local_, w.local, k, kLocal, localEntryLine, r);
+  for (const auto& f : adds)
+    writeEntry(map_in_, w.in, f.in_key, f.in, inLine, r);
+  for (const auto& f : adds)
+    writeEntry(map_out_, w.out, f.out_key, f.out, outLine, r);
+}
+
+// The east-west maps: ports (tap -> router) and destinations ((router, IP) -> frame).
+// Removals first, ports before destinations (a VM unplugged stops being routed at once);
+// additions the other way round, so a port never points at destinations not yet there.
+void BpfFastPath::applyEastWest(const plan::FastPath& want, FastPathResult& r) {
+  Written& w = *written_;
+  w.ew_ports = dump<dvr_ew_port_key, dvr_ew_port_val>(map_ew_port_);
+  w.ew_dsts = dump<dvr_ew_dst_key, dvr_ew_dst_val>(map_ew_dst_);
+  w.waiting_ew_ports.clear();
+  w.waiting_ew_dsts.clear();
+  KernelMap<dvr_ew_port_key, dvr_ew_port_val> ports;
+  KernelMap<dvr_ew_dst_key, dvr_ew_dst_val> dsts;
+  for (const auto& p : want.ew_ports) {
+    if (auto e = ewPortEntry(p, r))
+      ports.insert(*e);
+    else
+      w.waiting_ew_ports.insert(ewPortKey(p));
+  }
+  for (const auto& d : want.ew_dests) {
+    if (auto e = ewDstEntry(d, r))
+      dsts.insert(*e);
+    else
+      w.waiting_ew_dsts.insert(ewDstKey(d));
+  }
+  deleteAbsent(map_ew_port_, w.ew_ports, ports, ewPortLine, r);
+  deleteAbsent(map_ew_dst_, w.ew_dsts, dsts, ewDstLine, r);
+  for (const auto& [k, v] : dsts)
+    writeEntry(map_ew_dst_, w.ew_dsts, k, v, ewDstLine, r);
+  for (const auto& [k, v] : ports)
+    writeEntry(map_ew_port_, w.ew_ports, k, v, ewPortLine, r);
+}
+
+void BpfFastPath::applyEastWestChanges(const plan::FastPath& before, const plan::FastPath& want,
+                                       FastPathResult& r) {
+  Written& w = *written_;
+  std::vector<const plan::EastWestPort*> ports_gone, ports_wanted;
+  changedEntries(before.ew_ports, want.ew_ports, w.waiting_ew_ports, ports_gone, ports_wanted);
+  std::vector<const plan::EastWestDest*> dsts_gone, dsts_wanted;
+  changedEntries(before.ew_dests, want.ew_dests, w.waiting_ew_dsts, dsts_gone, dsts_wanted);
+  KernelMap<dvr_ew_port_key, dvr_ew_port_val> ports;
+  KernelMap<dvr_ew_dst_key, dvr_ew_dst_val> dsts;
+  for (const auto* p : ports_wanted) {
+    w.waiting_ew_ports.erase(ewPortKey(*p));
+    if (auto e = ewPortEntry(*p, r))
+      ports.insert(*e);
+    else
+      w.waiting_ew_ports.insert(ewPortKey(*p));
+  }
+  for (const auto* d : dsts_wanted) {
+    w.waiting_ew_dsts.erase(ewDstKey(*d));
+    if (auto e = ewDstEntry(*d, r))
+      dsts.insert(*e);
+    else
+      w.waiting_ew_dsts.insert(ewDstKey(*d));
+  }
+  for (const auto* p : ports_gone) {
+    if (!findByKey(want.ew_ports, ewPortKey(*p)))
+      w.waiting_ew_ports.erase(ewPortKey(*p));
+    dvr_ew_port_key k{remembered(p->vm_dev)};
+    if (!ports.count(k))
+      deleteEntry(map_ew_port_, w.ew_ports, k, ewPortLine, r);
+  }
+  for (const auto* d : dsts_gone) {
+    if (!findByKey(want.ew_dests, ewDstKey(*d)))
+      w.waiting_ew_dsts.erase(ewDstKey(*d));
+    dvr_ew_dst_key k{d->router, htonl(d->ip.value())};
+    if (!dsts.count(k))
+      deleteEntry(map_ew_dst_, w.ew_dsts, k, ewDstLine, r);
+  }
+  for (const auto& [k, v] : dsts)
+    writeEntry(map_ew_dst_, w.ew_dsts, k, v, ewDstLine, r);
+  for (const auto& [k, v] : ports)
+    writeEntry(map_ew_port_, w.ew_ports, k, v, ewPortLine, r);
+}
+
+// dvr's filter off dev, if it is still there and dvr's.
+void BpfFastPath::detach(const std::string& dev, const std::string& program, FastPathResult& r) {
+  unsigned ifindex = this->ifindex(dev);
+  uint16_t prio = priorityOf(program);
+  if (ifindex && isOurs(progName(queryAttached(int(ifindex), prio)))) {
+    bpf_tc_hook h = hookOf(int(ifindex));
+    bpf_tc_opts o = optsAt(prio);
+    int rc = bpf_tc_detach(&h, &o);
+    if (rc < 0 && rc != -ENOENT)
+      check(rc, tcLine("del", dev, program));
+    r.lines.push_back(tcLine("del", dev, program));
+  }
+  attached_.erase({dev, program});
+}
+
+// dvr's program on dev's ingress; false while dev is missing.
+bool BpfFastPath::attach(const std::string& dev, const std::string& program, FastPathResult& r) {
+  unsigned ifindex = this->ifindex(dev);
+  if (!ifindex) {
+    r.waiting.push_back(dev);
+    attached_.erase({dev, program});
+    return false;
+  }
+  auto id = prog_ids_.find(program);
+  if (id == prog_ids_.end())
+    id = prog_ids_.emplace(program, progId(progFd(program))).first;
+  uint32_t want_id = id->second;
+  uint16_t prio = priorityOf(program);
+  uint32_t have_id = queryAttached(int(ifindex), prio);
+  if (have_id == want_id) {
+    attached_.emplace(dev, program);
+    return true;
+  }
+  if (have_id && !isOurs(progName(have_id)))
+    throw KernelError("tc filter dev " + dev + " ingress pref " + std::to_string(prio) +
+                          ": held by program id " + std::to_string(have_id) + " (" +
+                          progName(have_id) + "), not dvr's; left as it is",
+                      EEXIST);
+  bpf_tc_hook h = hookOf(int(ifindex));
+  int rc = bpf_tc_hook_create(&h);  // the clsact qdisc, shared with any other filters
+  if (rc < 0 && rc != -EEXIST)
+    check(rc, "tc qdisc add dev " + dev + " clsact");
+  bpf_tc_opts o = optsAt(prio);
+  o.prog_fd = progFd(program);
+  o.flags = have_id ? BPF_TC_F_REPLACE : 0;  // an older dvr program: swapped atomically
+  check(bpf_tc_attach(&h, &o), tcLine("add", dev, program));
+  attached_.emplace(dev, program);
+  r.lines.push_back(tcLine(have_id ? "replace" : "add", dev, program));
+  return true;
+}
+
+// Attachments: dvr's filters only. A full run asks the kernel of each planned one.
+void BpfFastPath::applyAttachments(const plan::FastPath& want, FastPathResult& r) {
+  std::set<std::pair<std::string, std::string>> want_attached;
+  for (const auto& a : want.attach)
+    want_attached.emplace(a.dev, a.program);
+  auto had = attached_;
+  for (const auto& [dev, program] : had) {
+    if (!want_attached.count({dev, program}))
+      detach(dev, program, r);
+  }
+  written_->waiting_attach.clear();
+  for (const auto& a : want.attach) {
+    if (!attach(a.dev, a.program, r))
+      written_->waiting_attach.insert(attachKey(a));
+  }
+}
+
+void BpfFastPath::applyAttachmentChanges(const plan::FastPath& before, const plan::FastPath& want,
+                                         FastPathResult& r) {
+  std::vector<const plan::FastPathAttach*> gone, wanted;
+  changedEntries(before.attach, want.attach, written_->waiting_attach, gone, wanted);
+  for (const auto* a : gone) {
+    written_->waiting_attach.erase(attachKey(*a));
+    detach(a->dev, a->program, r);
+  }
+  for (const auto* a : wanted) {
+    written_->waiting_attach.erase(attachKey(*a));
+    if (!attach(a->dev, a->program, r))
+      written_->waiting_attach.insert(attachKey(*a));
+  }
+}
+
+FastPathResult BpfFastPath::apply(const plan::FastPath& want, const plan::FastPath* previous) {
   FastPathResult r;
   if (want.empty() && !open_ && !pinned())
     return r;  // never used on this host: nothing to load or remove
   open();
   scanAttachments();
-  trusted_ = incremental && written_valid_;
+  trusted_ = previous && written_valid_;
   written_valid_ = false;  // until this apply has written everything
   if (!written_)
     written_ = std::make_unique<Written>();
-  std::map<std::string, uint32_t> prog_ids;
-
-  // What the maps must hold, in kernel terms (ifindexes, the resolved next hop).
-  std::map<dvr_fip_out_key, dvr_fip_out_val, ByteLess<dvr_fip_out_key>> out;
-  std::map<dvr_fip_in_key, dvr_fip_in_val, ByteLess<dvr_fip_in_key>> in;
-  std::map<dvr_fip_local_key, uint8_t, ByteLess<dvr_fip_local_key>> local;
-  std::map<std::tuple<std::string, std::string, Ipv4>, std::optional<Mac>> next_hops;
-  for (const auto& e : want.fips) {
-    unsigned tap = ifindex(e.vm_dev), ext = ifindex(e.ext_dev);
-    if (!tap || !ext) {
-      r.waiting.push_back(!tap ? e.vm_dev : e.ext_dev);
-      continue;
-    }
-    // One lookup per next hop: a host's floating IPs mostly share one gateway.
-    auto hop = std::make_tuple(e.fip_ns, e.fg_dev, e.next_hop);
-    auto known = next_hops.find(hop);
-    if (known == next_hops.end()) {
-      // An incremental run keeps the MAC the last run read (a full run reads it again).
-      auto last = written_->next_hops.find(hop);
-      std::optional<Mac> mac = trusted_ && last != written_->next_hops.end()
-                                   ? std::optional<Mac>(last->second)
-                                   : resolve_(e.fip_ns, e.fg_dev, e.next_hop);
-      known = next_hops.emplace(hop, mac).first;
-    }
-    const std::optional<Mac>& next = known->second;
-    if (!next) {
-      r.unresolved.push_back(e.next_hop.str() + " in " + e.fip_ns);
-      continue;
-    }
-    dvr_fip_out_key ok{tap, htonl(e.fixed.value())};
-    dvr_fip_out_val ov{};
-    ov.floating_ip = htonl(e.floating.value());
-    ov.out_ifindex = ext;
-    setMac(ov.qr_mac, e.qr_mac);
-    setMac(ov.fg_mac, e.fg_mac);
-    setMac(ov.next_hop_mac, *next);
-    ov.mtu = uint16_t(e.out_mtu);
-    out[ok] = ov;
-    dvr_fip_in_key ik{ext, htonl(e.floating.value())};
-    dvr_fip_in_val iv{};
-    iv.fixed_ip = htonl(e.fixed.value());
-    iv.out_ifindex = tap;
-    setMac(iv.fg_mac, e.fg_mac);
-    setMac(iv.qr_mac, e.qr_mac);
-    setMac(iv.vm_mac, e.vm_mac);
-    iv.mtu = uint16_t(e.in_mtu);
-    in[ik] = iv;
-    for (const auto& c : e.keep_local) {
-      dvr_fip_local_key lk{uint32_t(32 + c.len), tap, htonl(c.network().addr.value())};
-      local[lk] = 1;
-    }
-  }
-  auto have_out =
-      trusted_ ? std::move(written_->out) : dump<dvr_fip_out_key, dvr_fip_out_val>(map_out_);
-  auto have_in = trusted_ ? std::move(written_->in) : dump<dvr_fip_in_key, dvr_fip_in_val>(map_in_);
-  auto have_local =
-      trusted_ ? std::move(written_->local) : dump<dvr_fip_local_key, uint8_t>(map_local_);
-
-  // Removals first, outbound before inbound: a floating IP gone stops being NATed at once.
-  for (const auto& [k, v] : have_out) {
-    if (!out.count(k)) {
-      check(bpf_map_delete_elem(map_out_, &k), outLine("delete", k, nullptr));
-      r.lines.push_back(outLine("delete", k, nullptr));
-    }
-  }
-  for (const auto& [k, v] : have_in) {
-    if (!in.count(k)) {
-      check(bpf_map_delete_elem(map_in_, &k), inLine("delete", k, nullptr));
-      r.lines.push_back(inLine("delete", k, nullptr));
-    }
-  }
-  for (const auto& [k, v] : have_local) {
-    if (!local.count(k)) {
-      check(bpf_map_delete_elem(map_local_, &k), localLine("delete", k));
-      r.lines.push_back(localLine("delete", k));
-    }
-  }
-  // Then additions: what the namespace path keeps, inbound, and outbound last.
-  for (const auto& [k, v] : local) {
-    if (have_local.count(k))
-      continue;
-    check(bpf_map_update_elem(map_local_, &k, &v, BPF_ANY), localLine("update", k));
-    r.lines.push_back(localLine("update", k));
-  }
-  for (const auto& [k, v] : in) {
-    auto it = have_in.find(k);
-    if (it != have_in.end() && it->second == v)
-      continue;
-    check(bpf_map_update_elem(map_in_, &k, &v, BPF_ANY), inLine("update", k, &v));
-    r.lines.push_back(inLine("update", k, &v));
-  }
-  for (const auto& [k, v] : out) {
-    auto it = have_out.find(k);
-    if (it != have_out.end() && it->second == v)
-      continue;
-    check(bpf_map_update_elem(map_out_, &k, &v, BPF_ANY), outLine("update", k, &v));
-    r.lines.push_back(outLine("update", k, &v));
-  }
-
-  written_->next_hops.clear();
-  for (const auto& [hop, mac] : next_hops) {
-    if (mac)
-      written_->next_hops[hop] = *mac;
-  }
-  written_->out = std::move(out);
-  written_->in = std::move(in);
-  written_->local = std::move(local);
-  applyEastWest(want, r);
-
-  // Attachments: dvr's filters only.
-  std::set<std::pair<std::string, std::string>> want_attached;
-  for (const auto& a : want.attach)
-    want_attached.emplace(a.dev, a.program);
-  for (auto it = attached_.begin(); it != attached_.end();) {
-    if (want_attached.count(*it)) {
-      ++it;
-      continue;
-    }
-    unsigned ifindex = this->ifindex(it->first);
-    uint16_t prio = priorityOf(it->second);
-    if (ifindex && isOurs(progName(queryAttached(int(ifindex), prio)))) {
-      bpf_tc_hook h = hookOf(int(ifindex));
-      bpf_tc_opts o = optsAt(prio);
-      int rc = bpf_tc_detach(&h, &o);
-      if (rc < 0 && rc != -ENOENT)
-        check(rc, tcLine("del", it->first, it->second));
-      r.lines.push_back(tcLine("del", it->first, it->second));
-    }
-    it = attached_.erase(it);
-  }
-  for (const auto& [dev, program] : want_attached) {
-    // An incremental run trusts its own record of what is attached.
-    if (trusted_ && attached_.count({dev, program}))
-      continue;
-    unsigned ifindex = this->ifindex(dev);
-    if (!ifindex) {
-      r.waiting.push_back(dev);
-      attached_.erase({dev, program});
-      continue;
-    }
-    uint32_t want_id =
-        prog_ids.count(program) ? prog_ids[program] : (prog_ids[program] = progId(progFd(program)));
-    uint16_t prio = priorityOf(program);
-    uint32_t have_id = queryAttached(int(ifindex), prio);
-    if (have_id == want_id) {
-      attached_.emplace(dev, program);
-      continue;
-    }
-    if (have_id && !isOurs(progName(have_id)))
-      throw KernelError("tc filter dev " + dev + " ingress pref " + std::to_string(prio) +
-                            ": held by program id " + std::to_string(have_id) + " (" +
-                            progName(have_id) + "), not dvr's; left as it is",
-                        EEXIST);
-    bpf_tc_hook h = hookOf(int(ifindex));
-    int rc = bpf_tc_hook_create(&h);  // the clsact qdisc, shared with any other filters
-    if (rc < 0 && rc != -EEXIST)
-      check(rc, "tc qdisc add dev " + dev + " clsact");
-    bpf_tc_opts o = optsAt(prio);
-    o.prog_fd = progFd(program);
-    o.flags = have_id ? BPF_TC_F_REPLACE : 0;  // an older dvr program: swapped atomically
-    check(bpf_tc_attach(&h, &o), tcLine("add", dev, program));
-    attached_.emplace(dev, program);
-    r.lines.push_back(tcLine(have_id ? "replace" : "add", dev, program));
+  written_->next_hops_asked.clear();
+  if (trusted_) {
+    applyFipChanges(*previous, want, r);
+    applyEastWestChanges(*previous, want, r);
+    applyAttachmentChanges(*previous, want, r);
+  } else {
+    applyFips(want, r);
+    applyEastWest(want, r);
+    applyAttachments(want, r);
   }
 
   // Nothing left to carry: the programs and maps go too (a later plan loads them again).
@@ -622,13 +868,13 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want, bool incremental) 
     scanned_ = false;
     written_.reset();
     ifindexes_.clear();
+    prog_ids_.clear();
     r.lines.push_back("rm -r " + dir_ + " (fast path programs and maps unpinned)");
     return r;
   }
   written_valid_ = true;
   return r;
 }
-
 FastPathCounters readFastPathCounters(const std::string& pin_dir) {
   FastPathCounters c;
   int fd = bpf_obj_get((pin_dir + "/dvr_fp_stats").c_str());

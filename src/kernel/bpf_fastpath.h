@@ -25,7 +25,14 @@
 
 #include "kernel/kernel_ops.h"
 
+struct dvr_ew_port_key;  // src/bpf/east_west.h
+struct dvr_ew_port_val;
+struct dvr_ew_dst_key;
+struct dvr_ew_dst_val;
+
 namespace dvr::kernel {
+
+struct FipEntries;  // one floating IP's map entries (bpf_fastpath.cc)
 
 inline constexpr uint16_t kFastPathPriority = 0xdd;
 inline constexpr uint16_t kEastWestPriority = 0xdc;
@@ -41,24 +48,46 @@ class BpfFastPath : public FastPathOps {
   BpfFastPath(const BpfFastPath&) = delete;
   BpfFastPath& operator=(const BpfFastPath&) = delete;
 
-  FastPathResult apply(const plan::FastPath& want, bool incremental) override;
+  FastPathResult apply(const plan::FastPath& want, const plan::FastPath* previous) override;
 
  private:
   bool pinned() const;
   void open();  // loads (or reuses the pinned) programs and maps
   void scanAttachments();
   int progFd(const std::string& program) const;
-  void applyEastWest(const plan::FastPath& want, FastPathResult& r);
   unsigned ifindex(const std::string& dev);
+  unsigned remembered(const std::string& dev) const;  // the index last used, 0 for none
 
-  // What the last apply wrote, in kernel terms (bpf_fastpath.cc): an incremental apply
-  // diffs against it instead of dumping the maps (one more floating IP among 10,000 costs
-  // its own entries, not 30,000 lookups). Dropped when an apply fails.
+  // A plan entry in kernel terms; nothing while a device or the next hop is missing.
+  std::optional<Mac> nextHop(const plan::FipFastPath& e);
+  std::optional<FipEntries> fipEntries(const plan::FipFastPath& e, FastPathResult& r);
+  std::optional<std::pair<dvr_ew_port_key, dvr_ew_port_val>> ewPortEntry(
+      const plan::EastWestPort& p, FastPathResult& r);
+  std::optional<std::pair<dvr_ew_dst_key, dvr_ew_dst_val>> ewDstEntry(const plan::EastWestDest& d,
+                                                                      FastPathResult& r);
+  // A full run (the whole plan against the kernel's maps and filters) and an incremental
+  // one (only the entries that differ from the previous plan, and those still waiting).
+  void applyFips(const plan::FastPath& want, FastPathResult& r);
+  void applyFipChanges(const plan::FastPath& before, const plan::FastPath& want, FastPathResult& r);
+  void applyEastWest(const plan::FastPath& want, FastPathResult& r);
+  void applyEastWestChanges(const plan::FastPath& before, const plan::FastPath& want,
+                            FastPathResult& r);
+  void applyAttachments(const plan::FastPath& want, FastPathResult& r);
+  void applyAttachmentChanges(const plan::FastPath& before, const plan::FastPath& want,
+                              FastPathResult& r);
+  bool attach(const std::string& dev, const std::string& program, FastPathResult& r);
+  void detach(const std::string& dev, const std::string& program, FastPathResult& r);
+
+  // What the last apply wrote, in kernel terms (bpf_fastpath.cc), and the plan entries it
+  // could not write yet: an incremental apply translates only the plan's changed entries
+  // and checks them against it instead of dumping the maps (one more floating IP among
+  // 10,000 costs its own entries). Not trusted after an apply that failed.
   struct Written;
   std::unique_ptr<Written> written_;
   bool written_valid_ = false;  // the last apply completed: written_ is what the maps hold
   bool trusted_ = false;        // this apply may use written_ and the remembered indexes
   std::map<std::string, unsigned> ifindexes_;
+  std::map<std::string, uint32_t> prog_ids_;  // program name -> its id, for tc queries
 
   Resolver resolve_;
   std::string dir_;

@@ -113,10 +113,12 @@ class FastPathOps {
   // the map entries that differ and deletes those it lacks, at once. A floating IP whose
   // device is missing or whose next hop is unresolved gets no entry in either direction
   // (its traffic takes the namespace path) until a later call can fill it.
-  // `incremental`: the reconciler's incremental run, which trusts what this object wrote
-  // last (no dump of the maps, no query of its attachments, device indexes remembered);
-  // a full run reads the kernel again and repairs drift.
-  virtual FastPathResult apply(const plan::FastPath& want, bool incremental) = 0;
+  // `previous` (the reconciler's incremental run): the fast path the last apply was given.
+  // The run then trusts what this object wrote last and touches only the entries that
+  // differ between `previous` and `want` by key, plus those still waiting (no dump of the
+  // maps, no query of its attachments, device indexes remembered); a full run (nullptr)
+  // reads the kernel again and repairs drift.
+  virtual FastPathResult apply(const plan::FastPath& want, const plan::FastPath* previous) = 0;
 };
 
 // One host's kernel: its owned namespaces by name ("" is the host's own namespace).

@@ -108,7 +108,7 @@ ReconcileResult Reconciler::apply(const plan::HostPlan& p, const plan::HostPlan*
   step("nftables", [&] { nftables(nft_sides, p, r); });
   step("rules", [&] { objects(before->rules(), p.rules, r); });
   step("daemons", [&] { startDaemons(p, r); });
-  step("fast path", [&] { fastPath(p, r); });
+  step("fast path", [&] { fastPath(p, previous, r); });
   step("conntrack", [&] { flushMovedFlows(p, r); });
   step("announce", [&] { announce(p, r); });
   return r;
@@ -401,8 +401,10 @@ void Reconciler::nftables(const std::map<std::string, StateBefore::NftTables>& s
   }
 }
 
-void Reconciler::fastPath(const plan::HostPlan& p, ReconcileResult& r) {
-  FastPathResult f = kernel_.fastPath().apply(p.fast_path, incremental_);
+void Reconciler::fastPath(const plan::HostPlan& p, const plan::HostPlan* previous,
+                          ReconcileResult& r) {
+  FastPathResult f =
+      kernel_.fastPath().apply(p.fast_path, previous ? &previous->fast_path : nullptr);
   for (auto& line : f.lines)
     change(r, std::move(line));
   r.waiting.insert(r.waiting.end(), f.waiting.begin(), f.waiting.end());

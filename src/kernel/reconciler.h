@@ -105,7 +105,7 @@ class Reconciler {
   // Gratuitous ARPs for the plan's announcements whose address appeared, once the path
   // behind them is complete.
   void announce(const plan::HostPlan& p, ReconcileResult& r);
-  void fastPath(const plan::HostPlan& p, ReconcileResult& r);
+  void fastPath(const plan::HostPlan& p, const plan::HostPlan* previous, ReconcileResult& r);
 
   std::unique_ptr<KernelOps> owned_kernel_;
   KernelOps& kernel_;

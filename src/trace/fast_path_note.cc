@@ -64,15 +64,65 @@ void notePath(Path& path, const plan::HostPlan& p) {
   }
 }
 
+const plan::EastWestDest* eastWestDest(const plan::FastPath& fp, uint32_t router, Ipv4 ip) {
+  for (const auto& d : fp.ew_dests) {
+    if (d.router == router && d.ip == ip)
+      return &d;
+  }
+  return nullptr;
+}
+
+// East-west: a frame from a VM with dvr_ew_out to its gateway MAC, routed by qrouter- and
+// out by the bridge on this host (to the destination's tap, or its VXLAN port), is what
+// the program sends itself when its map holds the destination; else the namespace path
+// carries it, and the entering hop says why.
+void noteEastWest(Path& path, const plan::HostPlan& p) {
+  auto& hops = path.hops;
+  for (const auto& port : p.fast_path.ew_ports) {
+    for (size_t i = 0; i + 1 < hops.size(); ++i) {
+      const Hop& in = hops[i];
+      if (in.host != p.host || !isBridge(in) || in.packet.dst_mac != port.gateway_mac ||
+          in.in_dev != port.vm_dev)
+        continue;
+      size_t j = i + 1;
+      while (j < hops.size() && hops[j].host == p.host && hops[j].where.rfind("qrouter-", 0) == 0)
+        ++j;
+      if (j == i + 1 || j >= hops.size() || hops[j].host != p.host || !isBridge(hops[j]))
+        continue;  // not routed between two subnets here (a floating IP's, SNAT's)
+      std::string at = std::string(plan::kEastWestProgram) + " at the ingress of " + port.vm_dev;
+      if (in.packet.src_ip != port.ip) {
+        hops[i].decisions.push_back("namespace path: " + at + " takes only " + port.ip.str() +
+                                    "'s packets (its dvr_ew_port entry)");
+        continue;
+      }
+      const plan::EastWestDest* d = eastWestDest(p.fast_path, port.router, in.packet.dst_ip);
+      if (!d) {
+        hops[i].decisions.push_back("namespace path: " + at + " has no dvr_ew_dst entry for " +
+                                    "router " + std::to_string(port.router) + " " +
+                                    in.packet.dst_ip.str());
+        continue;
+      }
+      const Packet& left = hops[j].packet;
+      if (left.src_mac != d->src_mac || left.dst_mac != d->dst_mac)
+        continue;  // the entry and the namespace path disagree: the trace shows the latter
+      mark(path, i, j, plan::kEastWestProgram, port.vm_dev,
+           "(dvr_ew_dst router " + std::to_string(d->router) + " " + d->ip.str() + ": src " +
+               d->src_mac.str() + " dst " + d->dst_mac.str() + ", TTL -1, redirect to " +
+               d->out_dev + (d->remote ? " egress, VXLAN to " + d->tunnel_ip.str() : "") + ")");
+    }
+  }
+}
+
 }  // namespace
 
 void noteFastPath(TraceResult& result, const std::vector<plan::HostPlan>& plans) {
   for (const auto& p : plans) {
-    if (p.fast_path.fips.empty())
-      continue;
     notePath(result.forward, p);
-    if (result.reply)
+    noteEastWest(result.forward, p);
+    if (result.reply) {
       notePath(*result.reply, p);
+      noteEastWest(*result.reply, p);
+    }
   }
 }
 

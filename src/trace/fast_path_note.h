@@ -3,7 +3,11 @@
 // which stays the truth: the fast path does the same rewrites in one step. Where a
 // floating IP's packet enters at a VM's tap (or the external device) with an entry, and
 // the walk takes it through qrouter- and fip- and out by the bridge on the other side,
-// the entering hop says "fast path" and each skipped hop says so. Pure.
+// the entering hop says "fast path" and each skipped hop says so. East-west likewise: a
+// frame from a VM with dvr_ew_out, routed between the router's subnets by qrouter- on its
+// host, is the program's when its dvr_ew_dst entry has the destination (the entry, the
+// rewrite, the redirect target are said); otherwise the entering hop says why it takes the
+// namespace path. Pure.
 #pragma once
 
 #include <vector>
