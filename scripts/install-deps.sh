@@ -10,6 +10,7 @@ packages=(
   clang libbpf-dev bpftool
   tcpdump iperf3 conntrack iputils-ping python3
   keepalived conntrackd
+  dnsmasq-base isc-dhcp-client
 )
 # Tempest (Debian's `tempest`, OpenStack's own API tests) for scripts/tempest.sh: installed
 # without recommends, as the client below.

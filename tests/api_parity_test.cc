@@ -484,6 +484,7 @@ TEST_P(ApiParity, ShowTakesFieldsAndMissingResourcesAreNamed) {
                                             "dvr",
                                             "ext-gw-mode",
                                             "external-net",
+                                            "extra_dhcp_opt",
                                             "extraroute",
                                             "l3-ha",
                                             "fip-port-details",

@@ -7,6 +7,7 @@
 
 #include "model/ip_protocols.h"
 #include "server/api_error.h"
+#include "server/extra_dhcp_opts.h"
 #include "server/validators.h"
 
 namespace dvr::server {
@@ -228,13 +229,7 @@ const std::map<std::string, Map>& attributeMap() {
                        {"security_groups", {v::toList, v::uuidList}},
                        {"port_security_enabled", boolean()},
                        {"allowed_address_pairs", check(v::allowedAddressPairs)},
-                       {"extra_dhcp_opts",
-                        {nullptr,
-                         [](const json& x) -> v::Reason {
-                           if (x.is_null() || x.is_array())
-                             return std::nullopt;
-                           return "'" + v::pyStr(x) + "' is not a list";
-                         }}},
+                       {"extra_dhcp_opts", check(extraDhcpOptsReason)},
                        {"dns_name", str(255)},
                        {"qos_policy_id", check(v::uuidOrNone)}})},
       {"router", common({{"admin_state_up", boolean()},

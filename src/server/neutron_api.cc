@@ -314,6 +314,9 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
              "Provides port security: anti-spoofing and security groups on a port can be "
              "turned off"),
          ext("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
+         ext("extra_dhcp_opt", "Neutron Extra DHCP options",
+             "Extra options configuration for DHCP. For example PXE boot options to DHCP "
+             "clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)"),
          // What every resource carries and every request honours, as Neutron names it.
          ext("standard-attr-description", "standard-attr-description",
              "Extension to add descriptions to standard attributes"),

@@ -127,6 +127,7 @@ struct View {
     }
     j.update({{"security_groups", p.security_group_ids},
               {"allowed_address_pairs", pairs},
+              {"extra_dhcp_opts", a.value("extra_dhcp_opts", json::array())},
               {"port_security_enabled", vm ? p.port_security : true}});
     return j;
   }

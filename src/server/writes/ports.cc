@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "server/api_error.h"
+#include "server/extra_dhcp_opts.h"
 #include "server/request_args.h"
 #include "server/resource_writes.h"
 #include "server/security_group_state.h"
@@ -222,12 +223,12 @@ void keepFailedHost(ApiState& s, const std::string& id, const std::string& faile
 
 std::string create(ApiState& s, const WriteRequest& w) {
   json b = parseBody(w.http, "port");
-  allowOnly(b, with(portAttrs(), {"network_id", "fixed_ips", "mac_address", "binding:host_id",
-                                  "binding:vnic_type", "binding:profile", "security_groups",
-                                  "port_security_enabled", "allowed_address_pairs"}));
-  // extra_dhcp_opts, dns_name and qos_policy_id are refused above as Neutron refuses them
-  // without the extensions that define them (dvr serves no DHCP, DNS or QoS), rather than
-  // kept and not done.
+  allowOnly(
+      b, with(portAttrs(), {"network_id", "fixed_ips", "mac_address", "binding:host_id",
+                            "binding:vnic_type", "binding:profile", "security_groups",
+                            "port_security_enabled", "allowed_address_pairs", "extra_dhcp_opts"}));
+  // dns_name and qos_policy_id are refused above as Neutron refuses them without the
+  // extensions that define them (dvr serves no DNS or QoS), rather than kept and not done.
   std::string net = str(b, "network_id");
   if (net.empty())
     throw badRequest("Failed to parse request. Required attribute 'network_id' not specified");
@@ -252,6 +253,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
   portSecurityOfNew(s, v, b, projectOf(b, w.http.context.project_id));
   s.topo.vms.push_back(v);
   setAttrs(s, "ports", id, b, portAttrs(), true);
+  s.attrs["ports"][id]["extra_dhcp_opts"] = extraDhcpOptsOfNew(b.value("extra_dhcp_opts", json()));
   keepFailedHost(s, id, failed);
   return id;
 }
@@ -300,8 +302,9 @@ void update(ApiState& s, const WriteRequest& w) {
   VmSpec& v = existingPort(s, w.id);
   json b = parseBody(w.http, "port");
   allowOnly(b,
-            with(portAttrs(), {"binding:host_id", "binding:profile", "security_groups",
-                               "port_security_enabled", "allowed_address_pairs", "fixed_ips"}),
+            with(portAttrs(),
+                 {"binding:host_id", "binding:profile", "security_groups", "port_security_enabled",
+                  "allowed_address_pairs", "fixed_ips", "extra_dhcp_opts"}),
             {"network_id", "id", "mac_address"});
   if (b.contains("fixed_ips")) {
     if (std::any_of(s.topo.floating_ips.begin(), s.topo.floating_ips.end(),
@@ -317,6 +320,11 @@ void update(ApiState& s, const WriteRequest& w) {
     keepFailedHost(s, w.id, bindHost(s, v, b));
   portSecurityUpdate(s, v, b);
   setAttrs(s, "ports", w.id, b, with(portAttrs(), {"binding:failed_host"}), false);
+  if (b.contains("extra_dhcp_opts")) {
+    json& a = s.attrs["ports"][w.id];
+    a["extra_dhcp_opts"] =
+        extraDhcpOptsUpdated(a.value("extra_dhcp_opts", json::array()), b["extra_dhcp_opts"]);
+  }
 }
 
 void remove(ApiState& s, const std::string& id) {
