@@ -83,9 +83,9 @@ TEST(NftRun, ATaggedChainEditedByHandIsSeenInTheListingAndPutBack) {
     nft.run(nftChange({}, want).script);
     // As made: nft's own words for the rules, and nothing to change.
     EXPECT_EQ(nftChange(nft.listTables("dvr"), want).script, "");
-    for (const std::string& edit : {"add rule inet dvr sg-in-g tcp dport 23 accept",
-                                    "insert rule inet dvr sg-in-g tcp dport 23 accept"}) {
-      nft.run(edit + "\n");
+    for (const char* edit : {"add rule inet dvr sg-in-g tcp dport 23 accept",
+                             "insert rule inet dvr sg-in-g tcp dport 23 accept"}) {
+      nft.run(std::string(edit) + "\n");
       NftChange c = nftChange(nft.listTables("dvr"), want);
       EXPECT_EQ(c.script.rfind("flush chain inet dvr sg-in-g\n", 0), 0u) << edit << "\n"
                                                                          << c.script;
