@@ -1,6 +1,7 @@
 #include "server/incremental_port.h"
 
 #include <algorithm>
+#include <atomic>
 #include <unordered_set>
 
 #include "ipam/ids.h"
@@ -10,6 +11,8 @@ namespace dvr::server {
 using namespace dvr::model;
 
 namespace {
+
+std::atomic<uint64_t> g_resolved{0};
 
 // The new VM when the rows change nothing of the topology but one VM row, for the VM
 // appended last (attribute rows do not reach resolve).
@@ -161,7 +164,12 @@ std::optional<Cloud> appendedPort(const Cloud& c, const ApiState& before, ApiSta
     if (r.key == key)
       r.body = ApiState::rowBody(*vm);
   }
+  g_resolved.fetch_add(1);
   return out;
+}
+
+uint64_t appendedPortsResolved() {
+  return g_resolved.load();
 }
 
 }  // namespace dvr::server

@@ -15,6 +15,7 @@
 // the used MACs) and the copy of the cloud.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -26,5 +27,9 @@ namespace dvr::server {
 
 std::optional<model::Cloud> appendedPort(const model::Cloud& before_cloud, const ApiState& before,
                                          ApiState& after, std::vector<store::RowChange>& rows);
+
+// How many writes appendedPort resolved since the process started (tests check that the
+// incremental path is taken).
+uint64_t appendedPortsResolved();
 
 }  // namespace dvr::server
