@@ -22,6 +22,7 @@ inline constexpr const char* kOwnerFipGateway = "network:floatingip_agent_gatewa
 inline constexpr const char* kOwnerHaInterface = "network:router_ha_interface";
 
 struct Host {
+  bool operator==(const Host&) const = default;
   std::string name;
   AgentMode mode = AgentMode::Dvr;
   Ipv4 tunnel_ip;
@@ -30,6 +31,7 @@ struct Host {
 };
 
 struct Network {
+  bool operator==(const Network&) const = default;
   std::string id, name;
   bool external = false;
   uint32_t vni = 0;  // 0 for external networks (flat, on the host's uplink)
@@ -38,6 +40,7 @@ struct Network {
 };
 
 struct Subnet {
+  bool operator==(const Subnet&) const = default;
   std::string id, name, network_id;
   Cidr cidr;  // network address with prefix
   std::optional<Ipv4> gateway;
@@ -48,17 +51,20 @@ struct Subnet {
 };
 
 struct AddressPair {
+  bool operator==(const AddressPair&) const = default;
   Cidr ip;
   Mac mac;  // the port's own when the pair named none
 };
 
 // An address of a port beyond its first.
 struct FixedIp {
+  bool operator==(const FixedIp&) const = default;
   std::string subnet_id;
   Ipv4 ip;
 };
 
 struct Port {
+  bool operator==(const Port&) const = default;
   std::string id, name, network_id, subnet_id;
   std::string device_owner, device_id;
   std::string host;  // binding:host_id; empty for qr- ports (bound on every host)
@@ -78,6 +84,7 @@ struct Port {
 };
 
 struct SecurityGroupRule {
+  bool operator==(const SecurityGroupRule&) const = default;
   std::string id;
   bool ingress = true;
   std::optional<int> protocol;            // none: any
@@ -87,12 +94,14 @@ struct SecurityGroupRule {
 };
 
 struct SecurityGroup {
+  bool operator==(const SecurityGroup&) const = default;
   std::string id, name;
   bool stateful = true;
   std::vector<SecurityGroupRule> rules;
 };
 
 struct Router {
+  bool operator==(const Router&) const = default;
   std::string id, name;
   std::optional<std::string> gateway_network_id;
   std::optional<size_t> gateway_port;  // index into Cloud::ports (qg-)
@@ -115,6 +124,7 @@ struct Router {
 };
 
 struct FloatingIp {
+  bool operator==(const FloatingIp&) const = default;
   std::string id, network_id;
   Ipv4 address;
   std::optional<size_t> port;  // associated port (index into Cloud::ports)
@@ -123,18 +133,21 @@ struct FloatingIp {
 };
 
 struct LinkLocal {
+  bool operator==(const LinkLocal&) const = default;
   std::string router_id, host;
   Ipv4 rfp_ip, fpr_ip;  // even and odd addresses of one /31
   Mac rfp_mac, fpr_mac;
 };
 
 struct ExternalHost {
+  bool operator==(const ExternalHost&) const = default;
   std::string name;
   Ipv4 ip;
   std::string network_id;
 };
 
 struct Cloud {
+  bool operator==(const Cloud&) const = default;
   Settings settings;
   std::vector<Host> hosts;
   std::vector<Network> networks;

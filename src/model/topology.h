@@ -216,6 +216,7 @@ struct ExternalHostSpec {
 };
 
 struct Topology {
+  bool operator==(const Topology&) const = default;
   Settings settings;
   std::vector<HostSpec> hosts;
   std::vector<NetworkSpec> networks;

@@ -192,6 +192,10 @@ std::vector<store::RowChange> ApiState::changesSince(const ApiState& before) con
   return out;
 }
 
+std::string ApiState::rowBody(const VmSpec& vm) {
+  return itemJson(&Topology::vms, "vms", vm).dump();
+}
+
 Topology ApiState::topologyForResolve(
     const std::function<bool(const std::string&)>& schedulable) const {
   Topology t = topo;

@@ -27,6 +27,8 @@ struct ApiState {
   // The rows to write to turn `before` into this state. With trackAttrs() called on a
   // copy of `before`, only the attributes touched since are compared.
   std::vector<store::RowChange> changesSince(const ApiState& before) const;
+  // The body of a VM's row, as changesSince writes it.
+  static std::string rowBody(const model::VmSpec& vm);
 
   // Attribute changes go through these, so that a write compares only what it touched
   // (comparing every resource's attributes cost more than the rest of a write).

@@ -16,6 +16,7 @@
 #include "server/api_error.h"
 #include "server/api_state.h"
 #include "server/attribute_map.h"
+#include "server/incremental_port.h"
 #include "server/list_query.h"
 #include "server/neutron_views.h"
 #include "server/policy.h"
@@ -554,19 +555,37 @@ WriteOutcome NeutronApi::commit(
     if (req.method == "POST" && id.empty() && action.empty())
       enforceQuotas(before, s, collection);
 
-    // Validate and allocate the whole cloud; pin what was allocated.
-    Cloud c;
-    try {
-      c = s.resolve(schedulable(s), "request");
-    } catch (const InputError& e) {
-      throw fromProblems(e);
+    auto can_place = schedulable(s);
+    std::set<std::string> unschedulable;
+    for (const auto& [host, agent] : s.agents.items()) {
+      if (!can_place(host))
+        unschedulable.insert(host);
     }
-    s.pinAllocations(c);
-    tx.write(s.changesSince(before));
+    std::vector<store::RowChange> rows = s.changesSince(before);
+    // A port added: resolved from the cloud it was added to, when that cloud was resolved
+    // with the same hosts for SNAT.
+    std::optional<Cloud> quick;
+    if (base && base->unschedulable == unschedulable)
+      quick = appendedPort(base->cloud, before, s, rows);
+    Cloud c;
+    if (quick) {
+      c = std::move(*quick);
+    } else {
+      // Validate and allocate the whole cloud; pin what was allocated.
+      try {
+        c = s.resolve(can_place, "request");
+      } catch (const InputError& e) {
+        throw fromProblems(e);
+      }
+      s.pinAllocations(c);
+      rows = s.changesSince(before);
+    }
+    tx.write(rows);
     if (outcome.render)
       outcome.response = outcome.render(View{s, c});
     s.untrackAttrs();
-    written = std::make_shared<const Cached>(Cached{base_revision + 1, std::move(s), std::move(c)});
+    written = std::make_shared<const Cached>(
+        Cached{base_revision + 1, std::move(s), std::move(c), std::move(unschedulable)});
   });
   remember(written);  // committed
   one_writer.unlock();

@@ -6,6 +6,8 @@
 // Each mutating call is one transaction: load the state, change the topology, run
 // ipam::resolve (every validation and allocation of the file path applies), pin what it
 // allocated, save. Any error rolls back and returns Neutron's status and error body.
+// A write that only adds a VM port is resolved from the cached cloud instead
+// (server/incremental_port.h); it falls back to the full path whenever it is unsure.
 #pragma once
 
 #include <condition_variable>
@@ -15,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -115,6 +118,28 @@ class NeutronApi {
     listener_ = std::move(listener);
   }
 
+  // The last state seen, parsed and resolved: a request at the same revision (every read,
+  // and a write when no other server wrote in between) skips parsing and resolving.
+  struct Cached {
+    uint64_t revision;
+    ApiState state;
+    model::Cloud cloud;
+    // The hosts resolve() was told not to place SNAT on (agents down): a write resolved
+    // from this cloud instead of from scratch must see the same ones.
+    std::set<std::string> unschedulable;
+    // What agents' slices are cut from, made once per revision on the first agent's
+    // request (a thousand agents ask after every write).
+    struct ForAgents {
+      std::once_flag once;
+      model::Topology topology;  // with the hosts from the agents
+      std::unique_ptr<plan::CloudIndex> index;
+    };
+    std::shared_ptr<ForAgents> for_agents = std::make_shared<ForAgents>();
+  };
+  // The state and cloud at the store's current revision (tests compare them with the
+  // full path's).
+  std::shared_ptr<const Cached> snapshot() { return current(); }
+
  private:
   ApiResponse dispatch(const ApiRequest& request);
   // /v2.0/quotas[/<project>[/<action>]] (server/quotas.h).
@@ -130,21 +155,6 @@ class NeutronApi {
   std::mutex listener_mu_;
   std::function<void()> listener_;
 
-  // The last state seen, parsed and resolved: a request at the same revision (every read,
-  // and a write when no other server wrote in between) skips parsing and resolving.
-  struct Cached {
-    uint64_t revision;
-    ApiState state;
-    model::Cloud cloud;
-    // What agents' slices are cut from, made once per revision on the first agent's
-    // request (a thousand agents ask after every write).
-    struct ForAgents {
-      std::once_flag once;
-      model::Topology topology;  // with the hosts from the agents
-      std::unique_ptr<plan::CloudIndex> index;
-    };
-    std::shared_ptr<ForAgents> for_agents = std::make_shared<ForAgents>();
-  };
   std::shared_ptr<const Cached> cached(uint64_t revision);
   // The state at the store's current revision, parsed and resolved (from the cache when
   // it is current).
