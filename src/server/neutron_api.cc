@@ -561,12 +561,15 @@ WriteOutcome NeutronApi::commit(
       if (!can_place(host))
         unschedulable.insert(host);
     }
-    std::vector<store::RowChange> rows = s.changesSince(before);
     // A port added: resolved from the cloud it was added to, when that cloud was resolved
-    // with the same hosts for SNAT.
+    // with the same hosts for SNAT. Other writes do not pay for its row comparison.
+    std::vector<store::RowChange> rows;
     std::optional<Cloud> quick;
-    if (base && base->unschedulable == unschedulable)
+    if (base && base->unschedulable == unschedulable && collection == "ports" &&
+        req.method == "POST") {
+      rows = s.changesSince(before);
       quick = appendedPort(base->cloud, before, s, rows);
+    }
     Cloud c;
     if (quick) {
       c = std::move(*quick);
