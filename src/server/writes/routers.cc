@@ -53,6 +53,25 @@ void setGateway(ApiState& s, RouterSpec& rt, const json& info) {
   }
 }
 
+// Whether the router is administratively up once this request is applied: Neutron checks
+// the state an update asks for, else the stored one.
+bool upAfter(const ApiState& s, const std::string& id, const json& b) {
+  if (b.contains("admin_state_up"))
+    return boolean(b, "admin_state_up", true);
+  if (!s.attrs.contains("routers") || !s.attrs["routers"].contains(id))
+    return true;
+  return s.attrs["routers"][id].value("admin_state_up", true);
+}
+
+// dvr's HA routers are distributed: their snat- namespaces are what keepalived moves.
+void refuseCentralizedHa(bool ha, bool distributed) {
+  if (ha && !distributed)
+    throw badRequest(
+        "Bad router request: dvr's HA routers are distributed: ha with "
+        "distributed False is not supported.",
+        "BadRequest");
+}
+
 // Neutron's rule: a router changes HA mode only while it is down (admin_state_up false,
 // already or in the same request). Turned off, its HA placement goes; turned on, ipam
 // places it anew.
@@ -60,18 +79,12 @@ void setHa(ApiState& s, const std::string& id, RouterSpec& rt, const json& b) {
   bool want = boolean(b, "ha", rt.ha);
   if (want == rt.ha)
     return;
-  bool up = b.contains("admin_state_up") ? boolean(b, "admin_state_up", true)
-                                         : s.attrs["routers"][id].value("admin_state_up", true);
-  if (up)
+  if (upAfter(s, id, b))
     throw badRequest(
         "Bad router request: Cannot change HA attribute of active routers. Please "
         "set router admin_state_up to False prior to upgrade.",
         "BadRequest");
-  if (want && !rt.distributed)
-    throw badRequest(
-        "Bad router request: dvr's HA routers are distributed: ha with "
-        "distributed False is not supported.",
-        "BadRequest");
+  refuseCentralizedHa(want, rt.distributed);
   rt.ha = want;
   rt.ha_hosts.clear();
 }
@@ -82,22 +95,12 @@ void setHa(ApiState& s, const std::string& id, RouterSpec& rt, const json& b) {
 void migrate(ApiState& s, RouterSpec& rt, bool distributed, const json& b) {
   if (distributed == rt.distributed)
     return;
-  bool up = s.attrs.contains("routers") && s.attrs["routers"].contains(rt.name)
-                ? s.attrs["routers"][rt.name].value("admin_state_up", true)
-                : true;
-  if (b.contains("admin_state_up") && b["admin_state_up"].is_boolean())
-    up = b["admin_state_up"].get<bool>();  // Neutron checks the state the update asks for
-  if (up)
+  if (upAfter(s, rt.name, b))
     throw badRequest(
         "Bad router request: Cannot change the 'distributed' attribute of active routers. "
         "Please set router admin_state_up to False prior to upgrade",
         "BadRequest");
-  bool ha = b.contains("ha") ? boolean(b, "ha", rt.ha) : rt.ha;
-  if (ha && !distributed)
-    throw badRequest(
-        "Bad router request: dvr's HA routers are distributed: ha with "
-        "distributed False is not supported.",
-        "BadRequest");
+  refuseCentralizedHa(b.contains("ha") ? boolean(b, "ha", rt.ha) : rt.ha, distributed);
   rt.distributed = distributed;
   for (auto& itf : rt.interfaces)
     itf.snat_port = {};  // a centralized router has no sg- ports; a distributed one new ones
@@ -119,11 +122,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
                        : true;
   // The server's l3_ha default is for distributed routers (dvr's HA routers are).
   rt.ha = boolean(b, "ha", w.l3_ha && rt.distributed);
-  if (rt.ha && !rt.distributed)
-    throw badRequest(
-        "Bad router request: dvr's HA routers are distributed: ha with "
-        "distributed False is not supported.",
-        "BadRequest");
+  refuseCentralizedHa(rt.ha, rt.distributed);
   if (b.contains("external_gateway_info"))
     setGateway(s, rt, b["external_gateway_info"]);
   s.topo.routers.push_back(rt);
