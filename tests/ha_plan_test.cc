@@ -140,6 +140,33 @@ TEST(HaRouter, EachSnatHostRunsKeepalivedHoldingTheAddresses) {
 // Linux's VXLAN FDB keeps one remote per unicast MAC (only the all-zero and multicast
 // entries take several): frames to an HA router's sg- MAC are flooded to every host of
 // the network, so that they reach whichever HA host is active without any change.
+// An HA router's extra routes through its sg- ports are keepalived's (virtual_routes), as
+// Neutron's HA routers have them: a standby's sg- holds no address, so the kernel would
+// refuse them there, and the active host adds them with the addresses.
+TEST(HaRouter, ExtraRoutesThroughSnatPortsAreKeepalivedsOnEachHaHost) {
+  model::Topology t = haTopology();
+  for (auto& r : t.routers) {
+    if (r.name == "router1")
+      r.routes.push_back({*Cidr::parse("10.50.0.0/24"), *Ipv4::parse("10.16.0.5")});
+  }
+  model::Cloud c = ipam::resolve(t, "ha.yaml");
+  auto plans = testing::planAllHosts(c);
+  const model::Router& r = router1(c);
+  const model::Port& sg = portOf(c, model::kOwnerSnat);
+  const std::string ns = plan::names::snatNs(r.id);
+  for (size_t h = 0; h < 2; ++h) {
+    const plan::HostPlan& p = testing::planOf(plans, r.ha_hosts[h]);
+    SCOPED_TRACE(p.host);
+    EXPECT_TRUE(std::none_of(p.routes.begin(), p.routes.end(),
+                             [&](const plan::Route& x) { return x.ns == ns; }));
+    ASSERT_EQ(p.daemons.size(), 2u);
+    const std::string& conf = p.daemons[1].files.at("keepalived.conf");
+    EXPECT_NE(conf.find("        10.50.0.0/24 via 10.16.0.5 dev " + plan::names::sg(sg.id) + "\n"),
+              std::string::npos)
+        << conf;
+  }
+}
+
 TEST(HaRouter, ComputeHostsFloodTheSnatPortsFramesToEveryHaHost) {
   model::Cloud c = ipam::resolve(haTopology(), "ha.yaml");
   auto plans = testing::planAllHosts(c);

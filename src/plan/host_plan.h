@@ -117,6 +117,7 @@ struct VrrpInstance {
   int vrid = 0;
   std::vector<Address> vips;  // qg- first
   std::optional<Route> default_route;
+  std::vector<Route> routes;  // the router's extra routes, keepalived's too (as Neutron's)
   // What this host needs to carry the router's traffic: its uplink to the external
   // network and the device holding its tunnel address. While one is down the instance
   // goes to FAULT and gives up the addresses, so that a host cut off does not hold them

@@ -50,10 +50,14 @@ std::string keepalivedConfig(const std::string& host, const VrrpInstance& v) {
   std::string notify = "/bin/sh {dir}/../" + conntrackdName(v) + "/notify.sh ";
   c += "    notify_master \"" + notify + "primary\"\n";
   c += "    notify_backup \"" + notify + "backup\"\n";
-  if (v.default_route && v.default_route->via) {
+  bool default_route = v.default_route && v.default_route->via;
+  if (default_route || !v.routes.empty()) {
     c += "    virtual_routes {\n";
-    c += "        0.0.0.0/0 via " + v.default_route->via->str() + " dev " + v.default_route->dev +
-         "\n";
+    if (default_route)
+      c += "        0.0.0.0/0 via " + v.default_route->via->str() + " dev " + v.default_route->dev +
+           "\n";
+    for (const Route& r : v.routes)
+      c += "        " + r.dst.str() + " via " + r.via->str() + " dev " + r.dev + "\n";
     c += "    }\n";
   }
   c += "}\n";

@@ -195,11 +195,15 @@ class HostPlanner {
   // the namespace consults first): through the port of `ports` on the nexthop's subnet.
   void extraRoutes(const Router& r, const std::string& ns, const std::vector<size_t>& ports,
                    std::string (*dev)(const std::string&)) {
+    extraRoutes(r, ns, ports, dev, plan_.routes);
+  }
+  void extraRoutes(const Router& r, const std::string& ns, const std::vector<size_t>& ports,
+                   std::string (*dev)(const std::string&), std::vector<Route>& into) {
     for (const ExtraRoute& e : r.routes) {
       for (size_t p : ports) {
         const Port& port = c_.ports[p];
         if (ix_.subnet(port.subnet_id).cidr.contains(e.nexthop))
-          plan_.routes.push_back({ns, kMainTable, e.destination, e.nexthop, dev(port.id)});
+          into.push_back({ns, kMainTable, e.destination, e.nexthop, dev(port.id)});
       }
     }
   }
@@ -305,8 +309,7 @@ class HostPlanner {
     if (r.enable_snat)
       plan_.source_nat.push_back({ns, dev, qg.ip});
     if (!vrrp) {
-      // Traffic from outside to an extra route's destination (an HA router's sg- holds no
-      // address on a standby host, so its routes would be keepalived's: not planned there).
+      // Traffic from outside to an extra route's destination.
       extraRoutes(r, ns, r.snat_ports, names::sg);
       plan_.announcements.push_back({ns, dev, qg.ip});
       if (default_route)
@@ -315,6 +318,9 @@ class HostPlanner {
     }
     vrrp->vrid = r.vrid;
     vrrp->default_route = default_route;
+    // An HA router's sg- holds no address on a standby, so the kernel would refuse routes
+    // through it there: keepalived adds them with the addresses, as Neutron's HA routers.
+    extraRoutes(r, ns, r.snat_ports, names::sg, vrrp->routes);
     if (auto up = host_.uplinks.find(ext.id); up != host_.uplinks.end())
       vrrp->uplinks.push_back(up->second);
     vrrp->tunnel_ip = host_.tunnel_ip;
