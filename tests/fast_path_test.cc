@@ -318,14 +318,31 @@ std::string decisions(const trace::Path& path) {
   return out;
 }
 
-TEST(FastPathTrace, SaysWhichHopsAFloatingIpsPacketSkipsBothWays) {
-  model::Cloud cloud = ipam::loadCloudFile(source("examples/seed.yaml"));
-  plan::CloudIndex index(cloud);
-  auto plans = plan::planAll(index);
-  for (auto& p : plans)
-    plan::addFastPath(index, p);
-  auto r = trace::tracePacket(cloud, plans, {.from = "vm2", .to = "8.8.8.8"});
+// The seed's plans with the fast path and without it.
+struct SeedPlans {
+  explicit SeedPlans(const model::Cloud& cloud) {
+    plan::CloudIndex index(cloud);
+    plain = plan::planAll(index);
+    fast = plain;
+    for (auto& p : fast)
+      plan::addFastPath(index, p);
+  }
+  std::vector<plan::HostPlan> plain, fast;
+};
+
+// A packet's trace with the fast path's notes.
+trace::TraceResult traced(const model::Cloud& cloud, const std::vector<plan::HostPlan>& plans,
+                          const trace::TraceRequest& packet) {
+  auto r = trace::tracePacket(cloud, plans, packet);
   trace::noteFastPath(r, plans);
+  return r;
+}
+
+TEST(FastPathTrace, SaysWhichHopsAFloatingIpsPacketSkipsBothWays) {
+  const model::Cloud cloud = ipam::loadCloudFile(source("examples/seed.yaml"));
+  SeedPlans seed(cloud);
+  auto& plans = seed.fast;
+  auto r = traced(cloud, plans, {.from = "vm2", .to = "8.8.8.8"});
   std::string fwd = decisions(r.forward);
   EXPECT_NE(
       fwd.find("fast path: dvr_fip_out at the ingress of tap63753c83-2d (SNAT 192.168.111.5 -> "
@@ -344,23 +361,18 @@ TEST(FastPathTrace, SaysWhichHopsAFloatingIpsPacketSkipsBothWays) {
       << back;
   // vm1 has no floating IP (SNAT on the controller), and without the fast path planned
   // nothing is said.
-  auto snat = trace::tracePacket(cloud, plans, {.from = "vm1", .to = "8.8.8.8"});
-  trace::noteFastPath(snat, plans);
+  auto snat = traced(cloud, plans, {.from = "vm1", .to = "8.8.8.8"});
   EXPECT_EQ(decisions(snat.forward).find("fast path"), std::string::npos);
-  auto plain_plans = plan::planAll(index);
-  auto plain = trace::tracePacket(cloud, plain_plans, {.from = "vm2", .to = "8.8.8.8"});
-  trace::noteFastPath(plain, plain_plans);
+  const auto& plain_plans = seed.plain;
+  auto plain = traced(cloud, plain_plans, {.from = "vm2", .to = "8.8.8.8"});
   EXPECT_EQ(decisions(plain.forward).find("fast path"), std::string::npos);
 }
 
 TEST(FastPathTrace, SaysWhichHopsAnEastWestPacketSkipsAcrossHostsAndWhyOneFallsBack) {
-  model::Cloud cloud = ipam::loadCloudFile(source("examples/seed.yaml"));
-  plan::CloudIndex index(cloud);
-  auto plans = plan::planAll(index);
-  for (auto& p : plans)
-    plan::addFastPath(index, p);
-  auto r = trace::tracePacket(cloud, plans, {.from = "vm1", .to = "vm4"});
-  trace::noteFastPath(r, plans);
+  const model::Cloud cloud = ipam::loadCloudFile(source("examples/seed.yaml"));
+  SeedPlans seed(cloud);
+  auto& plans = seed.fast;
+  auto r = traced(cloud, plans, {.from = "vm1", .to = "vm4"});
   std::string fwd = decisions(r.forward);
   // compute01: the program routes vm1's frame itself, with compute01's DVR MAC as source
   // (what the bridge's rewrite sets), straight to the VXLAN device's egress.
@@ -387,8 +399,7 @@ TEST(FastPathTrace, SaysWhichHopsAnEastWestPacketSkipsAcrossHostsAndWhyOneFallsB
       std::erase_if(p.fast_path.ew_dests,
                     [](const plan::EastWestDest& d) { return d.ip.str() == "10.16.1.3"; });
   }
-  auto fell = trace::tracePacket(cloud, plans, {.from = "vm1", .to = "vm4"});
-  trace::noteFastPath(fell, plans);
+  auto fell = traced(cloud, plans, {.from = "vm1", .to = "vm4"});
   std::string back = decisions(fell.forward);
   EXPECT_EQ(back.find("fast path: dvr_ew_out"), std::string::npos) << back;
   EXPECT_NE(back.find("namespace path: dvr_ew_out at the ingress of tapdef28f91-10 has no "
@@ -396,9 +407,8 @@ TEST(FastPathTrace, SaysWhichHopsAnEastWestPacketSkipsAcrossHostsAndWhyOneFallsB
             std::string::npos)
       << back;
   // Without the fast path planned, nothing is said.
-  auto plain_plans = plan::planAll(index);
-  auto plain = trace::tracePacket(cloud, plain_plans, {.from = "vm1", .to = "vm4"});
-  trace::noteFastPath(plain, plain_plans);
+  const auto& plain_plans = seed.plain;
+  auto plain = traced(cloud, plain_plans, {.from = "vm1", .to = "vm4"});
   EXPECT_EQ(decisions(plain.forward).find("dvr_ew_out"), std::string::npos);
 }
 
