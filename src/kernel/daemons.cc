@@ -106,7 +106,7 @@ std::string SystemDaemons::ensure(const plan::Daemon& d) {
     watchLinks(d);  // an agent restarted: its watcher is new
     if (!changed)
       return "";
-    if (handlesHangup(pid)) {
+    if (d.reload == plan::Daemon::Reload::kHangup && handlesHangup(pid)) {
       checkErrno(::kill(pid, SIGHUP) == 0, "reload " + d.name);
       return "reload";
     }

@@ -71,6 +71,7 @@ Daemon conntrackdDaemon(const VrrpInstance& v) {
   d.argv = {"conntrackd", "-C", "{dir}/conntrackd.conf"};  // in the foreground
   d.files["conntrackd.conf"] = conntrackdConfig(v);
   d.files["notify.sh"] = conntrackdNotifyScript();
+  d.reload = Daemon::Reload::kRestart;  // it has no SIGHUP handler
   return d;
 }
 

@@ -145,6 +145,10 @@ struct Daemon {
   std::vector<std::string> argv;             // the program first; "{dir}" is its directory
   std::map<std::string, std::string> files;  // in its directory: name -> content; "{dir}" too
   std::optional<LinkWatch> link_watch;
+  // How it takes new files: SIGHUP (keepalived, dnsmasq), or only by a new process
+  // (conntrackd 1.4 catches INT, TERM and CHLD, and SIGHUP's default would kill it).
+  enum class Reload { kHangup, kRestart };
+  Reload reload = Reload::kHangup;
   auto key() const { return std::tie(name); }
 };
 

@@ -158,7 +158,10 @@ std::string renderText(const HostPlan& plan) {
     }
   }
   for (const auto& d : plan.daemons) {
-    out += "\n## daemon " + d.name + " (" + nsLabel(d.ns) + ")\n$";
+    out += "\n## daemon " + d.name + " (" + nsLabel(d.ns) + ")";
+    if (d.reload == Daemon::Reload::kRestart)
+      out += ", restarted to reload";
+    out += "\n$";
     for (const auto& a : d.argv)
       out += " " + a;
     out += "\n";
@@ -244,7 +247,11 @@ std::string renderJson(const HostPlan& plan) {
     announce.push_back({{"netns", a.ns}, {"dev", a.dev}, {"local", a.ip.str()}});
   auto& daemons = j["daemons"] = ordered_json::array();
   for (const auto& d : plan.daemons) {
-    ordered_json x = {{"name", d.name}, {"netns", d.ns}, {"argv", d.argv}, {"files", d.files}};
+    ordered_json x = {{"name", d.name},
+                      {"netns", d.ns},
+                      {"argv", d.argv},
+                      {"files", d.files},
+                      {"reload", d.reload == Daemon::Reload::kRestart ? "restart" : "sighup"}};
     if (const auto& w = d.link_watch) {
       x["link_watch"] = {{"file", w->file}, {"links", w->links}};
       if (w->address)
