@@ -62,5 +62,41 @@ TEST(SystemDaemons, AFileChangedRightAfterTheStartIsReloadedWithoutKillingIt) {
   fs::remove_all(root);
 }
 
+// conntrackd's way: no SIGHUP handler, so new files need a new process, at once rather
+// than after waiting for a handler that never comes.
+TEST(SystemDaemons, ADaemonThatReloadsByRestartStartsAgainFromItsNewFiles) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root (enters a network namespace)";
+  std::string root = "/tmp/dvr-daemons-test-" + std::to_string(::getpid());
+  {
+    SystemDaemons daemons("host", root);
+    auto restarter = [](const std::string& config) {
+      plan::Daemon d = slowStarter(config);
+      d.reload = plan::Daemon::Reload::kRestart;
+      return d;
+    };
+    EXPECT_EQ(daemons.ensure(restarter("one")), "start");
+    int first = 0;
+    for (int i = 0; i < 100 && first == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      first = daemons.pidOf("slow-starter");
+    }
+    ASSERT_GT(first, 0);
+    EXPECT_EQ(daemons.ensure(restarter("two")), "start");
+    EXPECT_FALSE(::kill(first, 0) == 0 && daemons.pidOf("slow-starter") == first)
+        << "the old process still runs";
+    int second = 0;
+    for (int i = 0; i < 100 && second == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      second = daemons.pidOf("slow-starter");
+    }
+    EXPECT_GT(second, 0);
+    EXPECT_NE(second, first);
+    EXPECT_EQ(readFile(root + "/host/slow-starter/config").value_or(""), "two");
+    daemons.stop("slow-starter");
+  }
+  fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace dvr::kernel
