@@ -1,6 +1,7 @@
 // The fixture of the API tests: a `dvr server` on each back end (SQLite always,
 // PostgreSQL when DVR_TEST_PG=1), raw HTTP calls, everything a client can list (which a
-// rejected request must leave as it was) and a small routed cloud to start from.
+// rejected request must leave as it was), a refusal checked to change nothing, the plan
+// a host's agent would make from its slice, and a small routed cloud to start from.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,6 +10,10 @@
 #include <string>
 
 #include "api_support.h"
+#include "ipam/resolve.h"
+#include "model/topology_json.h"
+#include "plan/cloud_index.h"
+#include "plan/planner.h"
 
 namespace dvr::testing {
 
@@ -54,6 +59,24 @@ class Api : public ::testing::TestWithParam<std::string> {
     return all;
   }
   std::string id(const json& j, const char* kind) { return j.at(kind).at("id").get<std::string>(); }
+  // The request is refused with `status` and Neutron's `type`, and nothing changes.
+  json refused(const char* method, const std::string& path, const std::string& body, int status,
+               const std::string& type) {
+    std::string before = everything();
+    json err = call(method, path, body, status);
+    EXPECT_EQ(err["NeutronError"]["type"], type) << method << " " << path << ": " << err;
+    EXPECT_EQ(everything(), before) << method << " " << path << " changed the database";
+    return err;
+  }
+  std::string message(const json& err) { return err["NeutronError"]["message"]; }
+  // The plan of `host` from the slice its agent reads.
+  plan::HostPlan planOf(const std::string& host) {
+    auto topo = model::topologyFromJson(
+        json::parse(http.Get("/dvr/v1/topology?since=0&host=" + host)->body).at("topology"));
+    model::Cloud cloud = ipam::resolve(topo, "slice");
+    plan::CloudIndex index(cloud);
+    return plan::planHost(index, host);
+  }
 
   // ext-net 192.168.74.0/24, net1 10.16.0.0/24, router r1 (gateway + interface), two agents.
   struct Cloud {

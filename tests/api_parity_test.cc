@@ -6,10 +6,6 @@
 #include <set>
 
 #include "api_fixture.h"
-#include "ipam/resolve.h"
-#include "model/topology_json.h"
-#include "plan/cloud_index.h"
-#include "plan/planner.h"
 #include "plan/render.h"
 
 namespace dvr {
@@ -20,16 +16,6 @@ using testing::Api;
 
 class ApiParity : public Api {
  protected:
-  // The request is refused with `status` and Neutron's `type`, and nothing changes.
-  json refused(const char* method, const std::string& path, const std::string& body, int status,
-               const std::string& type) {
-    std::string before = everything();
-    json err = call(method, path, body, status);
-    EXPECT_EQ(err["NeutronError"]["type"], type) << method << " " << path << ": " << err;
-    EXPECT_EQ(everything(), before) << method << " " << path << " changed the database";
-    return err;
-  }
-  std::string message(const json& err) { return err["NeutronError"]["message"]; }
   std::string newNetwork(const std::string& name) {
     return id(call("POST", "/v2.0/networks", json{{"network", {{"name", name}}}}.dump(), 201),
               "network");
@@ -131,13 +117,6 @@ TEST_P(ApiParity, APortTakesSeveralFixedIpsAndAFloatingIpNatsToTheOneItNames) {
   std::string fip_id = fip["id"];
   EXPECT_EQ(call("GET", "/v2.0/floatingips/" + fip_id, "", 200)["floatingip"]["fixed_ip_address"],
             "10.16.0.77");
-  auto planOf = [&](const std::string& host) {
-    auto topo = model::topologyFromJson(
-        json::parse(http.Get("/dvr/v1/topology?since=0&host=" + host)->body).at("topology"));
-    model::Cloud plan_cloud = ipam::resolve(topo, "slice");
-    plan::CloudIndex index(plan_cloud);
-    return plan::planHost(index, host);
-  };
   plan::HostPlan hp = planOf("compute01");
   std::string floating = fip["floating_ip_address"];
   ASSERT_EQ(hp.floating_nat.size(), 1u) << plan::renderText(hp);

@@ -6,10 +6,6 @@
 #include <algorithm>
 
 #include "api_fixture.h"
-#include "ipam/resolve.h"
-#include "model/topology_json.h"
-#include "plan/cloud_index.h"
-#include "plan/planner.h"
 #include "plan/render.h"
 
 namespace dvr {
@@ -20,23 +16,6 @@ using testing::Api;
 
 class ApiRouters : public Api {
  protected:
-  json refused(const char* method, const std::string& path, const std::string& body, int status,
-               const std::string& type) {
-    std::string before = everything();
-    json err = call(method, path, body, status);
-    EXPECT_EQ(err["NeutronError"]["type"], type) << method << " " << path << ": " << err;
-    EXPECT_EQ(everything(), before) << method << " " << path << " changed the database";
-    return err;
-  }
-  std::string message(const json& err) { return err["NeutronError"]["message"]; }
-  // The plan of `host` from the slice its agent reads.
-  plan::HostPlan planOf(const std::string& host) {
-    auto topo = model::topologyFromJson(
-        json::parse(http.Get("/dvr/v1/topology?since=0&host=" + host)->body).at("topology"));
-    model::Cloud cloud = ipam::resolve(topo, "slice");
-    plan::CloudIndex index(cloud);
-    return plan::planHost(index, host);
-  }
   static const plan::Route* routeTo(const plan::HostPlan& p, const std::string& ns_prefix,
                                     const std::string& dst) {
     for (const auto& r : p.routes) {
