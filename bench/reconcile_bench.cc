@@ -8,6 +8,10 @@
 // so the cold and unchanged runs fill every floating IP's map entries, and the one more
 // floating IP's reconcile includes its entries (the "fast path" step).
 //
+// DVR_BENCH_FAKE=1: on the tests' fake kernel (tests/fake_kernel.h) instead, without root:
+// what the reconciler's own work costs (diffs, rendering, the steps' bookkeeping) with
+// the kernel's share taken out, for profiling (perf record build/bench/reconcile_bench).
+//
 //   build/bench/reconcile_bench [routers] [floating_ips]
 #include <fcntl.h>
 #include <sched.h>
@@ -15,11 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "../tests/fake_kernel.h"
 #include "ipam/resolve.h"
 #include "ipam/synthetic.h"
 #include "kernel/netns.h"
@@ -68,7 +74,9 @@ void isolate() {
 int main(int argc, char** argv) {
   int routers = argc > 1 ? std::atoi(argv[1]) : 1000;
   int fips = argc > 2 ? std::atoi(argv[2]) : 10000;
-  isolate();
+  const bool fake = getenv("DVR_BENCH_FAKE") != nullptr;
+  if (!fake)
+    isolate();
   // Two hosts: the network node and one compute host with every VM (one per floating IP).
   ipam::SyntheticSize size{
       .hosts = 2, .routers = routers, .vms = fips, .floating_ips = fips, .seed = 1};
@@ -85,7 +93,16 @@ int main(int argc, char** argv) {
   if (fast)
     plan::addFastPath(index, plan);
   double plan_ms = msSince(t0);
-  if (fast) {  // the hypervisor's part: a tap per VM (one for the VM added below too)
+  test::FakeKernel fake_kernel;
+  auto plug = [&](const plan::HostPlan& p) {  // the fake hypervisor: every adopted device
+    for (const auto& l : p.links) {
+      if (l.kind == plan::LinkKind::Adopted && !fake_kernel.hasLink(l.ns, l.name))
+        fake_kernel.addDevice(l.ns, l.name);
+    }
+  };
+  if (fake)
+    plug(plan);
+  else if (fast) {  // the hypervisor's part: a tap per VM (one for the VM added below too)
     kernel::UniqueFd self = kernel::openNetns("");
     kernel::Rtnl rt(self.get(), "");
     int n = 0;
@@ -99,12 +116,15 @@ int main(int argc, char** argv) {
     }
   }
 
-  kernel::Reconciler reconciler;
+  std::unique_ptr<kernel::Reconciler> owned =
+      fake ? std::make_unique<kernel::Reconciler>(fake_kernel)
+           : std::make_unique<kernel::Reconciler>();
+  kernel::Reconciler& reconciler = *owned;
   t0 = Clock::now();
   auto cold = reconciler.apply(plan);
   double cold_ms = msSince(t0);
 
-  if (fast && !plan.fast_path.fips.empty()) {
+  if (fast && !fake && !plan.fast_path.fips.empty()) {
     // The external gateway answered once: fip- has its MAC (what the first packet does;
     // not permanent, or the reconciler would remove it as not its own).
     const auto& e = plan.fast_path.fips[0];
@@ -127,7 +147,9 @@ int main(int argc, char** argv) {
   if (fast)
     plan::addFastPath(index2, plan2);
   double plan2_ms = msSince(t0);
-  if (fast) {
+  if (fake)
+    plug(plan2);
+  else if (fast) {
     kernel::UniqueFd self = kernel::openNetns("");
     kernel::Rtnl rt(self.get(), "");
     for (const auto& l : plan2.links) {
@@ -144,6 +166,13 @@ int main(int argc, char** argv) {
   auto one = reconciler.apply(plan2, &plan);
   double one_ms = msSince(t0);
 
+  // DVR_BENCH_REPEAT=n: the FIP removed and added again n times more, for a profile of
+  // the incremental pass alone; each step's figure is then its fastest of the n + 1.
+  for (int i = 0, n = getenv("DVR_BENCH_REPEAT") ? std::atoi(getenv("DVR_BENCH_REPEAT")) : 0; i < n;
+       ++i) {
+    reconciler.apply(plan, &plan2);
+    reconciler.apply(plan2, &plan);
+  }
   for (size_t i = 0; i < one.log.size() && i < (getenv("DVR_BENCH_LOG") ? 40u : 0u); ++i)
     std::printf("  %s\n", one.log[i].c_str());
   std::printf("host %s: %d routers, %d floating IPs, %zu namespaces%s\n", host.c_str(), routers,

@@ -435,13 +435,20 @@ void Reconciler::flushMovedFlows(const plan::HostPlan& p, ReconcileResult& r) {
 void Reconciler::keepDevicesLeftWithoutAddress(const std::vector<plan::Address>& before,
                                                const std::vector<plan::Address>& wanted) {
   // A device that kept one of its addresses kept its routes too: only the last address
-  // going takes them (a floating IP's /32 leaving rfp- does not).
+  // going takes them (a floating IP's /32 leaving rfp- does not). Only the devices that
+  // lost one are looked at: one more floating IP among 10,000 costs no set of them all.
+  if (lost_address_.empty())
+    return;
+  auto lost = [&](const plan::Address& a) { return lost_address_.count({a.ns, a.dev}) != 0; };
   std::set<std::tuple<std::string, std::string, Cidr>> planned;
-  for (const auto& a : wanted)
-    planned.insert(a.key());
-  for (const auto& a : before)
-    if (planned.count(a.key()))
+  for (const auto& a : wanted) {
+    if (lost(a))
+      planned.insert(a.key());
+  }
+  for (const auto& a : before) {
+    if (lost(a) && planned.count(a.key()))
       lost_address_.erase({a.ns, a.dev});
+  }
 }
 
 void Reconciler::routesOfRenumberedDevices(const plan::HostPlan& p, ReconcileResult& r) {
@@ -484,8 +491,13 @@ void Reconciler::startDaemons(const plan::HostPlan& p, ReconcileResult& r) {
 void Reconciler::announce(const plan::HostPlan& p, ReconcileResult& r) {
   if (appeared_.empty())
     return;
+  // The plan announces every external address; only those that appeared this run are
+  // sent, found by their address before any name is compared.
+  std::set<Ipv4> ips;
+  for (const auto& [ns, dev, ip] : appeared_)
+    ips.insert(ip);
   for (const auto& a : p.announcements) {
-    if (!appeared_.count({a.ns, a.dev, a.ip}))
+    if (!ips.count(a.ip) || !appeared_.count({a.ns, a.dev, a.ip}))
       continue;
     try {
       kernel_.ns(a.ns).announce(a.dev, a.ip);

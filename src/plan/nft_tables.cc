@@ -373,16 +373,21 @@ std::vector<NftTable> render(const HostPlan& plan, Mode mode, const std::set<std
     portFilterTables(plan.port_filter, tables, mode);
   }
   floatingIpTables(plan, tables, with_elements, only);
-  std::set<std::string> fip_namespaces;
-  for (const auto& f : plan.floating_nat)
-    fip_namespaces.insert(f.ns);
+  // floating_nat is sorted by namespace: a lookup, not a set of them all (an incremental
+  // pass renders one namespace's tables among a thousand).
+  auto hasFloatingIps = [&](const std::string& ns) {
+    auto it =
+        std::lower_bound(plan.floating_nat.begin(), plan.floating_nat.end(), ns,
+                         [](const FloatingIpNat& f, const std::string& n) { return f.ns < n; });
+    return it != plan.floating_nat.end() && it->ns == ns;
+  };
   for (const auto& s : plan.source_nat) {
     if (!wanted(only, s.ns))
       continue;
     // With floating IPs in the same namespace (a centralized router's qrouter-), SNAT runs
     // after their chain: the first NAT chain to bind a connection wins, and a floating
     // IP's port must leave as its floating IP.
-    std::string priority = fip_namespaces.count(s.ns) ? "srcnat + 1" : "srcnat";
+    std::string priority = hasFloatingIps(s.ns) ? "srcnat + 1" : "srcnat";
     tableFor(tables, s.ns, "ip")
         .chains.push_back("  chain snat_postrouting {\n    type nat hook postrouting priority " +
                           priority +
