@@ -113,7 +113,8 @@ TEST(FastPathPlan, ProgramsGoOnTheTapsOfFloatingIpVmsAndTheExternalDevice) {
   plan::HostPlan p = fastPlan(cloud, "compute01");
   std::vector<std::string> got;
   for (const auto& a : p.fast_path.attach) {
-    if (a.program != plan::kEastWestProgram)  // fast_path_east_west_test.cc's
+    if (a.program != plan::kEastWestProgram && a.program != plan::kSnatProgram)  // their tests'
+
       got.push_back(a.dev + " " + a.program);
   }
   std::vector<std::string> want;
@@ -157,7 +158,10 @@ TEST(FastPathPlan, ARemovedFloatingIpHasNoEntry) {
   EXPECT_EQ(entry(p, "192.168.74.102"), nullptr);
   EXPECT_NE(entry(p, "192.168.74.104"), nullptr);
   EXPECT_EQ(std::count_if(p.fast_path.attach.begin(), p.fast_path.attach.end(),
-                          [](const auto& a) { return a.program != plan::kEastWestProgram; }),
+                          [](const auto& a) {
+                            return a.program == plan::kFipOutProgram ||
+                                   a.program == plan::kFipInProgram;
+                          }),
             2);  // vm2's tap and eth1
 }
 
@@ -359,10 +363,10 @@ TEST(FastPathTrace, SaysWhichHopsAFloatingIpsPacketSkipsBothWays) {
           "fast path: dvr_fip_in at the ingress of eth1 (DNAT 192.168.74.104 -> 192.168.111.5"),
       std::string::npos)
       << back;
-  // vm1 has no floating IP (SNAT on the controller), and without the fast path planned
-  // nothing is said.
+  // vm1 has no floating IP (SNAT on the controller): not dvr_fip_out's. Without the fast
+  // path planned nothing is said.
   auto snat = traced(cloud, plans, {.from = "vm1", .to = "8.8.8.8"});
-  EXPECT_EQ(decisions(snat.forward).find("fast path"), std::string::npos);
+  EXPECT_EQ(decisions(snat.forward).find("dvr_fip_out"), std::string::npos);
   const auto& plain_plans = seed.plain;
   auto plain = traced(cloud, plain_plans, {.from = "vm2", .to = "8.8.8.8"});
   EXPECT_EQ(decisions(plain.forward).find("fast path"), std::string::npos);
@@ -410,6 +414,42 @@ TEST(FastPathTrace, SaysWhichHopsAnEastWestPacketSkipsAcrossHostsAndWhyOneFallsB
   const auto& plain_plans = seed.plain;
   auto plain = traced(cloud, plain_plans, {.from = "vm1", .to = "vm4"});
   EXPECT_EQ(decisions(plain.forward).find("dvr_ew_out"), std::string::npos);
+}
+
+TEST(FastPathTrace, SaysWhichHopsTheComputeSideOfTheSnatPathSkips) {
+  const model::Cloud cloud = ipam::loadCloudFile(source("examples/seed.yaml"));
+  SeedPlans seed(cloud);
+  auto& plans = seed.fast;
+  auto r = traced(cloud, plans, {.from = "vm1", .to = "8.8.8.8"});
+  std::string fwd = decisions(r.forward);
+  // compute01: dvr_ew_out passes it on (no VM of router1), dvr_snat_out sends what
+  // qrouter- and the bridge would: DVR MAC to the sg- MAC, to vxlan-1001, for controller01.
+  EXPECT_NE(fwd.find("dvr_ew_out at the ingress of tapdef28f91-10 has no dvr_ew_dst entry for "
+                     "router "),
+            std::string::npos)
+      << fwd;
+  EXPECT_NE(fwd.find(" 8.8.8.8: passed on to dvr_snat_out"), std::string::npos) << fwd;
+  EXPECT_NE(fwd.find("fast path: dvr_snat_out at the ingress of tapdef28f91-10 (dvr_snat_port: "
+                     "src fa:16:3f:86:5c:5c dst fa:16:3e:6b:0f:63 (sg- 10.16.0.2), TTL -1, "
+                     "redirect to vxlan-1001 egress, VXLAN 1001 to 172.16.0.10 (controller01), "
+                     "where snat- does the SNAT), skipping this bridge, "
+                     "qrouter-13fe8525-da22-42de-aeb6-84f41a3b607d, bridge brqdb0062a0-50"),
+            std::string::npos)
+      << fwd;
+  EXPECT_NE(fwd.find("qrouter-13fe8525-da22-42de-aeb6-84f41a3b607d: skipped on the fast path "
+                     "(dvr_snat_out"),
+            std::string::npos)
+      << fwd;
+  // The network node's hops are its own: snat- is not skipped.
+  EXPECT_EQ(fwd.find("snat-13fe8525-da22-42de-aeb6-84f41a3b607d: skipped"), std::string::npos)
+      << fwd;
+  // A destination qrouter- keeps (vm4, on router1's other subnet) is not dvr_snat_out's.
+  EXPECT_EQ(
+      decisions(traced(cloud, plans, {.from = "vm1", .to = "vm4"}).forward).find("dvr_snat_out"),
+      std::string::npos);
+  // Without the fast path planned, nothing is said.
+  auto plain = traced(cloud, seed.plain, {.from = "vm1", .to = "8.8.8.8"});
+  EXPECT_EQ(decisions(plain.forward).find("dvr_snat_out"), std::string::npos);
 }
 
 }  // namespace

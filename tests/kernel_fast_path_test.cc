@@ -3,7 +3,8 @@
 // touches only the plan entries that differ from the previous plan, leaves the maps and
 // filters exactly as a full apply of the new plan would (a full run after it finds
 // nothing to change), deletes what went, keeps an address range two floating IPs of one
-// VM share, and writes later what waited for its device.
+// VM share, and writes later what waited for its device; the SNAT entries likewise (a
+// changed sg- MAC and kept ranges, then the router's gateway gone: nothing left).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sched.h>
@@ -65,6 +66,7 @@ plan::FastPath sorted(plan::FastPath fp) {
   std::sort(fp.fips.begin(), fp.fips.end(), by_key);
   std::sort(fp.ew_ports.begin(), fp.ew_ports.end(), by_key);
   std::sort(fp.ew_dests.begin(), fp.ew_dests.end(), by_key);
+  std::sort(fp.snat.begin(), fp.snat.end(), by_key);
   return fp;
 }
 
@@ -162,6 +164,80 @@ TEST(BpfFastPathKernel, AnIncrementalApplyLeavesWhatAFullApplyOfTheNewPlanWould)
     EXPECT_TRUE(r.waiting.empty()) << join(r.waiting);
 
     fp.apply(plan::FastPath{}, &later);  // unpins
+  }).join();
+  struct stat st {};
+  EXPECT_NE(::stat(pins.path.c_str(), &st), 0) << "the pins are left";
+}
+
+plan::SnatFastPath snat(const std::string& tap, const char* sg_mac, std::vector<const char*> keep) {
+  plan::SnatFastPath e;
+  e.vm_dev = tap;
+  e.router_id = "r7";
+  e.ip = ip("10.0.0.1");
+  e.gateway_mac = mac("fa:16:3e:00:00:02");
+  e.out_dev = "fpt-vx";  // a VXLAN device in the cloud; any device has an index
+  e.src_mac = mac("fa:16:3f:00:00:01");
+  e.sg_mac = mac(sg_mac);
+  e.sg_ip = ip("10.0.0.2");
+  e.snat_host = "net1";
+  e.tunnel_ip = ip("172.16.0.10");
+  e.vni = 1001;
+  e.mtu = 1450;
+  for (const char* k : keep)
+    e.keep_local.push_back(*Cidr::parse(k));
+  return e;
+}
+
+TEST(BpfFastPathKernel, SnatEntriesFollowThePlanIncrementallyAsAFullApplyWould) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root (a network namespace, bpffs)";
+  PinDir pins;
+  std::thread([&] {
+    ASSERT_EQ(::unshare(CLONE_NEWNET), 0);
+    UniqueFd self(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    Rtnl rt(self.get(), "test");
+    for (const char* dev : {"fpt-a", "fpt-vx"}) {
+      plan::Link a, b;
+      a.name = dev;
+      b.name = std::string(dev) + "-p";
+      rt.addVethPair(a, true, b, self.get());
+    }
+    BpfFastPath fp([](const std::string&, const std::string&, Ipv4) { return std::nullopt; },
+                   pins.path);
+    plan::FastPath before;
+    before.snat = {snat("fpt-a", "fa:16:3e:00:00:0a", {"10.0.0.0/24", "169.254.0.0/16"})};
+    before.attach = {{"fpt-a", plan::kSnatProgram}};
+    FastPathResult r = fp.apply(before, nullptr);
+    EXPECT_TRUE(has(r.lines,
+                    "tc filter add dev fpt-a ingress pref 222 handle 0xdd bpf "
+                    "direct-action dvr_snat_out"))
+        << join(r.lines);
+    auto entries = readFastPathEntries(pins.path);
+    EXPECT_TRUE(has(entries,
+                    "dvr_snat_port key fpt-a value dev fpt-vx src fa:16:3f:00:00:01 dst "
+                    "fa:16:3e:00:00:0a if src 10.0.0.1 dst mac fa:16:3e:00:00:02 mtu "
+                    "1450"))
+        << join(entries);
+    EXPECT_TRUE(has(entries, "dvr_snat_local key fpt-a 169.254.0.0/16")) << join(entries);
+
+    // The sg- port replaced (another MAC), an extra route kept, link-local no longer.
+    plan::FastPath after;
+    after.snat = {snat("fpt-a", "fa:16:3e:00:00:0b", {"10.0.0.0/24", "172.31.0.0/16"})};
+    after.attach = before.attach;
+    fp.apply(after, &before);
+    entries = readFastPathEntries(pins.path);
+    EXPECT_TRUE(has(entries, "dst fa:16:3e:00:00:0b")) << join(entries);
+    EXPECT_FALSE(has(entries, "fa:16:3e:00:00:0a")) << join(entries);
+    EXPECT_TRUE(has(entries, "dvr_snat_local key fpt-a 172.31.0.0/16")) << join(entries);
+    EXPECT_FALSE(has(entries, "dvr_snat_local key fpt-a 169.254.0.0/16")) << join(entries);
+    r = fp.apply(after, nullptr);  // a full run finds nothing to repair
+    EXPECT_TRUE(r.lines.empty()) << join(r.lines);
+
+    // The router loses its gateway: the entries and the filter go (and the pins with them).
+    plan::FastPath none;
+    r = fp.apply(none, &after);
+    EXPECT_TRUE(has(r.lines, "bpftool map delete name dvr_snat_port key fpt-a")) << join(r.lines);
+    EXPECT_TRUE(has(r.lines, "tc filter del dev fpt-a")) << join(r.lines);
   }).join();
   struct stat st {};
   EXPECT_NE(::stat(pins.path.c_str(), &st), 0) << "the pins are left";

@@ -26,6 +26,7 @@
 
 #include "bpf/east_west.h"
 #include "bpf/fip_path.h"
+#include "bpf/snat_path.h"
 #include "fast_path.skel.h"  // generated at build time: bpftool gen object + skeleton
 #include "kernel/rtnl.h"
 #include "kernel/unique_fd.h"
@@ -34,9 +35,11 @@ namespace dvr::kernel {
 namespace {
 
 const char* kMaps[] = {"dvr_fip_out_map", "dvr_fip_in_map", "dvr_fip_local", "dvr_fp_stats",
-                       "dvr_ew_port",     "dvr_ew_dst",     "dvr_ew_stats"};
+                       "dvr_ew_port",     "dvr_ew_dst",     "dvr_ew_stats",  "dvr_snat_port",
+                       "dvr_snat_local",  "dvr_snat_stats"};
 constexpr size_t kMapCount = sizeof kMaps / sizeof *kMaps;
-const char* kPrograms[] = {plan::kFipOutProgram, plan::kFipInProgram, plan::kEastWestProgram};
+const char* kPrograms[] = {plan::kFipOutProgram, plan::kFipInProgram, plan::kEastWestProgram,
+                           plan::kSnatProgram};
 
 // libbpf returns -errno (and sets errno) on failure.
 void check(int rc, const std::string& what) {
@@ -63,6 +66,9 @@ bool operator==(const dvr_ew_port_val& a, const dvr_ew_port_val& b) {
   return std::memcmp(&a, &b, sizeof a) == 0;
 }
 bool operator==(const dvr_ew_dst_val& a, const dvr_ew_dst_val& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+bool operator==(const dvr_snat_port_val& a, const dvr_snat_port_val& b) {
   return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
@@ -110,11 +116,14 @@ uint32_t progId(int fd) {
 
 bool isOurs(const std::string& name) {
   return name == plan::kFipOutProgram || name == plan::kFipInProgram ||
-         name == plan::kEastWestProgram;
+         name == plan::kEastWestProgram || name == plan::kSnatProgram;
 }
 
-// dvr_ew_out runs before dvr_fip_out on a tap: what it leaves (TC_ACT_UNSPEC) goes on.
+// dvr_ew_out runs before dvr_fip_out or dvr_snat_out on a tap: what it leaves
+// (TC_ACT_UNSPEC) goes on.
 uint16_t priorityOf(const std::string& program) {
+  if (program == plan::kSnatProgram)
+    return kSnatPriority;
   return program == plan::kEastWestProgram ? kEastWestPriority : kFastPathPriority;
 }
 
@@ -221,6 +230,21 @@ std::string ewDstLine(const char* verb, const dvr_ew_dst_key& k, const dvr_ew_ds
   return s;
 }
 
+std::string snatPortLine(const char* verb, const dvr_snat_port_key& k, const dvr_snat_port_val* v) {
+  std::string s =
+      std::string("bpftool map ") + verb + " name dvr_snat_port key " + devName(k.ifindex);
+  if (v)
+    s += " value dev " + devName(v->out_ifindex) + " src " + macStr(v->src_mac) + " dst " +
+         macStr(v->sg_mac) + " if src " + ipStr(v->ip) + " dst mac " + macStr(v->gw_mac) + " mtu " +
+         std::to_string(v->mtu);
+  return s;
+}
+
+std::string snatLocalLine(const char* verb, const dvr_fip_local_key& k, const uint8_t*) {
+  return std::string("bpftool map ") + verb + " name dvr_snat_local key " + devName(k.ifindex) +
+         " " + Cidr{Ipv4(ntohl(k.addr)), uint8_t(k.prefixlen - 32)}.str();
+}
+
 }  // namespace
 
 template <class K, class V>
@@ -235,6 +259,13 @@ struct FipEntries {
   dvr_fip_out_val out;
   dvr_fip_in_key in_key;
   dvr_fip_in_val in;
+  std::vector<dvr_fip_local_key> locals;
+};
+
+// One VM's SNAT entries, in kernel terms: its port and the destinations qrouter- keeps.
+struct SnatEntries {
+  dvr_snat_port_key key;
+  dvr_snat_port_val val;
   std::vector<dvr_fip_local_key> locals;
 };
 
@@ -339,6 +370,9 @@ std::tuple<std::string> ewPortKey(const plan::EastWestPort& p) {
 std::tuple<uint32_t, Ipv4> ewDstKey(const plan::EastWestDest& d) {
   return {d.router, d.ip};
 }
+std::tuple<std::string> snatKey(const plan::SnatFastPath& e) {
+  return {e.vm_dev};
+}
 std::tuple<std::string, std::string> attachKey(const plan::FastPathAttach& a) {
   return {a.dev, a.program};
 }
@@ -352,6 +386,8 @@ struct BpfFastPath::Written {
   KernelMap<dvr_fip_local_key, int> local_refs;  // floating IPs keeping each (a VM's share)
   KernelMap<dvr_ew_port_key, dvr_ew_port_val> ew_ports;
   KernelMap<dvr_ew_dst_key, dvr_ew_dst_val> ew_dsts;
+  KernelMap<dvr_snat_port_key, dvr_snat_port_val> snat_ports;
+  KernelMap<dvr_fip_local_key, uint8_t> snat_local;       // each tap's own: no sharing
   std::map<NextHop, Mac> next_hops;                       // resolved ones
   std::map<NextHop, std::optional<Mac>> next_hops_asked;  // this run's answers
   // The plan's entries the last apply could not write (a device missing, a next hop not
@@ -359,6 +395,7 @@ struct BpfFastPath::Written {
   std::set<std::tuple<Ipv4>> waiting_fips;
   std::set<std::tuple<std::string>> waiting_ew_ports;
   std::set<std::tuple<uint32_t, Ipv4>> waiting_ew_dsts;
+  std::set<std::tuple<std::string>> waiting_snat;
   std::set<std::tuple<std::string, std::string>> waiting_attach;
 };
 
@@ -397,8 +434,9 @@ BpfFastPath::BpfFastPath(Resolver resolve, std::string pin_dir)
 }
 
 BpfFastPath::~BpfFastPath() {
-  for (int fd : {prog_out_, prog_in_, prog_ew_, map_out_, map_in_, map_local_, map_stats_,
-                 map_ew_port_, map_ew_dst_, map_ew_stats_}) {
+  for (int fd :
+       {prog_out_, prog_in_, prog_ew_, map_out_, map_in_, map_local_, map_stats_, map_ew_port_,
+        map_ew_dst_, map_ew_stats_, prog_snat_, map_snat_port_, map_snat_local_, map_snat_stats_}) {
     if (fd >= 0)
       ::close(fd);
   }
@@ -428,7 +466,8 @@ void BpfFastPath::open() {
     bpf_map* maps[] = {skel->maps.dvr_fip_out_map, skel->maps.dvr_fip_in_map,
                        skel->maps.dvr_fip_local,   skel->maps.dvr_fp_stats,
                        skel->maps.dvr_ew_port,     skel->maps.dvr_ew_dst,
-                       skel->maps.dvr_ew_stats};
+                       skel->maps.dvr_ew_stats,    skel->maps.dvr_snat_port,
+                       skel->maps.dvr_snat_local,  skel->maps.dvr_snat_stats};
     static_assert(sizeof maps / sizeof *maps == kMapCount);
     for (size_t i = 0; i < kMapCount; ++i)
       bpf_map__set_pin_path(maps[i], pin(kMaps[i]).c_str());
@@ -439,7 +478,8 @@ void BpfFastPath::open() {
     }
     for (auto [prog, name] : {std::pair{skel->progs.dvr_fip_out, plan::kFipOutProgram},
                               std::pair{skel->progs.dvr_fip_in, plan::kFipInProgram},
-                              std::pair{skel->progs.dvr_ew_out, plan::kEastWestProgram}}) {
+                              std::pair{skel->progs.dvr_ew_out, plan::kEastWestProgram},
+                              std::pair{skel->progs.dvr_snat_out, plan::kSnatProgram}}) {
       ::unlink(pin(name).c_str());
       rc = bpf_program__pin(prog, pin(name).c_str());
       if (rc < 0) {
@@ -464,12 +504,18 @@ void BpfFastPath::open() {
   map_ew_port_ = get(kMaps[4]);
   map_ew_dst_ = get(kMaps[5]);
   map_ew_stats_ = get(kMaps[6]);
+  prog_snat_ = get(plan::kSnatProgram);
+  map_snat_port_ = get(kMaps[7]);
+  map_snat_local_ = get(kMaps[8]);
+  map_snat_stats_ = get(kMaps[9]);
   open_ = true;
 }
 
 int BpfFastPath::progFd(const std::string& program) const {
   if (program == plan::kEastWestProgram)
     return prog_ew_;
+  if (program == plan::kSnatProgram)
+    return prog_snat_;
   return program == plan::kFipOutProgram ? prog_out_ : prog_in_;
 }
 
@@ -480,7 +526,7 @@ void BpfFastPath::scanAttachments() {
     return;
   if (struct if_nameindex* all = if_nameindex()) {
     for (struct if_nameindex* i = all; i->if_index; ++i) {
-      for (uint16_t prio : {kEastWestPriority, kFastPathPriority}) {
+      for (uint16_t prio : {kEastWestPriority, kFastPathPriority, kSnatPriority}) {
         uint32_t id = queryAttached(int(i->if_index), prio);
         if (!id)
           continue;
@@ -748,6 +794,98 @@ void BpfFastPath::applyEastWestChanges(const plan::FastPath& before, const plan:
     writeEntry(map_ew_port_, w.ew_ports, k, v, ewPortLine, r);
 }
 
+// e's entries, or nothing while its tap or its VXLAN device is missing (said in r).
+std::optional<SnatEntries> BpfFastPath::snatEntries(const plan::SnatFastPath& e,
+                                                    FastPathResult& r) {
+  unsigned tap = ifindex(e.vm_dev), out = ifindex(e.out_dev);
+  if (!tap || !out) {
+    r.waiting.push_back(!tap ? e.vm_dev : e.out_dev);
+    return std::nullopt;
+  }
+  SnatEntries s{};
+  s.key = {tap};
+  s.val.ip = htonl(e.ip.value());
+  s.val.out_ifindex = out;
+  setMac(s.val.gw_mac, e.gateway_mac);
+  setMac(s.val.src_mac, e.src_mac);
+  setMac(s.val.sg_mac, e.sg_mac);
+  s.val.mtu = uint16_t(e.mtu);
+  for (const auto& c : e.keep_local)
+    s.locals.push_back({uint32_t(32 + c.len), tap, htonl(c.network().addr.value())});
+  return s;
+}
+
+// The SNAT maps: a VM's port entry goes before the destinations qrouter- keeps for it and
+// comes after them, so it never sends one of those to the sg- port. A full run dumps them.
+void BpfFastPath::applySnat(const plan::FastPath& want, FastPathResult& r) {
+  Written& w = *written_;
+  w.snat_ports = dump<dvr_snat_port_key, dvr_snat_port_val>(map_snat_port_);
+  w.snat_local = dump<dvr_fip_local_key, uint8_t>(map_snat_local_);
+  w.waiting_snat.clear();
+  KernelMap<dvr_snat_port_key, dvr_snat_port_val> ports;
+  KernelMap<dvr_fip_local_key, uint8_t> locals;
+  for (const auto& e : want.snat) {
+    std::optional<SnatEntries> s = snatEntries(e, r);
+    if (!s) {
+      w.waiting_snat.insert(snatKey(e));
+      continue;
+    }
+    ports[s->key] = s->val;
+    for (const auto& k : s->locals)
+      locals[k] = kLocal;
+  }
+  deleteAbsent(map_snat_port_, w.snat_ports, ports, snatPortLine, r);
+  for (const auto& [k, v] : locals)
+    writeEntry(map_snat_local_, w.snat_local, k, v, snatLocalLine, r);
+  deleteAbsent(map_snat_local_, w.snat_local, locals, snatLocalLine, r);
+  for (const auto& [k, v] : ports)
+    writeEntry(map_snat_port_, w.snat_ports, k, v, snatPortLine, r);
+}
+
+// An incremental run: only the VMs whose entry differs from the last plan (and those
+// still waiting), in the same order as a full run.
+void BpfFastPath::applySnatChanges(const plan::FastPath& before, const plan::FastPath& want,
+                                   FastPathResult& r) {
+  Written& w = *written_;
+  std::vector<const plan::SnatFastPath*> gone, wanted;
+  changedEntries(before.snat, want.snat, w.waiting_snat, gone, wanted);
+  std::vector<SnatEntries> adds;
+  KernelMap<dvr_snat_port_key, char> new_ports;
+  KernelMap<dvr_fip_local_key, uint8_t> new_locals;
+  for (const auto* e : wanted) {
+    w.waiting_snat.erase(snatKey(*e));
+    std::optional<SnatEntries> s = snatEntries(*e, r);
+    if (!s) {
+      w.waiting_snat.insert(snatKey(*e));
+      continue;
+    }
+    new_ports[s->key] = 1;
+    for (const auto& k : s->locals)
+      new_locals[k] = kLocal;
+    adds.push_back(std::move(*s));
+  }
+  std::vector<dvr_fip_local_key> old_locals;  // kept by the old entry, not the new one
+  for (const auto* e : gone) {
+    if (!findByKey(want.snat, snatKey(*e)))
+      w.waiting_snat.erase(snatKey(*e));
+    unsigned tap = remembered(e->vm_dev);
+    dvr_snat_port_key k{tap};
+    if (!new_ports.count(k))
+      deleteEntry(map_snat_port_, w.snat_ports, k, snatPortLine, r);
+    for (const auto& c : e->keep_local) {
+      dvr_fip_local_key lk{uint32_t(32 + c.len), tap, htonl(c.network().addr.value())};
+      if (!new_locals.count(lk))
+        old_locals.push_back(lk);
+    }
+  }
+  for (const auto& [k, v] : new_locals)
+    writeEntry(map_snat_local_, w.snat_local, k, v, snatLocalLine, r);
+  for (const auto& k : old_locals)
+    deleteEntry(map_snat_local_, w.snat_local, k, snatLocalLine, r);
+  for (const auto& s : adds)
+    writeEntry(map_snat_port_, w.snat_ports, s.key, s.val, snatPortLine, r);
+}
+
 // dvr's filter off dev, if it is still there and dvr's.
 void BpfFastPath::detach(const std::string& dev, const std::string& program, FastPathResult& r) {
   unsigned ifindex = this->ifindex(dev);
@@ -845,17 +983,20 @@ FastPathResult BpfFastPath::apply(const plan::FastPath& want, const plan::FastPa
   if (trusted_) {
     applyFipChanges(*previous, want, r);
     applyEastWestChanges(*previous, want, r);
+    applySnatChanges(*previous, want, r);
     applyAttachmentChanges(*previous, want, r);
   } else {
     applyFips(want, r);
     applyEastWest(want, r);
+    applySnat(want, r);
     applyAttachments(want, r);
   }
 
   // Nothing left to carry: the programs and maps go too (a later plan loads them again).
   if (want.empty() && attached_.empty()) {
     for (int* fd : {&prog_out_, &prog_in_, &prog_ew_, &map_out_, &map_in_, &map_local_, &map_stats_,
-                    &map_ew_port_, &map_ew_dst_, &map_ew_stats_}) {
+                    &map_ew_port_, &map_ew_dst_, &map_ew_stats_, &prog_snat_, &map_snat_port_,
+                    &map_snat_local_, &map_snat_stats_}) {
       ::close(*fd);
       *fd = -1;
     }
@@ -900,6 +1041,13 @@ FastPathCounters readFastPathCounters(const std::string& pin_dir) {
       add(ew, reason, c.by_dir[DVR_FP_DIRS], reason);
     ::close(ew);
   }
+  // dvr_snat_out's likewise
+  if (int sn = bpf_obj_get((pin_dir + "/dvr_snat_stats").c_str()); sn >= 0) {
+    c.by_dir.resize(DVR_FP_DIRS + 2, std::vector<uint64_t>(DVR_FP_REASONS, 0));
+    for (uint32_t reason = 0; reason < DVR_FP_REASONS; ++reason)
+      add(sn, reason, c.by_dir[DVR_FP_DIRS + 1], reason);
+    ::close(sn);
+  }
   return c;
 }
 
@@ -932,6 +1080,16 @@ std::vector<std::string> readFastPathEntries(const std::string& pin_dir) {
   if (int fd = open(kMaps[5]); fd >= 0) {
     for (const auto& [k, v] : dump<dvr_ew_dst_key, dvr_ew_dst_val>(fd))
       out.push_back(strip(ewDstLine("update", k, &v)));
+    ::close(fd);
+  }
+  if (int fd = open(kMaps[7]); fd >= 0) {
+    for (const auto& [k, v] : dump<dvr_snat_port_key, dvr_snat_port_val>(fd))
+      out.push_back(strip(snatPortLine("update", k, &v)));
+    ::close(fd);
+  }
+  if (int fd = open(kMaps[8]); fd >= 0) {
+    for (const auto& [k, v] : dump<dvr_fip_local_key, uint8_t>(fd))
+      out.push_back(strip(snatLocalLine("update", k, &v)));
     ::close(fd);
   }
   return out;

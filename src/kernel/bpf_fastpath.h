@@ -1,11 +1,12 @@
 // The fast path on this host's kernel, through libbpf: loads the programs of src/bpf/
-// (fip_path.bpf.c, east_west.bpf.c; embedded in the binary as one bpftool skeleton), pins them and
-// their maps under /sys/fs/bpf/dvr/ (mounting bpffs there if the system has not), attaches
-// them on tc ingress (clsact, direct action) of host-namespace devices, and fills their
-// maps from plan::FastPath.
+// (fip_path.bpf.c, east_west.bpf.c, snat_path.bpf.c; embedded in the binary as one bpftool
+// skeleton), pins them and their maps under /sys/fs/bpf/dvr/ (mounting bpffs there if the system
+// has not), attaches them on tc ingress (clsact, direct action) of host-namespace devices, and
+// fills their maps from plan::FastPath.
 //
 // Ownership: dvr's filters are the ones at tc priority kFastPathPriority (dvr_fip_out,
-// dvr_fip_in) or kEastWestPriority (dvr_ew_out, first on a tap) with handle
+// dvr_fip_in), kEastWestPriority (dvr_ew_out, first on a tap) or kSnatPriority
+// (dvr_snat_out, after it; a tap has dvr_fip_out or dvr_snat_out, never both) with handle
 // kFastPathHandle whose program is named so; anything else on a
 // device (another priority, another program) is never touched, and a foreign filter at
 // dvr's priority is an error naming it. Pinned objects survive the agent: a restarted
@@ -32,10 +33,12 @@ struct dvr_ew_dst_val;
 
 namespace dvr::kernel {
 
-struct FipEntries;  // one floating IP's map entries (bpf_fastpath.cc)
+struct FipEntries;   // one floating IP's map entries (bpf_fastpath.cc)
+struct SnatEntries;  // one VM's SNAT entries (bpf_fastpath.cc)
 
 inline constexpr uint16_t kFastPathPriority = 0xdd;
 inline constexpr uint16_t kEastWestPriority = 0xdc;
+inline constexpr uint16_t kSnatPriority = 0xde;
 inline constexpr uint32_t kFastPathHandle = 0xdd;
 inline constexpr const char* kFastPathPinDir = "/sys/fs/bpf/dvr";
 
@@ -65,6 +68,7 @@ class BpfFastPath : public FastPathOps {
       const plan::EastWestPort& p, FastPathResult& r);
   std::optional<std::pair<dvr_ew_dst_key, dvr_ew_dst_val>> ewDstEntry(const plan::EastWestDest& d,
                                                                       FastPathResult& r);
+  std::optional<SnatEntries> snatEntries(const plan::SnatFastPath& e, FastPathResult& r);
   // A full run (the whole plan against the kernel's maps and filters) and an incremental
   // one (only the entries that differ from the previous plan, and those still waiting).
   void applyFips(const plan::FastPath& want, FastPathResult& r);
@@ -72,6 +76,9 @@ class BpfFastPath : public FastPathOps {
   void applyEastWest(const plan::FastPath& want, FastPathResult& r);
   void applyEastWestChanges(const plan::FastPath& before, const plan::FastPath& want,
                             FastPathResult& r);
+  void applySnat(const plan::FastPath& want, FastPathResult& r);
+  void applySnatChanges(const plan::FastPath& before, const plan::FastPath& want,
+                        FastPathResult& r);
   void applyAttachments(const plan::FastPath& want, FastPathResult& r);
   void applyAttachmentChanges(const plan::FastPath& before, const plan::FastPath& want,
                               FastPathResult& r);
@@ -95,13 +102,14 @@ class BpfFastPath : public FastPathOps {
   int prog_out_ = -1, prog_in_ = -1, prog_ew_ = -1;
   int map_out_ = -1, map_in_ = -1, map_local_ = -1, map_stats_ = -1;
   int map_ew_port_ = -1, map_ew_dst_ = -1, map_ew_stats_ = -1;
+  int prog_snat_ = -1, map_snat_port_ = -1, map_snat_local_ = -1, map_snat_stats_ = -1;
   bool scanned_ = false;
   std::set<std::pair<std::string, std::string>> attached_;  // (dev, program)
 };
 
 // The programs' per-CPU counters, summed: [0] dvr_fip_out, [1] dvr_fip_in, [2] dvr_ew_out,
-// by reason (src/bpf/fip_path.h: fast, error, then why it fell back). Empty when nothing
-// is pinned.
+// [3] dvr_snat_out, by reason (src/bpf/fip_path.h: fast, error, then why it fell back). Empty when
+// nothing is pinned.
 struct FastPathCounters {
   std::vector<std::vector<uint64_t>> by_dir;
   bool empty() const { return by_dir.empty(); }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "plan/fast_path_east_west.h"
+#include "plan/fast_path_snat.h"
 #include "plan/names.h"
 
 namespace dvr::plan {
@@ -95,6 +96,7 @@ void addFastPath(const CloudIndex& ix, HostPlan& plan) {
   for (const auto& d : ext_devs)
     fp.attach.push_back({d, kFipInProgram});
   addEastWest(ix, plan);
+  addSnatPath(ix, plan);
   std::sort(fp.attach.begin(), fp.attach.end(),
             [](const FastPathAttach& a, const FastPathAttach& b) { return a.key() < b.key(); });
   std::sort(fp.fips.begin(), fp.fips.end(),
@@ -140,6 +142,20 @@ std::string renderFastPath(const HostPlan& plan) {
       if (d.remote)
         out += " (vxlan to " + d.tunnel_ip.str() + ")";
       out += " mtu " + std::to_string(d.mtu) + " ttl -1\n";
+    }
+  }
+  if (!fp.snat.empty()) {
+    out += "map dvr_snat_port:\n";
+    for (const auto& e : fp.snat)
+      out += "key: " + e.vm_dev + "  value: dev " + e.out_dev + " src " + e.src_mac.str() +
+             " dst " + e.sg_mac.str() + " (sg- " + e.sg_ip.str() + " on " + e.snat_host +
+             ", vxlan " + std::to_string(e.vni) + " to " + e.tunnel_ip.str() + ") if src " +
+             e.ip.str() + " dst mac " + e.gateway_mac.str() + " mtu " + std::to_string(e.mtu) +
+             " ttl -1\n";
+    out += "map dvr_snat_local (namespace path):\n";
+    for (const auto& e : fp.snat) {
+      for (const auto& k : e.keep_local)
+        out += "key: " + e.vm_dev + " " + k.str() + "\n";
     }
   }
   for (const auto& [port, why] : fp.left_out)

@@ -1,7 +1,8 @@
 // The fast path's intent for one host (HostPlan::fast_path): which eBPF programs attach to
 // which host-namespace devices, one map entry per floating IP with everything the
 // namespace path would do to its packets (addresses, MACs, MTUs, the destinations it
-// keeps), and the east-west entries (plan/fast_path_east_west.h). Pure, like the planner;
+// keeps), the east-west entries (plan/fast_path_east_west.h) and the compute-host side of
+// SNAT (plan/fast_path_snat.h). Pure, like the planner;
 // run after planHost, since it reads the plan (the port filter) as well as the cloud.
 //
 // A floating IP stays on the namespace path alone (listed in left_out with the reason)

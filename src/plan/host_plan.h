@@ -251,6 +251,8 @@ inline constexpr const char* kFipInProgram = "dvr_fip_in";    // on external dev
 // East-west between a distributed router's subnets (src/bpf/east_west.bpf.c), on VM taps
 // before dvr_fip_out: what it does not take goes on to that program.
 inline constexpr const char* kEastWestProgram = "dvr_ew_out";
+// The compute-host side of SNAT (src/bpf/snat_path.bpf.c), on VM taps after dvr_ew_out.
+inline constexpr const char* kSnatProgram = "dvr_snat_out";
 
 struct FastPathAttach {  // tc ingress of dev (host namespace), direct action
   bool operator==(const FastPathAttach&) const = default;
@@ -305,16 +307,41 @@ struct EastWestDest {
   auto key() const { return std::tie(router, ip); }
 };
 
+// SNAT, compute-host side: a VM on this host without a floating IP, whose frames to its
+// gateway for a destination qrouter- does not route itself go to the router's sg- port
+// on its subnet, on the dvr_snat host: the frame qrouter- and the bridge send it.
+struct SnatFastPath {
+  bool operator==(const SnatFastPath&) const = default;
+  std::string vm_dev;  // the VM's tap: the key (its ifindex)
+  std::string router_id;
+  Ipv4 ip;          // the VM's fixed IP: frames from other sources take the namespace path
+  Mac gateway_mac;  // qr- of its subnet, what the VM addresses
+  // Its network's VXLAN device; source this host's DVR MAC (the bridge's DVR rewrite),
+  // destination the sg- port's MAC, whose FDB entry holds the dvr_snat host's address.
+  std::string out_dev;
+  Mac src_mac, sg_mac;
+  Ipv4 sg_ip;  // the next hop of qrouter-'s SNAT redirect route, for dvr plan
+  std::string snat_host;
+  Ipv4 tunnel_ip;  // the dvr_snat host's, for dvr plan (the FDB holds it for the kernel)
+  uint32_t vni = 0;
+  int mtu = 0;  // of qr- on its subnet: larger packets take the namespace path (its ICMP)
+  // Destinations qrouter- routes itself (main table): the router's subnets, its extra
+  // routes, link-local. Sorted, unique.
+  std::vector<Cidr> keep_local;
+  auto key() const { return std::tie(vm_dev); }
+};
+
 struct FastPath {
   bool operator==(const FastPath&) const = default;
   std::vector<FastPathAttach> attach;  // sorted by key
   std::vector<FipFastPath> fips;       // sorted by floating IP
   std::vector<EastWestPort> ew_ports;  // sorted by key
   std::vector<EastWestDest> ew_dests;  // sorted by key
+  std::vector<SnatFastPath> snat;      // sorted by key
   // Ports with a floating IP that stay on the namespace path, and why (dvr plan says so).
   std::vector<std::pair<std::string, std::string>> left_out;  // (port id, reason)
   bool empty() const {
-    return attach.empty() && fips.empty() && ew_ports.empty() && ew_dests.empty();
+    return attach.empty() && fips.empty() && ew_ports.empty() && ew_dests.empty() && snat.empty();
   }
 };
 

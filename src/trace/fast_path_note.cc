@@ -64,6 +64,23 @@ void notePath(Path& path, const plan::HostPlan& p) {
   }
 }
 
+bool keptLocal(const std::vector<Cidr>& keep, Ipv4 dst) {
+  for (const auto& c : keep) {
+    if (c.contains(dst))
+      return true;
+  }
+  return false;
+}
+
+// The SNAT entry of a VM's tap whose program takes a packet to dst, or null.
+const plan::SnatFastPath* snatFor(const plan::FastPath& fp, const std::string& tap, Ipv4 dst) {
+  for (const auto& e : fp.snat) {
+    if (e.vm_dev == tap && !keptLocal(e.keep_local, dst))
+      return &e;
+  }
+  return nullptr;
+}
+
 const plan::EastWestDest* eastWestDest(const plan::FastPath& fp, uint32_t router, Ipv4 ip) {
   for (const auto& d : fp.ew_dests) {
     if (d.router == router && d.ip == ip)
@@ -96,6 +113,12 @@ void noteEastWest(Path& path, const plan::HostPlan& p) {
         continue;
       }
       const plan::EastWestDest* d = eastWestDest(p.fast_path, port.router, in.packet.dst_ip);
+      if (!d && snatFor(p.fast_path, port.vm_dev, in.packet.dst_ip)) {
+        hops[i].decisions.push_back(at + " has no dvr_ew_dst entry for router " +
+                                    std::to_string(port.router) + " " + in.packet.dst_ip.str() +
+                                    ": passed on to " + plan::kSnatProgram);
+        continue;
+      }
       if (!d) {
         hops[i].decisions.push_back("namespace path: " + at + " has no dvr_ew_dst entry for " +
                                     "router " + std::to_string(port.router) + " " +
@@ -113,15 +136,51 @@ void noteEastWest(Path& path, const plan::HostPlan& p) {
   }
 }
 
+// SNAT, compute-host side: a frame from a VM with dvr_snat_out to its gateway MAC, for a
+// destination qrouter- does not keep, routed by qrouter- to the sg- port and out by the
+// bridge towards the VXLAN device, is what the program sends itself.
+void noteSnat(Path& path, const plan::HostPlan& p) {
+  auto& hops = path.hops;
+  for (size_t i = 0; i + 1 < hops.size(); ++i) {
+    const Hop& in = hops[i];
+    if (in.host != p.host || !isBridge(in))
+      continue;
+    const plan::SnatFastPath* e = snatFor(p.fast_path, in.in_dev, in.packet.dst_ip);
+    if (!e || in.packet.dst_mac != e->gateway_mac)
+      continue;
+    size_t j = i + 1;
+    while (j < hops.size() && hops[j].host == p.host && hops[j].where.rfind("qrouter-", 0) == 0)
+      ++j;
+    if (j == i + 1 || j >= hops.size() || hops[j].host != p.host || !isBridge(hops[j]))
+      continue;
+    std::string at = std::string(plan::kSnatProgram) + " at the ingress of " + e->vm_dev;
+    if (in.packet.src_ip != e->ip) {
+      hops[i].decisions.push_back("namespace path: " + at + " takes only " + e->ip.str() +
+                                  "'s packets (its dvr_snat_port entry)");
+      continue;
+    }
+    const Packet& left = hops[j].packet;
+    if (left.src_mac != e->src_mac || left.dst_mac != e->sg_mac)
+      continue;  // the entry and the namespace path disagree: the trace shows the latter
+    mark(path, i, j, plan::kSnatProgram, e->vm_dev,
+         "(dvr_snat_port: src " + e->src_mac.str() + " dst " + e->sg_mac.str() + " (sg- " +
+             e->sg_ip.str() + "), TTL -1, redirect to " + e->out_dev + " egress, VXLAN " +
+             std::to_string(e->vni) + " to " + e->tunnel_ip.str() + " (" + e->snat_host +
+             "), where snat- does the SNAT)");
+  }
+}
+
 }  // namespace
 
 void noteFastPath(TraceResult& result, const std::vector<plan::HostPlan>& plans) {
   for (const auto& p : plans) {
     notePath(result.forward, p);
     noteEastWest(result.forward, p);
+    noteSnat(result.forward, p);
     if (result.reply) {
       notePath(*result.reply, p);
       noteEastWest(*result.reply, p);
+      noteSnat(*result.reply, p);
     }
   }
 }

@@ -7,7 +7,10 @@
 // frame from a VM with dvr_ew_out, routed between the router's subnets by qrouter- on its
 // host, is the program's when its dvr_ew_dst entry has the destination (the entry, the
 // rewrite, the redirect target are said); otherwise the entering hop says why it takes the
-// namespace path. Pure.
+// namespace path. SNAT's compute-host side likewise: a frame from a VM with dvr_snat_out
+// that qrouter- sends to the router's sg- port on another host and the bridge out by the
+// VXLAN device is the program's (its entry, the rewrite, the tunnel, snat- doing the NAT).
+// Pure.
 #pragma once
 
 #include <vector>
