@@ -1,7 +1,8 @@
-// The incremental write path (server/incremental_port.h) against the full one: a fixed-seed
-// random sequence of Neutron writes through the API handler, after each of which the
-// server's cached state and cloud must equal what a server that reads the same rows and
-// resolves them whole makes of them, and a refused write must leave every row as it was.
+// The incremental write paths (server/incremental_port.h, incremental_fip.h) against the
+// full one: a fixed-seed random sequence of Neutron writes through the API handler, after
+// each of which the server's cached state and cloud must equal what a server that reads
+// the same rows and resolves them whole makes of them, and a refused write must leave
+// every row as it was.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "server/incremental_fip.h"
 #include "server/incremental_port.h"
 #include "server/neutron_api.h"
 #include "store/store.h"
@@ -197,8 +199,9 @@ TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
     repinned.pinAllocations(should->cloud);
     EXPECT_TRUE(repinned.topo == should->state.topo) << "a stored allocation is not pinned";
   }
-  // The sequence took both paths, and refused some writes.
+  // The sequence took every path, and refused some writes.
   EXPECT_GT(server::appendedPortsResolved(), 10u);
+  EXPECT_GT(server::floatingIpsResolved(), 10u);
   EXPECT_GT(refused, 10);
 }
 
