@@ -1,7 +1,8 @@
-// The incremental write path (server/incremental_port.h) against the full one: a fixed-seed
-// random sequence of Neutron writes through the API handler, after each of which the
-// server's cached state and cloud must equal what a server that reads the same rows and
-// resolves them whole makes of them, and a refused write must leave every row as it was.
+// The incremental write paths (server/incremental_port.h, incremental_fip.h) against the
+// full one: a fixed-seed random sequence of Neutron writes through the API handler, after
+// each of which the server's cached state and cloud must equal what a server that reads
+// the same rows and resolves them whole makes of them, and a refused write must leave
+// every row as it was.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "ipam/resolve.h"
+#include "server/incremental_fip.h"
 #include "server/incremental_port.h"
 #include "server/neutron_api.h"
 #include "store/store.h"
@@ -88,6 +91,9 @@ TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
     std::string before = rowsOf(*store);
     std::string what;
     ApiResponse r;
+    // What this write allocated for the port or floating IP it created (not what it asked
+    // for): unpinned, the full path must allocate the same again.
+    std::string created_port, created_fip;
     switch (rng() % 12) {
       case 0: {
         what = "network";
@@ -122,6 +128,8 @@ TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
         r = c.call("POST", "/v2.0/ports", {{"port", p}});
         if (r.status == 201)
           ports.push_back(idOf(r, "port"));
+        if (r.status == 201 && !p.contains("mac_address"))
+          created_port = ports.back();
         break;
       }
       case 5: {
@@ -160,6 +168,8 @@ TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
         r = c.call("POST", "/v2.0/floatingips", {{"floatingip", f}});
         if (r.status == 201)
           fips.push_back(idOf(r, "floatingip"));
+        if (r.status == 201)
+          created_fip = fips.back();
         break;
       }
       case 10: {
@@ -196,9 +206,23 @@ TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
     server::ApiState repinned = should->state;
     repinned.pinAllocations(should->cloud);
     EXPECT_TRUE(repinned.topo == should->state.topo) << "a stored allocation is not pinned";
+    server::ApiState unpinned = should->state;
+    for (auto& v : unpinned.topo.vms) {
+      if (v.name == created_port) {
+        v.mac.reset();
+        v.ip.reset();
+      }
+    }
+    for (auto& f : unpinned.topo.floating_ips) {
+      if (f.id == created_fip)
+        f.address.reset();
+    }
+    EXPECT_TRUE(ipam::resolve(unpinned.topologyForResolve(), "unpinned") == is->cloud)
+        << "the write allocated otherwise than the full path";
   }
-  // The sequence took both paths, and refused some writes.
+  // The sequence took every path, and refused some writes.
   EXPECT_GT(server::appendedPortsResolved(), 10u);
+  EXPECT_GT(server::floatingIpsResolved(), 10u);
   EXPECT_GT(refused, 10);
 }
 

@@ -196,6 +196,10 @@ std::string ApiState::rowBody(const VmSpec& vm) {
   return itemJson(&Topology::vms, "vms", vm).dump();
 }
 
+std::string ApiState::rowBody(const FloatingIpSpec& fip) {
+  return itemJson(&Topology::floating_ips, "floating_ips", fip).dump();
+}
+
 Topology ApiState::topologyForResolve(
     const std::function<bool(const std::string&)>& schedulable) const {
   Topology t = topo;

@@ -27,8 +27,9 @@ struct ApiState {
   // The rows to write to turn `before` into this state. With trackAttrs() called on a
   // copy of `before`, only the attributes touched since are compared.
   std::vector<store::RowChange> changesSince(const ApiState& before) const;
-  // The body of a VM's row, as changesSince writes it.
+  // The body of a VM's or floating IP's row, as changesSince writes it.
   static std::string rowBody(const model::VmSpec& vm);
+  static std::string rowBody(const model::FloatingIpSpec& fip);
 
   // Attribute changes go through these, so that a write compares only what it touched
   // (comparing every resource's attributes cost more than the rest of a write).

@@ -16,6 +16,7 @@
 #include "server/api_error.h"
 #include "server/api_state.h"
 #include "server/attribute_map.h"
+#include "server/incremental_fip.h"
 #include "server/incremental_port.h"
 #include "server/list_query.h"
 #include "server/neutron_views.h"
@@ -561,14 +562,19 @@ WriteOutcome NeutronApi::commit(
       if (!can_place(host))
         unschedulable.insert(host);
     }
-    // A port added: resolved from the cloud it was added to, when that cloud was resolved
-    // with the same hosts for SNAT. Other writes do not pay for its row comparison.
+    // A port added, a floating IP made or (dis)associated: resolved from the cloud it was
+    // made on, when that cloud was resolved with the same hosts for SNAT. Other writes do
+    // not pay for the row comparison first.
     std::vector<store::RowChange> rows;
     std::optional<Cloud> quick;
-    if (base && base->unschedulable == unschedulable && collection == "ports" &&
-        req.method == "POST") {
-      rows = s.changesSince(before);
-      quick = appendedPort(base->cloud, before, s, rows);
+    if (base && base->unschedulable == unschedulable && action.empty()) {
+      if (collection == "ports" && req.method == "POST") {
+        rows = s.changesSince(before);
+        quick = appendedPort(base->cloud, before, s, rows);
+      } else if (collection == "floatingips" && (req.method == "POST" || req.method == "PUT")) {
+        rows = s.changesSince(before);
+        quick = floatingIpChanged(base->cloud, before, s, rows);
+      }
     }
     Cloud c;
     if (quick) {
