@@ -45,6 +45,7 @@ class Resolver {
     routers();
     haNetwork();
     securityGroups();
+    dhcpPorts();
     vms();
     floatingIps();
     fipGateways();
@@ -69,7 +70,8 @@ class Resolver {
       if (hs.dvr_mac && !dvr_macs_.take(*hs.dvr_mac)) {
         problems_.add(obj, "dvr_mac " + hs.dvr_mac->str() + " is used by another host", hs.line);
       }
-      cloud_.hosts.push_back({hs.name, hs.mode, hs.tunnel_ip, hs.dvr_mac.value_or(Mac()), {}});
+      cloud_.hosts.push_back(
+          {hs.name, hs.mode, hs.tunnel_ip, hs.dvr_mac.value_or(Mac()), {}, hs.dhcp});
     }
     for (size_t i = 0; i < t_.hosts.size() && i < cloud_.hosts.size(); ++i) {
       if (cloud_.hosts[i].dvr_mac.isZero()) {
@@ -153,6 +155,8 @@ class Resolver {
       s.name = ss.name;
       s.network_id = cloud_.networks[net->second].id;
       s.cidr = ss.cidr;
+      s.enable_dhcp = ss.enable_dhcp;
+      s.dns_nameservers = ss.dns_nameservers;
       if (ss.cidr.network() != ss.cidr) {
         problems_.add(obj,
                       "cidr " + ss.cidr.str() + " has host bits set (the network is " +
@@ -331,6 +335,11 @@ class Resolver {
       if (!host_index_.count(g.host))
         problems_.add(obj, "unknown host '" + g.host + "'", g.line);
     }
+    for (const auto& d : t_.dhcp_ports) {
+      reserveMac("dhcp port of network '" + d.network + "'", d.line, d.port.mac);
+      if (const Subnet* s = dhcpPinSubnet(d))
+        ip_pools_[indexOf(s)].take(*d.port.ip);
+    }
     for (const auto& f : t_.floating_ips) {
       const Network* n = networkNamed(f.network);
       auto obj =
@@ -345,6 +354,17 @@ class Resolver {
         reserve(obj, f.line, n->id, *f.address);
       }
     }
+  }
+
+  // The DHCP-enabled subnet holding a DHCP port's pinned IP, or nullptr: a pin that no
+  // longer fits (its network or subnet gone, DHCP disabled) is dropped, never an error, so
+  // that deleting a subnet or network takes its DHCP port with it.
+  const Subnet* dhcpPinSubnet(const DhcpPortSpec& d) const {
+    const Network* n = networkNamed(d.network);
+    if (!n || n->external || !d.port.ip)
+      return nullptr;
+    const Subnet* s = subnetHolding(n->id, *d.port.ip);
+    return s && s->enable_dhcp ? s : nullptr;
   }
 
   // Internal subnets: lowest free address, as Neutron. External subnets: by `key`, so
@@ -930,6 +950,7 @@ class Resolver {
       }
       extraIps(vs, *n, obj, p);
       portSecurity(vs, obj, p);
+      p.extra_dhcp_opts = vs.extra_dhcp_opts;
       Port& added = cloud_.ports[addPort(std::move(p), vs.mac)];
       for (auto& pair : added.allowed_address_pairs) {
         if (pair.mac.isZero())
@@ -1022,6 +1043,75 @@ class Resolver {
   bool distributedFip(const FloatingIp& f) const {
     const Router* r = cloud_.findRouter(f.router_id);
     return r && r->distributed;
+  }
+
+  // Neutron's DHCP scheduling, one agent per network (dhcp_agents_per_network = 1): each
+  // internal network with a DHCP-enabled subnet gets a DHCP port on a DHCP host, its pinned
+  // one while that host is still a DHCP host, else the schedulable DHCP host serving the
+  // fewest networks (ties: host order). The port takes the lowest free address of the
+  // network's first DHCP-enabled subnet, before the VMs, as Neutron's agent makes it when
+  // it takes the network. No DHCP host: no port, and the cloud is as it was without DHCP.
+  // A full pool: no port either (Neutron's agent fails the same way), not an error.
+  void dhcpPorts() {
+    std::map<std::string, size_t> load;
+    std::map<std::string, const DhcpPortSpec*> pin_of;  // network name -> pin
+    auto dhcpHost = [&](const std::string& h) {
+      auto it = host_index_.find(h);
+      return it != host_index_.end() && cloud_.hosts[it->second].dhcp;
+    };
+    for (const auto& d : t_.dhcp_ports) {
+      pin_of[d.network] = &d;
+      if (dhcpHost(d.host))
+        ++load[d.host];
+    }
+    for (const Network& n : cloud_.networks) {
+      if (n.external || n.ha)
+        continue;
+      const Subnet* s = nullptr;
+      for (size_t i : subnets_of_network_[n.id]) {
+        if (!s && cloud_.subnets[i].enable_dhcp)
+          s = &cloud_.subnets[i];
+      }
+      if (!s)
+        continue;
+      auto pi = pin_of.find(n.name);
+      const DhcpPortSpec* pin = pi == pin_of.end() ? nullptr : pi->second;
+      std::string host;
+      if (pin && dhcpHost(pin->host)) {
+        host = pin->host;
+      } else {
+        size_t best = SIZE_MAX;
+        for (const auto& h : cloud_.hosts) {
+          if (h.dhcp && !unschedulable_.count(h.name) && load[h.name] < best) {
+            host = h.name;
+            best = load[h.name];
+          }
+        }
+        if (host.empty())
+          continue;
+        ++load[host];
+      }
+      std::optional<Ipv4> ip;
+      if (pin && dhcpPinSubnet(*pin)) {
+        s = dhcpPinSubnet(*pin);
+        ip = pin->port.ip;
+      } else {
+        ip = ip_pools_[indexOf(s)].allocate();
+      }
+      if (!ip)
+        continue;
+      Port p;
+      p.id = pin && pin->port.id ? *pin->port.id : uuidFor("dhcp-port:" + n.id);
+      p.name = "";
+      p.network_id = n.id;
+      p.subnet_id = s->id;
+      p.ip = *ip;
+      p.device_owner = kOwnerDhcp;
+      // Neutron's: "dhcp" + a UUID of the agent's host + "-" + the network id.
+      p.device_id = "dhcp" + uuidFor("dhcp-agent:" + host) + "-" + n.id;
+      p.host = host;
+      addPort(std::move(p), pin ? pin->port.mac : std::nullopt);
+    }
   }
 
   // One fg- port per (host, external network) with floating IPs on that host.

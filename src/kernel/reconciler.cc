@@ -15,7 +15,7 @@ namespace dvr::kernel {
 
 bool isOwnedNamespace(const std::string& name) {
   return name.rfind("qrouter-", 0) == 0 || name.rfind("fip-", 0) == 0 ||
-         name.rfind("snat-", 0) == 0;
+         name.rfind("snat-", 0) == 0 || name.rfind("qdhcp-", 0) == 0;
 }
 
 std::vector<std::string> allNamespaces(const plan::HostPlan& p) {

@@ -20,6 +20,7 @@ inline constexpr const char* kOwnerSnat = "network:router_centralized_snat";
 inline constexpr const char* kOwnerRouterGateway = "network:router_gateway";
 inline constexpr const char* kOwnerFipGateway = "network:floatingip_agent_gateway";
 inline constexpr const char* kOwnerHaInterface = "network:router_ha_interface";
+inline constexpr const char* kOwnerDhcp = "network:dhcp";
 
 struct Host {
   bool operator==(const Host&) const = default;
@@ -28,6 +29,7 @@ struct Host {
   Ipv4 tunnel_ip;
   Mac dvr_mac;
   std::map<std::string, std::string> uplinks;  // external network id -> device
+  bool dhcp = false;                           // a DHCP agent runs here
 };
 
 struct Network {
@@ -48,6 +50,8 @@ struct Subnet {
   // External subnets only: the MAC of the upstream router at `gateway`. It is outside the
   // cloud; the lab gives its gateway this MAC and the tracer names it.
   Mac gateway_mac;
+  bool enable_dhcp = true;  // served by its network's DHCP port, when it has one
+  std::vector<Ipv4> dns_nameservers;
 };
 
 struct AddressPair {
@@ -81,6 +85,7 @@ struct Port {
   bool port_security = false;
   std::vector<std::string> security_group_ids;
   std::vector<AddressPair> allowed_address_pairs;
+  std::vector<DhcpOptionSpec> extra_dhcp_opts;  // VM ports: what dnsmasq sends them
 };
 
 struct SecurityGroupRule {

@@ -35,6 +35,9 @@ struct HostSpec {
   Ipv4 tunnel_ip;
   std::optional<Mac> dvr_mac;
   std::map<std::string, std::string> uplinks;  // external network name -> host device
+  // Runs a DHCP agent (`dvr agent --dhcp`; `dhcp: true` in a file): networks with a
+  // DHCP-enabled subnet may be scheduled here (plan::DhcpServer).
+  bool dhcp = false;
   // New SNAT placements may land here (the server clears it while the host's agent is
   // down, as Neutron schedules only to alive agents). Not part of any document.
   bool schedulable = true;
@@ -55,6 +58,10 @@ struct SubnetSpec {
   std::optional<Ipv4> gateway;
   bool no_gateway = false;
   std::vector<PoolSpec> pools;
+  // Served by the network's DHCP port when a DHCP host takes the network. True by default,
+  // as Neutron's; it changes nothing in a cloud without a DHCP host.
+  bool enable_dhcp = true;
+  std::vector<Ipv4> dns_nameservers;
   int line = 0;
 };
 
@@ -81,6 +88,22 @@ struct InterfaceSpec {
   std::string subnet;  // subnet name; the interface takes the subnet's gateway IP
   PortPin port;        // qr- port
   PortPin snat_port;   // sg- port on the dvr_snat host
+  int line = 0;
+};
+
+// Neutron's extra_dhcp_opts entry of a port (IPv4): a dnsmasq option name or number.
+struct DhcpOptionSpec {
+  bool operator==(const DhcpOptionSpec&) const = default;
+  std::string name, value;
+};
+
+// A network's DHCP port (device_owner network:dhcp), pinned: the DHCP host serving the
+// network and the port's id, MAC and IP (on the network's first DHCP-enabled subnet).
+struct DhcpPortSpec {
+  bool operator==(const DhcpPortSpec&) const = default;
+  std::string network;  // network name
+  std::string host;
+  PortPin port;
   int line = 0;
 };
 
@@ -174,6 +197,7 @@ struct VmSpec {
   bool port_security = false;
   std::vector<std::string> security_groups;  // group names
   std::vector<AddressPairSpec> allowed_address_pairs;
+  std::vector<DhcpOptionSpec> extra_dhcp_opts;  // served by its network's dnsmasq
   int line = 0;
 };
 
@@ -228,6 +252,7 @@ struct Topology {
   std::vector<LinkLocalSpec> link_locals;
   std::vector<ExternalHostSpec> external_hosts;
   std::vector<SecurityGroupSpec> security_groups;
+  std::vector<DhcpPortSpec> dhcp_ports;
 };
 
 }  // namespace dvr::model

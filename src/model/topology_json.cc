@@ -70,6 +70,8 @@ json toJson(const Topology& t) {
            {"tunnel_ip", h.tunnel_ip.str()},
            {"uplinks", h.uplinks}};
     putOpt(o, "dvr_mac", h.dvr_mac);
+    if (h.dhcp)  // written only when set, as every field added later
+      o["dhcp"] = true;
     j["hosts"].push_back(o);
   }
   for (const auto& n : t.networks) {
@@ -88,6 +90,10 @@ json toJson(const Topology& t) {
     putOpt(o, "gateway", s.gateway);
     for (const auto& p : s.pools)
       o["allocation_pools"].push_back({{"start", p.start.str()}, {"end", p.end.str()}});
+    if (!s.enable_dhcp)
+      o["enable_dhcp"] = false;
+    for (Ipv4 d : s.dns_nameservers)
+      o["dns_nameservers"].push_back(d.str());
     j["subnets"].push_back(o);
   }
   for (const auto& r : t.routers) {
@@ -136,6 +142,8 @@ json toJson(const Topology& t) {
       putOpt(f, "ip", e.ip);
       o["extra_ips"].push_back(f);
     }
+    for (const auto& d : v.extra_dhcp_opts)
+      o["extra_dhcp_opts"].push_back({{"opt_name", d.name}, {"opt_value", d.value}});
     j["vms"].push_back(o);
   }
   for (const auto& g : t.security_groups) {
@@ -164,6 +172,10 @@ json toJson(const Topology& t) {
   for (const auto& g : t.fip_gateways) {
     j["fip_gateways"].push_back(
         {{"host", g.host}, {"network", g.network}, {"port", pinJson(g.port)}});
+  }
+  for (const auto& d : t.dhcp_ports) {
+    j["dhcp_ports"].push_back(
+        {{"network", d.network}, {"host", d.host}, {"port", pinJson(d.port)}});
   }
   for (const auto& l : t.link_locals) {
     j["link_locals"].push_back({{"router", l.router}, {"host", l.host}, {"pair", l.pair.str()}});
@@ -195,6 +207,7 @@ Topology topologyFromJson(const json& j) {
       h.tunnel_ip = parse<Ipv4>(o, "tunnel_ip");
       h.dvr_mac = parseOpt<Mac>(o, "dvr_mac");
       h.uplinks = o.value("uplinks", std::map<std::string, std::string>{});
+      h.dhcp = o.value("dhcp", false);
       t.hosts.push_back(std::move(h));
     }
     for (const auto& o : j.value("networks", json::array())) {
@@ -212,6 +225,13 @@ Topology topologyFromJson(const json& j) {
       s.no_gateway = o.value("no_gateway", false);
       for (const auto& p : o.value("allocation_pools", json::array()))
         s.pools.push_back({parse<Ipv4>(p, "start"), parse<Ipv4>(p, "end")});
+      s.enable_dhcp = o.value("enable_dhcp", true);
+      for (const auto& d : o.value("dns_nameservers", json::array())) {
+        auto ip = Ipv4::parse(d.get<std::string>());
+        if (!ip)
+          throw std::runtime_error("malformed topology document: bad dns_nameservers entry");
+        s.dns_nameservers.push_back(*ip);
+      }
       t.subnets.push_back(std::move(s));
     }
     for (const auto& o : j.value("routers", json::array())) {
@@ -250,6 +270,8 @@ Topology topologyFromJson(const json& j) {
       v.no_ip = o.value("no_ip", false);
       for (const auto& f : o.value("extra_ips", json::array()))
         v.extra_ips.push_back({f.at("subnet"), parseOpt<Ipv4>(f, "ip")});
+      for (const auto& d : o.value("extra_dhcp_opts", json::array()))
+        v.extra_dhcp_opts.push_back({d.at("opt_name"), d.at("opt_value")});
       t.vms.push_back(std::move(v));
     }
     for (const auto& o : j.value("security_groups", json::array())) {
@@ -278,6 +300,9 @@ Topology topologyFromJson(const json& j) {
     for (const auto& o : j.value("fip_gateways", json::array())) {
       t.fip_gateways.push_back(
           {o.at("host"), o.at("network"), pinFrom(o.value("port", json())), 0});
+    }
+    for (const auto& o : j.value("dhcp_ports", json::array())) {
+      t.dhcp_ports.push_back({o.at("network"), o.at("host"), pinFrom(o.value("port", json())), 0});
     }
     for (const auto& o : j.value("link_locals", json::array())) {
       t.link_locals.push_back({o.at("router"), o.at("host"), parse<Cidr>(o, "pair"), 0});

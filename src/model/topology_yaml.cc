@@ -191,7 +191,7 @@ void readSettings(const YAML::Node& node, Topology& topo, Problems& problems) {
 
 void readHost(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
   Reader r(node, nameOr(node, "host", i), problems,
-           {"name", "agent_mode", "tunnel_ip", "dvr_mac", "uplinks"});
+           {"name", "agent_mode", "tunnel_ip", "dvr_mac", "uplinks", "dhcp"});
   if (!r.ok())
     return;
   HostSpec h;
@@ -206,6 +206,7 @@ void readHost(const YAML::Node& node, size_t i, Topology& topo, Problems& proble
   }
   h.tunnel_ip = r.ip("tunnel_ip", true).value_or(Ipv4());
   h.dvr_mac = r.mac("dvr_mac");
+  h.dhcp = r.boolean("dhcp").value_or(false);
   YAML::Node up = r.child("uplinks");
   if (up && !up.IsNull()) {
     if (!up.IsMap()) {
@@ -221,7 +222,7 @@ void readHost(const YAML::Node& node, size_t i, Topology& topo, Problems& proble
 void readSubnet(const YAML::Node& node, size_t i, const std::string& network, Topology& topo,
                 Problems& problems) {
   Reader r(node, nameOr(node, "subnet", i), problems,
-           {"name", "id", "cidr", "gateway", "allocation_pools"});
+           {"name", "id", "cidr", "gateway", "allocation_pools", "enable_dhcp", "dns_nameservers"});
   if (!r.ok())
     return;
   SubnetSpec s;
@@ -243,6 +244,14 @@ void readSubnet(const YAML::Node& node, size_t i, const std::string& network, To
     auto end = pr.ip("end", true);
     if (start && end)
       s.pools.push_back({*start, *end});
+  });
+  s.enable_dhcp = r.boolean("enable_dhcp").value_or(true);
+  r.list("dns_nameservers", [&](const YAML::Node& d, size_t) {
+    auto ip = d.IsScalar() ? Ipv4::parse(d.as<std::string>()) : std::nullopt;
+    if (!ip)
+      problems.add(r.object(), "'dns_nameservers' must list IPv4 addresses", lineOf(d));
+    else
+      s.dns_nameservers.push_back(*ip);
   });
   topo.subnets.push_back(std::move(s));
 }
@@ -364,7 +373,7 @@ void readSecurityGroup(const YAML::Node& node, size_t i, Topology& topo, Problem
 void readVm(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
   Reader r(node, nameOr(node, "vm", i), problems,
            {"name", "port_id", "network", "subnet", "host", "ip", "mac", "security_groups",
-            "port_security", "allowed_address_pairs", "extra_ips"});
+            "port_security", "allowed_address_pairs", "extra_ips", "extra_dhcp_opts"});
   if (!r.ok())
     return;
   VmSpec vm;
@@ -404,6 +413,15 @@ void readVm(const YAML::Node& node, size_t i, Topology& topo, Problems& problems
       return;
     vm.extra_ips.push_back({er.str("subnet", true).value_or(""), er.ip("ip")});
   });
+  // DHCP options for this port (Neutron's extra_dhcp_opts): {opt_name, opt_value}.
+  r.list("extra_dhcp_opts", [&](const YAML::Node& o, size_t j) {
+    Reader orr(o, r.object() + " extra DHCP option #" + std::to_string(j + 1), problems,
+               {"opt_name", "opt_value"});
+    if (!orr.ok())
+      return;
+    vm.extra_dhcp_opts.push_back(
+        {orr.str("opt_name", true).value_or(""), orr.str("opt_value", true).value_or("")});
+  });
   topo.vms.push_back(std::move(vm));
 }
 
@@ -436,7 +454,7 @@ Topology parseTopology(const std::string& yaml_text, const std::string& source) 
   Topology topo;
   Reader top(root, "topology", problems,
              {"settings", "hosts", "networks", "routers", "vms", "floating_ips", "fip_gateways",
-              "link_locals", "external_hosts", "security_groups"});
+              "link_locals", "external_hosts", "security_groups", "dhcp_ports"});
   if (top.ok()) {
     if (auto s = top.child("settings"); s && !s.IsNull())
       readSettings(s, topo, problems);
@@ -455,6 +473,14 @@ Topology parseTopology(const std::string& yaml_text, const std::string& source) 
       FipGatewaySpec g{r.str("host", true).value_or(""), r.str("network", true).value_or(""),
                        readPin(r, "port", problems), r.line()};
       topo.fip_gateways.push_back(std::move(g));
+    });
+    top.list("dhcp_ports", [&](const YAML::Node& n, size_t i) {
+      Reader r(n, "dhcp port #" + std::to_string(i + 1), problems, {"network", "host", "port"});
+      if (!r.ok())
+        return;
+      DhcpPortSpec d{r.str("network", true).value_or(""), r.str("host", true).value_or(""),
+                     readPin(r, "port", problems), r.line()};
+      topo.dhcp_ports.push_back(std::move(d));
     });
     top.list("link_locals", [&](const YAML::Node& n, size_t i) {
       Reader r(n, "link-local pair #" + std::to_string(i + 1), problems,

@@ -43,9 +43,13 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
         extra_on_[e.subnet_id].push_back({i, e.ip});
       bound_on_network_[p.network_id].push_back(i);
     }
+    // VM ports with an address on a subnet, bound or not: the clients of its DHCP server.
+    if (p.device_owner == kOwnerCompute && p.hasIp())
+      vms_on_subnet_[p.subnet_id].push_back(i);
     // ha- ports: reached at L2 only, by the other keepalived of their router. A
-    // centralized router's qr- ports: on its host only, reached over the tunnel.
-    if (p.device_owner == kOwnerHaInterface ||
+    // centralized router's qr- ports: on its host only, reached over the tunnel. A DHCP
+    // port: on its DHCP host, reached over the tunnel (L2 only, as DHCP needs).
+    if (p.device_owner == kOwnerHaInterface || p.device_owner == kOwnerDhcp ||
         (p.device_owner == kOwnerRouterInterfaceCentralized && !p.host.empty()))
       bound_on_network_[p.network_id].push_back(i);
   }
@@ -76,7 +80,7 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
   std::unordered_map<std::string, std::set<std::string>> hosts_with;
   for (const Port& p : cloud.ports) {
     if ((p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat ||
-         p.device_owner == kOwnerHaInterface) &&
+         p.device_owner == kOwnerHaInterface || p.device_owner == kOwnerDhcp) &&
         !p.host.empty())
       hosts_with[p.network_id].insert(p.host);
     for (const std::string& h : p.ha_hosts)
@@ -154,6 +158,9 @@ const std::vector<std::pair<size_t, Ipv4>>& CloudIndex::extraAddressesOn(
 }
 const std::vector<size_t>& CloudIndex::boundPortsOn(const std::string& network_id) const {
   return getOr(bound_on_network_, network_id, kNone);
+}
+const std::vector<size_t>& CloudIndex::vmPortsOnSubnet(const std::string& subnet_id) const {
+  return getOr(vms_on_subnet_, subnet_id, kNone);
 }
 long CloudIndex::routerOfSubnet(const std::string& subnet_id) const {
   auto it = router_of_subnet_.find(subnet_id);

@@ -39,6 +39,8 @@ class CloudIndex {
   const std::vector<std::pair<size_t, Ipv4>>& extraAddressesOn(const std::string& subnet_id) const;
   // Ports bound to some host on a network (VM, sg-): FDB entries elsewhere.
   const std::vector<size_t>& boundPortsOn(const std::string& network_id) const;
+  // VM ports whose first address is on the subnet, bound or not (its DHCP server's hosts).
+  const std::vector<size_t>& vmPortsOnSubnet(const std::string& subnet_id) const;
   // Router with an interface on the subnet, or -1.
   long routerOfSubnet(const std::string& subnet_id) const;
   // Floating IPs served on `host`: those whose port is bound there, a centralized router's
@@ -54,7 +56,7 @@ class CloudIndex {
   const model::Cloud& cloud_;
   std::unordered_map<std::string, size_t> host_, network_, subnet_;
   std::unordered_map<std::string, std::vector<size_t>> routers_on_, ports_on_, endpoints_on_,
-      bound_on_network_, fips_on_, members_of_;
+      bound_on_network_, fips_on_, members_of_, vms_on_subnet_;
   std::unordered_map<std::string, std::vector<std::pair<size_t, Ipv4>>> extra_on_;
   std::unordered_map<std::string, size_t> group_;
   std::unordered_map<std::string, std::vector<std::string>> hosts_with_;

@@ -35,6 +35,9 @@ inline std::string fg(const std::string& port_id) {
 inline std::string ha(const std::string& port_id) {
   return device("ha-", port_id);
 }
+inline std::string dhcpDev(const std::string& port_id) {
+  return device("ns-", port_id);
+}  // a DHCP port's end in qdhcp-, as Neutron's interface driver names it
 inline std::string tap(const std::string& port_id) {
   return device("tap", port_id);
 }

@@ -6,6 +6,7 @@
 
 #include "ipam/ids.h"
 #include "plan/conntrackd.h"
+#include "plan/dnsmasq.h"
 #include "plan/keepalived.h"
 #include "plan/names.h"
 #include "plan/port_filter.h"
@@ -61,6 +62,7 @@ class HostPlanner {
       if (here && router.gateway_network_id && router.distributed)
         snat(router);
     }
+    dhcpServers();
     vmPorts();
     networks();
     portFilter();
@@ -342,6 +344,39 @@ class HostPlanner {
     plan_.daemons.push_back(keepalivedDaemon(host_.name, *vrrp));
     sysctl(ns, "net.netfilter.nf_conntrack_tcp_loose", "0");
     plan_.vrrp.push_back(std::move(*vrrp));
+  }
+
+  // The networks this host serves DHCP for (their DHCP port is bound here): qdhcp-<network>
+  // with the port's ns- end, and dnsmasq there handing out the subnet's VM addresses.
+  void dhcpServers() {
+    for (size_t p : ix_.portsOn(host_.name)) {
+      const Port& port = c_.ports[p];
+      if (port.device_owner != kOwnerDhcp)
+        continue;
+      const Network& net = ix_.network(port.network_id);
+      const Subnet& sub = ix_.subnet(port.subnet_id);
+      DhcpServer d{.network_id = net.id,
+                   .subnet_id = sub.id,
+                   .ns = qdhcpNs(net.id),
+                   .device = names::dhcpDev(port.id),
+                   .cidr = sub.cidr,
+                   .gateway = sub.gateway,
+                   .dns_nameservers = sub.dns_nameservers,
+                   .mtu = net.mtu};
+      for (size_t v : ix_.vmPortsOnSubnet(sub.id)) {
+        const Port& vm = c_.ports[v];
+        DhcpHost h{vm.id, vm.mac, vm.ip, {}};
+        for (const auto& o : vm.extra_dhcp_opts)
+          h.options.push_back({o.name, o.value});
+        d.hosts.push_back(std::move(h));
+      }
+      // No forwarding here (the namespace routes nothing), IPv4 only as every dvr namespace.
+      plan_.namespaces.push_back(d.ns);
+      sysctl(d.ns, "net.ipv6.conf.all.disable_ipv6", "1");
+      sysctl(d.ns, "net.ipv6.conf.default.disable_ipv6", "1");
+      plugPort(d.ns, d.device, port, net.mtu, onSubnet(port.ip, sub.id));
+      plan_.daemons.push_back(dnsmasqDaemon(d));
+    }
   }
 
   void vmPorts() {
