@@ -55,6 +55,7 @@ struct ServerSourceOptions {
   std::string mode = "dvr";
   std::string tunnel_ip;
   std::map<std::string, std::string> uplinks;  // external network (id, or "*") -> device
+  bool dhcp = false;  // also a DHCP agent: the server may schedule networks' DHCP here
   // This host's agent key (server/agent_credential.h), sent with every request; empty:
   // none (a server without agent credentials).
   std::string agent_key;

@@ -80,6 +80,8 @@ class ServerCloudSource : public CloudSource {
  private:
   void registerHost() {
     json body{{"agent_mode", o_.mode}, {"tunnel_ip", o_.tunnel_ip}, {"uplinks", o_.uplinks}};
+    if (o_.dhcp)
+      body["dhcp"] = true;
     if (!report_.is_null())
       body["reconcile"] = report_;
     if (ha_probe_) {

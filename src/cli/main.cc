@@ -209,6 +209,8 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--agent-key-file", agent_key_file,
                         "with --server: this host's agent key (from `dvr agent-key`)");
   agent_cmd->add_option("--uplink", uplinks, "with --server: NETWORK=DEVICE (NETWORK may be '*')");
+  agent_cmd->add_flag("--dhcp", agent_server.dhcp,
+                      "with --server: also be a DHCP agent (serve networks' DHCP with dnsmasq)");
 
   dvr::server::ServerOptions server_opts;
   std::string macs_url = "http://127.0.0.1:9696";

@@ -40,14 +40,15 @@ void checkHost(const std::string& host) {
     invalid("host", host, "is not a valid host name");
 }
 
-// A registration body: {agent_mode, tunnel_ip, uplinks: {network or "*": device}}.
+// A registration body: {agent_mode, tunnel_ip, uplinks: {network or "*": device}, dhcp}.
 void checkRegistration(const json& b) {
   std::string unknown;
   for (const auto& [k, item] : b.items()) {
     // "reconcile": the agent's last reconcile's outcome, sent with each heartbeat;
     // "ha_state": router id -> "active" or "standby", for the host's HA routers.
+    // "dhcp": the host runs a DHCP agent too (`dvr agent --dhcp`).
     if (k != "agent_mode" && k != "tunnel_ip" && k != "uplinks" && k != "reconcile" &&
-        k != "ha_state")
+        k != "ha_state" && k != "dhcp")
       unknown += (unknown.empty() ? "" : ", ") + k;
   }
   if (!unknown.empty())
@@ -67,6 +68,9 @@ void checkRegistration(const json& b) {
       throw badRequest(
           "Invalid input for ha_state. Reason: expected router id -> active, standby or unknown.");
   }
+  if (b.contains("dhcp") && !b["dhcp"].is_boolean())
+    throw badRequest("Invalid input for dhcp. Reason: '" + validators::pyStr(b["dhcp"]) +
+                     "' is not a boolean.");
   if (b.contains("agent_mode")) {
     if (auto r = validators::values(b["agent_mode"], {"dvr", "dvr_snat"}))
       throw badRequest("Invalid input for agent_mode. Reason: " + *r + ".");
@@ -227,7 +231,7 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       const json& a = snap->state.agents.at(host);
       if (a.value("agent_mode", "") == mode && a.value("tunnel_ip", "") == tunnel.str() &&
           a.value("uplinks", json::object()) == b.value("uplinks", json::object()) &&
-          a.contains("dvr_mac")) {
+          a.value("dhcp", false) == b.value("dhcp", false) && a.contains("dvr_mac")) {
         restore.committed = true;
         return {200, json{{"agent", {{"host", host}, {"dvr_mac", a["dvr_mac"]}}}}.dump()};
       }
@@ -248,6 +252,8 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       json want{{"agent_mode", mode},
                 {"tunnel_ip", tunnel.str()},
                 {"uplinks", b.value("uplinks", json::object())}};
+      if (b.value("dhcp", false))  // stored only when set: agents' rows stay as they were
+        want["dhcp"] = true;
       auto macs = tx.hostMacs();
       if (!macs.count(host)) {
         // Neutron's dvr_host_macs: a unique MAC under dvr_base_mac, kept for the host's life.
@@ -269,7 +275,8 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       changed = a.value("agent_mode", json()) != want["agent_mode"] ||
                 a.value("tunnel_ip", json()) != want["tunnel_ip"] ||
                 a.value("uplinks", json()) != want["uplinks"] ||
-                a.value("dvr_mac", json()) != want["dvr_mac"];
+                a.value("dvr_mac", json()) != want["dvr_mac"] ||
+                a.value("dhcp", false) != want.value("dhcp", false);
       out = {{"host", host}, {"dvr_mac", macs[host]}};
       if (!changed)
         return;
@@ -278,6 +285,7 @@ ApiResponse NeutronApi::registerAgent(const std::string& host, const std::string
       if (!a.contains("started"))
         a["started"] = t;
       a["heartbeat"] = t;
+      a.erase("dhcp");
       a.update(want);
       try {
         // Routers left without SNAT (no dvr_snat agent was alive) may get placed now.
@@ -309,6 +317,7 @@ ApiResponse NeutronApi::agentStatus() {
       json row{{"host", host},
                {"agent_mode", a.value("agent_mode", "")},
                {"tunnel_ip", a.value("tunnel_ip", "")},
+               {"dhcp", a.value("dhcp", false)},
                {"dvr_mac", a.value("dvr_mac", "")},
                {"alive", agentAlive(host, a)},
                {"heartbeat", lastHeartbeat(host, a)}};

@@ -27,6 +27,7 @@ void forEachSection(F&& f) {
     [](const FloatingIpSpec& x) { return x.id.value_or(""); });
   f("fip_gateways", &Topology::fip_gateways,
     [](const FipGatewaySpec& g) { return g.host + "/" + g.network; });
+  f("dhcp_ports", &Topology::dhcp_ports, [](const DhcpPortSpec& d) { return d.network; });
   f("link_locals", &Topology::link_locals,
     [](const LinkLocalSpec& l) { return l.router + "/" + l.host; });
   f("external_hosts", &Topology::external_hosts, [](const ExternalHostSpec& e) { return e.name; });
@@ -234,6 +235,7 @@ std::vector<HostSpec> ApiState::hostsFromAgents(
     h.mode = a.value("agent_mode", "dvr") == "dvr_snat" ? AgentMode::DvrSnat : AgentMode::Dvr;
     h.tunnel_ip = *Ipv4::parse(a.value("tunnel_ip", "0.0.0.0"));
     h.schedulable = !schedulable || schedulable(host);
+    h.dhcp = a.value("dhcp", false);
     if (auto mac = Mac::parse(a.value("dvr_mac", "")))
       h.dvr_mac = *mac;
     // Uplinks name external networks, or "*" for every one of them.
@@ -340,6 +342,12 @@ void ApiState::pinAllocations(const Cloud& c) {
   }
   keepOrder(topo.fip_gateways, std::move(gateways),
             [](const FipGatewaySpec& g) { return g.host + "/" + g.network; });
+  std::vector<DhcpPortSpec> dhcp;
+  for (const auto& p : c.ports) {
+    if (p.device_owner == kOwnerDhcp)
+      dhcp.push_back({p.network_id, p.host, {p.id, p.mac, p.ip}, 0});
+  }
+  keepOrder(topo.dhcp_ports, std::move(dhcp), [](const DhcpPortSpec& d) { return d.network; });
   std::vector<LinkLocalSpec> pairs;
   for (const auto& ll : c.link_locals)
     pairs.push_back({ll.router_id, ll.host, Cidr{ll.rfp_ip, 31}, 0});

@@ -102,4 +102,18 @@ json extraDhcpOptsUpdated(const json& had, const json& requested) {
   return out;
 }
 
+std::vector<model::DhcpOptionSpec> dhcpOptionsServed(const json& opts) {
+  std::vector<model::DhcpOptionSpec> out;
+  if (!opts.is_array())
+    return out;
+  for (const auto& o : opts) {
+    if (!o.is_object() || ipVersionOf(o) != 4 || !o.contains("opt_value") ||
+        o["opt_value"].is_null())
+      continue;
+    auto text = [](const json& x) { return x.is_string() ? x.get<std::string>() : x.dump(); };
+    out.push_back({text(o["opt_name"]), text(o["opt_value"])});
+  }
+  return out;
+}
+
 }  // namespace dvr::server

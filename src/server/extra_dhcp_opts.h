@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/topology.h"
 #include "server/validators.h"
 
 namespace dvr::server {
@@ -21,5 +22,8 @@ nlohmann::json extraDhcpOptsOfNew(const nlohmann::json& requested);
 // `had` after an update's `requested` options: same name and version replaced, or
 // deleted when the value is null; others added. A null list changes nothing.
 nlohmann::json extraDhcpOptsUpdated(const nlohmann::json& had, const nlohmann::json& requested);
+
+// What the port's dnsmasq sends it: the IPv4 options (dvr's DHCP is IPv4), in order.
+std::vector<model::DhcpOptionSpec> dhcpOptionsServed(const nlohmann::json& opts);
 
 }  // namespace dvr::server

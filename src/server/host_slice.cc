@@ -10,10 +10,13 @@ using namespace dvr::model;
 Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const std::string& host) {
   const Cloud& c = index.cloud();
   // Decided on the resolved cloud (ids), kept by name in the topology.
-  std::set<std::string> nets;  // network ids the host uses
+  std::set<std::string> nets;            // network ids the host uses
+  std::set<std::string> served_subnets;  // the host's DHCP servers' (their VMs, bound or not)
   for (size_t p : index.portsOn(host)) {
-    if (c.ports[p].device_owner == kOwnerCompute)
+    if (c.ports[p].device_owner == kOwnerCompute || c.ports[p].device_owner == kOwnerDhcp)
       nets.insert(c.ports[p].network_id);
+    if (c.ports[p].device_owner == kOwnerDhcp)
+      served_subnets.insert(c.ports[p].subnet_id);
   }
   for (size_t r : index.routersOn(host)) {
     for (size_t p : c.routers[r].interface_ports)
@@ -58,6 +61,8 @@ Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const 
       vms.insert(p.name);
       hosts.insert(p.host);
     }
+    if (p.device_owner == kOwnerCompute && p.host.empty() && served_subnets.count(p.subnet_id))
+      vms.insert(p.name);
   }
   for (const Router& r : c.routers) {
     if (routers.count(r.name) && !r.snat_host.empty())
@@ -99,12 +104,24 @@ Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const 
     }
   }
 
+  // The DHCP ports of the slice's networks (their hosts are reached over the tunnel), and
+  // their hosts as DHCP hosts; no other host of the slice is one, so resolving the slice
+  // schedules no DHCP port the whole cloud did not.
+  std::set<std::string> dhcp_hosts;
+  for (const Port& p : c.ports) {
+    if (p.device_owner == kOwnerDhcp && network_names.count(index.network(p.network_id).name)) {
+      hosts.insert(p.host);
+      dhcp_hosts.insert(p.host);
+    }
+  }
   Topology t;
   t.settings = pinned.settings;
   t.external_hosts = pinned.external_hosts;
   for (const auto& h : pinned.hosts) {
-    if (hosts.count(h.name))
+    if (hosts.count(h.name)) {
       t.hosts.push_back(h);
+      t.hosts.back().dhcp = h.dhcp && dhcp_hosts.count(h.name);
+    }
   }
   for (const auto& n : pinned.networks) {
     if (network_names.count(n.name))
@@ -134,6 +151,10 @@ Topology hostSlice(const Topology& pinned, const plan::CloudIndex& index, const 
   for (const auto& g : pinned.fip_gateways) {
     if (g.host == host)
       t.fip_gateways.push_back(g);
+  }
+  for (const auto& d : pinned.dhcp_ports) {
+    if (network_names.count(d.network) && dhcp_hosts.count(d.host))
+      t.dhcp_ports.push_back(d);
   }
   for (const auto& ll : pinned.link_locals) {
     if (ll.host == host)

@@ -19,6 +19,9 @@ namespace dvr::server {
 //    port on them (permanent neighbours, forwarding entries);
 //  - the floating IPs of the host's VMs, the host's fg- ports and link-local pairs;
 //  - the hosts all that names, and the settings and external hosts as they are;
+//  - the DHCP ports of those networks and their hosts (as DHCP hosts: no other host of the
+//    slice is one); for the networks the host serves DHCP for, every VM on the served
+//    subnet, bound or not (dnsmasq's hosts file);
 //  - the VMs (with their subnets and networks) that are members of a remote group of a
 //    rule of the host's VMs' groups: their addresses are matched; and the groups the
 //    slice's VMs and rules name.

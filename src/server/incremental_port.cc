@@ -36,7 +36,8 @@ VmSpec* onlyAppendedVm(const ApiState& before, ApiState& after,
 // The cases this file resolves as resolve() does; anything else takes the full path.
 bool simpleVm(const VmSpec& vm) {
   return vm.port_id && !vm.ip && !vm.no_ip && !vm.mac && vm.extra_ips.empty() &&
-         vm.allowed_address_pairs.empty() && (vm.port_security || vm.security_groups.empty());
+         vm.allowed_address_pairs.empty() && vm.extra_dhcp_opts.empty() &&
+         (vm.port_security || vm.security_groups.empty());
 }
 
 template <class T>

@@ -439,6 +439,8 @@ ApiResponse NeutronApi::dispatch(const ApiRequest& req) {
         live["heartbeat"] = lastHeartbeat(host, a);
         live["alive"] = agentAlive(host, a);
         items.push_back(v.agent(host, live));
+        if (a.value("dhcp", false))
+          items.push_back(v.dhcpAgent(host, live));
       }
     }
     policy::filterReadable(req.context, s, r.collection, items);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ipam/ids.h"
 #include "model/cloud.h"
 #include "server/api_state.h"
 #include "server/security_group_state.h"
@@ -97,6 +98,10 @@ struct View {
                  : json{{"id", p.id},          {"name", ""},      {"description", ""},
                         {"project_id", ""},    {"tenant_id", ""}, {"tags", json::array()},
                         {"revision_number", 1}};
+    if (p.device_owner == model::kOwnerDhcp) {  // Neutron's: the network's project's port
+      std::string project = attrs("networks", p.network_id).value("project_id", std::string(""));
+      j["project_id"] = j["tenant_id"] = project;
+    }
     json a = attrs("ports", p.id);
     // A host without a dvr agent: kept, not bound (Neutron's binding_failed).
     std::string failed_host = a.value("binding:failed_host", std::string(""));
@@ -263,6 +268,24 @@ struct View {
               {"tunneling_ip", a.value("tunnel_ip", std::string(""))},
               {"dvr_mac_address", h ? h->dvr_mac.str() : ""},
               {"interface_driver", "veth"}}}};
+  }
+
+  // A host started with `dvr agent --dhcp` shows a DHCP agent too, as Neutron's
+  // neutron-dhcp-agent beside its L3 agent; it counts the networks it serves.
+  json dhcpAgent(const std::string& host, const json& a) const {
+    json j = agent(host, a);
+    size_t networks = 0;
+    for (const auto& p : c.ports)
+      networks += p.device_owner == model::kOwnerDhcp && p.host == host;
+    j.update({{"id", ipam::uuidFor("dhcp-agent:" + host)},
+              {"agent_type", "DHCP agent"},
+              {"binary", "neutron-dhcp-agent"},
+              {"topic", "dhcp_agent"},
+              {"configurations",
+               {{"dhcp_driver", "neutron.agent.linux.dhcp.Dnsmasq"},
+                {"networks", networks},
+                {"dhcp_lease_duration", 86400}}}});
+    return j;
   }
 };
 

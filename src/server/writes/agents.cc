@@ -1,4 +1,5 @@
 // DELETE /v2.0/agents/<id>: forget an agent (it registers itself again when it runs).
+#include "ipam/ids.h"
 #include "server/api_error.h"
 #include "server/resource_writes.h"
 
@@ -10,7 +11,9 @@ WriteOutcome writeAgent(ApiState& s, const WriteRequest& w) {
                    "Agents register themselves; only GET and DELETE are allowed");
   std::string host;
   for (const auto& [h, a] : s.agents.items()) {
-    if (a.value("id", std::string()) == w.id)
+    // Its DHCP agent's id forgets the host's agent as well: one process runs both.
+    if (a.value("id", std::string()) == w.id ||
+        (a.value("dhcp", false) && ipam::uuidFor("dhcp-agent:" + h) == w.id))
       host = h;
   }
   if (host.empty())

@@ -254,6 +254,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
   s.topo.vms.push_back(v);
   setAttrs(s, "ports", id, b, portAttrs(), true);
   s.attrs["ports"][id]["extra_dhcp_opts"] = extraDhcpOptsOfNew(b.value("extra_dhcp_opts", json()));
+  s.topo.vms.back().extra_dhcp_opts = dhcpOptionsServed(s.attrs["ports"][id]["extra_dhcp_opts"]);
   keepFailedHost(s, id, failed);
   return id;
 }
@@ -324,6 +325,7 @@ void update(ApiState& s, const WriteRequest& w) {
     json& a = s.attrs["ports"][w.id];
     a["extra_dhcp_opts"] =
         extraDhcpOptsUpdated(a.value("extra_dhcp_opts", json::array()), b["extra_dhcp_opts"]);
+    v.extra_dhcp_opts = dhcpOptionsServed(a["extra_dhcp_opts"]);
   }
 }
 

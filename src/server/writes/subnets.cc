@@ -86,6 +86,20 @@ void checkSubnet(const SubnetSpec& sn, bool dhcp) {
   }
 }
 
+// What the network's DHCP server needs of the subnet (the attributes keep the rest):
+// enable_dhcp and its IPv4 DNS servers.
+void dhcpOf(SubnetSpec& sn, const json& b) {
+  if (b.contains("enable_dhcp") && !b["enable_dhcp"].is_null())
+    sn.enable_dhcp = boolean(b, "enable_dhcp", true);
+  if (b.contains("dns_nameservers") && b["dns_nameservers"].is_array()) {
+    sn.dns_nameservers.clear();
+    for (const auto& d : b["dns_nameservers"]) {
+      if (auto ip = d.is_string() ? Ipv4::parse(d.get<std::string>()) : std::nullopt)
+        sn.dns_nameservers.push_back(*ip);
+    }
+  }
+}
+
 std::string create(ApiState& s, const WriteRequest& w) {
   json b = parseBody(w.http, "subnet");
   allowOnly(
@@ -133,6 +147,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
       validators::invalidInput("Requested subnet with cidr: " + sn.cidr.str() +
                                " for network: " + net + " overlaps with another subnet");
   }
+  dhcpOf(sn, b);
   s.topo.subnets.push_back(sn);
   setAttrs(s, "subnets", id, b, subnetAttrs(), true);
   return id;
@@ -186,6 +201,7 @@ void update(ApiState& s, const WriteRequest& w) {
     sn.pools = std::move(pools);
     checkSubnet(sn, false);
   }
+  dhcpOf(sn, b);
   setAttrs(s, "subnets", w.id, b, subnetAttrs(), false);
 }
 
