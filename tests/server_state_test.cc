@@ -59,6 +59,8 @@ model::Topology pinnedLikeTheServer(model::Topology topo) {
     e.network = netId(e.network);
   for (auto& g : topo.fip_gateways)
     g.network = netId(g.network);
+  for (auto& d : topo.dhcp_ports)
+    d.network = netId(d.network);
   for (auto& ll : topo.link_locals)
     ll.router = cloud.findRouter(ll.router)->id;
   for (auto& n : topo.networks) {
@@ -93,6 +95,10 @@ TEST(HostSlice, SeedHostsPlanFromTheirSliceAsFromTheWhole) {
   expectSlicesPlanLikeTheWhole(model::loadTopologyFile(testing::sourcePath("examples/seed.yaml")));
 }
 
+TEST(HostSlice, DhcpHostsPlanFromTheirSliceAsFromTheWhole) {
+  expectSlicesPlanLikeTheWhole(model::loadTopologyFile(testing::sourcePath("examples/dhcp.yaml")));
+}
+
 class GeneratedSlices : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(GeneratedSlices, PlanAsFromTheWholeAndHoldLess) {
@@ -100,6 +106,14 @@ TEST_P(GeneratedSlices, PlanAsFromTheWholeAndHoldLess) {
       .hosts = 12, .routers = 15, .vms = 120, .floating_ips = 30, .seed = GetParam()};
   // The network node holds every router's SNAT, so it needs every port; a compute host not.
   EXPECT_LT(expectSlicesPlanLikeTheWhole(ipam::syntheticTopology(size)), 120u);
+}
+
+TEST_P(GeneratedSlices, WithDhcpHostsPlanAsFromTheWhole) {
+  ipam::SyntheticSize size{
+      .hosts = 12, .routers = 15, .vms = 120, .floating_ips = 30, .seed = GetParam()};
+  model::Topology topo = ipam::syntheticTopology(size);
+  topo.hosts[1].dhcp = topo.hosts[2].dhcp = true;
+  expectSlicesPlanLikeTheWhole(topo);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, GeneratedSlices, ::testing::Values(1, 2, 3, 4, 5));
