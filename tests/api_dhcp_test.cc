@@ -29,7 +29,9 @@ class DhcpApi : public testing::Api {
   }
   json dhcpPorts() {
     json out = json::array();
-    for (const auto& p : call("GET", "/v2.0/ports", "", 200)["ports"]) {
+    json all =
+        call("GET", "/v2.0/ports", "", 200);  // a range-for over a temporary's member dangles
+    for (const auto& p : all["ports"]) {
       if (p["device_owner"] == "network:dhcp")
         out.push_back(p);
     }
@@ -41,7 +43,8 @@ TEST_P(DhcpApi, WithoutADhcpAgentThereIsNoDhcpPort) {
   registerAgent("compute01", "dvr", "172.16.0.11");
   subnet(network());
   EXPECT_EQ(dhcpPorts().size(), 0u);
-  for (const auto& a : call("GET", "/v2.0/agents", "", 200)["agents"])
+  json all = call("GET", "/v2.0/agents", "", 200);
+  for (const auto& a : all["agents"])
     EXPECT_EQ(a["agent_type"], "L3 agent");
 }
 
@@ -49,7 +52,8 @@ TEST_P(DhcpApi, ADhcpAgentGetsTheNetworksDhcpPortFromThePool) {
   registerAgent("compute01", "dvr", "172.16.0.11");
   registerDhcpAgent("net01", "172.16.0.20");
   json agents = json::array();
-  for (const auto& a : call("GET", "/v2.0/agents", "", 200)["agents"]) {
+  json all = call("GET", "/v2.0/agents", "", 200);
+  for (const auto& a : all["agents"]) {
     if (a["agent_type"] == "DHCP agent")
       agents.push_back(a);
   }

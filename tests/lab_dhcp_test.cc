@@ -3,7 +3,8 @@
 // isc-dhcp-client, as a booting VM does: the DISCOVER crosses the tunnel, and the lease
 // gives vm1 its fixed IP, the subnet's router and DNS servers and the domain-name its
 // port's extra_dhcp_opts set; with that address vm1 reaches its router. A changed option
-// then reaches vm1's next lease while dnsmasq keeps running (a reload, not a restart).
+// then reaches vm1's next lease, and so does a second change once vm1 holds a lease
+// (dnsmasq 2.90 aborted on that reload by SIGHUP: dvr restarts it).
 //
 // dhclient runs with a script of ours (it only sets the address: the stock script would
 // rewrite the machine's /etc/resolv.conf), its config, lease and pid files in a temporary
@@ -102,30 +103,29 @@ TEST_F(DhcpLab, AVmWithoutAnAddressGetsItsFixedIpRouterAndExtraOption) {
   EXPECT_TRUE(waitPing("vm1", "10.16.0.1"));
 }
 
-TEST_F(DhcpLab, AChangedOptionReachesTheNextLeaseWithoutRestartingDnsmasq) {
+TEST_F(DhcpLab, EachChangedOptionReachesTheNextLease) {
   ASSERT_EQ(inLab("vm1", "ip addr flush dev eth0").rc, 0);
   auto r = askForLease();
   ASSERT_EQ(r.rc, 0) << r.out;
   ASSERT_NE(lastLease().find("\"lab.example\""), std::string::npos) << r.out;
-  std::string pid = dnsmasqPid();
-  ASSERT_FALSE(pid.empty());
-
-  std::string text = slurp(kDhcp);
-  auto at = text.find("opt_value: lab.example");
-  ASSERT_NE(at, std::string::npos);
-  text.replace(at, std::string("opt_value: lab.example").size(), "opt_value: changed.example");
-  std::string path = dir + "/dhcp.yaml";
-  std::ofstream(path) << text;
-  auto applied = sh(testing::kDvr + " lab apply " + path);
-  ASSERT_EQ(applied.rc, 0) << applied.out;
-  // The agent applies the change on its own time: ask again until the lease says so.
-  bool changed = false;
-  for (int i = 0; i < 20 && !changed; ++i) {
-    r = askForLease();
-    changed = r.rc == 0 && lastLease().find("\"changed.example\"") != std::string::npos;
+  for (std::string value : {"changed.example", "lab.example"}) {
+    std::string text = slurp(kDhcp);
+    auto at = text.find("opt_value: lab.example");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, std::string("opt_value: lab.example").size(), "opt_value: " + value);
+    std::string path = dir + "/dhcp.yaml";
+    std::ofstream(path) << text;
+    auto applied = sh(testing::kDvr + " lab apply " + path);
+    ASSERT_EQ(applied.rc, 0) << applied.out;
+    // The agent applies the change on its own time: ask again until the lease says so.
+    bool changed = false;
+    for (int i = 0; i < 10 && !changed; ++i) {
+      r = askForLease();
+      changed = r.rc == 0 && lastLease().find("\"" + value + "\"") != std::string::npos;
+    }
+    EXPECT_TRUE(changed) << value << "\n" << r.out;
+    EXPECT_FALSE(dnsmasqPid().empty());
   }
-  EXPECT_TRUE(changed) << r.out;
-  EXPECT_EQ(dnsmasqPid(), pid);  // reloaded (SIGHUP), the same process
 }
 
 }  // namespace

@@ -70,7 +70,9 @@ Daemon dnsmasqDaemon(const DhcpServer& s) {
             "--dhcp-range=set:subnet-" + s.subnet_id + "," + s.cidr.network().addr.str() +
                 ",static," + Ipv4(s.cidr.mask()).str() + "," + kDhcpLeaseTime,
             "--dhcp-authoritative",
-            "--log-dhcp"};
+            "--log-dhcp",
+            "--log-facility=-"};        // to its log file (stderr): no syslog in a namespace
+  d.reload = Daemon::Reload::kRestart;  // see the header: SIGHUP can abort it
   d.files["host"] = dnsmasqHosts(s);
   d.files["opts"] = dnsmasqOpts(s);
   return d;

@@ -2,9 +2,11 @@
 // qdhcp-<network id>: static leases only (a port's MAC gets the port's address, any
 // other MAC nothing), the subnet's gateway as router, its DNS servers, the network's
 // MTU (option 26), and each port's extra_dhcp_opts tagged to that port. Pure: the
-// kernel layer writes the files and runs it (a plan::Daemon), and a change of ports
-// only rewrites hosts/opts, which dnsmasq rereads on SIGHUP (no restart, no lost
-// leases); the command line changes only with the network's subnet or device.
+// kernel layer writes the files and runs it (a plan::Daemon). A change of ports rewrites
+// hosts/opts and starts dnsmasq again: Debian 12's dnsmasq 2.90 aborts on SIGHUP once it
+// holds a lease ("free(): invalid pointer", seen under strace), and a restart loses
+// nothing here: every lease is static and in its lease file, and a client's next
+// request is answered by the new process.
 #pragma once
 
 #include <optional>
