@@ -430,15 +430,20 @@ class Walker {
       if (reply_src)
         packet_.src_ip = *reply_src;
     } else {
+      // A connection gets one source NAT: the first nat chain that binds it (fip_postrouting,
+      // at srcnat, before the router's snat_postrouting at srcnat + 1) is the last.
+      bool natted = false;
       for (const auto& f : p.floating_nat) {
-        if (f.ns == at.ns && f.rfp_dev == route->dev && f.fixed == packet_.src_ip) {
+        if (!natted && f.ns == at.ns && f.rfp_dev == route->dev && f.fixed == packet_.src_ip) {
           packet_.src_ip = f.floating;
+          natted = true;
           hop.decisions.push_back("nft: snat to " + f.floating.str() + " (map @fip_snat, oifname " +
                                   f.rfp_dev + ")");
         }
       }
       for (const auto& s : p.source_nat) {
-        if (s.ns == at.ns && s.out_dev == route->dev) {
+        if (!natted && s.ns == at.ns && s.out_dev == route->dev) {
+          natted = true;
           packet_.src_ip = s.to_source;
           hop.decisions.push_back("nft: oifname " + s.out_dev + " snat to " + s.to_source.str());
         }
@@ -508,6 +513,19 @@ class Walker {
       for (const auto& n : v.plan->neighbours) {
         if (n.proxy && n.ip == ip)
           return std::make_pair(*v.links.at({n.ns, n.dev})->mac, name);
+      }
+      // An address on a namespace's device bridged onto the network: a centralized
+      // router's floating IPs sit on its qg- as /32s, answered there as Neutron's legacy
+      // routers do.
+      for (const auto& a : v.plan->addresses) {
+        if (a.cidr.addr != ip || a.ns.empty())
+          continue;
+        auto l = v.links.find({a.ns, a.dev});
+        if (l == v.links.end() || !l->second->mac || !l->second->peer_ns.empty())
+          continue;
+        auto peer = v.links.find({"", l->second->peer});
+        if (peer != v.links.end() && peer->second->master == plan::names::bridge(network_id))
+          return std::make_pair(*l->second->mac, name);
       }
     }
     return std::nullopt;
@@ -579,11 +597,14 @@ class Walker {
 
   Location deliverToVm(const AtVm& at) {
     Hop hop{.host = at.port->name, .where = "eth0 (" + at.port->ip.str() + ")", .in_dev = "eth0"};
-    if (packet_.dst_mac != at.port->mac || packet_.dst_ip != at.port->ip) {
+    bool mine = packet_.dst_ip == at.port->ip;
+    for (const FixedIp& e : at.port->extra_ips)  // its further fixed IPs are its too
+      mine = mine || packet_.dst_ip == e.ip;
+    if (packet_.dst_mac != at.port->mac || !mine) {
       return dropAt(hop, "not addressed to " + at.port->name);
     }
     push(hop, packet_);
-    return delivered(at.port->name + " (" + at.port->ip.str() + ")");
+    return delivered(at.port->name + " (" + packet_.dst_ip.str() + ")");
   }
 
   long routerOfSubnet(const std::string& subnet_id) const {
@@ -686,8 +707,13 @@ TraceResult tracePacket(const Cloud& cloud, const std::vector<HostPlan>& plans,
   reply.dport = seen.sport;
   std::optional<Endpoint> responder;
   for (const auto& port : cloud.ports) {
-    if (port.device_owner == kOwnerCompute && port.ip == seen.dst_ip && port.mac == seen.dst_mac)
-      responder = Endpoint{&port, nullptr, port.ip, port.name};
+    if (port.device_owner != kOwnerCompute || port.mac != seen.dst_mac)
+      continue;
+    bool mine = port.ip == seen.dst_ip;  // or one of its further fixed IPs
+    for (const FixedIp& e : port.extra_ips)
+      mine = mine || e.ip == seen.dst_ip;
+    if (mine)
+      responder = Endpoint{&port, nullptr, seen.dst_ip, port.name};
   }
   for (const auto& e : cloud.external_hosts) {
     if (e.ip == seen.dst_ip && !responder)
