@@ -95,7 +95,7 @@ TEST_P(ApiRouters, ExtraRoutesAreCheckedShownAndPlannedInTheRoutersNamespaces) {
 
 // Neutron's legacy router: `distributed: false` puts the whole router on one dvr_snat
 // host; a router moves between the two kinds only while administratively down.
-TEST_P(ApiRouters, ACentralizedRouterIsOnItsHostOnlyAndMigratesWhileDown) {
+TEST_P(ApiRouters, ACentralizedRouterIsOnItsHostOnlyAndMigratesWhileDownAndOnNoHost) {
   Cloud c = basicCloud();
   json made = call("POST", "/v2.0/routers",
                    json{{"router",
@@ -147,8 +147,20 @@ TEST_P(ApiRouters, ACentralizedRouterIsOnItsHostOnlyAndMigratesWhileDown) {
   // Migration needs the router down (in the state the update asks for).
   json err = refused("PUT", path, R"({"router":{"distributed":true}})", 400, "BadRequest");
   EXPECT_NE(message(err).find("set router admin_state_up to False"), std::string::npos) << err;
-  json up = call("PUT", path, R"({"router":{"distributed":true,"admin_state_up":false}})", 200);
-  EXPECT_EQ(up["router"]["distributed"], true);
+  json down = call("PUT", path, R"({"router":{"distributed":true,"admin_state_up":false}})", 200);
+  EXPECT_EQ(down["router"]["distributed"], true);
+  EXPECT_EQ(down["router"]["admin_state_up"], false);
+  // Down, it is on no host, as Neutron's L3 agents drop a router that is not active.
+  for (const char* host : {"controller01", "compute01"}) {
+    plan::HostPlan p = planOf(host);
+    EXPECT_FALSE(hasNs(p, qrouter)) << host << "\n" << plan::renderText(p);
+    EXPECT_FALSE(hasNs(p, "snat-" + rid)) << host;
+    EXPECT_TRUE(std::none_of(p.floating_nat.begin(), p.floating_nat.end(),
+                             [&](const auto& f) { return f.floating.str() == floating; }))
+        << host << ": a down router's floating IP is served nowhere";
+  }
+  EXPECT_TRUE(hasNs(planOf("controller01"), "snat-" + c.router)) << "the other router stays";
+  call("PUT", path, R"({"router":{"admin_state_up":true}})", 200);
   ctl = planOf("controller01");
   cmp = planOf("compute01");
   EXPECT_TRUE(hasNs(cmp, qrouter)) << "distributed now: on the VM's host";
@@ -156,10 +168,14 @@ TEST_P(ApiRouters, ACentralizedRouterIsOnItsHostOnlyAndMigratesWhileDown) {
   EXPECT_TRUE(std::any_of(cmp.floating_nat.begin(), cmp.floating_nat.end(), [&](const auto& f) {
     return f.floating.str() == floating && f.rfp_dev.rfind("rfp-", 0) == 0;
   })) << plan::renderText(cmp);
-  // And back.
-  EXPECT_EQ(call("PUT", path, R"({"router":{"distributed":false}})", 200)["router"]["distributed"],
+  // And back, down again, then up on its host only.
+  EXPECT_EQ(call("PUT", path, R"({"router":{"distributed":false,"admin_state_up":false}})",
+                 200)["router"]["distributed"],
             false);
+  EXPECT_FALSE(hasNs(planOf("controller01"), qrouter));
+  call("PUT", path, R"({"router":{"admin_state_up":true}})", 200);
   EXPECT_FALSE(hasNs(planOf("compute01"), qrouter));
+  EXPECT_TRUE(hasNs(planOf("controller01"), qrouter));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ApiRouters, ::testing::Values("sqlite", "postgresql"));

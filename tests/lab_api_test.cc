@@ -116,6 +116,31 @@ TEST_F(ApiLab, OpenstackCliAddsAVmWithAFloatingIpThatCarriesTraffic) {
   EXPECT_TRUE(through) << "vm5 never reached the internet from " << address;
 }
 
+// `openstack router set --disable`: the router leaves every host (Neutron's L3 agents drop
+// a router that is not active), so its VM's floating IP carries nothing; `--enable` brings
+// it back, the floating IP with it. Router1's VMs are not touched meanwhile.
+TEST_F(ApiLab, ADisabledRouterLeavesEveryHostAndComesBackEnabled) {
+  EXPECT_EQ(seenBy("vm2"), "192.168.74.104");
+  auto id = openstack("router show router2 -f value -c id");
+  ASSERT_EQ(id.rc, 0) << id.out;
+  std::string ns = "qrouter-" + id.out.substr(0, id.out.find('\n'));
+  ASSERT_EQ(openstack("router set --disable router2").rc, 0);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = inLab("compute01", "ip netns list").out.find(ns) == std::string::npos;
+    if (!gone)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << ns << " stayed on compute01";
+  EXPECT_NE(inLab("vm2", "ping -c 1 -W 1 8.8.8.8").rc, 0) << "a disabled router routed";
+  EXPECT_EQ(inLab("vm1", "ping -c 1 -W 2 8.8.8.8").rc, 0) << "router1 is up";
+  ASSERT_EQ(openstack("router set --enable router2").rc, 0);
+  bool back = false;
+  for (int i = 0; i < 40 && !back; ++i)
+    back = seenBy("vm2") == "192.168.74.104";
+  EXPECT_TRUE(back) << "vm2's floating IP never carried again";
+}
+
 // The server goes away and comes back: the data path carries on untouched meanwhile, and
 // the agents resync and follow the changes made after the restart.
 TEST_F(ApiLab, AServerRestartLosesNoPacketsAndTheAgentsResync) {

@@ -479,6 +479,7 @@ class Resolver {
       r.name = rs.name;
       r.enable_snat = rs.enable_snat;
       r.distributed = rs.distributed;
+      r.admin_state_up = rs.admin_state_up;
       if (!rs.distributed && rs.ha)
         problems_.add(obj, "an HA router is distributed in dvr", rs.line);
       const Network* gw = nullptr;

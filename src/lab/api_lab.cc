@@ -112,7 +112,7 @@ std::map<std::string, std::string> createThroughApi(const model::Cloud& c) {
         apiCall("POST", "/v2.0/floatingips", json{{"floatingip", b}}, 201)["floatingip"]["id"]);
   }
   for (const auto& r : c.routers) {
-    json b{{"name", r.name}, {"distributed", r.distributed}};
+    json b{{"name", r.name}, {"distributed", r.distributed}, {"admin_state_up", r.admin_state_up}};
     if (r.ha())
       b["ha"] = true;
     if (r.gateway_network_id)

@@ -115,6 +115,7 @@ struct Router {
   // false: centralized (Neutron's legacy router): only on snat_host, whose qrouter- holds
   // the qr- ports (bound there), the qg- port, SNAT and floating IPs; no sg- ports.
   bool distributed = true;
+  bool admin_state_up = true;  // false: planned nowhere (RouterSpec::admin_state_up)
   std::vector<size_t> interface_ports;  // qr- ports
   std::vector<size_t> snat_ports;       // sg- ports, parallel to interface_ports
   std::vector<ExtraRoute> routes;       // each nexthop on one of the interfaces' subnets

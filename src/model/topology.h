@@ -131,6 +131,10 @@ struct RouterSpec {
   // dvr_snat host (placed as SNAT, at snat_host): its qrouter- there holds every interface
   // and the gateway, SNAT and floating IPs included; no other host routes for it.
   bool distributed = true;
+  // false: the router is down (Neutron's admin_state_up): no host has its qrouter-,
+  // snat- or floating IPs, as Neutron's L3 agents drop a router that is not active. Its
+  // ports and addresses stay allocated.
+  bool admin_state_up = true;
   std::vector<InterfaceSpec> interfaces;
   std::vector<ExtraRoute> routes;
   int line = 0;

@@ -107,6 +107,8 @@ json toJson(const Topology& t) {
       o["ha"] = true;
     if (!r.distributed)
       o["distributed"] = false;
+    if (!r.admin_state_up)  // written only when down: the rows of routers up stay as they were
+      o["admin_state_up"] = false;
     if (!r.ha_hosts.empty())
       o["ha_hosts"] = r.ha_hosts;
     o["interfaces"] = json::array();
@@ -244,6 +246,7 @@ Topology topologyFromJson(const json& j) {
       r.snat_host = parseOpt<std::string>(o, "snat_host");
       r.ha = o.value("ha", false);
       r.distributed = o.value("distributed", true);
+      r.admin_state_up = o.value("admin_state_up", true);
       r.ha_hosts = o.value("ha_hosts", std::vector<std::string>{});
       for (const auto& i : o.value("interfaces", json::array())) {
         r.interfaces.push_back({i.at("subnet"), pinFrom(i.value("port", json())),

@@ -278,7 +278,7 @@ void readNetwork(const YAML::Node& node, size_t i, Topology& topo, Problems& pro
 void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& problems) {
   Reader r(node, nameOr(node, "router", i), problems,
            {"name", "id", "external_gateway", "gateway_port", "enable_snat", "snat_host", "ha",
-            "distributed", "interfaces", "routes"});
+            "distributed", "admin_state_up", "interfaces", "routes"});
   if (!r.ok())
     return;
   RouterSpec rt;
@@ -291,6 +291,7 @@ void readRouter(const YAML::Node& node, size_t i, Topology& topo, Problems& prob
   rt.snat_host = r.str("snat_host");
   rt.ha = r.boolean("ha").value_or(false);
   rt.distributed = r.boolean("distributed").value_or(true);
+  rt.admin_state_up = r.boolean("admin_state_up").value_or(true);
   r.list("interfaces", [&](const YAML::Node& n, size_t j) {
     Reader ir(n, r.object() + " interface #" + std::to_string(j + 1), problems,
               {"subnet", "port", "snat_port"});

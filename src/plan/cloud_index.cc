@@ -25,12 +25,26 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
     network_[cloud.networks[i].id] = i;
   for (size_t i = 0; i < cloud.subnets.size(); ++i)
     subnet_[cloud.subnets[i].id] = i;
+  // A router that is down (admin_state_up false) is on no host, as Neutron's L3 agents
+  // drop it: its subnets have no router, and its sg-, ha- and centralized qr- ports are
+  // plugged nowhere (their addresses stay allocated).
+  std::unordered_set<size_t> down_ports;
   for (size_t r = 0; r < cloud.routers.size(); ++r) {
-    for (size_t p : cloud.routers[r].interface_ports)
+    const Router& router = cloud.routers[r];
+    if (!router.admin_state_up) {
+      for (const auto* ports : {&router.snat_ports, &router.ha_ports, &router.interface_ports})
+        down_ports.insert(ports->begin(), ports->end());
+      if (router.gateway_port)
+        down_ports.insert(*router.gateway_port);
+      continue;
+    }
+    for (size_t p : router.interface_ports)
       router_of_subnet_[cloud.ports[p].subnet_id] = long(r);
   }
   for (size_t i = 0; i < cloud.ports.size(); ++i) {
     const Port& p = cloud.ports[i];
+    if (down_ports.count(i))
+      continue;
     if (!p.host.empty())
       ports_on_[p.host].push_back(i);
     // Unbound ports live on no host: no neighbour or FDB entries anywhere (as Neutron).
@@ -69,6 +83,8 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
       pull(p.host, e.subnet_id);
   }
   for (size_t r = 0; r < cloud.routers.size(); ++r) {
+    if (!cloud.routers[r].admin_state_up)
+      continue;
     if (!cloud.routers[r].snat_host.empty())
       routers[cloud.routers[r].snat_host].insert(r);
     for (const std::string& h : cloud.routers[r].ha_hosts)
@@ -78,7 +94,10 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
     routers_on_[host].assign(set.begin(), set.end());
   // Networks on hosts: VM networks plus every interface network of a local router.
   std::unordered_map<std::string, std::set<std::string>> hosts_with;
-  for (const Port& p : cloud.ports) {
+  for (size_t i = 0; i < cloud.ports.size(); ++i) {
+    const Port& p = cloud.ports[i];
+    if (down_ports.count(i))
+      continue;
     if ((p.device_owner == kOwnerCompute || p.device_owner == kOwnerSnat ||
          p.device_owner == kOwnerHaInterface || p.device_owner == kOwnerDhcp) &&
         !p.host.empty())
@@ -103,6 +122,8 @@ CloudIndex::CloudIndex(const Cloud& cloud) : cloud_(cloud) {
     if (!fip.port || cloud.ports[*fip.port].host.empty())
       continue;
     auto r = router_by_id.find(fip.router_id);
+    if (r != router_by_id.end() && !cloud.routers[r->second].admin_state_up)
+      continue;  // its router is down: served nowhere
     if (r != router_by_id.end() && cloud.routers[r->second].centralized())
       fips_on_[cloud.routers[r->second].snat_host].push_back(f);
     else

@@ -1,6 +1,7 @@
 // Lookups over a Cloud, built once in O(size of the cloud), so that planning one host
 // costs only what that host holds. Read-only after construction; safe to share across
-// threads planning different hosts.
+// threads planning different hosts. A router that is down (admin_state_up false) is in
+// none of the lookups: no host holds it, its subnets have no router, its ports no host.
 #pragma once
 
 #include <string>

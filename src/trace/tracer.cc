@@ -102,6 +102,10 @@ class Walker {
       long r = routerOfSubnet(s->id);
       if (!s->gateway || r < 0)
         return drop(hop, "subnet " + s->name + " has no router: no way off-link");
+      if (!c_.routers[r].admin_state_up)
+        return drop(hop, "subnet " + s->name + " has no router up: " + c_.routers[r].name +
+                             " is down (admin_state_up false), no host answers ARP for " +
+                             s->gateway->str());
       p.dst_mac = c_.ports[c_.routers[r].interface_ports[interfaceIndex(r, s->id)]].mac;
       hop.decisions.push_back("default via " + s->gateway->str() + ": ARP " + s->gateway->str() +
                               " is-at " + p.dst_mac.str() +

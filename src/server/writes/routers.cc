@@ -125,6 +125,7 @@ std::string create(ApiState& s, const WriteRequest& w) {
   refuseCentralizedHa(rt.ha, rt.distributed);
   if (b.contains("external_gateway_info"))
     setGateway(s, rt, b["external_gateway_info"]);
+  rt.admin_state_up = upAfter(s, id, b);  // down: planned on no host (model::RouterSpec)
   s.topo.routers.push_back(rt);
   setAttrs(s, "routers", id, b, with(kCommonAttrs, {"admin_state_up"}), true);
   return id;
@@ -145,6 +146,7 @@ void update(ApiState& s, const WriteRequest& w) {
     setHa(s, w.id, rt, b);
   if (b.contains("external_gateway_info"))
     setGateway(s, rt, b["external_gateway_info"]);
+  rt.admin_state_up = upAfter(s, w.id, b);
   setAttrs(s, "routers", w.id, b, with(kCommonAttrs, {"admin_state_up"}), false);
 }
 
