@@ -50,7 +50,8 @@ TEST(RouterDown, IsOnNoHostAndTakesItsFloatingIpPathWithIt) {
   trace::TraceRequest out{"vm2", "8.8.8.8", trace::Proto::Icmp, 0, true};
   auto r = trace::tracePacket(c, plans, out);
   EXPECT_FALSE(r.forward.delivered);
-  EXPECT_NE(r.forward.verdict.find("router2 is down (admin_state_up false)"), std::string::npos) << r.forward.verdict;
+  EXPECT_NE(r.forward.verdict.find("router2 is down (admin_state_up false)"), std::string::npos)
+      << r.forward.verdict;
   auto in =
       trace::tracePacket(c, plans, {"internet", "192.168.74.104", trace::Proto::Icmp, 0, true});
   EXPECT_FALSE(in.forward.delivered);

@@ -115,7 +115,7 @@ struct Router {
   // false: centralized (Neutron's legacy router): only on snat_host, whose qrouter- holds
   // the qr- ports (bound there), the qg- port, SNAT and floating IPs; no sg- ports.
   bool distributed = true;
-  bool admin_state_up = true;  // false: planned nowhere (RouterSpec::admin_state_up)
+  bool admin_state_up = true;           // false: planned nowhere (RouterSpec::admin_state_up)
   std::vector<size_t> interface_ports;  // qr- ports
   std::vector<size_t> snat_ports;       // sg- ports, parallel to interface_ports
   std::vector<ExtraRoute> routes;       // each nexthop on one of the interfaces' subnets
@@ -173,5 +173,16 @@ struct Cloud {
   // A VM port by name or id.
   const Port* findVm(const std::string& name_or_id) const;
 };
+
+// The element of `list` named `name` (a topology's reference by name), or null: a scan,
+// for the few lookups a write makes.
+template <class T>
+const T* findByName(const std::vector<T>& list, const std::string& name) {
+  for (const auto& x : list) {
+    if (x.name == name)
+      return &x;
+  }
+  return nullptr;
+}
 
 }  // namespace dvr::model

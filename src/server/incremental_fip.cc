@@ -44,15 +44,6 @@ std::optional<size_t> onlyChangedFip(const ApiState& before, const ApiState& aft
   return std::nullopt;
 }
 
-template <class T>
-const T* named(const std::vector<T>& list, const std::string& name) {
-  for (const auto& x : list) {
-    if (x.name == name)
-      return &x;
-  }
-  return nullptr;
-}
-
 // resolve()'s address for a new floating IP: the network's first subnet, by a hash of the
 // floating IP's id, around every address in use there.
 std::optional<Ipv4> allocateAddress(const Cloud& c, const Network& n, const std::string& id) {
@@ -192,7 +183,7 @@ std::optional<Cloud> floatingIpChanged(const Cloud& c, const ApiState& before, A
   const bool creating = i == before.topo.floating_ips.size();
   if (!fs.id || (creating && fs.address) || (!creating && i >= c.floating_ips.size()))
     return std::nullopt;
-  const Network* n = named(c.networks, fs.network);
+  const Network* n = findByName(c.networks, fs.network);
   if (!n || !n->external)
     return std::nullopt;
 

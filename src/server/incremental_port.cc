@@ -40,15 +40,6 @@ bool simpleVm(const VmSpec& vm) {
          (vm.port_security || vm.security_groups.empty());
 }
 
-template <class T>
-const T* named(const std::vector<T>& list, const std::string& name) {
-  for (const auto& x : list) {
-    if (x.name == name)
-      return &x;
-  }
-  return nullptr;
-}
-
 // resolve()'s subnet for a VM: the one it names, else its network's first.
 const Subnet* subnetFor(const Cloud& c, const VmSpec& vm, const Network& n) {
   for (const auto& s : c.subnets) {
@@ -89,10 +80,10 @@ std::optional<Cloud> appendedPort(const Cloud& c, const ApiState& before, ApiSta
   VmSpec* vm = onlyAppendedVm(before, after, rows);
   if (!vm || !simpleVm(*vm))
     return std::nullopt;
-  const Network* n = named(c.networks, vm->network);
+  const Network* n = findByName(c.networks, vm->network);
   if (!n || n->external)
     return std::nullopt;
-  if (!vm->host.empty() && !named(c.hosts, vm->host))
+  if (!vm->host.empty() && !findByName(c.hosts, vm->host))
     return std::nullopt;
   const Subnet* s = subnetFor(c, *vm, *n);
   if (!s)
@@ -107,7 +98,7 @@ std::optional<Cloud> appendedPort(const Cloud& c, const ApiState& before, ApiSta
   p.host = vm->host;
   p.port_security = vm->port_security;
   for (const auto& g : vm->security_groups) {
-    const SecurityGroup* sg = named(c.security_groups, g);
+    const SecurityGroup* sg = findByName(c.security_groups, g);
     if (!sg)
       return std::nullopt;
     if (std::find(p.security_group_ids.begin(), p.security_group_ids.end(), sg->id) ==
