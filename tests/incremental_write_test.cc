@@ -1,4 +1,5 @@
-// The incremental write paths (server/incremental_port.h, incremental_fip.h) against the
+// The incremental write paths (server/incremental_port.h, incremental_fip.h: ports added,
+// floating IPs made, (dis)associated and deleted) against the
 // full one: a fixed-seed random sequence of Neutron writes through the API handler, after
 // each of which the server's cached state and cloud must equal what a server that reads
 // the same rows and resolves them whole makes of them, and a refused write must leave
@@ -94,7 +95,7 @@ TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
     // What this write allocated for the port or floating IP it created (not what it asked
     // for): unpinned, the full path must allocate the same again.
     std::string created_port, created_fip;
-    switch (rng() % 12) {
+    switch (rng() % 13) {
       case 0: {
         what = "network";
         r = c.call("POST", "/v2.0/networks", {{"network", {{"name", "n"}}}});
@@ -178,6 +179,14 @@ TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
         r = c.call("PUT", "/v2.0/floatingips/" + pick(fips), {{"floatingip", {{"port_id", port}}}});
         break;
       }
+      case 12: {
+        what = "floating IP delete";
+        std::string id = pick(fips);
+        r = c.call("DELETE", "/v2.0/floatingips/" + id, nullptr);
+        if (r.status == 204)
+          std::erase(fips, id);
+        break;
+      }
       case 11: {
         what = "network delete";
         std::string id = pick(networks);
@@ -223,6 +232,7 @@ TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
   // The sequence took every path, and refused some writes.
   EXPECT_GT(server::appendedPortsResolved(), 10u);
   EXPECT_GT(server::floatingIpsResolved(), 10u);
+  EXPECT_GT(server::floatingIpDeletesResolved(), 5u);
   EXPECT_GT(refused, 10);
 }
 

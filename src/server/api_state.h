@@ -41,8 +41,11 @@ struct ApiState {
   }
   void eraseAttrs(const std::string& kind, const std::string& id) {
     touchAttrs(kind, id);
-    if (attrs.contains(kind))
+    if (attrs.contains(kind)) {
       attrs[kind].erase(id);
+      if (attrs[kind].empty())  // as the rows load: no kind without a resource
+        attrs.erase(kind);
+    }
   }
 
   // The topology as resolve() wants it: hosts from the registered agents; new SNAT

@@ -10,7 +10,7 @@ using namespace dvr::model;
 
 namespace {
 
-std::atomic<uint64_t> g_resolved{0};
+std::atomic<uint64_t> g_resolved{0}, g_deleted{0};
 
 // The index of the one floating IP the rows change, when they change nothing else of the
 // topology: one appended last, or one of the same id, network and pinned address in the
@@ -40,6 +40,30 @@ std::optional<size_t> onlyChangedFip(const ApiState& before, const ApiState& aft
     bool same = was[i].id == id && was[i].network == is[i].network && was[i].address &&
                 was[i].address == is[i].address;
     return same ? std::optional(i) : std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// The index (before the write) of the one floating IP the rows delete, when they change
+// nothing else of the topology.
+std::optional<size_t> onlyDeletedFip(const ApiState& before, const ApiState& after,
+                                     const std::vector<store::RowChange>& rows) {
+  const std::string prefix = "topology/floating_ips/";
+  const store::RowChange* row = nullptr;
+  for (const auto& r : rows) {
+    if (r.key.starts_with("attrs/"))
+      continue;
+    if (row || !r.key.starts_with(prefix) || r.body)
+      return std::nullopt;
+    row = &r;
+  }
+  const auto &was = before.topo.floating_ips, &is = after.topo.floating_ips;
+  if (!row || is.size() + 1 != was.size())
+    return std::nullopt;
+  const std::string id = row->key.substr(prefix.size());
+  for (size_t i = 0; i < was.size(); ++i) {
+    if (was[i].id == id)  // erased in place: the others keep their order
+      return i < is.size() && is[i].id == id ? std::nullopt : std::optional(i);
   }
   return std::nullopt;
 }
@@ -225,8 +249,29 @@ std::optional<Cloud> floatingIpChanged(const Cloud& c, const ApiState& before, A
   return out;
 }
 
+std::optional<Cloud> floatingIpDeleted(const Cloud& c, const ApiState& before,
+                                       const ApiState& after,
+                                       const std::vector<store::RowChange>& rows) {
+  auto at = onlyDeletedFip(before, after, rows);
+  if (!at || *at >= c.floating_ips.size() ||
+      c.floating_ips[*at].id != before.topo.floating_ips[*at].id)
+    return std::nullopt;
+  std::optional<Needs> was = needsOf(c, c.floating_ips[*at]);
+  Cloud out = c;
+  out.floating_ips.erase(out.floating_ips.begin() + long(*at));
+  // The last floating IP of a host's fg- port or of a router's pair there: those go, and
+  // with them the order others were made in (the full path).
+  if (was && !stillNeeded(out, *was))
+    return std::nullopt;
+  g_deleted.fetch_add(1);
+  return out;
+}
+
 uint64_t floatingIpsResolved() {
   return g_resolved.load();
+}
+uint64_t floatingIpDeletesResolved() {
+  return g_deleted.load();
 }
 
 }  // namespace dvr::server

@@ -1,6 +1,6 @@
-// A write that only creates, associates or disassociates one floating IP (POST or PUT
-// /v2.0/floatingips), resolved from the cloud it was made on instead of resolving the whole
-// cloud again.
+// A write that only creates, associates, disassociates or deletes one floating IP (POST,
+// PUT or DELETE /v2.0/floatingips), resolved from the cloud it was made on instead of resolving the
+// whole cloud again.
 //
 // Contract: as appendedPort's (server/incremental_port.h). Given the state and resolved
 // cloud before a write (every allocation pinned), the state after it and the rows that
@@ -31,8 +31,17 @@ std::optional<model::Cloud> floatingIpChanged(const model::Cloud& before_cloud,
                                               const ApiState& before, ApiState& after,
                                               std::vector<store::RowChange>& rows);
 
+// A write that only deletes one floating IP (DELETE /v2.0/floatingips/ID): the cloud
+// before without it, as resolve would give, when what it needed (the host's fg- port, the
+// router's link-local pair there) is still needed by another floating IP; otherwise
+// nothing (the full path). Costs a pass over the floating IPs and the copy of the cloud.
+std::optional<model::Cloud> floatingIpDeleted(const model::Cloud& before_cloud,
+                                              const ApiState& before, const ApiState& after,
+                                              const std::vector<store::RowChange>& rows);
+
 // How many writes floatingIpChanged resolved since the process started (tests check that
 // the incremental path is taken).
 uint64_t floatingIpsResolved();
+uint64_t floatingIpDeletesResolved();  // by floatingIpDeleted
 
 }  // namespace dvr::server

@@ -564,7 +564,7 @@ WriteOutcome NeutronApi::commit(
       if (!can_place(host))
         unschedulable.insert(host);
     }
-    // A port added, a floating IP made or (dis)associated: resolved from the cloud it was
+    // A port added, a floating IP made, (dis)associated or deleted: resolved from the cloud it was
     // made on, when that cloud was resolved with the same hosts for SNAT. Other writes do
     // not pay for the row comparison first.
     std::vector<store::RowChange> rows;
@@ -576,6 +576,9 @@ WriteOutcome NeutronApi::commit(
       } else if (collection == "floatingips" && (req.method == "POST" || req.method == "PUT")) {
         rows = s.changesSince(before);
         quick = floatingIpChanged(base->cloud, before, s, rows);
+      } else if (collection == "floatingips" && req.method == "DELETE") {
+        rows = s.changesSince(before);
+        quick = floatingIpDeleted(base->cloud, before, s, rows);
       }
     }
     Cloud c;
