@@ -2,9 +2,9 @@
 // synthetic cloud of plan_bench: 1,000 hosts' agents, 10,000 networks with a router each,
 // 100,000 ports, 20,000 floating IPs), then, for each server binary given, over its own
 // copy of that database: the cold start (exec to the first answer that needs the state)
-// and its RSS, POST /v2.0/ports p50/p99, floating IP create + associate p50/p99, and
-// port creates per second with 8 and with 64 concurrent clients. With two binaries (today's
-// build and this one) it prints the ratio of each figure, second over first.
+// and its RSS, POST /v2.0/ports p50/p99, floating IP create + associate p50/p99, its
+// delete p50/p99, and port creates per second with 8 and with 64 concurrent clients. With two
+// binaries (today's build and this one) it prints the ratio of each figure, second over first.
 //
 //   build/bench/cloud_bench [--scale K] [--samples S] [--seconds T] DVR...
 //
@@ -121,7 +121,7 @@ long rssKiB(pid_t pid) {
 
 struct Figures {
   double start_s = 0, rss_mib = 0;
-  std::vector<double> ports, fips;
+  std::vector<double> ports, fips, fip_deletes;
   double rps8 = 0, rps64 = 0;
 };
 
@@ -207,6 +207,7 @@ Figures run(const std::string& dvr, const std::string& db, int samples, int seco
     port_ids.push_back(post("/v2.0/ports", port_body, "port")["port"]["id"]);
     f.ports.push_back(ms(Clock::now() - t));
   }
+  std::vector<std::string> fip_ids;
   for (int i = 0; i < samples; ++i) {
     auto t = Clock::now();
     std::string fip = post("/v2.0/floatingips", {{"floatingip", {{"floating_network_id", ext}}}},
@@ -215,6 +216,12 @@ Figures run(const std::string& dvr, const std::string& db, int samples, int seco
                "application/json"),
          200, "associate");
     f.fips.push_back(ms(Clock::now() - t));
+    fip_ids.push_back(fip);
+  }
+  for (const auto& fip : fip_ids) {  // the last of compute5's takes its fg- port with it
+    auto t = Clock::now();
+    must(c.Delete("/v2.0/floatingips/" + fip), 204, "floating IP delete");
+    f.fip_deletes.push_back(ms(Clock::now() - t));
   }
   if (seconds > 0) {
     f.rps8 = throughput(port, net, 8, seconds);
@@ -271,6 +278,8 @@ int main(int argc, char** argv) {
                 pct(f.ports, 50), pct(f.ports, 99));
     std::printf("floating IP create + associate   n=%zu p50 %.2f ms p99 %.2f ms\n", f.fips.size(),
                 pct(f.fips, 50), pct(f.fips, 99));
+    std::printf("DELETE /v2.0/floatingips/ID      n=%zu p50 %.2f ms p99 %.2f ms\n",
+                f.fip_deletes.size(), pct(f.fip_deletes, 50), pct(f.fip_deletes, 99));
     if (seconds > 0)
       std::printf("POST /v2.0/ports concurrently    %.1f/s (8 clients), %.1f/s (64 clients)\n",
                   f.rps8, f.rps64);
@@ -280,9 +289,11 @@ int main(int argc, char** argv) {
   clean(db);
   if (all.size() == 2) {
     const Figures &a = all[0], &b = all[1];
-    std::printf("second/first: cold start %.2fx, RSS %.2fx, port p50 %.2fx, floating IP p50 %.2fx",
-                b.start_s / a.start_s, b.rss_mib / a.rss_mib, pct(b.ports, 50) / pct(a.ports, 50),
-                pct(b.fips, 50) / pct(a.fips, 50));
+    std::printf(
+        "second/first: cold start %.2fx, RSS %.2fx, port p50 %.2fx, floating IP p50 %.2fx, "
+        "floating IP delete p50 %.2fx",
+        b.start_s / a.start_s, b.rss_mib / a.rss_mib, pct(b.ports, 50) / pct(a.ports, 50),
+        pct(b.fips, 50) / pct(a.fips, 50), pct(b.fip_deletes, 50) / pct(a.fip_deletes, 50));
     if (seconds > 0)
       std::printf(", requests/s %.2fx (8), %.2fx (64)", b.rps8 / a.rps8, b.rps64 / a.rps64);
     std::printf("\n");
