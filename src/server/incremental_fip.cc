@@ -12,23 +12,32 @@ namespace {
 
 std::atomic<uint64_t> g_resolved{0}, g_deleted{0};
 
-// The index of the one floating IP the rows change, when they change nothing else of the
-// topology: one appended last, or one of the same id, network and pinned address in the
-// same place (attribute rows do not reach resolve).
-std::optional<size_t> onlyChangedFip(const ApiState& before, const ApiState& after,
-                                     const std::vector<store::RowChange>& rows) {
+// The id of the one floating IP whose topology row the rows write (`deleted`: remove),
+// when they write no other topology row (attribute rows do not reach resolve).
+std::optional<std::string> onlyFipRow(const std::vector<store::RowChange>& rows, bool deleted) {
   const std::string prefix = "topology/floating_ips/";
   const store::RowChange* row = nullptr;
   for (const auto& r : rows) {
     if (r.key.starts_with("attrs/"))
       continue;
-    if (row || !r.key.starts_with(prefix) || !r.body)
+    if (row || !r.key.starts_with(prefix) || bool(r.body) == deleted)
       return std::nullopt;
     row = &r;
   }
   if (!row)
     return std::nullopt;
-  const std::string id = row->key.substr(prefix.size());
+  return row->key.substr(prefix.size());
+}
+
+// The index of the one floating IP the rows change, when they change nothing else of the
+// topology: one appended last, or one of the same id, network and pinned address in the
+// same place.
+std::optional<size_t> onlyChangedFip(const ApiState& before, const ApiState& after,
+                                     const std::vector<store::RowChange>& rows) {
+  auto row = onlyFipRow(rows, false);
+  if (!row)
+    return std::nullopt;
+  const std::string& id = *row;
   const auto &was = before.topo.floating_ips, &is = after.topo.floating_ips;
   if (is.size() == was.size() + 1)
     return is.back().id == id ? std::optional(is.size() - 1) : std::nullopt;
@@ -48,19 +57,11 @@ std::optional<size_t> onlyChangedFip(const ApiState& before, const ApiState& aft
 // nothing else of the topology.
 std::optional<size_t> onlyDeletedFip(const ApiState& before, const ApiState& after,
                                      const std::vector<store::RowChange>& rows) {
-  const std::string prefix = "topology/floating_ips/";
-  const store::RowChange* row = nullptr;
-  for (const auto& r : rows) {
-    if (r.key.starts_with("attrs/"))
-      continue;
-    if (row || !r.key.starts_with(prefix) || r.body)
-      return std::nullopt;
-    row = &r;
-  }
+  auto row = onlyFipRow(rows, true);
   const auto &was = before.topo.floating_ips, &is = after.topo.floating_ips;
   if (!row || is.size() + 1 != was.size())
     return std::nullopt;
-  const std::string id = row->key.substr(prefix.size());
+  const std::string& id = *row;
   for (size_t i = 0; i < was.size(); ++i) {
     if (was[i].id == id)  // erased in place: the others keep their order
       return i < is.size() && is[i].id == id ? std::nullopt : std::optional(i);
