@@ -120,6 +120,14 @@ TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
       case 4: {
         what = "port";
         json p{{"network_id", rng() % 10 ? pick(networks) : ext}, {"binding:host_id", pick(hosts)}};
+        // Now and then a few before it on the same network, one after another: each
+        // allocates from what the one before left (the kept index of the incremental path).
+        for (int more = rng() % 3 == 0 ? 3 : 0; more > 0; --more) {
+          auto q = c.call("POST", "/v2.0/ports", {{"port", p}});
+          if (q.status == 201)
+            ports.push_back(idOf(q, "port"));
+        }
+        before = rowsOf(*store);  // what the last one may not change if refused
         if (rng() % 6 == 0)
           p["fixed_ips"] = json::array({{{"subnet_id", pick(subnets)}}});
         if (rng() % 10 == 0)

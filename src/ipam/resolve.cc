@@ -578,6 +578,7 @@ class Resolver {
         r.interface_ports.push_back(addPort(std::move(qr), itf.port.mac));
       }
       extraRoutes(rs, obj, r);
+      router_by_id_[r.id] = cloud_.routers.size();
       cloud_.routers.push_back(std::move(r));
     }
     // Gateway-side ports after all interfaces, so pinned MACs are all reserved first.
@@ -1041,9 +1042,10 @@ class Resolver {
 
   // A floating IP served on its port's host (fip-, fg-, rfp-): a distributed router's. A
   // centralized router holds its floating IPs on its qg-.
+  // (By index: a scan per floating IP made resolve quadratic in a cloud's routers.)
   bool distributedFip(const FloatingIp& f) const {
-    const Router* r = cloud_.findRouter(f.router_id);
-    return r && r->distributed;
+    auto it = router_by_id_.find(f.router_id);
+    return it != router_by_id_.end() && cloud_.routers[it->second].distributed;
   }
 
   // Neutron's DHCP scheduling, one agent per network (dhcp_agents_per_network = 1): each
@@ -1224,7 +1226,8 @@ class Resolver {
   std::unordered_map<std::string, size_t> group_index_;
   std::map<std::string, size_t> snat_load_;
   std::unordered_set<std::string> unschedulable_;  // hosts whose agent is down
-  std::unordered_map<std::string, size_t> network_by_id_, subnet_by_id_, router_of_subnet_;
+  std::unordered_map<std::string, size_t> network_by_id_, subnet_by_id_, router_of_subnet_,
+      router_by_id_;
   std::unordered_map<std::string, std::vector<size_t>> subnets_of_network_;
   std::unordered_map<std::string, const RouterSpec*> router_spec_;
 };

@@ -50,10 +50,10 @@ const Subnet* subnetFor(const Cloud& c, const VmSpec& vm, const Network& n) {
 }
 
 // IpPool::allocate with every address pinned: the lowest address of the pools not used.
-std::optional<Ipv4> lowestFree(const Subnet& s, const std::unordered_set<uint32_t>& used) {
+std::optional<Ipv4> lowestFree(const Subnet& s, const std::unordered_set<uint32_t>* used) {
   for (const auto& pool : s.pools) {
     for (uint32_t ip = pool.start.value(); ip <= pool.end.value() && ip != 0; ++ip) {
-      if (!used.count(ip))
+      if (!used || !used->count(ip))
         return Ipv4(ip);
       if (ip == pool.end.value())
         break;
@@ -75,8 +75,39 @@ Mac probeMac(uint64_t prefix, const std::string& key, const std::unordered_set<u
 
 }  // namespace
 
+PortIndex PortIndex::of(const Cloud& c, uint64_t revision) {
+  PortIndex x;
+  x.revision = revision;
+  x.port_macs.reserve(c.ports.size());
+  for (const auto& s : c.subnets) {
+    if (s.gateway)
+      x.used_ips[s.id].insert(s.gateway->value());
+  }
+  x.first_fg = c.ports.size();
+  for (size_t i = 0; i < c.ports.size(); ++i) {
+    const Port& q = c.ports[i];
+    if (q.device_owner == kOwnerCompute)
+      x.vm_names.insert(q.name);
+    if (q.device_owner == kOwnerFipGateway) {
+      if (x.first_fg == c.ports.size())
+        x.first_fg = i;
+    } else if (x.first_fg != c.ports.size()) {
+      x.ordered = false;
+    }
+    x.port_macs.insert(q.mac.value());
+    x.used_ips[q.subnet_id].insert(q.ip.value());
+    for (const auto& e : q.extra_ips)
+      x.used_ips[e.subnet_id].insert(e.ip.value());
+  }
+  for (const auto& ll : c.link_locals) {
+    x.link_local_macs.insert(ll.rfp_mac.value());
+    x.link_local_macs.insert(ll.fpr_mac.value());
+  }
+  return x;
+}
+
 std::optional<Cloud> appendedPort(const Cloud& c, const ApiState& before, ApiState& after,
-                                  std::vector<store::RowChange>& rows) {
+                                  std::vector<store::RowChange>& rows, PortIndex& index) {
   VmSpec* vm = onlyAppendedVm(before, after, rows);
   if (!vm || !simpleVm(*vm))
     return std::nullopt;
@@ -106,45 +137,27 @@ std::optional<Cloud> appendedPort(const Cloud& c, const ApiState& before, ApiSta
       p.security_group_ids.push_back(sg->id);
   }
 
-  // One pass: the subnet's used addresses, the used MACs, the first fg- port (ports are
-  // the routers', the HA ports, the VMs, then the fg- ports: the new VM goes before those).
-  std::unordered_set<uint32_t> used_ips;
-  std::unordered_set<uint64_t> used_macs;
-  used_macs.reserve(c.ports.size());
-  if (s->gateway)
-    used_ips.insert(s->gateway->value());
-  size_t at = c.ports.size();
-  for (size_t i = 0; i < c.ports.size(); ++i) {
-    const Port& q = c.ports[i];
-    if (q.device_owner == kOwnerCompute && q.name == vm->name)
-      return std::nullopt;  // defined twice: resolve's error
-    if (q.device_owner == kOwnerFipGateway) {
-      if (at == c.ports.size())
-        at = i;
-    } else if (at != c.ports.size()) {
-      return std::nullopt;  // a port after the fg- ports: not the order assumed
-    }
-    used_macs.insert(q.mac.value());
-    if (q.subnet_id == s->id)
-      used_ips.insert(q.ip.value());
-    for (const auto& e : q.extra_ips) {
-      if (e.subnet_id == s->id)
-        used_ips.insert(e.ip.value());
-    }
-  }
-  auto ip = lowestFree(*s, used_ips);
+  if (index.vm_names.count(vm->name) || !index.ordered)
+    return std::nullopt;  // defined twice (resolve's error), or not the order assumed
+  auto used = index.used_ips.find(s->id);
+  auto ip = lowestFree(*s, used == index.used_ips.end() ? nullptr : &used->second);
   if (!ip)
     return std::nullopt;  // exhausted: the full path refuses it
   p.subnet_id = s->id;
   p.ip = *ip;
-  p.mac = probeMac(c.settings.base_mac.value() & 0xffffff000000ULL, "port:" + p.id, used_macs);
-  for (const auto& ll : c.link_locals) {
-    if (ll.rfp_mac == p.mac || ll.fpr_mac == p.mac)
-      return std::nullopt;  // the full path would move that pair's MAC
-  }
+  p.mac =
+      probeMac(c.settings.base_mac.value() & 0xffffff000000ULL, "port:" + p.id, index.port_macs);
+  if (index.link_local_macs.count(p.mac.value()))
+    return std::nullopt;  // the full path would move that pair's MAC
 
+  // The new VM goes before the fg- ports (ports are the routers', the HA ports, the VMs,
+  // then the fg- ports).
   Cloud out = c;
-  out.ports.insert(out.ports.begin() + static_cast<std::ptrdiff_t>(at), p);
+  out.ports.insert(out.ports.begin() + static_cast<std::ptrdiff_t>(index.first_fg), p);
+  index.port_macs.insert(p.mac.value());
+  index.used_ips[p.subnet_id].insert(p.ip.value());
+  index.vm_names.insert(p.name);
+  ++index.first_fg;
   // pinAllocations of the new VM, and its row as changesSince writes it.
   vm->port_id = p.id;
   vm->mac = p.mac;

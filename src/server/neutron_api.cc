@@ -114,9 +114,13 @@ std::shared_ptr<const NeutronApi::Cached> NeutronApi::cached(uint64_t revision) 
 }
 
 void NeutronApi::remember(std::shared_ptr<const Cached> c) {
-  std::lock_guard<std::mutex> lock(cache_mu_);
-  if (c && (!cache_ || c->revision >= cache_->revision))
-    cache_ = std::move(c);
+  std::shared_ptr<const Cached> replaced;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (c && (!cache_ || c->revision >= cache_->revision))
+      replaced = std::exchange(cache_, std::move(c));
+  }
+  reaper_.drop(std::move(replaced));  // the last reader of it may free it instead
 }
 
 namespace {
@@ -544,6 +548,7 @@ WriteOutcome NeutronApi::commit(
   // Writes of this server take turns through commit *and* caching, so the next one starts
   // from the cached state instead of loading every row.
   std::unique_lock<std::mutex> one_writer(write_mu_);
+  uint64_t indexed_revision = 0;  // what port_index_ describes once this write commits
   store_.transact([&](store::Transaction& tx) {
     uint64_t base_revision = tx.revision();
     std::shared_ptr<const Cached> base = cached(base_revision);
@@ -572,7 +577,14 @@ WriteOutcome NeutronApi::commit(
     if (base && base->unschedulable == unschedulable && action.empty()) {
       if (collection == "ports" && req.method == "POST") {
         rows = s.changesSince(before);
-        quick = appendedPort(base->cloud, before, s, rows);
+        if (port_index_.revision != base_revision)
+          port_index_ = PortIndex::of(base->cloud, base_revision);
+        port_index_.revision = 0;  // until this write commits, it describes no revision
+        quick = appendedPort(base->cloud, before, s, rows, port_index_);
+        if (quick)
+          indexed_revision = base_revision + 1;
+        else
+          port_index_.revision = base_revision;  // unchanged
       } else if (collection == "floatingips" && (req.method == "POST" || req.method == "PUT")) {
         rows = s.changesSince(before);
         quick = floatingIpChanged(base->cloud, before, s, rows);
@@ -602,6 +614,8 @@ WriteOutcome NeutronApi::commit(
         Cached{base_revision + 1, std::move(s), std::move(c), std::move(unschedulable)});
   });
   remember(written);  // committed
+  if (indexed_revision)
+    port_index_.revision = indexed_revision;
   one_writer.unlock();
   {
     std::lock_guard<std::mutex> lock(mu_);
