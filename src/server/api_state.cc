@@ -148,6 +148,20 @@ ApiState ApiState::fromRows(const std::vector<store::Row>& rows) {
   return s;
 }
 
+ApiState ApiState::copyForWrite(const ApiState& from) {
+  ApiState s;
+  s.topo.settings = from.topo.settings;
+  forEachSection([&](const char*, auto member, auto) {
+    auto& list = s.topo.*member;
+    list.reserve(((from.topo).*member).size() + 1);
+    list.insert(list.end(), ((from.topo).*member).begin(), ((from.topo).*member).end());
+  });
+  s.attrs = from.attrs;
+  s.agents = from.agents;
+  s.touched_ = from.touched_;
+  return s;
+}
+
 std::vector<store::RowChange> ApiState::changesSince(const ApiState& before) const {
   std::vector<store::RowChange> out;
   if (!(before.topo.settings == topo.settings)) {  // no row: the defaults

@@ -24,6 +24,9 @@ struct ApiState {
   // Rows keys: "topology/settings", "topology/<section>/<key>" (section as in the
   // topology's JSON: networks, vms, …), "attrs/<kind>/<id>", "agents/<host>".
   static ApiState fromRows(const std::vector<store::Row>& rows);
+  // A copy for a write to change: each list with room for one more item, so that the
+  // item a write appends does not move the 100,000 before it again.
+  static ApiState copyForWrite(const ApiState& from);
   // The rows to write to turn `before` into this state. With trackAttrs() called on a
   // copy of `before`, only the attributes touched since are compared.
   std::vector<store::RowChange> changesSince(const ApiState& before) const;

@@ -557,7 +557,7 @@ WriteOutcome NeutronApi::commit(
       loaded = ApiState::fromRows(tx.read().rows);
     const ApiState& before = base ? base->state : *loaded;
     policy::checkWrite(req.context, before, collection, req.method, id, action, req.body);
-    ApiState s = before;
+    ApiState s = ApiState::copyForWrite(before);
     s.trackAttrs();
     outcome = change(s, WriteRequest{req.method, id, action, owned, l3_ha_});
     if (req.method == "POST" && id.empty() && action.empty())
