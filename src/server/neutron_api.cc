@@ -114,13 +114,9 @@ std::shared_ptr<const NeutronApi::Cached> NeutronApi::cached(uint64_t revision) 
 }
 
 void NeutronApi::remember(std::shared_ptr<const Cached> c) {
-  std::shared_ptr<const Cached> replaced;
-  {
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    if (c && (!cache_ || c->revision >= cache_->revision))
-      replaced = std::exchange(cache_, std::move(c));
-  }
-  reaper_.drop(std::move(replaced));  // the last reader of it may free it instead
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (c && (!cache_ || c->revision >= cache_->revision))
+    cache_ = std::move(c);
 }
 
 namespace {

@@ -27,7 +27,6 @@
 #include "server/api_state.h"
 #include "server/incremental_port.h"
 #include "server/limits.h"
-#include "server/reaper.h"
 #include "server/request_context.h"
 #include "store/store.h"
 
@@ -166,7 +165,6 @@ class NeutronApi {
   std::mutex write_mu_;
   PortIndex port_index_;  // of the cached cloud, for appendedPort; under write_mu_
   std::shared_ptr<const Cached> cache_;
-  Reaper reaper_;  // frees the states remember() replaces
   store::Store& store_;
   std::mutex mu_;
   std::condition_variable changed_;
