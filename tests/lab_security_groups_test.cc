@@ -292,5 +292,33 @@ TEST_F(SecurityGroupApiLab, AGroupMadeWithTheCliOpensAPortAndItsRuleDeletedClose
   EXPECT_FALSE(connects("vm1", "10.16.0.5", 8080));
 }
 
+TEST_F(SecurityGroupApiLab, AnAddressPairOrNoPortSecuritySetWithTheCliLetsASpoofedSourcePass) {
+  // vm1 (compute01, group default) pings its router port 10.16.0.1 (not filtered, answers
+  // anyone) from an address of its own and from addresses the server never gave it.
+  const std::string gw = "10.16.0.1";
+  ASSERT_TRUE(pings("vm1", gw));
+  inLab("vm1", "ip addr add 10.16.0.99/24 dev eth0");
+  inLab("vm1", "ip addr add 10.16.0.98/24 dev eth0");
+  EXPECT_FALSE(pings("vm1", gw, "-I 10.16.0.99"));  // another IP: dropped at vm1's port
+
+  openstack("port set --allowed-address ip-address=10.16.0.99 vm1");
+  EXPECT_TRUE(waitFor([&] { return pings("vm1", gw, "-I 10.16.0.99"); }, 15))
+      << "the allowed address pair set with the CLI never let 10.16.0.99 out";
+  EXPECT_FALSE(pings("vm1", gw, "-I 10.16.0.98"));  // the pair is that address only
+
+  // (`port unset --allowed-address ip-address=X` would not do: the client looks for the
+  // pair without its MAC, and Neutron, as dvr, shows the port's MAC in it.)
+  openstack("port set --no-allowed-address vm1");
+  EXPECT_TRUE(waitFor([&] { return !pings("vm1", gw, "-I 10.16.0.99"); }))
+      << "10.16.0.99 still passes with the port's address pairs cleared";
+
+  // Without port security (and so without groups) every source passes.
+  openstack("port set --no-security-group --disable-port-security vm1");
+  EXPECT_TRUE(waitFor([&] { return pings("vm1", gw, "-I 10.16.0.98"); }, 15))
+      << "a port without port security still drops a source not its own";
+  EXPECT_TRUE(pings("vm1", gw, "-I 10.16.0.99"));
+  EXPECT_EQ(openstack("port show vm1 -f value -c port_security_enabled"), "False");
+}
+
 }  // namespace
 }  // namespace dvr::testing
