@@ -1,19 +1,32 @@
-// `dvr server` holding a real cloud: a database preloaded straight into the store (the
-// synthetic cloud of plan_bench: 1,000 hosts' agents, 10,000 networks with a router each,
-// 100,000 ports, 20,000 floating IPs), then, for each server binary given, over its own
-// copy of that database: the cold start (exec to the first answer that needs the state)
-// and its RSS, POST /v2.0/ports p50/p99, floating IP create + associate p50/p99, its
-// delete p50/p99, and port creates per second with 8 and with 64 concurrent clients. With two
-// binaries (today's build and this one) it prints the ratio of each figure, second over first.
+// `dvr server` holding a real cloud: a database (SQLite, or PostgreSQL with --db postgres)
+// preloaded straight into the store (the synthetic cloud of plan_bench: 1,000 hosts'
+// agents, 10,000 networks with a router each, 100,000 ports, 20,000 floating IPs), then,
+// for each server binary given, over its own copy of that database: the cold start (exec
+// to the first answer that needs the state) and its RSS, POST /v2.0/ports p50/p99, floating
+// IP create + associate p50/p99, its delete p50/p99, and port creates per second with 8 and
+// with 64 concurrent clients. With two binaries (today's build and this one) it prints the
+// ratio of each figure, second over first.
 //
-//   build/bench/cloud_bench [--scale K] [--samples S] [--seconds T] DVR...
+//   build/bench/cloud_bench [--db sqlite|postgres] [--scale K] [--samples S] [--seconds T]
+//                           DVR...
 //
 // --scale divides the cloud (100: 10 hosts, 100 networks, 1,000 ports, 200 floating IPs),
 // so running it at 1 and at 100 gives the ratio of a p50 at 100,000 ports to the same
-// at 1,000. Defaults: scale 1, 50 samples, 5 s per concurrency; DVR defaults to this
-// build's dvr. `--preload-only PATH` writes the database (at the --scale given before it)
-// and stops, to measure by hand.
+// at 1,000. Defaults: SQLite, scale 1, 50 samples, 5 s per concurrency; DVR defaults to
+// this build's dvr. `--preload-only PATH` writes the database (at the --db and --scale
+// given before it; with postgres, PATH names the database it creates) and stops, to
+// measure by hand; that database is kept.
+//
+// --db postgres (after scripts/start-postgres.sh; the server at $PGHOST, default
+// /var/run/postgresql, as a role that may create databases): the preload writes into a
+// database created for the run, dvr_cloud_bench_PID; each binary runs over its own copy,
+// dvr_cloud_bench_PID_N (CREATE DATABASE ... TEMPLATE), given as
+// --db postgresql:///NAME?host=$PGHOST. Every database the run created (and, on SQLite,
+// every file) is removed at the end, also when it fails or is interrupted (SIGINT, SIGTERM,
+// SIGHUP): the server is stopped first, the databases dropped WITH (FORCE).
 #include <httplib.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,7 +37,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +65,95 @@ double pct(std::vector<double> v, int p) {
   return v[std::min(v.size() - 1, v.size() * p / 100)];
 }
 
+// What the run made and must undo however it ends: the server running, the PostgreSQL
+// databases and SQLite files created. cleanUp() runs at exit (std::exit included) and on
+// SIGINT, SIGTERM and SIGHUP (from a thread of its own that waits for them).
+std::mutex cleanup_mu;
+pid_t running_server = 0;
+std::vector<std::string> made_databases, made_files;
+
+std::string pgHost() {
+  const char* h = std::getenv("PGHOST");
+  return h && *h ? h : "/var/run/postgresql";
+}
+
+std::string pgUrl(const std::string& name) {
+  return "postgresql:///" + name + "?host=" + pgHost();
+}
+
+// One statement on the server's `postgres` database (CREATE / DROP DATABASE cannot run in
+// a transaction, nor in the database they copy or drop); false, with its error printed,
+// if it failed.
+bool pgAdmin(const std::string& sql) {
+  std::string dsn = "dbname=postgres host=" + pgHost();
+  PGconn* c = PQconnectdb(dsn.c_str());
+  bool ok = PQstatus(c) == CONNECTION_OK;
+  if (ok) {
+    PGresult* r = PQexec(c, sql.c_str());
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+  }
+  if (!ok)
+    std::fprintf(stderr, "PostgreSQL (%s): %s", sql.c_str(), PQerrorMessage(c));
+  PQfinish(c);
+  return ok;
+}
+
+void unlinkSqlite(const std::string& path) {
+  for (const char* s : {"", "-wal", "-shm"})
+    ::unlink((path + s).c_str());
+}
+
+void cleanUp() {
+  std::lock_guard<std::mutex> lock(cleanup_mu);
+  if (running_server > 0) {
+    ::kill(running_server, SIGTERM);
+    ::waitpid(running_server, nullptr, 0);
+    running_server = 0;
+  }
+  for (const auto& name : made_databases)
+    pgAdmin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+  made_databases.clear();
+  for (const auto& path : made_files)
+    unlinkSqlite(path);
+  made_files.clear();
+}
+
+// Drops one database the run made, now (the copy a binary ran over, once it is done).
+void dropDatabase(const std::string& name) {
+  std::lock_guard<std::mutex> lock(cleanup_mu);
+  pgAdmin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+  made_databases.erase(std::remove(made_databases.begin(), made_databases.end(), name),
+                       made_databases.end());
+}
+
+// Creates a database (empty, or a copy of `from`) and records it to be dropped.
+void createDatabase(const std::string& name, const std::string& from = "") {
+  std::lock_guard<std::mutex> lock(cleanup_mu);
+  if (!pgAdmin("CREATE DATABASE " + name + (from.empty() ? "" : " TEMPLATE " + from)))
+    throw std::runtime_error("cannot create PostgreSQL database " + name +
+                             " (scripts/start-postgres.sh)");
+  made_databases.push_back(name);  // a signal meanwhile waits for the lock, then drops it
+}
+
+// Blocks SIGINT, SIGTERM and SIGHUP in every thread (call before starting any) and waits
+// for them in one of its own, which cleans up and exits as the signal would.
+void cleanUpOnSignals() {
+  std::atexit(cleanUp);
+  static sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP})
+    sigaddset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::fprintf(stderr, "cloud_bench: signal %d, cleaning up\n", sig);
+    cleanUp();
+    _exit(128 + sig);
+  }).detach();
+}
+
 json must(httplib::Result r, int status, const char* what) {
   if (!r || r->status != status) {
     std::fprintf(stderr, "%s: unexpected answer %d: %s\n", what, r ? r->status : 0,
@@ -61,7 +165,7 @@ json must(httplib::Result r, int status, const char* what) {
 
 // The synthetic cloud as the server keeps it: the topology without hosts, an agent per
 // host (alive: its heartbeat is now), every allocation pinned, one row per resource.
-void preload(const std::string& path, int scale) {
+void preload(const std::string& url, int scale) {
   auto t0 = Clock::now();
   model::Topology t = ipam::syntheticTopology({.hosts = 1000 / scale,
                                                .routers = 10000 / scale,
@@ -99,15 +203,18 @@ void preload(const std::string& path, int scale) {
   s.topo = std::move(t);
   s.pinAllocations(s.resolve(nullptr, "preload"));
   auto rows = s.changesSince(server::ApiState{});
-  std::unique_ptr<store::Store> st = store::openStore("sqlite:" + path);
-  st->transact([&](store::Transaction& tx) {
-    tx.write(rows);
-    for (const auto& [host, mac] : macs)
-      tx.setHostMac(host, mac);
-  });
+  {
+    std::unique_ptr<store::Store> st = store::openStore(url);
+    st->transact([&](store::Transaction& tx) {
+      tx.write(rows);
+      for (const auto& [host, mac] : macs)
+        tx.setHostMac(host, mac);
+    });
+  }  // closed: a PostgreSQL database is copied only with nobody connected to it
   std::printf("preloaded %s: %zu rows, %zu networks, %zu ports, %zu floating IPs (%.1f s)\n",
-              path.c_str(), rows.size(), s.topo.networks.size(), s.topo.vms.size(),
-              s.topo.floating_ips.size(), std::chrono::duration<double>(Clock::now() - t0).count());
+              url.c_str() + (url.rfind("sqlite:", 0) == 0 ? 7 : 0), rows.size(),
+              s.topo.networks.size(), s.topo.vms.size(), s.topo.floating_ips.size(),
+              std::chrono::duration<double>(Clock::now() - t0).count());
 }
 
 long rssKiB(pid_t pid) {
@@ -150,13 +257,21 @@ double throughput(int port, const std::string& net, int clients, int seconds) {
   return done / double(seconds);
 }
 
-Figures run(const std::string& dvr, const std::string& db, int samples, int seconds) {
+// `url` is the server's --db: sqlite:PATH or postgresql://...
+Figures run(const std::string& dvr, const std::string& url, int samples, int seconds) {
   Figures f;
   int port = 20000 + (::getpid() + std::rand()) % 20000;
   auto t0 = Clock::now();
-  pid_t server = ::fork();
+  pid_t server;
+  {
+    std::lock_guard<std::mutex> lock(cleanup_mu);
+    server = running_server = ::fork();
+  }
   if (server == 0) {
-    std::string bind = "127.0.0.1:" + std::to_string(port), url = "sqlite:" + db;
+    sigset_t none;  // the signals blocked here would stay blocked across exec
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    std::string bind = "127.0.0.1:" + std::to_string(port);
     ::execl(dvr.c_str(), "dvr", "server", "--bind", bind.c_str(), "--db", url.c_str(),
             (char*)nullptr);
     _exit(127);
@@ -170,6 +285,16 @@ Figures run(const std::string& dvr, const std::string& db, int samples, int seco
     auto r = c.Get("/v2.0/networks/ext");
     if (r && r->status == 200)
       break;
+    int status = 0;
+    if (::waitpid(server, &status, WNOHANG) == server) {
+      {
+        std::lock_guard<std::mutex> lock(cleanup_mu);
+        running_server = 0;
+      }
+      std::fprintf(stderr, "%s server --db %s ended before answering (status %d)\n", dvr.c_str(),
+                   url.c_str(), status);
+      std::exit(1);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   f.start_s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -227,8 +352,12 @@ Figures run(const std::string& dvr, const std::string& db, int samples, int seco
     f.rps8 = throughput(port, net, 8, seconds);
     f.rps64 = throughput(port, net, 64, seconds);
   }
-  ::kill(server, SIGTERM);
-  ::waitpid(server, nullptr, 0);
+  {
+    std::lock_guard<std::mutex> lock(cleanup_mu);
+    ::kill(server, SIGTERM);
+    ::waitpid(server, nullptr, 0);
+    running_server = 0;
+  }
   return f;
 }
 
@@ -242,61 +371,106 @@ void copyFile(const std::string& from, const std::string& to) {
 
 int main(int argc, char** argv) {
   int scale = 1, samples = 50, seconds = 5;
+  bool postgres = false;
   std::vector<std::string> binaries;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--scale" && i + 1 < argc)
-      scale = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--samples" && i + 1 < argc)
-      samples = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--preload-only" && i + 1 < argc) {  // the database alone, kept
-      preload(argv[++i], scale);
-      return 0;
-    } else if (a == "--seconds" && i + 1 < argc)
-      seconds = std::atoi(argv[++i]);
+  cleanUpOnSignals();
+  try {
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--scale" && i + 1 < argc)
+        scale = std::max(1, std::atoi(argv[++i]));
+      else if (a == "--samples" && i + 1 < argc)
+        samples = std::max(1, std::atoi(argv[++i]));
+      else if (a == "--db" && i + 1 < argc) {
+        std::string db = argv[++i];
+        if (db != "sqlite" && db != "postgres" && db != "postgresql") {
+          std::fprintf(stderr, "--db %s: expected sqlite or postgres\n", db.c_str());
+          return 2;
+        }
+        postgres = db != "sqlite";
+      } else if (a == "--preload-only" && i + 1 < argc) {  // the database alone, kept
+        std::string target = argv[++i];
+        if (!postgres) {
+          preload("sqlite:" + target, scale);
+          return 0;
+        }
+        if (target.empty() ||
+            target.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+          throw std::runtime_error("--preload-only " + target +
+                                   ": a PostgreSQL database name is [a-z0-9_]+");
+        createDatabase(target);
+        preload(pgUrl(target), scale);
+        std::lock_guard<std::mutex> lock(cleanup_mu);
+        made_databases.clear();  // kept
+        return 0;
+      } else if (a == "--seconds" && i + 1 < argc)
+        seconds = std::atoi(argv[++i]);
+      else
+        binaries.push_back(a);
+    }
+    if (binaries.empty())
+      binaries.push_back(DVR_BINARY);
+    // The preloaded database, and for binary b the copy it runs over (`b` a number).
+    std::string tag = std::to_string(::getpid());
+    std::string db = postgres ? "dvr_cloud_bench_" + tag : "/tmp/dvr-cloud-bench-" + tag + ".db";
+    auto copyOf = [&](size_t b) { return db + (postgres ? "_" : ".") + std::to_string(b); };
+    if (postgres) {
+      createDatabase(db);
+      preload(pgUrl(db), scale);
+    } else {
+      {
+        std::lock_guard<std::mutex> lock(cleanup_mu);
+        made_files.push_back(db);
+        for (size_t b = 0; b < binaries.size(); ++b)
+          made_files.push_back(copyOf(b));
+      }
+      preload("sqlite:" + db, scale);
+    }
+    std::vector<Figures> all;
+    for (size_t b = 0; b < binaries.size(); ++b) {
+      std::string copy = copyOf(b);
+      if (postgres)
+        createDatabase(copy, db);
+      else
+        copyFile(db, copy);
+      std::printf("-- %s\n", binaries[b].c_str());
+      std::fflush(stdout);
+      Figures f = run(binaries[b], postgres ? pgUrl(copy) : "sqlite:" + copy, samples, seconds);
+      if (postgres)
+        dropDatabase(copy);
+      else
+        unlinkSqlite(copy);
+      std::printf("cold start %.2f s, RSS %.0f MiB\n", f.start_s, f.rss_mib);
+      std::printf("POST /v2.0/ports                 n=%zu p50 %.2f ms p99 %.2f ms\n",
+                  f.ports.size(), pct(f.ports, 50), pct(f.ports, 99));
+      std::printf("floating IP create + associate   n=%zu p50 %.2f ms p99 %.2f ms\n", f.fips.size(),
+                  pct(f.fips, 50), pct(f.fips, 99));
+      std::printf("DELETE /v2.0/floatingips/ID      n=%zu p50 %.2f ms p99 %.2f ms\n",
+                  f.fip_deletes.size(), pct(f.fip_deletes, 50), pct(f.fip_deletes, 99));
+      if (seconds > 0)
+        std::printf("POST /v2.0/ports concurrently    %.1f/s (8 clients), %.1f/s (64 clients)\n",
+                    f.rps8, f.rps64);
+      std::fflush(stdout);
+      all.push_back(std::move(f));
+    }
+    if (postgres)
+      dropDatabase(db);
     else
-      binaries.push_back(a);
+      unlinkSqlite(db);
+    if (all.size() == 2) {
+      const Figures &a = all[0], &b = all[1];
+      std::printf(
+          "second/first: cold start %.2fx, RSS %.2fx, port p50 %.2fx, floating IP p50 %.2fx, "
+          "floating IP delete p50 %.2fx",
+          b.start_s / a.start_s, b.rss_mib / a.rss_mib, pct(b.ports, 50) / pct(a.ports, 50),
+          pct(b.fips, 50) / pct(a.fips, 50), pct(b.fip_deletes, 50) / pct(a.fip_deletes, 50));
+      if (seconds > 0)
+        std::printf(", requests/s %.2fx (8), %.2fx (64)", b.rps8 / a.rps8, b.rps64 / a.rps64);
+      std::printf("\n");
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cloud_bench: %s\n", e.what());
+    return 1;  // cleanUp() at exit
   }
-  if (binaries.empty())
-    binaries.push_back(DVR_BINARY);
-  std::string db = "/tmp/dvr-cloud-bench-" + std::to_string(::getpid()) + ".db";
-  preload(db, scale);
-  auto clean = [](const std::string& path) {
-    for (const char* s : {"", "-wal", "-shm"})
-      ::unlink((path + s).c_str());
-  };
-  std::vector<Figures> all;
-  for (size_t b = 0; b < binaries.size(); ++b) {
-    std::string copy = db + "." + std::to_string(b);
-    copyFile(db, copy);
-    std::printf("-- %s\n", binaries[b].c_str());
-    std::fflush(stdout);
-    Figures f = run(binaries[b], copy, samples, seconds);
-    clean(copy);
-    std::printf("cold start %.2f s, RSS %.0f MiB\n", f.start_s, f.rss_mib);
-    std::printf("POST /v2.0/ports                 n=%zu p50 %.2f ms p99 %.2f ms\n", f.ports.size(),
-                pct(f.ports, 50), pct(f.ports, 99));
-    std::printf("floating IP create + associate   n=%zu p50 %.2f ms p99 %.2f ms\n", f.fips.size(),
-                pct(f.fips, 50), pct(f.fips, 99));
-    std::printf("DELETE /v2.0/floatingips/ID      n=%zu p50 %.2f ms p99 %.2f ms\n",
-                f.fip_deletes.size(), pct(f.fip_deletes, 50), pct(f.fip_deletes, 99));
-    if (seconds > 0)
-      std::printf("POST /v2.0/ports concurrently    %.1f/s (8 clients), %.1f/s (64 clients)\n",
-                  f.rps8, f.rps64);
-    std::fflush(stdout);
-    all.push_back(std::move(f));
-  }
-  clean(db);
-  if (all.size() == 2) {
-    const Figures &a = all[0], &b = all[1];
-    std::printf(
-        "second/first: cold start %.2fx, RSS %.2fx, port p50 %.2fx, floating IP p50 %.2fx, "
-        "floating IP delete p50 %.2fx",
-        b.start_s / a.start_s, b.rss_mib / a.rss_mib, pct(b.ports, 50) / pct(a.ports, 50),
-        pct(b.fips, 50) / pct(a.fips, 50), pct(b.fip_deletes, 50) / pct(a.fip_deletes, 50));
-    if (seconds > 0)
-      std::printf(", requests/s %.2fx (8), %.2fx (64)", b.rps8 / a.rps8, b.rps64 / a.rps64);
-    std::printf("\n");
-  }
-  return 0;
 }
