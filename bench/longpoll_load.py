@@ -4,7 +4,10 @@
 Starts `dvr server` on a fresh SQLite file, registers AGENTS agents (default 200), has
 each hold a long-poll (GET /dvr/v1/topology?wait=30000 with the digest of its slice),
 then times REQUESTS (default 100) `GET /v2.0/networks` from one client, each with a 10 s
-timeout. Prints the median and p99, and how many requests got no answer in time.
+timeout. Prints the median and p99, and how many requests got no answer in time; the
+server's threads, descriptors and RSS while the polls are held; and, for 20 of the agents
+in turn, the time from a `POST /v2.0/ports` bound to that agent's host (a change of its
+slice alone) to its long-poll's answer.
 """
 import http.client, json, os, subprocess, sys, tempfile, threading, time
 
@@ -47,6 +50,29 @@ def poll(i):
     except OSError:
         pass
 
+# A network and subnet for the ports that wake agents, made before the polls start.
+_, net = call("POST", "/v2.0/networks", {"network": {"name": "wake"}})
+net_id = net["network"]["id"]
+call("POST", "/v2.0/subnets", {"subnet": {"network_id": net_id, "cidr": "10.99.0.0/16", "ip_version": 4}})
+for i in range(agents):  # the slices as they are now
+    _, s = call("GET", f"/dvr/v1/topology?since=0&host=host-{i}")
+    held[i] = (s["revision"], s["digest"])
+answered = {}  # agent -> when its long-poll returned
+
+def poll(i):
+    try:
+        rev, digest = held[i]
+        call("GET", f"/dvr/v1/topology?since={rev}&wait=30000&host=host-{i}&digest={digest}",
+             timeout=40)
+        answered[i] = time.monotonic()
+    except OSError:
+        pass
+
+def proc_stats(pid):
+    status = open(f"/proc/{pid}/status").read()
+    field = lambda name: [l.split()[1] for l in status.splitlines() if l.startswith(name)][0]
+    return int(field("Threads:")), len(os.listdir(f"/proc/{pid}/fd")), int(field("VmRSS:")) // 1024
+
 threads = [threading.Thread(target=poll, args=(i,), daemon=True) for i in range(agents)]
 for t in threads:
     t.start()
@@ -59,6 +85,18 @@ for _ in range(requests):
         times.append(time.monotonic() - start)
     except OSError:
         lost += 1
+nthreads, fds, rss = proc_stats(server.pid)
+early = len(answered)  # agents woken before any change of their slice
+wakes = []
+for i in range(min(agents, 20)):
+    if i in answered:
+        continue
+    start = time.monotonic()
+    call("POST", "/v2.0/ports", {"port": {"network_id": net_id, "binding:host_id": f"host-{i}"}})
+    while i not in answered and time.monotonic() - start < 5:
+        time.sleep(0.0005)
+    if i in answered:
+        wakes.append(answered[i] - start)
 server.terminate()
 server.wait()
 for suffix in ("", "-wal", "-shm"):
@@ -71,3 +109,9 @@ if times:
           f"{lost} of {requests} without an answer in 10 s")
 else:
     print(f"{agents} agents long-polling: none of {requests} requests answered within 10 s")
+print(f"server while the polls were held: {nthreads} threads, {fds} descriptors, RSS {rss} MiB; "
+      f"{early} agents answered before any change of their slice")
+wakes.sort()
+if wakes:
+    print(f"port bound to a host -> that agent's long-poll answered: n={len(wakes)} "
+          f"median {wakes[len(wakes) // 2] * 1000:.1f} ms, max {wakes[-1] * 1000:.1f} ms")
