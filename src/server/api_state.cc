@@ -149,12 +149,17 @@ ApiState ApiState::fromRows(const std::vector<store::Row>& rows) {
 }
 
 ApiState ApiState::copyForWrite(const ApiState& from) {
-  ApiState s;
+  return copyForWrite(from, ApiState{});
+}
+
+ApiState ApiState::copyForWrite(const ApiState& from, ApiState reuse) {
+  ApiState s = std::move(reuse);
   s.topo.settings = from.topo.settings;
   forEachSection([&](const char*, auto member, auto) {
     auto& list = s.topo.*member;
-    list.reserve(((from.topo).*member).size() + 1);
-    list.insert(list.end(), ((from.topo).*member).begin(), ((from.topo).*member).end());
+    const auto& source = from.topo.*member;
+    list.reserve(source.size() + 1);
+    list = source;  // assigns over the items there (keeps capacity)
   });
   s.attrs = from.attrs;
   s.agents = from.agents;

@@ -199,7 +199,7 @@ bool stillNeeded(const Cloud& c, const Needs& gone) {
 }  // namespace
 
 std::optional<Cloud> floatingIpChanged(const Cloud& c, const ApiState& before, ApiState& after,
-                                       std::vector<store::RowChange>& rows) {
+                                       std::vector<store::RowChange>& rows, Cloud spare) {
   auto at = onlyChangedFip(before, after, rows);
   if (!at)
     return std::nullopt;
@@ -232,7 +232,8 @@ std::optional<Cloud> floatingIpChanged(const Cloud& c, const ApiState& before, A
     return std::nullopt;
   std::optional<Needs> was = creating ? std::nullopt : needsOf(c, c.floating_ips[i]);
 
-  Cloud out = c;
+  Cloud out = std::move(spare);
+  out = c;  // over the spare's items: their memory reused
   if (creating)
     out.floating_ips.push_back(std::move(f));
   else
@@ -252,13 +253,14 @@ std::optional<Cloud> floatingIpChanged(const Cloud& c, const ApiState& before, A
 
 std::optional<Cloud> floatingIpDeleted(const Cloud& c, const ApiState& before,
                                        const ApiState& after,
-                                       const std::vector<store::RowChange>& rows) {
+                                       const std::vector<store::RowChange>& rows, Cloud spare) {
   auto at = onlyDeletedFip(before, after, rows);
   if (!at || *at >= c.floating_ips.size() ||
       c.floating_ips[*at].id != before.topo.floating_ips[*at].id)
     return std::nullopt;
   std::optional<Needs> was = needsOf(c, c.floating_ips[*at]);
-  Cloud out = c;
+  Cloud out = std::move(spare);
+  out = c;
   out.floating_ips.erase(out.floating_ips.begin() + long(*at));
   // The last floating IP of a host's fg- port or of a router's pair there: those go, and
   // with them the order others were made in (the full path).

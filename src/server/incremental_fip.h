@@ -29,15 +29,19 @@ namespace dvr::server {
 
 std::optional<model::Cloud> floatingIpChanged(const model::Cloud& before_cloud,
                                               const ApiState& before, ApiState& after,
-                                              std::vector<store::RowChange>& rows);
+                                              std::vector<store::RowChange>& rows,
+                                              model::Cloud spare = {});
 
 // A write that only deletes one floating IP (DELETE /v2.0/floatingips/ID): the cloud
 // before without it, as resolve would give, when what it needed (the host's fg- port, the
 // router's link-local pair there) is still needed by another floating IP; otherwise
 // nothing (the full path). Costs a pass over the floating IPs and the copy of the cloud.
+// Both build the cloud they return in `spare`'s lists (a cloud no longer needed: its
+// items' memory is reused).
 std::optional<model::Cloud> floatingIpDeleted(const model::Cloud& before_cloud,
                                               const ApiState& before, const ApiState& after,
-                                              const std::vector<store::RowChange>& rows);
+                                              const std::vector<store::RowChange>& rows,
+                                              model::Cloud spare = {});
 
 // How many writes floatingIpChanged resolved since the process started (tests check that
 // the incremental path is taken).

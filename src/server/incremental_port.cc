@@ -73,19 +73,19 @@ Mac probeMac(uint64_t prefix, const std::string& key, const std::unordered_set<u
   return Mac();
 }
 
-// `c` with `p` inserted at `at`: the ports copied around it, not copied and then moved
-// again to make room (the copy of a vector has no spare capacity). Every other list as
-// in `c` (the differential test compares whole clouds).
-Cloud withPort(const Cloud& c, size_t at, const Port& p) {
-  Cloud out;
+// `c` with `p` inserted at `at`, built in `out`'s lists (assigned over: their items keep
+// their memory). The ports are copied around the new one, not copied and then moved
+// again to make room. Every other list as in `c` (the differential test compares whole
+// clouds).
+Cloud withPort(const Cloud& c, size_t at, const Port& p, Cloud out) {
   out.settings = c.settings;
   out.hosts = c.hosts;
   out.networks = c.networks;
   out.subnets = c.subnets;
   out.routers = c.routers;
-  out.ports.reserve(c.ports.size() + 1);
   auto split = c.ports.begin() + static_cast<std::ptrdiff_t>(at);
-  out.ports.insert(out.ports.end(), c.ports.begin(), split);
+  out.ports.reserve(c.ports.size() + 1);
+  out.ports.assign(c.ports.begin(), split);
   out.ports.push_back(p);
   out.ports.insert(out.ports.end(), split, c.ports.end());
   out.floating_ips = c.floating_ips;
@@ -129,7 +129,8 @@ PortIndex PortIndex::of(const Cloud& c, uint64_t revision) {
 }
 
 std::optional<Cloud> appendedPort(const Cloud& c, const ApiState& before, ApiState& after,
-                                  std::vector<store::RowChange>& rows, PortIndex& index) {
+                                  std::vector<store::RowChange>& rows, PortIndex& index,
+                                  Cloud spare) {
   VmSpec* vm = onlyAppendedVm(before, after, rows);
   if (!vm || !simpleVm(*vm))
     return std::nullopt;
@@ -174,7 +175,7 @@ std::optional<Cloud> appendedPort(const Cloud& c, const ApiState& before, ApiSta
 
   // The new VM goes before the fg- ports (ports are the routers', the HA ports, the VMs,
   // then the fg- ports).
-  Cloud out = withPort(c, index.first_fg, p);
+  Cloud out = withPort(c, index.first_fg, p, std::move(spare));
   index.port_macs.insert(p.mac.value());
   index.used_ips[p.subnet_id].insert(p.ip.value());
   index.vm_names.insert(p.name);

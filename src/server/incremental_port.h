@@ -44,10 +44,11 @@ struct PortIndex {
 };
 
 // `index` describes `before_cloud`; when a port is appended, it is changed to describe
-// the cloud returned (its revision left to the caller), else left as it was.
+// the cloud returned (its revision left to the caller), else left as it was. The cloud
+// returned is built in `spare`'s lists (a cloud no longer needed), reusing their memory.
 std::optional<model::Cloud> appendedPort(const model::Cloud& before_cloud, const ApiState& before,
                                          ApiState& after, std::vector<store::RowChange>& rows,
-                                         PortIndex& index);
+                                         PortIndex& index, model::Cloud spare = {});
 
 // How many writes appendedPort resolved since the process started (tests check that the
 // incremental path is taken).

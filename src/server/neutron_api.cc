@@ -98,7 +98,7 @@ std::shared_ptr<const NeutronApi::Cached> NeutronApi::current() {
   ApiState parsed = ApiState::fromRows(raw.rows);
   try {
     Cloud resolved = ipam::resolve(parsed.topologyForResolve(), "state");
-    auto snap = std::make_shared<const Cached>(
+    auto snap = std::make_shared<Cached>(  // not const: a write may reuse it (spare_)
         Cached{raw.revision, std::move(parsed), std::move(resolved)});
     remember(snap);
     return snap;
@@ -113,10 +113,11 @@ std::shared_ptr<const NeutronApi::Cached> NeutronApi::cached(uint64_t revision) 
   return cache_ && cache_->revision == revision ? cache_ : nullptr;
 }
 
-void NeutronApi::remember(std::shared_ptr<const Cached> c) {
+std::shared_ptr<const NeutronApi::Cached> NeutronApi::remember(std::shared_ptr<const Cached> c) {
   std::lock_guard<std::mutex> lock(cache_mu_);
   if (c && (!cache_ || c->revision >= cache_->revision))
-    cache_ = std::move(c);
+    return std::exchange(cache_, std::move(c));
+  return nullptr;
 }
 
 namespace {
@@ -553,7 +554,12 @@ WriteOutcome NeutronApi::commit(
       loaded = ApiState::fromRows(tx.read().rows);
     const ApiState& before = base ? base->state : *loaded;
     policy::checkWrite(req.context, before, collection, req.method, id, action, req.body);
-    ApiState s = ApiState::copyForWrite(before);
+    // The state two writes back, when no reader held it, lends its lists' memory.
+    std::shared_ptr<Cached> spare = std::move(spare_);
+    ApiState s = spare ? ApiState::copyForWrite(before, std::move(spare->state))
+                       : ApiState::copyForWrite(before);
+    Cloud spare_cloud = spare ? std::move(spare->cloud) : Cloud{};
+    spare.reset();
     s.trackAttrs();
     outcome = change(s, WriteRequest{req.method, id, action, owned, l3_ha_});
     if (req.method == "POST" && id.empty() && action.empty())
@@ -576,17 +582,17 @@ WriteOutcome NeutronApi::commit(
         if (port_index_.revision != base_revision)
           port_index_ = PortIndex::of(base->cloud, base_revision);
         port_index_.revision = 0;  // until this write commits, it describes no revision
-        quick = appendedPort(base->cloud, before, s, rows, port_index_);
+        quick = appendedPort(base->cloud, before, s, rows, port_index_, std::move(spare_cloud));
         if (quick)
           indexed_revision = base_revision + 1;
         else
           port_index_.revision = base_revision;  // unchanged
       } else if (collection == "floatingips" && (req.method == "POST" || req.method == "PUT")) {
         rows = s.changesSince(before);
-        quick = floatingIpChanged(base->cloud, before, s, rows);
+        quick = floatingIpChanged(base->cloud, before, s, rows, std::move(spare_cloud));
       } else if (collection == "floatingips" && req.method == "DELETE") {
         rows = s.changesSince(before);
-        quick = floatingIpDeleted(base->cloud, before, s, rows);
+        quick = floatingIpDeleted(base->cloud, before, s, rows, std::move(spare_cloud));
       }
     }
     Cloud c;
@@ -606,10 +612,14 @@ WriteOutcome NeutronApi::commit(
     if (outcome.render)
       outcome.response = outcome.render(View{s, c});
     s.untrackAttrs();
-    written = std::make_shared<const Cached>(
+    written = std::make_shared<Cached>(
         Cached{base_revision + 1, std::move(s), std::move(c), std::move(unschedulable)});
   });
-  remember(written);  // committed
+  std::shared_ptr<const Cached> replaced = remember(written);  // committed
+  // Kept for the next write's copy when nobody else holds it (nobody can take a new
+  // reference: it is no longer the cache); else its last reader frees it.
+  if (replaced && replaced.use_count() == 1)
+    spare_ = std::const_pointer_cast<Cached>(std::move(replaced));
   if (indexed_revision)
     port_index_.revision = indexed_revision;
   one_writer.unlock();

@@ -160,10 +160,15 @@ class NeutronApi {
   // The state at the store's current revision, parsed and resolved (from the cache when
   // it is current).
   std::shared_ptr<const Cached> current();
-  void remember(std::shared_ptr<const Cached> c);
+  // Caches `c` unless a newer state is cached; returns the state it replaced.
+  std::shared_ptr<const Cached> remember(std::shared_ptr<const Cached> c);
   std::mutex cache_mu_;
   std::mutex write_mu_;
   PortIndex port_index_;  // of the cached cloud, for appendedPort; under write_mu_
+  // A state a write replaced and no reader held: the next write copies into its lists
+  // (strings and vectors keep their memory) instead of freeing one state and allocating
+  // another. Made non-const (Cached are made so), so reusing it is allowed; under write_mu_.
+  std::shared_ptr<Cached> spare_;
   std::shared_ptr<const Cached> cache_;
   store::Store& store_;
   std::mutex mu_;
