@@ -148,10 +148,6 @@ ApiState ApiState::fromRows(const std::vector<store::Row>& rows) {
   return s;
 }
 
-ApiState ApiState::copyForWrite(const ApiState& from) {
-  return copyForWrite(from, ApiState{});
-}
-
 ApiState ApiState::copyForWrite(const ApiState& from, ApiState reuse) {
   ApiState s = std::move(reuse);
   s.topo.settings = from.topo.settings;

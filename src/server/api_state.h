@@ -26,8 +26,8 @@ struct ApiState {
   static ApiState fromRows(const std::vector<store::Row>& rows);
   // A copy for a write to change: each list with room for one more item, so that the
   // item a write appends does not move the 100,000 before it again.
-  // With `reuse`, its lists are assigned to (their items' memory reused).
-  static ApiState copyForWrite(const ApiState& from);
+  // Built in the lists of `reuse` (a state no longer needed, or empty): their items' memory is
+  // reused.
   static ApiState copyForWrite(const ApiState& from, ApiState reuse);
   // The rows to write to turn `before` into this state. With trackAttrs() called on a
   // copy of `before`, only the attributes touched since are compared.

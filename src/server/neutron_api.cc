@@ -556,8 +556,7 @@ WriteOutcome NeutronApi::commit(
     policy::checkWrite(req.context, before, collection, req.method, id, action, req.body);
     // The state two writes back, when no reader held it, lends its lists' memory.
     std::shared_ptr<Cached> spare = std::move(spare_);
-    ApiState s = spare ? ApiState::copyForWrite(before, std::move(spare->state))
-                       : ApiState::copyForWrite(before);
+    ApiState s = ApiState::copyForWrite(before, spare ? std::move(spare->state) : ApiState{});
     Cloud spare_cloud = spare ? std::move(spare->cloud) : Cloud{};
     spare.reset();
     s.trackAttrs();
