@@ -1,4 +1,5 @@
-// The incremental write paths (server/incremental_port.h, incremental_fip.h: ports added,
+// The incremental write paths (server/incremental_port.h, incremental_port_edit.h,
+// incremental_fip.h: ports added, deleted and bound to another host, attributes changed,
 // floating IPs made, (dis)associated and deleted) against the
 // full one: a fixed-seed random sequence of Neutron writes through the API handler, after
 // each of which the server's cached state and cloud must equal what a server that reads
@@ -16,6 +17,7 @@
 #include "ipam/resolve.h"
 #include "server/incremental_fip.h"
 #include "server/incremental_port.h"
+#include "server/incremental_port_edit.h"
 #include "server/neutron_api.h"
 #include "store/store.h"
 
@@ -143,16 +145,37 @@ TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
       }
       case 5: {
         what = "port update";
-        r = c.call("PUT", "/v2.0/ports/" + pick(ports),
-                   {{"port", {{"name", "x"}, {"binding:host_id", pick(hosts)}}}});
+        // A name alone (attribute rows), a host alone (Nova binding a port), or both.
+        json p{{"name", "x" + std::to_string(rng() % 3)}};
+        if (rng() % 3 != 0)
+          p["binding:host_id"] = pick(hosts);
+        if (rng() % 3 == 0)
+          p.erase("name");
+        r = c.call("PUT", "/v2.0/ports/" + pick(ports), {{"port", p}});
         break;
       }
       case 6: {
         what = "port delete";
         std::string id = pick(ports);
+        auto shown = c.call("GET", "/v2.0/ports/" + id, nullptr);
+        std::string network = shown.status == 200
+                                  ? json::parse(shown.body)["port"]["network_id"].get<std::string>()
+                                  : pick(networks);
         r = c.call("DELETE", "/v2.0/ports/" + id, nullptr);
         if (r.status == 204)
           std::erase(ports, id);
+        if (r.status != 204 || rng() % 2)
+          break;
+        // Now and then one more port made where it was: it takes the address freed (the
+        // kept index of the incremental paths must have released it).
+        what = "port delete, then a port on its network";
+        before = rowsOf(*store);
+        r = c.call("POST", "/v2.0/ports",
+                   {{"port", {{"network_id", network}, {"binding:host_id", pick(hosts)}}}});
+        if (r.status == 201) {
+          ports.push_back(idOf(r, "port"));
+          created_port = ports.back();
+        }
         break;
       }
       case 7: {
@@ -241,7 +264,75 @@ TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
   EXPECT_GT(server::appendedPortsResolved(), 10u);
   EXPECT_GT(server::floatingIpsResolved(), 10u);
   EXPECT_GT(server::floatingIpDeletesResolved(), 5u);
+  EXPECT_GT(server::removedPortsResolved(), 5u);
+  EXPECT_GT(server::reboundPortsResolved(), 5u);
+  EXPECT_GT(server::attributeWritesResolved(), 5u);
   EXPECT_GT(refused, 10);
+}
+
+// The incremental paths one after another, as a VM's life makes them: a port made
+// unbound, bound by Nova, renamed, deleted; the next port on that network takes the
+// address it freed, as Neutron's lowest-free allocation gives it.
+TEST(IncrementalWrite, ADeletedPortsAddressGoesToTheNextPortOnItsSubnet) {
+  TempDatabase db;
+  auto store = store::openStore("sqlite:" + db.path);
+  NeutronApi api(*store, 3600);
+  Client c{api};
+  api.registerAgent(
+      "compute1",
+      json{{"agent_mode", "dvr"}, {"tunnel_ip", "172.16.0.11"}, {"uplinks", {{"*", "eth1"}}}}
+          .dump());
+  auto body = [](const ApiResponse& r) { return json::parse(r.body); };
+  std::string net =
+      body(c.call("POST", "/v2.0/networks", {{"network", {{"name", "n"}}}})).at("network").at("id");
+  c.call("POST", "/v2.0/subnets",
+         {{"subnet", {{"network_id", net}, {"cidr", "10.9.0.0/24"}, {"ip_version", 4}}}});
+  auto addressOf = [&](const ApiResponse& r) {
+    return body(r).at("port").at("fixed_ips").at(0).at("ip_address").get<std::string>();
+  };
+  std::vector<std::string> ids, addresses;
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.call("POST", "/v2.0/ports", {{"port", {{"network_id", net}}}});
+    ASSERT_EQ(r.status, 201) << r.body;
+    ids.push_back(body(r).at("port").at("id"));
+    addresses.push_back(addressOf(r));
+  }
+  uint64_t appended = server::appendedPortsResolved(), removed = server::removedPortsResolved(),
+           rebound = server::reboundPortsResolved(), attributes = server::attributeWritesResolved();
+  auto bound =
+      c.call("PUT", "/v2.0/ports/" + ids[0], {{"port", {{"binding:host_id", "compute1"}}}});
+  ASSERT_EQ(bound.status, 200) << bound.body;
+  EXPECT_EQ(body(bound)["port"]["binding:host_id"], "compute1");
+  auto named = c.call("PUT", "/v2.0/ports/" + ids[0], {{"port", {{"name", "vm-a"}}}});
+  ASSERT_EQ(named.status, 200) << named.body;
+  EXPECT_EQ(body(named)["port"]["name"], "vm-a");
+  ASSERT_EQ(c.call("DELETE", "/v2.0/ports/" + ids[0], nullptr).status, 204);
+  auto next = c.call("POST", "/v2.0/ports", {{"port", {{"network_id", net}}}});
+  ASSERT_EQ(next.status, 201) << next.body;
+  EXPECT_EQ(addressOf(next), addresses[0]) << "the freed address is the lowest free one";
+  EXPECT_EQ(server::reboundPortsResolved(), rebound + 1);
+  EXPECT_EQ(server::attributeWritesResolved(), attributes + 1);
+  EXPECT_EQ(server::removedPortsResolved(), removed + 1);
+  EXPECT_EQ(server::appendedPortsResolved(), appended + 1);
+  NeutronApi full(*store, 3600);
+  EXPECT_TRUE(api.snapshot()->cloud == full.snapshot()->cloud);
+}
+
+// A link-local pair moved on from its first MAC by MACs in use: deleting a port whose MAC
+// it passed over gives the full path's pair that MAC, so only those MACs take the full
+// path. The probe wraps at 2^24 as MacPool's does.
+TEST(IncrementalWrite, APairsProbePassesTheMacsBetweenItsFirstAndTheOneItTook) {
+  server::PortIndex::Probe p{0x000010, 0x000012};
+  EXPECT_TRUE(p.passes(0xfa163e000010ULL));
+  EXPECT_TRUE(p.passes(0xfa163e000011ULL));
+  EXPECT_FALSE(p.passes(0xfa163e000012ULL)) << "its own MAC";
+  EXPECT_FALSE(p.passes(0xfa163e00000fULL));
+  server::PortIndex::Probe wrapped{0xfffffe, 0x000001};
+  EXPECT_TRUE(wrapped.passes(0xfa163efffffeULL));
+  EXPECT_TRUE(wrapped.passes(0xfa163effffffULL));
+  EXPECT_TRUE(wrapped.passes(0xfa163e000000ULL));
+  EXPECT_FALSE(wrapped.passes(0xfa163e000001ULL));
+  EXPECT_FALSE(wrapped.passes(0xfa163e000005ULL));
 }
 
 }  // namespace

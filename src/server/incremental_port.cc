@@ -97,6 +97,11 @@ Cloud withPort(const Cloud& c, size_t at, const Port& p, Cloud out) {
 
 }  // namespace
 
+bool PortIndex::Probe::passes(uint64_t mac) const {
+  uint32_t low = static_cast<uint32_t>(mac & 0xffffff);
+  return ((low - first) & 0xffffff) < ((taken - first) & 0xffffff);
+}
+
 PortIndex PortIndex::of(const Cloud& c, uint64_t revision) {
   PortIndex x;
   x.revision = revision;
@@ -121,9 +126,18 @@ PortIndex PortIndex::of(const Cloud& c, uint64_t revision) {
     for (const auto& e : q.extra_ips)
       x.used_ips[e.subnet_id].insert(e.ip.value());
   }
+  auto probed = [&](const std::string& key, Mac taken) {
+    auto first = static_cast<uint32_t>(ipam::hash64(key, 7) & 0xffffff);  // MacPool's first
+    auto low = static_cast<uint32_t>(taken.value() & 0xffffff);
+    if (low != first)
+      x.displaced_link_local_macs.push_back({first, low});
+  };
   for (const auto& ll : c.link_locals) {
     x.link_local_macs.insert(ll.rfp_mac.value());
     x.link_local_macs.insert(ll.fpr_mac.value());
+    const std::string at = ll.router_id + ":" + ll.host;
+    probed("rfp:" + at, ll.rfp_mac);
+    probed("fpr:" + at, ll.fpr_mac);
   }
   return x;
 }

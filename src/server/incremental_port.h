@@ -40,6 +40,14 @@ struct PortIndex {
   std::unordered_set<std::string> vm_names;
   size_t first_fg = 0;  // the index of the first fg- port (ports.size(): none)
   bool ordered = true;  // no other port after the first fg- port: appendedPort's order
+  // The link-local pairs' MACs that are not the first of their probe (a MAC in use when
+  // the pair was made): the 24-bit probe from the first candidate up to the MAC taken. A
+  // port deleted whose MAC lies in one would give the full path's pair that MAC instead.
+  struct Probe {
+    uint32_t first, taken;
+    bool passes(uint64_t mac) const;  // in [first, taken), the probe wrapping at 2^24
+  };
+  std::vector<Probe> displaced_link_local_macs;
   static PortIndex of(const model::Cloud& c, uint64_t revision);
 };
 

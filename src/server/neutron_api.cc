@@ -18,6 +18,7 @@
 #include "server/attribute_map.h"
 #include "server/incremental_fip.h"
 #include "server/incremental_port.h"
+#include "server/incremental_port_edit.h"
 #include "server/list_query.h"
 #include "server/neutron_views.h"
 #include "server/policy.h"
@@ -570,29 +571,47 @@ WriteOutcome NeutronApi::commit(
       if (!can_place(host))
         unschedulable.insert(host);
     }
-    // A port added, a floating IP made, (dis)associated or deleted: resolved from the cloud it was
-    // made on, when that cloud was resolved with the same hosts for SNAT. Other writes do
-    // not pay for the row comparison first.
+    // Writes resolved from the cloud they were made on, when that cloud was resolved with
+    // the same hosts for SNAT: attributes only, a VM port added, deleted or bound to
+    // another host, a floating IP made, (dis)associated or deleted. The row comparison
+    // they start from is cheap next to the whole resolve the others take.
     std::vector<store::RowChange> rows;
     std::optional<Cloud> quick;
     if (base && base->unschedulable == unschedulable && action.empty()) {
-      if (collection == "ports" && req.method == "POST") {
-        rows = s.changesSince(before);
-        if (port_index_.revision != base_revision)
+      rows = s.changesSince(before);
+      const bool index_current = port_index_.revision == base_revision;
+      bool index_lent = false;
+      // The port index, current, and marked as describing no revision until this write
+      // commits (a write that changes it and then fails leaves it to be rebuilt).
+      auto portIndex = [&]() -> PortIndex& {
+        if (!index_current)
           port_index_ = PortIndex::of(base->cloud, base_revision);
-        port_index_.revision = 0;  // until this write commits, it describes no revision
-        quick = appendedPort(base->cloud, before, s, rows, port_index_, std::move(spare_cloud));
-        if (quick)
-          indexed_revision = base_revision + 1;
-        else
-          port_index_.revision = base_revision;  // unchanged
+        port_index_.revision = 0;
+        index_lent = true;
+        return port_index_;
+      };
+      bool index_kept = false;  // the write leaves the ports the index describes
+      if (onlyAttributeRows(rows)) {
+        quick = unchangedCloud(base->cloud, std::move(spare_cloud));
+        index_kept = true;
+      } else if (collection == "ports" && req.method == "POST") {
+        quick = appendedPort(base->cloud, before, s, rows, portIndex(), std::move(spare_cloud));
+      } else if (collection == "ports" && req.method == "DELETE") {
+        quick = removedPort(base->cloud, before, s, rows, portIndex(), std::move(spare_cloud));
+      } else if (collection == "ports" && req.method == "PUT") {
+        quick = reboundPort(base->cloud, before, s, rows, std::move(spare_cloud));
+        index_kept = quick.has_value();
       } else if (collection == "floatingips" && (req.method == "POST" || req.method == "PUT")) {
-        rows = s.changesSince(before);
         quick = floatingIpChanged(base->cloud, before, s, rows, std::move(spare_cloud));
       } else if (collection == "floatingips" && req.method == "DELETE") {
-        rows = s.changesSince(before);
         quick = floatingIpDeleted(base->cloud, before, s, rows, std::move(spare_cloud));
       }
+      if (index_lent && quick)
+        indexed_revision = base_revision + 1;  // it describes the cloud returned
+      else if (index_lent)
+        port_index_.revision = base_revision;  // unchanged
+      else if (index_kept && index_current)
+        indexed_revision = base_revision + 1;
     }
     Cloud c;
     if (quick) {
