@@ -3,8 +3,9 @@
 // agents, 10,000 networks with a router each, 100,000 ports, 20,000 floating IPs), then,
 // for each server binary given, over its own copy of that database: the cold start (exec
 // to the first answer that needs the state) and its RSS, POST /v2.0/ports p50/p99, floating
-// IP create + associate p50/p99, its delete p50/p99, and port creates per second with 8 and
-// with 64 concurrent clients. With two binaries (today's build and this one) it prints the
+// IP create + associate p50/p99, its delete p50/p99, then each port's rename, binding to
+// another host and delete p50/p99, and port creates per second with 8 and with 64
+// concurrent clients. With two binaries (today's build and this one) it prints the
 // ratio of each figure, second over first.
 //
 //   build/bench/cloud_bench [--db sqlite|postgres] [--scale K] [--samples S] [--seconds T]
@@ -228,7 +229,7 @@ long rssKiB(pid_t pid) {
 
 struct Figures {
   double start_s = 0, rss_mib = 0;
-  std::vector<double> ports, fips, fip_deletes;
+  std::vector<double> ports, fips, fip_deletes, renames, rebinds, port_deletes;
   double rps8 = 0, rps64 = 0;
 };
 
@@ -348,6 +349,23 @@ Figures run(const std::string& dvr, const std::string& url, int samples, int sec
     must(c.Delete("/v2.0/floatingips/" + fip), 204, "floating IP delete");
     f.fip_deletes.push_back(ms(Clock::now() - t));
   }
+  // A VM's port after its floating IP went: renamed (attribute rows), bound to another
+  // host (as Nova binds a port on the host it boots the VM on), deleted.
+  for (size_t i = 0; i < port_ids.size(); ++i) {
+    const std::string path = "/v2.0/ports/" + port_ids[i];
+    auto t = Clock::now();
+    must(c.Put(path, json{{"port", {{"name", "vm" + std::to_string(i)}}}}.dump(),
+               "application/json"),
+         200, "port rename");
+    f.renames.push_back(ms(Clock::now() - t));
+    t = Clock::now();
+    must(c.Put(path, json{{"port", {{"binding:host_id", "compute6"}}}}.dump(), "application/json"),
+         200, "port binding");
+    f.rebinds.push_back(ms(Clock::now() - t));
+    t = Clock::now();
+    must(c.Delete(path), 204, "port delete");
+    f.port_deletes.push_back(ms(Clock::now() - t));
+  }
   if (seconds > 0) {
     f.rps8 = throughput(port, net, 8, seconds);
     f.rps64 = throughput(port, net, 64, seconds);
@@ -447,6 +465,12 @@ int main(int argc, char** argv) {
                   pct(f.fips, 50), pct(f.fips, 99));
       std::printf("DELETE /v2.0/floatingips/ID      n=%zu p50 %.2f ms p99 %.2f ms\n",
                   f.fip_deletes.size(), pct(f.fip_deletes, 50), pct(f.fip_deletes, 99));
+      std::printf("PUT /v2.0/ports/ID name          n=%zu p50 %.2f ms p99 %.2f ms\n",
+                  f.renames.size(), pct(f.renames, 50), pct(f.renames, 99));
+      std::printf("PUT /v2.0/ports/ID binding:host  n=%zu p50 %.2f ms p99 %.2f ms\n",
+                  f.rebinds.size(), pct(f.rebinds, 50), pct(f.rebinds, 99));
+      std::printf("DELETE /v2.0/ports/ID            n=%zu p50 %.2f ms p99 %.2f ms\n",
+                  f.port_deletes.size(), pct(f.port_deletes, 50), pct(f.port_deletes, 99));
       if (seconds > 0)
         std::printf("POST /v2.0/ports concurrently    %.1f/s (8 clients), %.1f/s (64 clients)\n",
                     f.rps8, f.rps64);
@@ -461,9 +485,12 @@ int main(int argc, char** argv) {
       const Figures &a = all[0], &b = all[1];
       std::printf(
           "second/first: cold start %.2fx, RSS %.2fx, port p50 %.2fx, floating IP p50 %.2fx, "
-          "floating IP delete p50 %.2fx",
+          "floating IP delete p50 %.2fx, port rename p50 %.2fx, binding p50 %.2fx, port delete "
+          "p50 %.2fx",
           b.start_s / a.start_s, b.rss_mib / a.rss_mib, pct(b.ports, 50) / pct(a.ports, 50),
-          pct(b.fips, 50) / pct(a.fips, 50), pct(b.fip_deletes, 50) / pct(a.fip_deletes, 50));
+          pct(b.fips, 50) / pct(a.fips, 50), pct(b.fip_deletes, 50) / pct(a.fip_deletes, 50),
+          pct(b.renames, 50) / pct(a.renames, 50), pct(b.rebinds, 50) / pct(a.rebinds, 50),
+          pct(b.port_deletes, 50) / pct(a.port_deletes, 50));
       if (seconds > 0)
         std::printf(", requests/s %.2fx (8), %.2fx (64)", b.rps8 / a.rps8, b.rps64 / a.rps64);
       std::printf("\n");
