@@ -15,7 +15,7 @@ AGENTS of `GET /v2.0/agents`), each long-polling the slice of its share of the c
 ports; the API request timed is then `GET /v2.0/networks?name=ext` (the list of 10,000
 networks would time JSON, not the polls).
 """
-import http.client, json, os, subprocess, sys, tempfile, threading, time
+import atexit, http.client, json, os, shutil, subprocess, sys, tempfile, threading, time
 
 dvr = sys.argv[1]
 agents = int(sys.argv[2]) if len(sys.argv) > 2 else 200
@@ -24,7 +24,6 @@ port = 39000 + os.getpid() % 500
 db = tempfile.mktemp(prefix="dvr-longpoll-", suffix=".db")
 preloaded = sys.argv[4] if len(sys.argv) > 4 else None
 if preloaded:
-    import shutil
     shutil.copyfile(preloaded, db)
 api_path = "/v2.0/networks?name=ext" if preloaded else "/v2.0/networks"
 def clean_up():  # also when the run fails half-way
@@ -35,7 +34,6 @@ def clean_up():  # also when the run fails half-way
         if os.path.exists(db + suffix):
             os.unlink(db + suffix)
 
-import atexit
 atexit.register(clean_up)
 server = subprocess.Popen([dvr, "server", "--bind", f"127.0.0.1:{port}", "--db", "sqlite:" + db],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -58,22 +58,21 @@ std::string rowsOf(store::Store& store) {
   return all;
 }
 
+void registerAgent(NeutronApi& api, const std::string& host, const std::string& mode,
+                   const std::string& tunnel_ip) {
+  api.registerAgent(
+      host,
+      json{{"agent_mode", mode}, {"tunnel_ip", tunnel_ip}, {"uplinks", {{"*", "eth1"}}}}.dump());
+}
+
 TEST(IncrementalWrite, EveryStepEqualsTheFullPathFromTheSameRows) {
   TempDatabase db;
   auto store = store::openStore("sqlite:" + db.path);
   NeutronApi api(*store, 3600);
   Client c{api};
-  api.registerAgent(
-      "snat1",
-      json{{"agent_mode", "dvr_snat"}, {"tunnel_ip", "172.16.0.10"}, {"uplinks", {{"*", "eth1"}}}}
-          .dump());
-  for (int h = 1; h <= 3; ++h) {
-    api.registerAgent("compute" + std::to_string(h),
-                      json{{"agent_mode", "dvr"},
-                           {"tunnel_ip", "172.16.0." + std::to_string(10 + h)},
-                           {"uplinks", {{"*", "eth1"}}}}
-                          .dump());
-  }
+  registerAgent(api, "snat1", "dvr_snat", "172.16.0.10");
+  for (int h = 1; h <= 3; ++h)
+    registerAgent(api, "compute" + std::to_string(h), "dvr", "172.16.0." + std::to_string(10 + h));
   auto idOf = [](const ApiResponse& r, const char* kind) {
     return json::parse(r.body).at(kind).at("id").get<std::string>();
   };
@@ -278,10 +277,7 @@ TEST(IncrementalWrite, ADeletedPortsAddressGoesToTheNextPortOnItsSubnet) {
   auto store = store::openStore("sqlite:" + db.path);
   NeutronApi api(*store, 3600);
   Client c{api};
-  api.registerAgent(
-      "compute1",
-      json{{"agent_mode", "dvr"}, {"tunnel_ip", "172.16.0.11"}, {"uplinks", {{"*", "eth1"}}}}
-          .dump());
+  registerAgent(api, "compute1", "dvr", "172.16.0.11");
   auto body = [](const ApiResponse& r) { return json::parse(r.body); };
   std::string net =
       body(c.call("POST", "/v2.0/networks", {{"network", {{"name", "n"}}}})).at("network").at("id");

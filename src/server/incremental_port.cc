@@ -73,11 +73,9 @@ Mac probeMac(uint64_t prefix, const std::string& key, const std::unordered_set<u
   return Mac();
 }
 
-// `c` with `p` inserted at `at`, built in `out`'s lists (assigned over: their items keep
-// their memory). The ports are copied around the new one, not copied and then moved
-// again to make room. Every other list as in `c` (the differential test compares whole
-// clouds).
-Cloud withPort(const Cloud& c, size_t at, const Port& p, Cloud out) {
+}  // namespace
+
+Cloud splicedPorts(const Cloud& c, size_t at, const Port* inserted, Cloud out) {
   out.settings = c.settings;
   out.hosts = c.hosts;
   out.networks = c.networks;
@@ -86,16 +84,15 @@ Cloud withPort(const Cloud& c, size_t at, const Port& p, Cloud out) {
   auto split = c.ports.begin() + static_cast<std::ptrdiff_t>(at);
   out.ports.reserve(c.ports.size() + 1);
   out.ports.assign(c.ports.begin(), split);
-  out.ports.push_back(p);
-  out.ports.insert(out.ports.end(), split, c.ports.end());
+  if (inserted)
+    out.ports.push_back(*inserted);
+  out.ports.insert(out.ports.end(), inserted ? split : split + 1, c.ports.end());
   out.floating_ips = c.floating_ips;
   out.link_locals = c.link_locals;
   out.external_hosts = c.external_hosts;
   out.security_groups = c.security_groups;
   return out;
 }
-
-}  // namespace
 
 bool PortIndex::Probe::passes(uint64_t mac) const {
   uint32_t low = static_cast<uint32_t>(mac & 0xffffff);
@@ -189,7 +186,7 @@ std::optional<Cloud> appendedPort(const Cloud& c, const ApiState& before, ApiSta
 
   // The new VM goes before the fg- ports (ports are the routers', the HA ports, the VMs,
   // then the fg- ports).
-  Cloud out = withPort(c, index.first_fg, p, std::move(spare));
+  Cloud out = splicedPorts(c, index.first_fg, &p, std::move(spare));
   index.port_macs.insert(p.mac.value());
   index.used_ips[p.subnet_id].insert(p.ip.value());
   index.vm_names.insert(p.name);

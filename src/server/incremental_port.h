@@ -51,6 +51,13 @@ struct PortIndex {
   static PortIndex of(const model::Cloud& c, uint64_t revision);
 };
 
+// `c` built in `out`'s lists (assigned over: their items keep their memory), its ports
+// spliced at `at`: `inserted` put there, or without one the port at `at` left out. The
+// ports are copied around the splice, not copied and then moved again. Every other list
+// as in `c` (the differential test compares whole clouds).
+model::Cloud splicedPorts(const model::Cloud& c, size_t at, const model::Port* inserted,
+                          model::Cloud out);
+
 // `index` describes `before_cloud`; when a port is appended, it is changed to describe
 // the cloud returned (its revision left to the caller), else left as it was. The cloud
 // returned is built in `spare`'s lists (a cloud no longer needed), reusing their memory.

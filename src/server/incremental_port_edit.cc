@@ -89,23 +89,11 @@ std::optional<Cloud> removedPort(const Cloud& c, const ApiState& before, const A
                   [&](const PortIndex::Probe& p) { return p.passes(gone.mac.value()); }))
     return std::nullopt;  // a pair's MAC would move to the one freed
 
-  Cloud out = std::move(spare);
-  out.settings = c.settings;
-  out.hosts = c.hosts;
-  out.networks = c.networks;
-  out.subnets = c.subnets;
-  out.routers = c.routers;
-  auto split = c.ports.begin() + static_cast<std::ptrdiff_t>(*at);
-  out.ports.assign(c.ports.begin(), split);
-  out.ports.insert(out.ports.end(), split + 1, c.ports.end());
-  out.floating_ips = c.floating_ips;
+  Cloud out = splicedPorts(c, *at, nullptr, std::move(spare));
   for (auto& f : out.floating_ips) {
     if (f.port && *f.port > *at)
       --*f.port;  // the ports after it moved down by one
   }
-  out.link_locals = c.link_locals;
-  out.external_hosts = c.external_hosts;
-  out.security_groups = c.security_groups;
 
   // Its MAC and addresses are free again; a subnet's gateway address stays taken.
   index.port_macs.erase(gone.mac.value());
